@@ -1,0 +1,56 @@
+/*
+ * storesim kernel: metrics.
+ *
+ * Counters (monotonic), gauges (a value that goes up and down; the kernel keeps
+ * its time-weighted mean) and samples (observed values such as latencies, with
+ * percentiles). When opts.sample_interval > 0, every metric's current value is
+ * recorded at each multiple of the interval, giving a time series.
+ * Metrics are registered by name; names are unique within a world and listed
+ * in registration order (deterministic).
+ */
+#ifndef STORESIM_METRICS_H
+#define STORESIM_METRICS_H
+
+#include "storesim/sim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sim_metric sim_metric_t;
+typedef enum { SIM_M_COUNTER, SIM_M_GAUGE, SIM_M_SAMPLE } sim_metric_kind_t;
+
+/* Returns the metric named `name`, registering it on first use; aborts if the
+ * name exists with another kind. `unit` is a short label ("ms", "B", "").  */
+sim_metric_t *sim_metric(sim_world_t *w, const char *name,
+                         sim_metric_kind_t kind, const char *unit);
+void sim_counter_add(sim_metric_t *m, int64_t n);
+void sim_gauge_set(sim_metric_t *m, double v);
+void sim_gauge_add(sim_metric_t *m, double dv);
+void sim_sample_add(sim_metric_t *m, double v);
+double sim_metric_value(const sim_metric_t *m); /* current value (samples: last) */
+
+typedef struct sim_metric_summary {
+  double min, max, mean, twmean, final;
+  double p50, p95, p99; /* samples only, else 0 */
+  uint64_t count;       /* samples observed / updates */
+} sim_metric_summary_t;
+
+size_t sim_world_nmetrics(const sim_world_t *w);
+sim_metric_t *sim_world_metric(const sim_world_t *w, size_t i);
+sim_metric_t *sim_world_metric_find(const sim_world_t *w, const char *name);
+const char *sim_metric_name(const sim_metric_t *m);
+const char *sim_metric_unit(const sim_metric_t *m);
+sim_metric_kind_t sim_metric_kind(const sim_metric_t *m);
+/* Summary as of now: for gauges and counters min/max/mean are over every value
+ * the metric took; twmean weights by virtual time since registration. For
+ * samples they are over the observed values. */
+void sim_metric_summarize(const sim_metric_t *m, sim_metric_summary_t *s);
+/* The sampled time series: *n points at times (i+1) * interval. */
+const double *sim_metric_series(const sim_metric_t *m, size_t *n);
+sim_time_t sim_world_sample_interval(const sim_world_t *w);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,46 @@
+/*
+ * storesim kernel: trace records and the run's hash.
+ *
+ * Every kernel event (spawn, block, wake, lock, unlock, burn, exit, ...) and
+ * every model event (sim_trace_emit) is a canonical record
+ *   (time, thread id, kind, object id, argument)
+ * of fixed-width integers, folded into a 64-bit FNV-1a hash in order. Kinds and
+ * object names are interned strings numbered in order of first use, so the
+ * hash never depends on pointers or wall-clock time.
+ */
+#ifndef STORESIM_TRACE_H
+#define STORESIM_TRACE_H
+
+#include "storesim/sim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sim_trace_rec {
+  sim_time_t time;
+  uint64_t thread; /* 0 = scheduler context */
+  uint32_t kind;   /* interned kind name */
+  uint32_t obj;    /* interned object name (0 = none) */
+  int64_t arg;
+} sim_trace_rec_t;
+
+/* Interns s (copied); returns its number, stable for the world's lifetime. */
+uint32_t sim_intern(sim_world_t *w, const char *s);
+const char *sim_interned(const sim_world_t *w, uint32_t id);
+
+/* Emits a model event "kind" about object "obj" (may be NULL) with an integer
+ * argument, from a thread or a callback. */
+void sim_trace_emit(sim_world_t *w, const char *kind, const char *obj,
+                    int64_t arg);
+uint64_t sim_world_trace_hash(const sim_world_t *w);
+uint64_t sim_world_trace_count(const sim_world_t *w);
+/* The records kept when opts.keep_trace was set (else *n = 0). */
+const sim_trace_rec_t *sim_world_trace(const sim_world_t *w, size_t *n);
+/* Name of a thread id (threads are remembered after they finish). */
+const char *sim_world_thread_name(const sim_world_t *w, uint64_t id);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
