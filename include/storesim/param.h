@@ -1,0 +1,115 @@
+/*
+ * storesim: typed model parameters, distributions and the model interface.
+ *
+ * A model (the store, the generic queueing model) declares its parameters in a
+ * table of sim_param_t: a dotted path as written in a scenario file
+ * ("store.tasks", "workload.smtp.rate"), a type with a unit dimension, where
+ * the value lives in the model's config struct, a range and a default written
+ * as scenario text ("150m", "32"). The scenario layer validates files against
+ * these tables and fills the struct; docs and the JSON Schema are generated
+ * from them, so the documentation cannot drift from the code.
+ *
+ * This header knows nothing about YAML or files, and the model knows nothing
+ * of them either: it only reads its filled config struct.
+ */
+#ifndef STORESIM_PARAM_H
+#define STORESIM_PARAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storesim/sim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- distributions -------------------------------------------------------- */
+typedef enum sim_dist_kind {
+  SIM_D_CONST,     /* const(x) */
+  SIM_D_EXP,       /* exp(mean) */
+  SIM_D_UNIFORM,   /* uniform(a, b) */
+  SIM_D_LOGNORMAL, /* lognormal(median, sigma) */
+  SIM_D_EMPIRICAL  /* empirical(v1, v2, ...): each value equally likely */
+} sim_dist_kind_t;
+
+/* Values are in base units of the parameter's dimension (ns, bytes, or a pure
+ * number). `values` is owned by the config that holds the distribution. */
+typedef struct sim_dist {
+  sim_dist_kind_t kind;
+  double a, b;
+  double *values;
+  size_t nvalues;
+} sim_dist_t;
+
+/* Draws one value from d with r. Never negative for valid distributions. */
+double sim_dist_sample(const sim_dist_t *d, sim_rng_t *r);
+/* The distribution's mean (analytic). */
+double sim_dist_mean(const sim_dist_t *d);
+/* Writes "exp(250ms)"-like text into buf. */
+void sim_dist_format(const sim_dist_t *d, int dim, char *buf, size_t n);
+
+/* ---- parameter tables ------------------------------------------------------- */
+typedef enum sim_ptype {
+  SIM_P_INT,       /* int64_t; plain integer */
+  SIM_P_FLOAT,     /* double; plain number */
+  SIM_P_BOOL,      /* int (0/1) */
+  SIM_P_DURATION,  /* sim_time_t; "150m", "250ms", "2d" */
+  SIM_P_SIZE,      /* uint64_t bytes; "64KiB", "2GiB" */
+  SIM_P_RATE,      /* double per second; "20/s", "3/m", "1/h" */
+  SIM_P_DIST_TIME, /* sim_dist_t over durations; "exp(20s)" */
+  SIM_P_DIST_SIZE, /* sim_dist_t over sizes; "lognormal(50KiB, 1.0)" */
+  SIM_P_DIST_NUM,  /* sim_dist_t over plain numbers */
+  SIM_P_STRING     /* char * (owned by the config) */
+} sim_ptype_t;
+
+typedef struct sim_param {
+  const char *path;   /* "store.tasks" */
+  sim_ptype_t type;
+  size_t offset;      /* offsetof(config struct, field) */
+  double min, max;    /* allowed range, in base units (ns, bytes, 1/s) */
+  const char *def;    /* default as scenario text, NULL = required */
+  const char *doc;    /* one sentence */
+} sim_param_t;
+
+/* Timed faults a model understands ("mta_disable", "store_restart", ...). */
+typedef struct sim_fault_kind {
+  const char *name;
+  const char *doc;
+} sim_fault_kind_t;
+
+typedef struct sim_fault {
+  sim_time_t at;
+  int kind;           /* index into the model's fault table */
+  sim_time_t timeout; /* for faults that take one (shutdown), else 0 */
+} sim_fault_t;
+
+/* ---- the model interface ----------------------------------------------------- */
+/* A model builds itself into a world from a filled config, runs there as
+ * simulated threads and publishes metrics into the world. */
+typedef struct sim_model {
+  const char *name;             /* "store", "queue" */
+  const char *doc;
+  const sim_param_t *params;    /* terminated by a {NULL} row */
+  const sim_fault_kind_t *faults; /* terminated by a {NULL} row */
+  const char *const *fixes;     /* known fix names, NULL-terminated */
+  size_t config_size;
+  /* Frees what the loader allocated inside cfg (strings, empirical values).
+   * The struct itself is the caller's. */
+  void (*config_free)(void *cfg);
+  /* Builds the model in w. fixes is a bit set over the `fixes` table. Faults
+   * are given in time order. Returns an opaque instance, or NULL with a
+   * message in err. */
+  void *(*create)(sim_world_t *w, const void *cfg, uint64_t fixes,
+                  const sim_fault_t *faults, size_t nfaults, char *err,
+                  size_t nerr);
+  /* Called once after the run, before metrics are read: publishes final
+   * metrics (e.g. shutdown outcome) and stops threads that still run. */
+  void (*finish)(void *inst);
+  void (*destroy)(void *inst);
+} sim_model_t;
+
+#ifdef __cplusplus
+}
+#endif
+#endif
