@@ -1,0 +1,287 @@
+/*
+ * storesim-bench: micro and model benchmarks of the kernel.
+ *
+ *   storesim-bench switch [--n N]          context switch cost
+ *   storesim-bench mmc --lambda L --mu M --servers C --customers N --seed S
+ *   storesim-bench timers [--threads K] [--events N]
+ *   storesim-bench threads [--n N]         memory per idle simulated thread
+ *
+ * Each prints one line of key=value pairs. Wall-clock time is used here and
+ * only here: it measures the harness, it never feeds a simulation.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "storesim/metrics.h"
+#include "storesim/proc.h"
+#include "storesim/sim.h"
+#include "storesim/sync.h"
+#include "storesim/trace.h"
+
+static double wall(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_d(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static const char *arg_str(int argc, char **argv, const char *name,
+                           const char *def) {
+  for (int i = 0; i + 1 < argc; i++)
+    if (strcmp(argv[i], name) == 0)
+      return argv[i + 1];
+  return def;
+}
+
+static double arg_num(int argc, char **argv, const char *name, double def) {
+  const char *s = arg_str(argc, argv, name, NULL);
+  if (!s)
+    return def;
+  char *end;
+  double v = strtod(s, &end);
+  if (*end || end == s) {
+    fprintf(stderr, "storesim-bench: %s: not a number: '%s'\n", name, s);
+    exit(2);
+  }
+  return v;
+}
+
+static sim_world_t *world(uint64_t seed, size_t stack) {
+  sim_world_opts_t o;
+  sim_world_opts_init(&o);
+  o.seed = seed;
+  if (stack)
+    o.stack_size = stack;
+  sim_world_t *w;
+  char err[256];
+  if (sim_world_create(&o, &w, err, sizeof err) != 0) {
+    fprintf(stderr, "storesim-bench: %s\n", err);
+    exit(3);
+  }
+  return w;
+}
+
+/* ---- switch ---- */
+static long g_iters;
+static void yielder(void *arg) {
+  (void)arg;
+  for (long i = 0; i < g_iters; i++)
+    sim_yield();
+}
+
+static int bench_switch(int argc, char **argv) {
+  g_iters = (long)arg_num(argc, argv, "--n", 2e6);
+  int reps = (int)arg_num(argc, argv, "--reps", 7);
+  double per[64];
+  if (reps > 64)
+    reps = 64;
+  for (int r = 0; r < reps; r++) {
+    sim_world_t *w = world(1, 0);
+    sim_thread_spawn(w, "a", NULL, yielder, NULL);
+    sim_thread_spawn(w, "b", NULL, yielder, NULL);
+    double t0 = wall();
+    sim_world_run(w, SIM_TIME_MAX);
+    double dt = wall() - t0;
+    /* each yield: thread -> scheduler -> other thread = 2 context switches */
+    double nswitch = 2.0 * 2.0 * (double)g_iters;
+    per[r] = dt * 1e9 / nswitch;
+    sim_world_destroy(w);
+  }
+  qsort(per, (size_t)reps, sizeof *per, cmp_d);
+  printf("ns_per_switch=%.2f ns_per_yield_handoff=%.2f reps=%d yields=%ld\n",
+         per[reps / 2], 2 * per[reps / 2], reps, 2 * g_iters);
+  return 0;
+}
+
+/* ---- M/M/c ---- */
+typedef struct mmc {
+  double lambda, mu;
+  long customers, warmup;
+  sim_sem_t *servers;
+  sim_rng_t arr, svc;
+  long served;
+  double wait_sum;
+  long waited;
+  sim_metric_t *m_wait;
+} mmc_t;
+
+static void customer(void *arg) {
+  mmc_t *m = arg;
+  long idx = m->served++;
+  sim_world_t *w = sim_thread_world(sim_self());
+  sim_time_t t0 = sim_now(w);
+  sim_sem_acquire(m->servers);
+  double wq = (double)(sim_now(w) - t0) / 1e9;
+  if (idx >= m->warmup) {
+    m->wait_sum += wq;
+    m->waited += wq > 0;
+    sim_sample_add(m->m_wait, wq);
+  }
+  sim_sleep((sim_time_t)(sim_rng_exp(&m->svc, 1e9 / m->mu)));
+  sim_sem_release(m->servers);
+}
+
+static void arrivals(void *arg) {
+  mmc_t *m = arg;
+  sim_world_t *w = sim_thread_world(sim_self());
+  for (long i = 0; i < m->customers; i++) {
+    sim_sleep((sim_time_t)sim_rng_exp(&m->arr, 1e9 / m->lambda));
+    sim_thread_spawn(w, "customer", NULL, customer, m);
+  }
+}
+
+static void erlang_c(double lambda, double mu, int c, double *pw, double *wq) {
+  double a = lambda / mu, rho = a / c, term = 1, sum = 0;
+  for (int k = 0; k < c; k++) {
+    sum += term;
+    term *= a / (k + 1);
+  }
+  double top = term / (1 - rho);
+  *pw = top / (sum + top);
+  *wq = *pw / (c * mu - lambda);
+}
+
+static int bench_mmc(int argc, char **argv) {
+  mmc_t m = {0};
+  m.lambda = arg_num(argc, argv, "--lambda", 9);
+  m.mu = arg_num(argc, argv, "--mu", 1);
+  int c = (int)arg_num(argc, argv, "--servers", 10);
+  m.customers = (long)arg_num(argc, argv, "--customers", 1e6);
+  uint64_t seed = (uint64_t)arg_num(argc, argv, "--seed", 1);
+  m.warmup = m.customers / 10;
+  if (m.lambda <= 0 || m.mu <= 0 || c < 1 || m.lambda / (c * m.mu) >= 1 ||
+      m.customers < 10) {
+    fprintf(stderr, "storesim-bench mmc: need lambda, mu > 0, servers >= 1, "
+                    "lambda/(servers*mu) < 1, customers >= 10\n");
+    return 2;
+  }
+  sim_world_t *w = world(seed, 16384);
+  sim_rng_init(&m.arr, seed, "mmc.arrivals");
+  sim_rng_init(&m.svc, seed, "mmc.service");
+  m.servers = sim_sem_create(w, "servers", c);
+  m.m_wait = sim_metric(w, "mmc.wait", SIM_M_SAMPLE, "s");
+  sim_thread_spawn(w, "arrivals", NULL, arrivals, &m);
+  double t0 = wall();
+  int rc = sim_world_run(w, SIM_TIME_MAX);
+  double dt = wall() - t0;
+  long n = m.customers - m.warmup;
+  double pw, wq;
+  erlang_c(m.lambda, m.mu, c, &pw, &wq);
+  printf("customers=%ld wall_s=%.3f customers_per_s=%.0f mean_wait=%.5f "
+         "p_wait=%.5f erlang_c_wait=%.5f erlang_c_p=%.5f trace_hash=%016llx "
+         "rc=%d\n",
+         m.customers, dt, (double)m.customers / dt, m.wait_sum / (double)n,
+         (double)m.waited / (double)n, wq, pw,
+         (unsigned long long)sim_world_trace_hash(w), rc);
+  sim_world_destroy(w);
+  return rc == 0 ? 0 : 3;
+}
+
+/* ---- timers ---- */
+typedef struct {
+  long events;
+  sim_rng_t r;
+} tim_t;
+static void sleeper(void *arg) {
+  tim_t *t = arg;
+  for (long i = 0; i < t->events; i++)
+    sim_sleep(1 + (sim_time_t)sim_rng_below(&t->r, 1000000));
+}
+
+static int bench_timers(int argc, char **argv) {
+  int k = (int)arg_num(argc, argv, "--threads", 1000);
+  long n = (long)arg_num(argc, argv, "--events", 2e6);
+  sim_world_t *w = world(1, 16384);
+  tim_t *ts = calloc((size_t)k, sizeof *ts);
+  for (int i = 0; i < k; i++) {
+    ts[i].events = n / k;
+    sim_rng_init(&ts[i].r, (uint64_t)i, "timers");
+    sim_thread_spawn(w, "sleeper", NULL, sleeper, &ts[i]);
+  }
+  double t0 = wall();
+  sim_world_run(w, SIM_TIME_MAX);
+  double dt = wall() - t0;
+  printf("timer_events=%ld threads=%d wall_s=%.3f timer_events_per_s=%.0f\n",
+         (n / k) * k, k, dt, (double)((n / k) * k) / dt);
+  sim_world_destroy(w);
+  free(ts);
+  return 0;
+}
+
+/* ---- threads: memory per idle thread ---- */
+static long rss_kib(const char *field) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long v = -1;
+  size_t n = strlen(field);
+  while (f && fgets(line, sizeof line, f))
+    if (strncmp(line, field, n) == 0)
+      v = atol(line + n + 1);
+  if (f)
+    fclose(f);
+  return v;
+}
+
+static void idle(void *arg) { sim_sem_acquire(arg); }
+
+static int bench_threads(int argc, char **argv) {
+  long n = (long)arg_num(argc, argv, "--n", 1e5);
+  sim_world_opts_t o;
+  sim_world_opts_init(&o);
+  o.max_threads = (uint64_t)n + 10;
+  sim_world_t *w;
+  char err[256];
+  if (sim_world_create(&o, &w, err, sizeof err) != 0) {
+    fprintf(stderr, "%s\n", err);
+    return 3;
+  }
+  sim_sem_t *s = sim_sem_create(w, "gate", 0);
+  long before = rss_kib("VmRSS:");
+  for (long i = 0; i < n; i++)
+    if (!sim_thread_spawn(w, "idle", NULL, idle, s)) {
+      fprintf(stderr, "spawn failed at %ld: %s\n", i, sim_world_last_error(w));
+      return 3;
+    }
+  double t0 = wall();
+  sim_world_run(w, 0); /* all block on the gate */
+  long after = rss_kib("VmRSS:");
+  uint64_t live = sim_world_live_threads(w);
+  for (long i = 0; i < n; i++)
+    sim_sem_release(s);
+  sim_world_run(w, SIM_TIME_MAX);
+  double dt = wall() - t0;
+  printf("threads=%ld live_blocked=%llu rss_delta_kib=%ld bytes_per_idle_thread="
+         "%.0f peak_rss_kib=%ld wall_s=%.3f\n",
+         n, (unsigned long long)live, after - before,
+         (double)(after - before) * 1024.0 / (double)n, rss_kib("VmHWM:"), dt);
+  sim_world_destroy(w);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    printf("usage: storesim-bench switch|mmc|timers|threads [options]\n"
+           "  switch  [--n N] [--reps R]\n"
+           "  mmc     --lambda L --mu M --servers C --customers N --seed S\n"
+           "  timers  [--threads K] [--events N]\n"
+           "  threads [--n N]\n");
+    return argc < 2 ? 2 : 0;
+  }
+  if (strcmp(argv[1], "switch") == 0)
+    return bench_switch(argc, argv);
+  if (strcmp(argv[1], "mmc") == 0)
+    return bench_mmc(argc, argv);
+  if (strcmp(argv[1], "timers") == 0)
+    return bench_timers(argc, argv);
+  if (strcmp(argv[1], "threads") == 0)
+    return bench_threads(argc, argv);
+  fprintf(stderr, "storesim-bench: unknown benchmark '%s'\n", argv[1]);
+  return 2;
+}

@@ -1,0 +1,258 @@
+/*
+ * Contexts of simulated threads: stacks and the switch, behind a small
+ * backend table (sim__ctx_backend_t).
+ *
+ *  - "asm" (x86-64): ctx_x86_64.S saves callee-saved registers and swaps the
+ *    stack pointer; no system call. This is the default where available.
+ *  - "ucontext" (any other architecture): glibc swapcontext, which also saves
+ *    the signal mask with a system call (~1 us per switch). Correct but slow;
+ *    used only where no assembly switch exists.
+ *
+ * Stacks are mmap'd with MAP_NORESERVE (pages are committed only when
+ * touched) and a guard page at the low end, installed with
+ * MADV_GUARD_INSTALL where the host kernel has it (Linux >= 6.13: no extra
+ * VMA, so 10^5 stacks stay under vm.max_map_count) and mprotect otherwise.
+ * Finished threads give their stack back to a per-world pool.
+ *
+ * Sanitizers and Valgrind are told about every stack and every switch:
+ * AddressSanitizer through __sanitizer_{start,finish}_switch_fiber,
+ * ThreadSanitizer through __tsan_*_fiber, Valgrind through
+ * VALGRIND_STACK_REGISTER.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "kernel_int.h"
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SIM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SIM_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define SIM_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SIM_TSAN 1
+#endif
+#endif
+
+#ifdef SIM_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+#ifdef SIM_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define SIM_VALGRIND 1
+#endif
+
+/* The context being switched away from, read on the other side. */
+static _Thread_local sim__ctx_t *tl_from;
+
+static void before_switch(sim__ctx_t *from, sim__ctx_t *to, bool from_dies) {
+  tl_from = from;
+#ifdef SIM_ASAN
+  __sanitizer_start_switch_fiber(from_dies ? NULL : &from->fake_stack,
+                                 to->stack, to->stack_size);
+#else
+  (void)from_dies;
+#endif
+#ifdef SIM_TSAN
+  __tsan_switch_to_fiber(to->tsan_fiber, 0);
+#endif
+}
+
+static void after_switch(sim__ctx_t *self) {
+#ifdef SIM_ASAN
+  const void *bottom = NULL;
+  size_t size = 0;
+  __sanitizer_finish_switch_fiber(self ? self->fake_stack : NULL, &bottom,
+                                  &size);
+  /* The main context learns its own stack bounds on its first resume. */
+  if (tl_from && tl_from->map == NULL && tl_from->stack == NULL) {
+    tl_from->stack = (void *)bottom;
+    tl_from->stack_size = size;
+  }
+#else
+  (void)self;
+#endif
+}
+
+/* ---- asm backend ---- */
+#if defined(__x86_64__)
+extern void sim__ctx_switch(void **from, void *to);
+extern void sim__ctx_trampoline(void);
+
+static void asm_make(sim__ctx_t *c) {
+  uintptr_t top = ((uintptr_t)c->stack + c->stack_size) & ~(uintptr_t)15;
+  uint64_t *sp = (uint64_t *)top;
+  *--sp = (uint64_t)(uintptr_t)sim__ctx_trampoline; /* "return" address */
+  for (int i = 0; i < 6; i++) /* rbp rbx r12 r13 r14 r15 */
+    *--sp = 0;
+  --sp; /* mxcsr (low 32 bits) and x87 control word (next 16 bits) */
+  uint32_t *csr = (uint32_t *)sp;
+  csr[0] = 0x1F80;
+  csr[1] = 0x037F;
+  c->sp = sp;
+}
+
+static void asm_swap(sim__ctx_t *from, sim__ctx_t *to) {
+  sim__ctx_switch(&from->sp, to->sp);
+}
+
+static const sim__ctx_backend_t asm_backend = {"asm", asm_make, asm_swap};
+#endif
+
+/* ---- ucontext backend ---- */
+static void uc_entry(void) { sim__ctx_entry(); }
+
+static void uc_make(sim__ctx_t *c) {
+  if (!c->uc)
+    c->uc = sim__xcalloc(1, sizeof(ucontext_t));
+  ucontext_t *const uc = c->uc;
+  if (getcontext(uc) != 0)
+    sim__die("getcontext failed: %s", strerror(errno));
+  uc->uc_stack.ss_sp = c->stack;
+  uc->uc_stack.ss_size = c->stack_size;
+  uc->uc_link = NULL;
+  makecontext(uc, uc_entry, 0);
+}
+
+static void uc_swap(sim__ctx_t *from, sim__ctx_t *to) {
+  if (!from->uc)
+    from->uc = sim__xcalloc(1, sizeof(ucontext_t));
+  if (swapcontext(from->uc, to->uc) != 0)
+    sim__die("swapcontext failed: %s", strerror(errno));
+}
+
+static const sim__ctx_backend_t uc_backend = {"ucontext", uc_make, uc_swap};
+
+const sim__ctx_backend_t *sim__ctx_default_backend(void) {
+#if defined(__x86_64__)
+  const char *env = getenv("STORESIM_CTX");
+  if (env && strcmp(env, "ucontext") == 0)
+    return &uc_backend;
+  return &asm_backend;
+#else
+  return &uc_backend;
+#endif
+}
+
+void sim__ctx_main_init(sim__ctx_t *c) {
+  memset(c, 0, sizeof *c);
+#ifdef SIM_TSAN
+  c->tsan_fiber = __tsan_get_current_fiber();
+#endif
+}
+
+/* ---- public-to-kernel switching helpers (used by world.c) ---- */
+void sim__ctx_swap(const sim__ctx_backend_t *b, sim__ctx_t *from,
+                   sim__ctx_t *to, bool from_dies);
+void sim__ctx_swap(const sim__ctx_backend_t *b, sim__ctx_t *from,
+                   sim__ctx_t *to, bool from_dies) {
+  before_switch(from, to, from_dies);
+  b->swap(from, to);
+  after_switch(from);
+}
+
+/* First code run on a new stack. */
+void sim__ctx_first_run(void);
+void sim__ctx_first_run(void) { after_switch(NULL); }
+
+/* ---- stacks ---- */
+int sim__stack_get(sim_world_t *w, sim__ctx_t *c) {
+  if (w->nstack_pool > 0) {
+    sim__ctx_t *s = &w->stack_pool[--w->nstack_pool];
+    c->map = s->map;
+    c->map_size = s->map_size;
+    c->stack = s->stack;
+    c->stack_size = s->stack_size;
+    c->vg_id = s->vg_id;
+    c->uc = s->uc;
+    goto fibers;
+  }
+  size_t page = w->page;
+  size_t size = (w->stack_size + page - 1) & ~(page - 1);
+  size_t total = size + page;
+  void *map = mmap(NULL, total, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1,
+                   0);
+  if (map == MAP_FAILED)
+    return SIM_ENOMEM;
+  if (w->guard_madvise && madvise(map, page, MADV_GUARD_INSTALL) != 0)
+    w->guard_madvise = false;
+  if (!w->guard_madvise && mprotect(map, page, PROT_NONE) != 0) {
+    munmap(map, total);
+    return SIM_ENOMEM;
+  }
+  c->map = map;
+  c->map_size = total;
+  c->stack = (char *)map + page;
+  c->stack_size = size;
+  c->uc = NULL;
+#ifdef SIM_VALGRIND
+  c->vg_id = VALGRIND_STACK_REGISTER(c->stack, (char *)c->stack + size);
+#endif
+fibers:
+  c->fake_stack = NULL;
+#ifdef SIM_TSAN
+  c->tsan_fiber = __tsan_create_fiber(0);
+#endif
+  return 0;
+}
+
+static void stack_unmap(sim__ctx_t *c) {
+#ifdef SIM_VALGRIND
+  VALGRIND_STACK_DEREGISTER(c->vg_id);
+#endif
+  free(c->uc);
+  munmap(c->map, c->map_size);
+}
+
+void sim__ctx_release(sim__ctx_t *c) {
+#ifdef SIM_TSAN
+  if (c->tsan_fiber)
+    __tsan_destroy_fiber(c->tsan_fiber);
+  c->tsan_fiber = NULL;
+#endif
+  (void)c;
+}
+
+void sim__stack_put(sim_world_t *w, sim__ctx_t *c) {
+  sim__ctx_release(c);
+  if (!c->map)
+    return;
+  /* Keep up to 4096 stacks for reuse; unmap the rest. */
+  if (w->nstack_pool >= 4096) {
+    stack_unmap(c);
+  } else {
+    if (w->nstack_pool == w->capstack_pool) {
+      w->capstack_pool = w->capstack_pool ? 2 * w->capstack_pool : 64;
+      w->stack_pool = sim__xrealloc(w->stack_pool,
+                                    w->capstack_pool * sizeof *w->stack_pool);
+    }
+    w->stack_pool[w->nstack_pool++] = *c;
+  }
+  c->map = NULL;
+  c->uc = NULL;
+}
+
+void sim__stack_pool_free(sim_world_t *w) {
+  for (size_t i = 0; i < w->nstack_pool; i++)
+    stack_unmap(&w->stack_pool[i]);
+  free(w->stack_pool);
+  w->stack_pool = NULL;
+  w->nstack_pool = w->capstack_pool = 0;
+}

@@ -1,0 +1,385 @@
+/*
+ * Private layout of the kernel's objects. Only the kernel sources include this.
+ *
+ * Invariants kept across the kernel:
+ *  - A thread is in at most one wait queue (linked through wnext/wprev), and
+ *    only while BLOCKED on a mutex, condition variable, semaphore, the CPU run
+ *    queue or a join.
+ *  - A timer event for a thread is valid only while its token equals the
+ *    thread's timer_token; waking a thread by any path bumps the token, so a
+ *    stale timer is skipped. A thread struct is freed only when it is DONE,
+ *    not joinable (or joined) and no timer event refers to it (npending == 0).
+ *  - The ready queue holds exactly the READY threads.
+ *  - now only moves forward; events are ordered by (time, seq).
+ */
+#ifndef STORESIM_KERNEL_INT_H
+#define STORESIM_KERNEL_INT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "storesim/detect.h"
+#include "storesim/metrics.h"
+#include "storesim/proc.h"
+#include "storesim/sim.h"
+#include "storesim/sync.h"
+#include "storesim/trace.h"
+
+#define SIM__MAX_HELD 32
+
+/* ---- contexts (ctx.c): a small backend table ---- */
+typedef struct sim__ctx {
+  void *sp;           /* saved stack pointer (asm backend) */
+  void *uc;           /* ucontext_t * (fallback backend) */
+  void *stack;        /* lowest usable address */
+  size_t stack_size;  /* usable bytes */
+  void *map;          /* mmap base (guard page included) */
+  size_t map_size;
+  void *fake_stack;   /* ASan fake stack save slot */
+  void *tsan_fiber;
+  unsigned vg_id;     /* Valgrind stack id */
+} sim__ctx_t;
+
+typedef struct sim__ctx_backend {
+  const char *name;
+  /* Prepares ctx (with its stack) to run sim__ctx_entry on first switch. */
+  void (*make)(sim__ctx_t *ctx);
+  void (*swap)(sim__ctx_t *from, sim__ctx_t *to);
+} sim__ctx_backend_t;
+
+extern const sim__ctx_backend_t *sim__ctx_default_backend(void);
+/* Stack pool: returns a stack of `size` usable bytes with a guard page below. */
+int sim__stack_get(sim_world_t *w, sim__ctx_t *ctx);
+void sim__stack_put(sim_world_t *w, sim__ctx_t *ctx);
+void sim__stack_pool_free(sim_world_t *w);
+void sim__ctx_main_init(sim__ctx_t *main_ctx);
+void sim__ctx_release(sim__ctx_t *ctx);
+/* Called on a new stack by the backend; never returns. */
+void sim__ctx_entry(void);
+
+/* ---- wait kinds ---- */
+typedef enum {
+  SIM__W_NONE,
+  SIM__W_SLEEP,
+  SIM__W_MUTEX,
+  SIM__W_COND,
+  SIM__W_SEM,
+  SIM__W_CPU,     /* waiting for a core */
+  SIM__W_CPU_RUN, /* running a slice on a core */
+  SIM__W_JOIN,
+  SIM__W_YIELD
+} sim__wait_kind_t;
+
+typedef struct sim__held {
+  sim_mutex_t *m;
+  const char *file;
+  int line;
+  sim_time_t time;
+} sim__held_t;
+
+struct sim_thread {
+  uint64_t id;
+  uint32_t name_id; /* interned */
+  sim_world_t *w;
+  sim_proc_t *proc;
+  sim_thread_state_t state;
+  sim_thread_fn fn;
+  void *arg;
+  sim__ctx_t ctx;
+  bool joinable, joined, canceled, in_list;
+  sim_thread_t *joiner;
+  /* waiting */
+  sim__wait_kind_t wait_kind;
+  void *wait_obj;
+  const char *wait_file;
+  int wait_line;
+  int wake_rc;
+  uint64_t timer_token;
+  uint32_t npending; /* timer events that still name this thread */
+  sim_thread_t *wnext, *wprev;
+  /* held locks, in acquisition order */
+  sim__held_t held[SIM__MAX_HELD];
+  int nheld;
+  /* spin detector */
+  sim_time_t progress_mark, cpu_since_progress;
+  uint64_t requests_since_progress;
+  bool spin_reported;
+  const char *activity;
+  const char *op;   /* what it is doing at the current scheduling point */
+  uint32_t op_obj;  /* interned object of op */
+  uint64_t prio;    /* PCT priority */
+  sim_thread_t *next, *prev; /* live threads, in id order */
+  sim_thread_t *free_next;   /* struct free list */
+};
+
+/* FIFO of threads through wnext/wprev. */
+typedef struct sim__waitq {
+  sim_thread_t *head, *tail;
+  uint64_t n;
+} sim__waitq_t;
+void sim__waitq_push(sim__waitq_t *q, sim_thread_t *t);
+sim_thread_t *sim__waitq_pop(sim__waitq_t *q);
+void sim__waitq_remove(sim__waitq_t *q, sim_thread_t *t);
+
+/* Sync objects are on one world list so they are freed at destroy. */
+typedef struct sim__obj {
+  struct sim__obj *onext, *oprev;
+  int type;
+} sim__obj_t;
+
+struct sim_mutex {
+  sim__obj_t o;
+  sim_world_t *w;
+  uint32_t name_id;
+  uint32_t cls; /* lock class index */
+  sim_thread_t *owner;
+  const char *own_file;
+  int own_line;
+  sim__waitq_t waiters;
+  bool zombie; /* destroy was called while held: freed at world destroy */
+};
+
+struct sim_cond {
+  sim__obj_t o;
+  sim_world_t *w;
+  uint32_t name_id;
+  sim__waitq_t waiters;
+};
+
+struct sim_sem {
+  sim__obj_t o;
+  sim_world_t *w;
+  uint32_t name_id;
+  int64_t value;
+  sim__waitq_t waiters;
+};
+
+/* ---- processes ---- */
+struct sim_proc {
+  sim_world_t *w;
+  char *name;
+  unsigned arena;
+  bool has_arena;
+  size_t used, limit;
+  uint64_t failures;
+  sim_time_t cpu_busy, cpu_wait;
+  int running; /* cores it occupies now */
+  sim_metric_t *m_cpu, *m_mem, *m_fail;
+};
+
+/* ---- events ---- */
+enum { SIM__EV_WAKE, SIM__EV_CALLBACK, SIM__EV_SAMPLE };
+typedef struct sim__event {
+  sim_time_t time;
+  uint64_t seq;
+  int kind;
+  sim_thread_t *t;
+  uint64_t token;
+  sim_callback_fn fn;
+  void *arg;
+} sim__event_t;
+
+/* ---- lockdep ---- */
+typedef struct sim__ldedge {
+  uint32_t to;
+  const char *held_file; /* where the held lock was taken */
+  int held_line;
+  const char *file; /* where `to` was taken while holding */
+  int line;
+  uint32_t thread_name;
+  uint64_t thread;
+  sim_time_t time;
+} sim__ldedge_t;
+
+typedef struct sim__ldclass {
+  uint32_t name_id;
+  sim__ldedge_t *edges;
+  size_t nedges, cap;
+} sim__ldclass_t;
+
+/* ---- metrics ---- */
+struct sim_metric {
+  sim_world_t *w;
+  char *name, *unit;
+  sim_metric_kind_t kind;
+  double value, min, max, sum;
+  uint64_t count;
+  double tw_acc; /* integral of value dt */
+  sim_time_t last_t, t0;
+  double *series;
+  size_t nseries, capseries;
+  double win_sum; /* samples observed in the current interval */
+  uint64_t win_n;
+  double *samples;
+  size_t nsamples, capsamples;
+  bool sorted;
+};
+
+/* ---- string interning ---- */
+typedef struct sim__intern {
+  char **strs;
+  uint32_t n, cap;
+  uint32_t *slots; /* open addressing: index+1, 0 = empty */
+  uint32_t nslots;
+} sim__intern_t;
+
+/* ---- scheduler policies ---- */
+enum { SIM__S_FIFO, SIM__S_RANDOM, SIM__S_PCT, SIM__S_REPLAY };
+
+typedef struct sim__decision {
+  uint64_t id;
+  uint32_t name_id;
+  char *name;
+  char *op;
+} sim__decision_t;
+
+struct sim_world {
+  sim_world_opts_t o;
+  sim_time_t now;
+  uint64_t seq;
+  uint64_t steps, nevents_processed;
+  bool interrupted_flag;
+  volatile int interrupted;
+  char last_error[512];
+  const sim__ctx_backend_t *ctx;
+  sim__ctx_t main_ctx;
+  sim_thread_t *cur;
+  /* threads */
+  uint64_t next_tid, nlive;
+  sim_thread_t *live_head, *live_tail;
+  sim_thread_t *free_threads;
+  sim_thread_t **slabs; /* thread structs, 256 a slab */
+  size_t nslabs, slab_used;
+  bool force_front; /* next pick takes the front, no decision */
+  uint64_t pct_k;
+  uint32_t *tname; /* thread id -> interned name */
+  size_t ntname, captname;
+  bool limit_hit;
+  /* stacks */
+  sim__ctx_t *stack_pool;
+  size_t nstack_pool, capstack_pool;
+  size_t stack_size, page;
+  bool guard_madvise;
+  /* ready queue: ring buffer */
+  sim_thread_t **ready;
+  size_t rhead, rn, rcap;
+  /* event heap */
+  sim__event_t *heap;
+  size_t nheap, capheap;
+  uint64_t nreal_events; /* events other than samples */
+  /* sched */
+  int policy;
+  sim_rng_t sched_rng;
+  uint64_t pct_depth, pct_steps, pct_next_prio_low;
+  uint64_t *pct_change; /* sorted change points */
+  size_t npct_change, pct_ci;
+  FILE *dlog;
+  char *replay_policy;
+  bool replay_sched_points;
+  sim__decision_t *replay;
+  size_t nreplay, ireplay;
+  uint64_t ndecisions;
+  /* objects */
+  sim__obj_t *objs;
+  sim__intern_t in;
+  /* lockdep */
+  sim__ldclass_t *ld;
+  size_t nld, capld;
+  uint32_t *ld_cls_of_name; /* name id -> class index + 1 */
+  size_t nld_map;
+  uint64_t *ld_reported; /* pairs already reported (a << 32 | b) */
+  size_t nld_reported, capld_reported;
+  /* reports */
+  sim_report_t *reports;
+  size_t nreports, capreports;
+  void (*on_report)(const sim_report_t *r, void *arg);
+  void *on_report_arg;
+  bool hang_reported;
+  /* cpu */
+  int ncores, busy;
+  sim__waitq_t runq;
+  sim_metric_t *m_busy, *m_runq;
+  /* procs */
+  sim_proc_t **procs;
+  size_t nprocs;
+  size_t machine_used;
+  /* trace */
+  uint64_t thash, tcount;
+  sim_trace_rec_t *trace;
+  size_t ntrace, captrace;
+  uint32_t k_spawn, k_run, k_block, k_wake, k_timeout, k_lock, k_unlock,
+      k_exit, k_burn, k_signal, k_release, k_acquire, k_cancel, k_yield,
+      k_report;
+  /* metrics */
+  sim_metric_t **metrics;
+  size_t nmetrics, capmetrics;
+  uint32_t *metric_slots;
+  size_t nmetric_slots;
+  sim_time_t next_sample;
+  size_t nsamples_taken;
+};
+
+/* world.c */
+void sim__push_timer(sim_world_t *w, sim_thread_t *t, sim_time_t when);
+/* Blocks the running thread (state set by caller-provided kind/obj) until
+ * woken; with deadline >= 0 a timer wakes it with SIM_ETIMEDOUT. Returns the
+ * wake code. */
+int sim__block(sim__wait_kind_t kind, void *obj, sim_time_t deadline,
+               const char *file, int line);
+/* Makes a BLOCKED thread READY with result rc (caller removed it from any
+ * wait queue). */
+void sim__wake(sim_thread_t *t, int rc);
+/* Scheduling point of the running thread (random/pct/replay may switch). */
+void sim__sched_point(const char *op, uint32_t obj);
+sim_thread_t *sim__current_checked(const char *call);
+void sim__die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void *sim__xmalloc(size_t n);
+void *sim__xcalloc(size_t n, size_t m);
+void *sim__xrealloc(void *p, size_t n);
+char *sim__xstrdup(const char *s);
+
+/* trace.c */
+void sim__trace(sim_world_t *w, uint64_t thread, uint32_t kind, uint32_t obj,
+                int64_t arg);
+void sim__intern_init(sim__intern_t *in);
+void sim__intern_free(sim__intern_t *in);
+
+/* detect.c */
+void sim__ld_acquire(sim_world_t *w, sim_thread_t *t, sim_mutex_t *m,
+                     const char *file, int line);
+uint32_t sim__ld_class(sim_world_t *w, uint32_t name_id);
+void sim__check_waitfor(sim_world_t *w, sim_thread_t *t, sim_mutex_t *m,
+                        const char *file, int line);
+void sim__report_hang(sim_world_t *w);
+void sim__report_misuse(sim_world_t *w, sim_thread_t *t, const char *what,
+                        sim_mutex_t *m, const char *file, int line);
+void sim__report_spin(sim_world_t *w, sim_thread_t *t, sim_time_t window);
+void sim__file_report(sim_world_t *w, sim_report_kind_t kind, const char *name,
+                      char *text, char *dot, uint64_t *threads, size_t nthreads,
+                      char **locks, size_t nlocks);
+void sim__reports_free(sim_world_t *w);
+void sim__ld_free(sim_world_t *w);
+void sim__describe_thread(sim_world_t *w, const sim_thread_t *t, char *buf,
+                          size_t n);
+
+/* metrics.c */
+void sim__metrics_sample(sim_world_t *w);
+void sim__metrics_free(sim_world_t *w);
+
+/* proc.c */
+void sim__procs_free(sim_world_t *w);
+void sim__cpu_init(sim_world_t *w);
+void sim__spin_check(sim_world_t *w, sim_thread_t *t);
+
+/* Growable string buffer for reports. */
+typedef struct sim__sb {
+  char *s;
+  size_t n, cap;
+} sim__sb_t;
+void sim__sb_printf(sim__sb_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Formats t as seconds with ns precision: "5400.000000000s". */
+void sim__fmt_time(sim_time_t t, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,233 @@
+/*
+ * Metrics: counters, gauges (with time-weighted means) and samples (with
+ * percentiles), sampled into time series at a fixed virtual interval.
+ * Metrics are found by name through an open-addressing table whose order is
+ * never used for output: listings follow registration order.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel_int.h"
+
+static uint32_t name_hash(const char *s) {
+  uint32_t h = 2166136261u;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 16777619u;
+  return h;
+}
+
+static void slots_rebuild(sim_world_t *w, size_t n) {
+  free(w->metric_slots);
+  w->metric_slots = sim__xcalloc(n, sizeof *w->metric_slots);
+  w->nmetric_slots = n;
+  for (size_t i = 0; i < w->nmetrics; i++) {
+    size_t k = name_hash(w->metrics[i]->name) & (n - 1);
+    while (w->metric_slots[k])
+      k = (k + 1) & (n - 1);
+    w->metric_slots[k] = (uint32_t)i + 1;
+  }
+}
+
+sim_metric_t *sim_world_metric_find(const sim_world_t *w, const char *name) {
+  if (!w->nmetric_slots)
+    return NULL;
+  size_t k = name_hash(name) & (w->nmetric_slots - 1);
+  while (w->metric_slots[k]) {
+    sim_metric_t *m = w->metrics[w->metric_slots[k] - 1];
+    if (strcmp(m->name, name) == 0)
+      return m;
+    k = (k + 1) & (w->nmetric_slots - 1);
+  }
+  return NULL;
+}
+
+sim_metric_t *sim_metric(sim_world_t *w, const char *name,
+                         sim_metric_kind_t kind, const char *unit) {
+  sim_metric_t *m = sim_world_metric_find(w, name);
+  if (m) {
+    if (m->kind != kind)
+      sim__die("sim_metric: '%s' already registered with another kind", name);
+    return m;
+  }
+  m = sim__xcalloc(1, sizeof *m);
+  m->w = w;
+  m->name = sim__xstrdup(name);
+  m->unit = sim__xstrdup(unit ? unit : "");
+  m->kind = kind;
+  m->t0 = m->last_t = w->now;
+  m->min = INFINITY;
+  m->max = -INFINITY;
+  m->sorted = true;
+  if (w->nmetrics == w->capmetrics) {
+    w->capmetrics = w->capmetrics ? 2 * w->capmetrics : 32;
+    w->metrics = sim__xrealloc(w->metrics, w->capmetrics * sizeof *w->metrics);
+  }
+  w->metrics[w->nmetrics++] = m;
+  if (2 * w->nmetrics > w->nmetric_slots)
+    slots_rebuild(w, w->nmetric_slots ? 2 * w->nmetric_slots : 64);
+  else {
+    size_t k = name_hash(name) & (w->nmetric_slots - 1);
+    while (w->metric_slots[k])
+      k = (k + 1) & (w->nmetric_slots - 1);
+    w->metric_slots[k] = (uint32_t)w->nmetrics;
+  }
+  /* A gauge or counter starts at 0: that is a value it takes. */
+  if (kind != SIM_M_SAMPLE) {
+    m->min = m->max = 0;
+    m->count = 1;
+  }
+  return m;
+}
+
+static inline void advance(sim_metric_t *m) {
+  sim_time_t now = m->w->now;
+  m->tw_acc += m->value * (double)(now - m->last_t);
+  m->last_t = now;
+}
+
+static inline void observe_value(sim_metric_t *m) {
+  if (m->value < m->min)
+    m->min = m->value;
+  if (m->value > m->max)
+    m->max = m->value;
+  m->sum += m->value;
+  m->count++;
+}
+
+void sim_counter_add(sim_metric_t *m, int64_t n) {
+  advance(m);
+  m->value += (double)n;
+  observe_value(m);
+}
+
+void sim_gauge_set(sim_metric_t *m, double v) {
+  if (v == m->value)
+    return;
+  advance(m);
+  m->value = v;
+  observe_value(m);
+}
+
+void sim_gauge_add(sim_metric_t *m, double dv) { sim_gauge_set(m, m->value + dv); }
+
+void sim_sample_add(sim_metric_t *m, double v) {
+  if (m->nsamples == m->capsamples) {
+    m->capsamples = m->capsamples ? 2 * m->capsamples : 64;
+    m->samples = sim__xrealloc(m->samples, m->capsamples * sizeof *m->samples);
+  }
+  m->samples[m->nsamples++] = v;
+  m->sorted = false;
+  m->value = v;
+  if (v < m->min)
+    m->min = v;
+  if (v > m->max)
+    m->max = v;
+  m->sum += v;
+  m->count++;
+  m->win_sum += v;
+  m->win_n++;
+}
+
+double sim_metric_value(const sim_metric_t *m) { return m->value; }
+size_t sim_world_nmetrics(const sim_world_t *w) { return w->nmetrics; }
+sim_metric_t *sim_world_metric(const sim_world_t *w, size_t i) {
+  return i < w->nmetrics ? w->metrics[i] : NULL;
+}
+const char *sim_metric_name(const sim_metric_t *m) { return m->name; }
+const char *sim_metric_unit(const sim_metric_t *m) { return m->unit; }
+sim_metric_kind_t sim_metric_kind(const sim_metric_t *m) { return m->kind; }
+sim_time_t sim_world_sample_interval(const sim_world_t *w) {
+  return w->o.sample_interval;
+}
+const double *sim_metric_series(const sim_metric_t *m, size_t *n) {
+  *n = m->nseries;
+  return m->series;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double pct(const double *v, size_t n, double q) {
+  if (n == 0)
+    return 0;
+  /* nearest rank */
+  size_t k = (size_t)ceil(q * (double)n);
+  if (k == 0)
+    k = 1;
+  return v[k - 1];
+}
+
+void sim_metric_summarize(const sim_metric_t *mc, sim_metric_summary_t *s) {
+  sim_metric_t *m = (sim_metric_t *)mc; /* sorting samples is a cache */
+  memset(s, 0, sizeof *s);
+  s->count = m->count;
+  s->final = m->value;
+  if (m->count == 0)
+    return;
+  s->min = m->min;
+  s->max = m->max;
+  s->mean = m->sum / (double)m->count;
+  if (m->kind == SIM_M_SAMPLE) {
+    if (!m->sorted) {
+      qsort(m->samples, m->nsamples, sizeof *m->samples, cmp_double);
+      m->sorted = true;
+    }
+    s->p50 = pct(m->samples, m->nsamples, 0.50);
+    s->p95 = pct(m->samples, m->nsamples, 0.95);
+    s->p99 = pct(m->samples, m->nsamples, 0.99);
+    s->twmean = s->mean;
+    s->final = m->value;
+  } else {
+    sim_time_t now = m->w->now;
+    double acc = m->tw_acc + m->value * (double)(now - m->last_t);
+    sim_time_t span = now - m->t0;
+    s->twmean = span > 0 ? acc / (double)span : m->value;
+  }
+}
+
+void sim__metrics_sample(sim_world_t *w) {
+  for (size_t i = 0; i < w->nmetrics; i++) {
+    sim_metric_t *m = w->metrics[i];
+    double v = m->value;
+    if (m->kind == SIM_M_SAMPLE) {
+      /* mean of the values observed in this interval; the previous point
+       * when there were none */
+      if (m->win_n)
+        v = m->win_sum / (double)m->win_n;
+      else
+        v = m->nseries ? m->series[m->nseries - 1] : 0;
+      m->win_sum = 0;
+      m->win_n = 0;
+    }
+    /* Metrics registered late get zeros for the intervals they missed. */
+    while (m->nseries < w->nsamples_taken) {
+      if (m->nseries == m->capseries) {
+        m->capseries = m->capseries ? 2 * m->capseries : 256;
+        m->series = sim__xrealloc(m->series, m->capseries * sizeof *m->series);
+      }
+      m->series[m->nseries++] = 0;
+    }
+    if (m->nseries == m->capseries) {
+      m->capseries = m->capseries ? 2 * m->capseries : 256;
+      m->series = sim__xrealloc(m->series, m->capseries * sizeof *m->series);
+    }
+    m->series[m->nseries++] = v;
+  }
+  w->nsamples_taken++;
+}
+
+void sim__metrics_free(sim_world_t *w) {
+  for (size_t i = 0; i < w->nmetrics; i++) {
+    sim_metric_t *m = w->metrics[i];
+    free(m->name);
+    free(m->unit);
+    free(m->series);
+    free(m->samples);
+    free(m);
+  }
+  free(w->metrics);
+  free(w->metric_slots);
+}

@@ -1,0 +1,216 @@
+/*
+ * Simulated processes: CPU on N simulated cores, and memory in one jemalloc
+ * arena per process.
+ *
+ * CPU: sim_cpu_burn takes a core (or waits in the FIFO run queue), holds it
+ * for one quantum or the rest of the burn, then gives it to the next waiter
+ * (round robin). Busy ns and run-queue wait ns accumulate per process.
+ *
+ * Memory: allocations use mallocx(size, MALLOCX_ARENA(a) |
+ * MALLOCX_TCACHE_NONE), so every byte is in the process's arena and a reset
+ * (arena.<i>.reset) releases them all. Limits are checked against the usable
+ * size (nallocx) before allocating, which keeps failures deterministic; the
+ * arena's own statistics are read back for the measured figure.
+ */
+#include <jemalloc/jemalloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel_int.h"
+
+void sim__cpu_init(sim_world_t *w) {
+  w->ncores = w->o.ncores;
+  w->m_busy = sim_metric(w, "cpu.busy_cores", SIM_M_GAUGE, "cores");
+  w->m_runq = sim_metric(w, "cpu.runq", SIM_M_GAUGE, "threads");
+}
+
+sim_proc_t *sim_proc_create(sim_world_t *w, const char *name,
+                            size_t mem_limit) {
+  unsigned arena = 0;
+  size_t sz = sizeof arena;
+  if (mallctl("arenas.create", &arena, &sz, NULL, 0) != 0)
+    return NULL;
+  sim_proc_t *p = sim__xcalloc(1, sizeof *p);
+  p->w = w;
+  p->name = sim__xstrdup(name ? name : "proc");
+  p->arena = arena;
+  p->has_arena = true;
+  p->limit = mem_limit;
+  char buf[256];
+  snprintf(buf, sizeof buf, "proc.%s.cpu_cores", p->name);
+  p->m_cpu = sim_metric(w, buf, SIM_M_GAUGE, "cores");
+  snprintf(buf, sizeof buf, "proc.%s.mem_bytes", p->name);
+  p->m_mem = sim_metric(w, buf, SIM_M_GAUGE, "B");
+  snprintf(buf, sizeof buf, "proc.%s.alloc_failures", p->name);
+  p->m_fail = sim_metric(w, buf, SIM_M_COUNTER, "");
+  w->procs = sim__xrealloc(w->procs, (w->nprocs + 1) * sizeof *w->procs);
+  w->procs[w->nprocs++] = p;
+  return p;
+}
+
+sim_proc_t *sim_world_default_proc(sim_world_t *w) { return w->procs[0]; }
+sim_proc_t *sim_world_proc(sim_world_t *w, size_t i) {
+  return i < w->nprocs ? w->procs[i] : NULL;
+}
+const char *sim_proc_name(const sim_proc_t *p) { return p->name; }
+
+static void arena_ctl(unsigned arena, const char *op) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "arena.%u.%s", arena, op);
+  if (mallctl(buf, NULL, NULL, NULL, 0) != 0)
+    sim__die("jemalloc: %s failed", buf);
+}
+
+void sim__procs_free(sim_world_t *w) {
+  for (size_t i = 0; i < w->nprocs; i++) {
+    sim_proc_t *p = w->procs[i];
+    if (p->has_arena)
+      arena_ctl(p->arena, "destroy");
+    free(p->name);
+    free(p);
+  }
+  free(w->procs);
+}
+
+/* ---- CPU ---- */
+int sim_cpu_cores(const sim_world_t *w) { return w->ncores; }
+int sim_cpu_busy_cores(const sim_world_t *w) { return w->busy; }
+uint64_t sim_cpu_runq(const sim_world_t *w) { return w->runq.n; }
+sim_time_t sim_proc_cpu_busy(const sim_proc_t *p) { return p->cpu_busy; }
+sim_time_t sim_proc_cpu_wait(const sim_proc_t *p) { return p->cpu_wait; }
+
+void sim__spin_check(sim_world_t *w, sim_thread_t *t) {
+  sim_time_t win = w->o.spin_window;
+  if (win <= 0 || t->spin_reported)
+    return;
+  if (w->now - t->progress_mark < win)
+    return;
+  /* Over at least one window without progress: more than half a core, or a
+   * steady stream of requests (at least one per second of the window). */
+  sim_time_t elapsed = w->now - t->progress_mark;
+  if (2 * t->cpu_since_progress > elapsed ||
+      t->requests_since_progress >= (uint64_t)(elapsed / SIM_SEC)) {
+    if (t->cpu_since_progress > 0 || t->requests_since_progress > 0) {
+      t->spin_reported = true;
+      sim__report_spin(w, t, elapsed);
+    }
+  }
+}
+
+static void core_release(sim_world_t *w) {
+  sim_thread_t *n = sim__waitq_pop(&w->runq);
+  if (n) {
+    sim_gauge_set(w->m_runq, (double)w->runq.n);
+    sim__wake(n, 0); /* the core passes to n */
+  } else {
+    w->busy--;
+    sim_gauge_set(w->m_busy, w->busy);
+  }
+}
+
+int sim_cpu_burn(sim_time_t d) {
+  sim_thread_t *t = sim__current_checked("sim_cpu_burn");
+  sim_world_t *w = t->w;
+  sim_proc_t *p = t->proc;
+  if (d < 0)
+    sim__die("sim_cpu_burn: negative duration %lld", (long long)d);
+  sim__sched_point("burn", 0);
+  while (d > 0) {
+    if (t->canceled)
+      return SIM_ECANCELED;
+    if (w->busy < w->ncores) {
+      w->busy++;
+      sim_gauge_set(w->m_busy, w->busy);
+    } else {
+      sim_time_t t0 = w->now;
+      sim__waitq_push(&w->runq, t);
+      sim_gauge_set(w->m_runq, (double)w->runq.n);
+      int rc = sim__block(SIM__W_CPU, NULL, -1, NULL, 0);
+      p->cpu_wait += w->now - t0;
+      if (rc != 0) {
+        sim_gauge_set(w->m_runq, (double)w->runq.n);
+        return rc;
+      }
+    }
+    sim_time_t slice = d < w->o.cpu_quantum ? d : w->o.cpu_quantum;
+    p->running++;
+    sim_gauge_set(p->m_cpu, p->running);
+    sim__trace(w, t->id, w->k_burn, 0, slice);
+    sim__block(SIM__W_CPU_RUN, NULL, w->now + slice, NULL, 0);
+    p->running--;
+    sim_gauge_set(p->m_cpu, p->running);
+    p->cpu_busy += slice;
+    t->cpu_since_progress += slice;
+    d -= slice;
+    core_release(w);
+    sim__spin_check(w, t);
+  }
+  return 0;
+}
+
+/* ---- memory ---- */
+void *sim_proc_alloc(sim_proc_t *p, size_t size) {
+  sim_world_t *w = p->w;
+  int flags = MALLOCX_ARENA(p->arena) | MALLOCX_TCACHE_NONE;
+  size_t usable = nallocx(size ? size : 1, flags);
+  if (usable == 0 || (p->limit && p->used + usable > p->limit) ||
+      (w->o.machine_mem_limit &&
+       w->machine_used + usable > w->o.machine_mem_limit)) {
+    p->failures++;
+    sim_counter_add(p->m_fail, 1);
+    return NULL;
+  }
+  void *ptr = mallocx(size ? size : 1, flags);
+  if (!ptr) {
+    p->failures++;
+    sim_counter_add(p->m_fail, 1);
+    return NULL;
+  }
+  p->used += usable;
+  w->machine_used += usable;
+  sim_gauge_set(p->m_mem, (double)p->used);
+  return ptr;
+}
+
+void sim_proc_free(sim_proc_t *p, void *ptr) {
+  if (!ptr)
+    return;
+  size_t usable = sallocx(ptr, 0);
+  dallocx(ptr, MALLOCX_TCACHE_NONE);
+  p->used -= usable;
+  p->w->machine_used -= usable;
+  sim_gauge_set(p->m_mem, (double)p->used);
+}
+
+size_t sim_proc_mem_used(const sim_proc_t *p) { return p->used; }
+size_t sim_proc_mem_limit(const sim_proc_t *p) { return p->limit; }
+uint64_t sim_proc_alloc_failures(const sim_proc_t *p) { return p->failures; }
+size_t sim_machine_mem_used(const sim_world_t *w) { return w->machine_used; }
+size_t sim_machine_mem_limit(const sim_world_t *w) {
+  return w->o.machine_mem_limit;
+}
+
+size_t sim_proc_mem_jemalloc(const sim_proc_t *p) {
+  uint64_t epoch = 1;
+  size_t sz = sizeof epoch;
+  mallctl("epoch", &epoch, &sz, &epoch, sz);
+  char buf[96];
+  size_t small = 0, large = 0;
+  sz = sizeof small;
+  snprintf(buf, sizeof buf, "stats.arenas.%u.small.allocated", p->arena);
+  if (mallctl(buf, &small, &sz, NULL, 0) != 0)
+    small = 0;
+  sz = sizeof large;
+  snprintf(buf, sizeof buf, "stats.arenas.%u.large.allocated", p->arena);
+  if (mallctl(buf, &large, &sz, NULL, 0) != 0)
+    large = 0;
+  return small + large;
+}
+
+void sim_proc_reset(sim_proc_t *p) {
+  arena_ctl(p->arena, "reset");
+  p->w->machine_used -= p->used;
+  p->used = 0;
+  sim_gauge_set(p->m_mem, 0);
+  sim_trace_emit(p->w, "proc.reset", p->name, 0);
+}

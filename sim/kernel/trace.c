@@ -1,0 +1,140 @@
+/*
+ * Trace records, the run's hash, and string interning.
+ *
+ * The hash folds each record's five fields, as 64-bit words in a fixed order,
+ * into a 64-bit state (FNV-1a style multiply-xor per word, so record
+ * boundaries and field order matter); records never contain pointers,
+ * padding or wall-clock time. Interned strings are numbered in order of first
+ * use, which is deterministic for a deterministic run.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel_int.h"
+
+#define FNV_PRIME 0x100000001b3ull
+
+static inline uint64_t mix(uint64_t h, uint64_t v) {
+  h ^= v;
+  h *= FNV_PRIME;
+  h ^= h >> 29;
+  return h;
+}
+
+static void json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\')
+      fprintf(f, "\\%c", c);
+    else if (c < 0x20)
+      fprintf(f, "\\u%04x", c);
+    else
+      fputc(c, f);
+  }
+  fputc('"', f);
+}
+
+void sim__trace(sim_world_t *w, uint64_t thread, uint32_t kind, uint32_t obj,
+                int64_t arg) {
+  uint64_t h = w->thash;
+  h = mix(h, (uint64_t)w->now);
+  h = mix(h, thread);
+  h = mix(h, ((uint64_t)kind << 32) | obj);
+  h = mix(h, (uint64_t)arg);
+  w->thash = h;
+  w->tcount++;
+  if (w->o.keep_trace) {
+    if (w->ntrace == w->captrace) {
+      w->captrace = w->captrace ? 2 * w->captrace : 4096;
+      w->trace = sim__xrealloc(w->trace, w->captrace * sizeof *w->trace);
+    }
+    sim_trace_rec_t *r = &w->trace[w->ntrace++];
+    r->time = w->now;
+    r->thread = thread;
+    r->kind = kind;
+    r->obj = obj;
+    r->arg = arg;
+  }
+  if (w->o.trace_jsonl) {
+    FILE *f = w->o.trace_jsonl;
+    fprintf(f, "{\"t\":%lld,\"thread\":%llu,\"tname\":", (long long)w->now,
+            (unsigned long long)thread);
+    json_str(f, sim_world_thread_name(w, thread));
+    fputs(",\"kind\":", f);
+    json_str(f, sim_interned(w, kind));
+    fputs(",\"obj\":", f);
+    json_str(f, sim_interned(w, obj));
+    fprintf(f, ",\"arg\":%lld}\n", (long long)arg);
+  }
+}
+
+void sim_trace_emit(sim_world_t *w, const char *kind, const char *obj,
+                    int64_t arg) {
+  sim_thread_t *t = sim_self();
+  sim__trace(w, t ? t->id : 0, sim_intern(w, kind), obj ? sim_intern(w, obj) : 0,
+             arg);
+}
+
+uint64_t sim_world_trace_hash(const sim_world_t *w) { return w->thash; }
+uint64_t sim_world_trace_count(const sim_world_t *w) { return w->tcount; }
+const sim_trace_rec_t *sim_world_trace(const sim_world_t *w, size_t *n) {
+  *n = w->ntrace;
+  return w->trace;
+}
+
+/* ---- interning: open addressing over FNV-1a of the bytes ---- */
+static uint32_t str_hash(const char *s) {
+  uint32_t h = 2166136261u;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 16777619u;
+  return h;
+}
+
+void sim__intern_init(sim__intern_t *in) { memset(in, 0, sizeof *in); }
+
+void sim__intern_free(sim__intern_t *in) {
+  for (uint32_t i = 0; i < in->n; i++)
+    free(in->strs[i]);
+  free(in->strs);
+  free(in->slots);
+}
+
+static void rehash(sim__intern_t *in, uint32_t nslots) {
+  uint32_t *slots = sim__xcalloc(nslots, sizeof *slots);
+  for (uint32_t i = 0; i < in->n; i++) {
+    uint32_t k = str_hash(in->strs[i]) & (nslots - 1);
+    while (slots[k])
+      k = (k + 1) & (nslots - 1);
+    slots[k] = i + 1;
+  }
+  free(in->slots);
+  in->slots = slots;
+  in->nslots = nslots;
+}
+
+uint32_t sim_intern(sim_world_t *w, const char *s) {
+  sim__intern_t *in = &w->in;
+  if (!s)
+    s = "";
+  if (in->nslots == 0 || 2 * (in->n + 1) > in->nslots)
+    rehash(in, in->nslots ? 2 * in->nslots : 256);
+  uint32_t k = str_hash(s) & (in->nslots - 1);
+  while (in->slots[k]) {
+    uint32_t i = in->slots[k] - 1;
+    if (strcmp(in->strs[i], s) == 0)
+      return i;
+    k = (k + 1) & (in->nslots - 1);
+  }
+  if (in->n == in->cap) {
+    in->cap = in->cap ? 2 * in->cap : 256;
+    in->strs = sim__xrealloc(in->strs, in->cap * sizeof *in->strs);
+  }
+  in->strs[in->n] = sim__xstrdup(s);
+  in->slots[k] = ++in->n;
+  return in->n - 1;
+}
+
+const char *sim_interned(const sim_world_t *w, uint32_t id) {
+  return id < w->in.n ? w->in.strs[id] : "?";
+}

@@ -1,0 +1,964 @@
+/*
+ * The world: virtual clock, event heap, ready queue, scheduling policies,
+ * simulated threads and the run loop.
+ *
+ * The run loop lives on the caller's stack ("scheduler context"). A thread
+ * runs until it blocks, yields or finishes and then switches back; the loop
+ * picks the next READY thread through the policy, and when none is READY it
+ * pops the next event (time, seq) and advances the clock.
+ *
+ *   policy   pick among READY                scheduling points
+ *   fifo     oldest READY first              never switch
+ *   random   uniform                         switch with prob. 1/(1+nready)
+ *   pct      highest priority                switch when a READY thread has a
+ *                                            higher priority; d-1 change points
+ *   replay   as named in the decision log    as recorded
+ *
+ * Every decision with more than one candidate is a numbered step of the
+ * decision log: "<n> T<id> <name> <op>", naming the chosen thread and the
+ * operation it is at, so a replay that diverges can say where.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernel_int.h"
+
+void sim__ctx_swap(const sim__ctx_backend_t *b, sim__ctx_t *from,
+                   sim__ctx_t *to, bool from_dies);
+void sim__ctx_first_run(void);
+
+static _Thread_local sim_thread_t *tl_current;
+
+sim_thread_t *sim_self(void) { return tl_current; }
+
+sim_thread_t *sim__current_checked(const char *call) {
+  sim_thread_t *t = tl_current;
+  if (!t)
+    sim__die("%s: must be called from a simulated thread", call);
+  return t;
+}
+
+void sim_world_opts_init(sim_world_opts_t *o) {
+  memset(o, 0, sizeof *o);
+  o->ncores = 2;
+  o->stack_size = 256 * 1024;
+  o->cpu_quantum = 10 * SIM_MS;
+  o->spin_window = 60 * SIM_SEC;
+  o->max_threads = 1000000;
+}
+
+/* ---- event heap (binary, ordered by time then seq) ---- */
+static inline bool ev_less(const sim__event_t *a, const sim__event_t *b) {
+  return a->time < b->time || (a->time == b->time && a->seq < b->seq);
+}
+
+static void heap_push(sim_world_t *w, sim__event_t ev) {
+  if (w->nheap == w->capheap) {
+    w->capheap = w->capheap ? 2 * w->capheap : 256;
+    w->heap = sim__xrealloc(w->heap, w->capheap * sizeof *w->heap);
+  }
+  size_t i = w->nheap++;
+  while (i > 0) {
+    size_t p = (i - 1) / 2;
+    if (!ev_less(&ev, &w->heap[p]))
+      break;
+    w->heap[i] = w->heap[p];
+    i = p;
+  }
+  w->heap[i] = ev;
+  if (ev.kind != SIM__EV_SAMPLE)
+    w->nreal_events++;
+}
+
+static sim__event_t heap_pop(sim_world_t *w) {
+  sim__event_t top = w->heap[0];
+  sim__event_t last = w->heap[--w->nheap];
+  size_t i = 0, n = w->nheap;
+  for (;;) {
+    size_t l = 2 * i + 1;
+    if (l >= n)
+      break;
+    size_t c = (l + 1 < n && ev_less(&w->heap[l + 1], &w->heap[l])) ? l + 1 : l;
+    if (!ev_less(&w->heap[c], &last))
+      break;
+    w->heap[i] = w->heap[c];
+    i = c;
+  }
+  if (n > 0)
+    w->heap[i] = last;
+  if (top.kind != SIM__EV_SAMPLE)
+    w->nreal_events--;
+  return top;
+}
+
+void sim__push_timer(sim_world_t *w, sim_thread_t *t, sim_time_t when) {
+  sim__event_t ev = {.time = when, .seq = w->seq++, .kind = SIM__EV_WAKE,
+                     .t = t, .token = t->timer_token};
+  t->npending++;
+  heap_push(w, ev);
+}
+
+void sim_at(sim_world_t *w, sim_time_t t, sim_callback_fn fn, void *arg) {
+  if (t < w->now)
+    sim__die("sim_at: time %lld is in the past (now %lld)", (long long)t,
+             (long long)w->now);
+  sim__event_t ev = {.time = t, .seq = w->seq++, .kind = SIM__EV_CALLBACK,
+                     .fn = fn, .arg = arg};
+  heap_push(w, ev);
+}
+
+/* ---- ready queue (ring buffer) ---- */
+static void ready_push(sim_world_t *w, sim_thread_t *t) {
+  if (w->rn == w->rcap) {
+    size_t ncap = w->rcap ? 2 * w->rcap : 256;
+    sim_thread_t **r = sim__xmalloc(ncap * sizeof *r);
+    for (size_t i = 0; i < w->rn; i++)
+      r[i] = w->ready[(w->rhead + i) % w->rcap];
+    free(w->ready);
+    w->ready = r;
+    w->rhead = 0;
+    w->rcap = ncap;
+  }
+  w->ready[(w->rhead + w->rn) % w->rcap] = t;
+  w->rn++;
+  t->state = SIM_T_READY;
+}
+
+static inline sim_thread_t *ready_at(sim_world_t *w, size_t i) {
+  return w->ready[(w->rhead + i) % w->rcap];
+}
+
+/* Removes the i-th READY thread, keeping the order of the others. */
+static sim_thread_t *ready_take(sim_world_t *w, size_t i) {
+  sim_thread_t *t = ready_at(w, i);
+  for (size_t k = i; k > 0; k--)
+    w->ready[(w->rhead + k) % w->rcap] = w->ready[(w->rhead + k - 1) % w->rcap];
+  w->rhead = (w->rhead + 1) % w->rcap;
+  w->rn--;
+  return t;
+}
+
+/* ---- wait queues ---- */
+void sim__waitq_push(sim__waitq_t *q, sim_thread_t *t) {
+  t->wnext = NULL;
+  t->wprev = q->tail;
+  if (q->tail)
+    q->tail->wnext = t;
+  else
+    q->head = t;
+  q->tail = t;
+  q->n++;
+}
+
+void sim__waitq_remove(sim__waitq_t *q, sim_thread_t *t) {
+  if (t->wprev)
+    t->wprev->wnext = t->wnext;
+  else
+    q->head = t->wnext;
+  if (t->wnext)
+    t->wnext->wprev = t->wprev;
+  else
+    q->tail = t->wprev;
+  t->wnext = t->wprev = NULL;
+  q->n--;
+}
+
+sim_thread_t *sim__waitq_pop(sim__waitq_t *q) {
+  sim_thread_t *t = q->head;
+  if (t)
+    sim__waitq_remove(q, t);
+  return t;
+}
+
+/* ---- decision log ---- */
+static void decision_write(sim_world_t *w, sim_thread_t *t) {
+  if (!w->dlog)
+    return;
+  fprintf(w->dlog, "%llu T%llu %s %s%s%s\n", (unsigned long long)w->ndecisions,
+          (unsigned long long)t->id, sim_interned(w, t->name_id),
+          t->op ? t->op : "run", t->op_obj ? ":" : "",
+          t->op_obj ? sim_interned(w, t->op_obj) : "");
+}
+
+static void op_text(sim_world_t *w, sim_thread_t *t, char *buf, size_t n) {
+  snprintf(buf, n, "%s%s%s", t->op ? t->op : "run", t->op_obj ? ":" : "",
+           t->op_obj ? sim_interned(w, t->op_obj) : "");
+}
+
+/* Chooses the candidate named by the next replay line; -1 on divergence
+ * (w->last_error says where). cands[0..n) are the candidates. */
+static long replay_pick(sim_world_t *w, sim_thread_t **cands, size_t n) {
+  char op[256], buf[256];
+  if (w->ireplay >= w->nreplay) {
+    snprintf(w->last_error, sizeof w->last_error,
+             "replay diverged at decision %llu: the log has only %zu decisions",
+             (unsigned long long)w->ndecisions, w->nreplay);
+    return -1;
+  }
+  sim__decision_t *d = &w->replay[w->ireplay];
+  long best = -1;
+  for (size_t i = 0; i < n; i++) {
+    op_text(w, cands[i], op, sizeof op);
+    if (strcmp(sim_interned(w, cands[i]->name_id), d->name) == 0 &&
+        strcmp(op, d->op) == 0) {
+      if (best < 0 || cands[i]->id == d->id)
+        best = (long)i;
+    }
+  }
+  if (best < 0) {
+    size_t k = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < n && k < sizeof buf - 1; i++) {
+      op_text(w, cands[i], op, sizeof op);
+      int m = snprintf(buf + k, sizeof buf - k, "%sT%llu %s %s", i ? ", " : "",
+                       (unsigned long long)cands[i]->id,
+                       sim_interned(w, cands[i]->name_id), op);
+      if (m < 0)
+        break;
+      k += (size_t)m;
+    }
+    snprintf(w->last_error, sizeof w->last_error,
+             "replay diverged at decision %llu (t=%lld ns): the log wants T%llu "
+             "%s %s; candidates are %s",
+             (unsigned long long)w->ndecisions, (long long)w->now,
+             (unsigned long long)d->id, d->name, d->op, buf);
+    return -1;
+  }
+  w->ireplay++;
+  return best;
+}
+
+static bool replay_failed(sim_world_t *w) { return w->policy == SIM__S_REPLAY && w->last_error[0]; }
+
+/* PCT: lower the running thread's priority at the chosen change points. */
+static void pct_step(sim_world_t *w, sim_thread_t *t) {
+  while (w->pct_ci < w->npct_change &&
+         w->pct_change[w->pct_ci] <= w->pct_k) {
+    t->prio = w->pct_ci + 1; /* below every initial priority */
+    w->pct_ci++;
+  }
+}
+
+/* Picks and removes the next READY thread (rn > 0). NULL on replay
+ * divergence. */
+static sim_thread_t *pick_ready(sim_world_t *w) {
+  size_t n = w->rn, i = 0;
+  if (w->force_front) {
+    w->force_front = false;
+    return ready_take(w, 0);
+  }
+  if (n == 1 || w->policy == SIM__S_FIFO) {
+    sim_thread_t *t = ready_take(w, 0);
+    if (n > 1) {
+      w->ndecisions++;
+      decision_write(w, t);
+    }
+    return t;
+  }
+  switch (w->policy) {
+  case SIM__S_RANDOM:
+    i = (size_t)sim_rng_below(&w->sched_rng, n);
+    break;
+  case SIM__S_PCT:
+    for (size_t k = 1; k < n; k++)
+      if (ready_at(w, k)->prio > ready_at(w, i)->prio)
+        i = k;
+    break;
+  case SIM__S_REPLAY: {
+    sim_thread_t *c[64];
+    size_t m = n < 64 ? n : 64;
+    for (size_t k = 0; k < m; k++)
+      c[k] = ready_at(w, k);
+    long r = replay_pick(w, c, m);
+    if (r < 0)
+      return NULL;
+    i = (size_t)r;
+    break;
+  }
+  }
+  sim_thread_t *t = ready_take(w, i);
+  w->ndecisions++;
+  decision_write(w, t);
+  return t;
+}
+
+/* ---- switching ---- */
+static void switch_to_scheduler(sim_thread_t *t, bool dies) {
+  sim_world_t *w = t->w;
+  tl_current = NULL;
+  sim__ctx_swap(w->ctx, &t->ctx, &w->main_ctx, dies);
+  tl_current = t;
+}
+
+void sim__sched_point(const char *op, uint32_t obj) {
+  sim_thread_t *t = tl_current;
+  if (!t)
+    return;
+  sim_world_t *w = t->w;
+  t->op = op;
+  t->op_obj = obj;
+  if (w->rn == 0)
+    return;
+  bool sw = false;
+  switch (w->policy) {
+  case SIM__S_FIFO:
+    return;
+  case SIM__S_RANDOM:
+    sw = sim_rng_below(&w->sched_rng, w->rn + 1) != 0;
+    break;
+  case SIM__S_PCT:
+    w->pct_k++;
+    pct_step(w, t);
+    for (size_t k = 0; k < w->rn; k++)
+      if (ready_at(w, k)->prio > t->prio)
+        sw = true;
+    break;
+  case SIM__S_REPLAY: {
+    if (!w->replay_sched_points)
+      return;
+    sim_thread_t *c[65];
+    size_t m = w->rn < 64 ? w->rn : 64;
+    c[0] = t;
+    for (size_t k = 0; k < m; k++)
+      c[k + 1] = ready_at(w, k);
+    long r = replay_pick(w, c, m + 1);
+    if (r < 0) {
+      w->interrupted = 1; /* stop; the run returns SIM_EREPLAY */
+      return;
+    }
+    w->ndecisions++;
+    sw = r != 0;
+    if (!sw) {
+      decision_write(w, t);
+      return;
+    }
+    /* Put the chosen thread first so the scheduler picks it next. */
+    sim_thread_t *chosen = c[r];
+    size_t idx = (size_t)r - 1;
+    ready_take(w, idx);
+    /* push to front */
+    w->rhead = (w->rhead + w->rcap - 1) % w->rcap;
+    w->ready[w->rhead] = chosen;
+    w->rn++;
+    t->wait_kind = SIM__W_YIELD;
+    ready_push(w, t);
+    w->force_front = true; /* the scheduler takes the front, no decision */
+    switch_to_scheduler(t, false);
+    return;
+  }
+  }
+  w->ndecisions++;
+  if (!sw) {
+    decision_write(w, t);
+    return;
+  }
+  t->wait_kind = SIM__W_YIELD;
+  ready_push(w, t);
+  sim__trace(w, t->id, w->k_yield, obj, 0);
+  switch_to_scheduler(t, false);
+}
+
+int sim__block(sim__wait_kind_t kind, void *obj, sim_time_t deadline,
+               const char *file, int line) {
+  sim_thread_t *t = tl_current;
+  sim_world_t *w = t->w;
+  t->state = SIM_T_BLOCKED;
+  t->wait_kind = kind;
+  t->wait_obj = obj;
+  t->wait_file = file;
+  t->wait_line = line;
+  t->wake_rc = 0;
+  if (deadline >= 0)
+    sim__push_timer(w, t, deadline < w->now ? w->now : deadline);
+  switch_to_scheduler(t, false);
+  t->wait_kind = SIM__W_NONE;
+  t->wait_obj = NULL;
+  return t->wake_rc;
+}
+
+void sim__wake(sim_thread_t *t, int rc) {
+  sim_world_t *w = t->w;
+  t->timer_token++;
+  t->wake_rc = rc;
+  ready_push(w, t);
+  sim__trace(w, t->id, w->k_wake, 0, rc);
+}
+
+/* ---- threads ---- */
+static void live_unlink(sim_world_t *w, sim_thread_t *t) {
+  if (!t->in_list)
+    return;
+  if (t->prev)
+    t->prev->next = t->next;
+  else
+    w->live_head = t->next;
+  if (t->next)
+    t->next->prev = t->prev;
+  else
+    w->live_tail = t->prev;
+  t->in_list = false;
+}
+
+static void thread_free(sim_world_t *w, sim_thread_t *t) {
+  t->free_next = w->free_threads;
+  w->free_threads = t;
+}
+
+/* Frees t's struct once nothing refers to it any more. */
+static void maybe_reap(sim_world_t *w, sim_thread_t *t) {
+  if (t->state == SIM_T_DONE && t->npending == 0 &&
+      (!t->joinable || t->joined))
+    thread_free(w, t);
+}
+
+void sim__ctx_entry(void) {
+  sim__ctx_first_run();
+  sim_thread_t *t = tl_current;
+  t->fn(t->arg);
+  sim_thread_exit();
+}
+
+static sim_thread_t *spawn(sim_world_t *w, const char *name, sim_proc_t *p,
+                           sim_thread_fn fn, void *arg, bool joinable) {
+  if (w->nlive >= w->o.max_threads) {
+    if (!w->limit_hit)
+      snprintf(w->last_error, sizeof w->last_error,
+               "live thread limit reached (%llu threads)",
+               (unsigned long long)w->o.max_threads);
+    w->limit_hit = true;
+    return NULL;
+  }
+  sim_thread_t *t = w->free_threads;
+  if (t) {
+    w->free_threads = t->free_next;
+  } else {
+    if (w->nslabs == 0 || w->slab_used == 256) {
+      w->slabs = sim__xrealloc(w->slabs, (w->nslabs + 1) * sizeof *w->slabs);
+      w->slabs[w->nslabs++] = sim__xmalloc(256 * sizeof(sim_thread_t));
+      w->slab_used = 0;
+    }
+    t = &w->slabs[w->nslabs - 1][w->slab_used++];
+  }
+  memset(t, 0, offsetof(sim_thread_t, held));
+  t->nheld = 0;
+  t->spin_reported = false;
+  t->progress_mark = w->now;
+  t->cpu_since_progress = 0;
+  t->requests_since_progress = 0;
+  t->activity = NULL;
+  t->op = "start";
+  t->op_obj = 0;
+  t->next = t->prev = t->free_next = NULL;
+  if (sim__stack_get(w, &t->ctx) != 0) {
+    thread_free(w, t);
+    snprintf(w->last_error, sizeof w->last_error,
+             "cannot map a thread stack (host memory or vm.max_map_count)");
+    w->limit_hit = true;
+    return NULL;
+  }
+  w->ctx->make(&t->ctx);
+  t->id = ++w->next_tid;
+  t->name_id = sim_intern(w, name ? name : "thread");
+  if (w->ntname == w->captname) {
+    w->captname = w->captname ? 2 * w->captname : 1024;
+    w->tname = sim__xrealloc(w->tname, w->captname * sizeof *w->tname);
+  }
+  w->tname[w->ntname++] = t->name_id; /* index id - 1 */
+  t->w = w;
+  t->proc = p ? p : w->procs[0];
+  t->fn = fn;
+  t->arg = arg;
+  t->joinable = joinable;
+  if (w->policy == SIM__S_PCT)
+    t->prio = w->pct_depth + 1 + sim_rng_below(&w->sched_rng, 1ull << 40);
+  t->in_list = true;
+  t->prev = w->live_tail;
+  if (w->live_tail)
+    w->live_tail->next = t;
+  else
+    w->live_head = t;
+  w->live_tail = t;
+  w->nlive++;
+  ready_push(w, t);
+  sim__trace(w, tl_current ? tl_current->id : 0, w->k_spawn, t->name_id,
+             (int64_t)t->id);
+  return t;
+}
+
+sim_thread_t *sim_thread_spawn(sim_world_t *w, const char *name, sim_proc_t *p,
+                               sim_thread_fn fn, void *arg) {
+  return spawn(w, name, p, fn, arg, false);
+}
+
+sim_thread_t *sim_thread_spawn_joinable(sim_world_t *w, const char *name,
+                                        sim_proc_t *p, sim_thread_fn fn,
+                                        void *arg) {
+  return spawn(w, name, p, fn, arg, true);
+}
+
+void sim_thread_exit(void) {
+  sim_thread_t *t = sim__current_checked("sim_thread_exit");
+  sim_world_t *w = t->w;
+  if (t->nheld > 0) {
+    /* A thread that ends holding locks keeps them: report it, like lockdep's
+     * "lock held when returning to user space". */
+    sim__report_misuse(w, t, "thread exits while holding a lock",
+                       t->held[t->nheld - 1].m, t->held[t->nheld - 1].file,
+                       t->held[t->nheld - 1].line);
+  }
+  sim__trace(w, t->id, w->k_exit, 0, 0);
+  t->state = SIM_T_DONE;
+  live_unlink(w, t);
+  w->nlive--;
+  if (t->joiner) {
+    sim_thread_t *j = t->joiner;
+    t->joiner = NULL;
+    sim__wake(j, 0);
+  }
+  switch_to_scheduler(t, true);
+  sim__die("sim_thread_exit: a finished thread was resumed");
+}
+
+void sim_thread_join(sim_thread_t *t) {
+  sim_thread_t *self = sim__current_checked("sim_thread_join");
+  if (!t->joinable || t->joined || t == self)
+    sim__die("sim_thread_join: thread T%llu is not joinable by the caller",
+             (unsigned long long)t->id);
+  sim__sched_point("join", t->name_id);
+  if (t->state != SIM_T_DONE) {
+    t->joiner = self;
+    sim__block(SIM__W_JOIN, t, -1, NULL, 0);
+  }
+  t->joined = true;
+  maybe_reap(self->w, t);
+}
+
+void sim_yield(void) {
+  sim_thread_t *t = sim__current_checked("sim_yield");
+  sim_world_t *w = t->w;
+  t->op = "yield";
+  t->op_obj = 0;
+  if (w->rn == 0)
+    return;
+  t->wait_kind = SIM__W_YIELD;
+  ready_push(w, t);
+  sim__trace(w, t->id, w->k_yield, 0, 0);
+  switch_to_scheduler(t, false);
+  t->wait_kind = SIM__W_NONE;
+}
+
+int sim_sleep_until(sim_time_t when) {
+  sim_thread_t *t = sim__current_checked("sim_sleep");
+  if (t->canceled)
+    return SIM_ECANCELED;
+  sim__sched_point("sleep", 0);
+  int rc = sim__block(SIM__W_SLEEP, NULL, when, NULL, 0);
+  return rc == SIM_ETIMEDOUT ? 0 : rc;
+}
+
+int sim_sleep(sim_time_t d) {
+  sim_thread_t *t = sim__current_checked("sim_sleep");
+  if (d < 0)
+    sim__die("sim_sleep: negative duration %lld", (long long)d);
+  return sim_sleep_until(t->w->now + d);
+}
+
+void sim_thread_cancel(sim_thread_t *t) {
+  sim_world_t *w = t->w;
+  if (t->state == SIM_T_DONE || t->canceled)
+    return;
+  t->canceled = true;
+  sim__trace(w, tl_current ? tl_current->id : 0, w->k_cancel, t->name_id,
+             (int64_t)t->id);
+  if (t->state != SIM_T_BLOCKED)
+    return;
+  switch (t->wait_kind) {
+  case SIM__W_SLEEP:
+    sim__wake(t, SIM_ECANCELED);
+    break;
+  case SIM__W_COND:
+    sim__waitq_remove(&((sim_cond_t *)t->wait_obj)->waiters, t);
+    sim__wake(t, SIM_ECANCELED);
+    break;
+  case SIM__W_SEM:
+    sim__waitq_remove(&((sim_sem_t *)t->wait_obj)->waiters, t);
+    sim__wake(t, SIM_ECANCELED);
+    break;
+  case SIM__W_CPU:
+    sim__waitq_remove(&w->runq, t);
+    sim__wake(t, SIM_ECANCELED);
+    break;
+  default:
+    break; /* mutex, join and a running CPU slice are not interrupted */
+  }
+}
+
+int sim_thread_canceled(const sim_thread_t *t) { return t->canceled; }
+sim_world_t *sim_thread_world(const sim_thread_t *t) { return t->w; }
+uint64_t sim_thread_id(const sim_thread_t *t) { return t->id; }
+const char *sim_thread_name(const sim_thread_t *t) {
+  return sim_interned(t->w, t->name_id);
+}
+sim_proc_t *sim_thread_proc(const sim_thread_t *t) { return t->proc; }
+void sim_thread_set_activity(sim_thread_t *t, const char *a) { t->activity = a; }
+const char *sim_thread_activity(const sim_thread_t *t) { return t->activity; }
+sim_thread_state_t sim_thread_state(const sim_thread_t *t) { return t->state; }
+
+void sim_thread_describe(const sim_thread_t *t, char *buf, size_t n) {
+  sim__describe_thread(t->w, t, buf, n);
+}
+
+void sim_world_foreach_thread(sim_world_t *w,
+                              void (*fn)(sim_thread_t *t, void *arg),
+                              void *arg) {
+  for (sim_thread_t *t = w->live_head, *next; t; t = next) {
+    next = t->next;
+    fn(t, arg);
+  }
+}
+
+const char *sim_world_thread_name(const sim_world_t *w, uint64_t id) {
+  if (id == 0)
+    return "scheduler";
+  if (id > w->ntname)
+    return "?";
+  return sim_interned(w, w->tname[id - 1]);
+}
+
+/* ---- progress / spin ---- */
+void sim_progress(void) {
+  sim_thread_t *t = tl_current;
+  if (!t)
+    return;
+  t->progress_mark = t->w->now;
+  t->cpu_since_progress = 0;
+  t->requests_since_progress = 0;
+  t->spin_reported = false;
+}
+
+void sim_request(void) {
+  sim_thread_t *t = tl_current;
+  if (!t)
+    return;
+  t->requests_since_progress++;
+  sim__spin_check(t->w, t);
+}
+
+/* ---- world ---- */
+static int parse_sched(sim_world_t *w, const char *s, char *err, size_t nerr) {
+  unsigned long long a = 0, b = 0, c = 0;
+  char tail;
+  if (!s || !*s || strcmp(s, "fifo") == 0) {
+    w->policy = SIM__S_FIFO;
+    return 0;
+  }
+  if (sscanf(s, "random:%llu%c", &a, &tail) == 1) {
+    w->policy = SIM__S_RANDOM;
+    sim_rng_init(&w->sched_rng, a, "sched.random");
+    return 0;
+  }
+  int k = sscanf(s, "pct:%llu:%llu:%llu%c", &a, &b, &c, &tail);
+  if ((k == 2 || k == 3) && b >= 1) {
+    w->policy = SIM__S_PCT;
+    sim_rng_init(&w->sched_rng, a, "sched.pct");
+    w->pct_depth = b;
+    w->pct_steps = k == 3 && c > 0 ? c : 1000;
+    w->npct_change = b - 1;
+    w->pct_change = sim__xcalloc(w->npct_change + 1, sizeof(uint64_t));
+    for (size_t i = 0; i < w->npct_change; i++)
+      w->pct_change[i] = 1 + sim_rng_below(&w->sched_rng, w->pct_steps);
+    /* sort change points (few) */
+    for (size_t i = 1; i < w->npct_change; i++)
+      for (size_t j = i; j > 0 && w->pct_change[j - 1] > w->pct_change[j]; j--) {
+        uint64_t x = w->pct_change[j];
+        w->pct_change[j] = w->pct_change[j - 1];
+        w->pct_change[j - 1] = x;
+      }
+    return 0;
+  }
+  if (strncmp(s, "replay:", 7) == 0 && s[7]) {
+    FILE *f = fopen(s + 7, "r");
+    if (!f) {
+      snprintf(err, nerr, "%s: cannot open decision log: %s", s + 7,
+               strerror(errno));
+      return SIM_EINVAL;
+    }
+    char line[1024];
+    size_t lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+      lineno++;
+      if (line[0] == '#') {
+        char *p = strstr(line, "policy=");
+        if (p && strncmp(p + 7, "fifo", 4) != 0)
+          w->replay_sched_points = true;
+        continue;
+      }
+      unsigned long long n, id;
+      char name[512], op[512];
+      if (sscanf(line, "%llu T%llu %511s %511s", &n, &id, name, op) != 4) {
+        snprintf(err, nerr, "%s:%zu: error: malformed decision line", s + 7,
+                 lineno);
+        fclose(f);
+        return SIM_EINVAL;
+      }
+      if (w->nreplay % 256 == 0)
+        w->replay = sim__xrealloc(w->replay,
+                                  (w->nreplay + 256) * sizeof *w->replay);
+      sim__decision_t *d = &w->replay[w->nreplay++];
+      d->id = id;
+      d->name = sim__xstrdup(name);
+      d->op = sim__xstrdup(op);
+    }
+    fclose(f);
+    w->policy = SIM__S_REPLAY;
+    return 0;
+  }
+  snprintf(err, nerr,
+           "bad scheduler '%s': expected fifo, random:SEED, "
+           "pct:SEED:DEPTH[:STEPS] or replay:FILE",
+           s);
+  return SIM_EINVAL;
+}
+
+int sim_world_create(const sim_world_opts_t *o, sim_world_t **out, char *err,
+                     size_t nerr) {
+  char dummy[8];
+  if (!err) {
+    err = dummy;
+    nerr = sizeof dummy;
+  }
+  *out = NULL;
+  if (err && nerr)
+    err[0] = 0;
+  sim_world_t *w = sim__xcalloc(1, sizeof *w);
+  if (o)
+    w->o = *o;
+  else
+    sim_world_opts_init(&w->o);
+  if (w->o.ncores <= 0 || w->o.stack_size < 16384 || w->o.cpu_quantum <= 0 ||
+      w->o.sample_interval < 0 || w->o.spin_window < 0) {
+    snprintf(err, nerr, "invalid world options (cores %d, stack %zu)",
+             w->o.ncores, w->o.stack_size);
+    free(w);
+    return SIM_EINVAL;
+  }
+  if (w->o.max_threads == 0)
+    w->o.max_threads = 1000000;
+  w->ctx = sim__ctx_default_backend();
+  sim__ctx_main_init(&w->main_ctx);
+  w->page = (size_t)sysconf(_SC_PAGESIZE);
+  w->stack_size = w->o.stack_size;
+  w->guard_madvise = true;
+  sim__intern_init(&w->in);
+  sim_intern(w, ""); /* id 0 = none */
+  w->k_spawn = sim_intern(w, "spawn");
+  w->k_run = sim_intern(w, "run");
+  w->k_block = sim_intern(w, "block");
+  w->k_wake = sim_intern(w, "wake");
+  w->k_timeout = sim_intern(w, "timeout");
+  w->k_lock = sim_intern(w, "lock");
+  w->k_unlock = sim_intern(w, "unlock");
+  w->k_exit = sim_intern(w, "exit");
+  w->k_burn = sim_intern(w, "burn");
+  w->k_signal = sim_intern(w, "signal");
+  w->k_release = sim_intern(w, "release");
+  w->k_acquire = sim_intern(w, "acquire");
+  w->k_cancel = sim_intern(w, "cancel");
+  w->k_yield = sim_intern(w, "yield");
+  w->k_report = sim_intern(w, "report");
+  w->thash = 0xcbf29ce484222325ull;
+  int rc = parse_sched(w, w->o.sched, err, nerr);
+  if (rc != 0) {
+    sim_world_destroy(w);
+    return rc;
+  }
+  if (w->o.decision_log) {
+    w->dlog = fopen(w->o.decision_log, "w");
+    if (!w->dlog) {
+      snprintf(err, nerr, "%s: cannot write decision log: %s",
+               w->o.decision_log, strerror(errno));
+      sim_world_destroy(w);
+      return SIM_EINVAL;
+    }
+    fprintf(w->dlog, "# storesim decision log v1 policy=%s seed=%llu\n",
+            w->o.sched ? w->o.sched : "fifo", (unsigned long long)w->o.seed);
+  }
+  sim__cpu_init(w);
+  if (!sim_proc_create(w, "default", 0)) {
+    snprintf(err, nerr, "cannot create the default process (jemalloc arena)");
+    sim_world_destroy(w);
+    return SIM_ENOMEM;
+  }
+  if (w->o.sample_interval > 0) {
+    w->next_sample = w->o.sample_interval;
+    sim__event_t ev = {.time = w->next_sample, .seq = w->seq++,
+                       .kind = SIM__EV_SAMPLE};
+    heap_push(w, ev);
+  }
+  *out = w;
+  return 0;
+}
+
+void sim_world_destroy(sim_world_t *w) {
+  if (!w)
+    return;
+  if (tl_current && tl_current->w == w)
+    sim__die("sim_world_destroy: called from inside the world");
+  /* Live threads (blocked forever, or never run): drop their stacks. */
+  for (sim_thread_t *t = w->live_head, *next; t; t = next) {
+    next = t->next;
+    sim__stack_put(w, &t->ctx);
+  }
+  for (size_t i = 0; i < w->nslabs; i++)
+    free(w->slabs[i]);
+  free(w->slabs);
+  sim__stack_pool_free(w);
+  for (sim__obj_t *ob = w->objs, *next; ob; ob = next) {
+    next = ob->onext;
+    free(ob);
+  }
+  sim__procs_free(w);
+  sim__metrics_free(w);
+  sim__reports_free(w);
+  sim__ld_free(w);
+  sim__intern_free(&w->in);
+  for (size_t i = 0; i < w->nreplay; i++) {
+    free(w->replay[i].name);
+    free(w->replay[i].op);
+  }
+  free(w->replay);
+  free(w->pct_change);
+  if (w->dlog)
+    fclose(w->dlog);
+  free(w->heap);
+  free(w->ready);
+  free(w->tname);
+  free(w->trace);
+  free(w);
+}
+
+void sim_world_interrupt(sim_world_t *w) { w->interrupted = 1; }
+sim_time_t sim_now(const sim_world_t *w) { return w->now; }
+uint64_t sim_world_seed(const sim_world_t *w) { return w->o.seed; }
+uint64_t sim_world_steps(const sim_world_t *w) { return w->steps; }
+uint64_t sim_world_live_threads(const sim_world_t *w) { return w->nlive; }
+const char *sim_world_last_error(const sim_world_t *w) { return w->last_error; }
+
+static void run_thread(sim_world_t *w, sim_thread_t *t) {
+  t->state = SIM_T_RUNNING;
+  w->cur = t;
+  w->steps++;
+  if (w->policy == SIM__S_PCT)
+    w->pct_k++;
+  sim__trace(w, t->id, w->k_run, 0, 0);
+  tl_current = t;
+  sim__ctx_swap(w->ctx, &w->main_ctx, &t->ctx, false);
+  tl_current = NULL;
+  w->cur = NULL;
+  if (t->state == SIM_T_DONE) {
+    sim__stack_put(w, &t->ctx);
+    maybe_reap(w, t);
+  }
+}
+
+int sim_world_run(sim_world_t *w, sim_time_t until) {
+  if (tl_current)
+    sim__die("sim_world_run: called from a simulated thread");
+  for (;;) {
+    if (w->interrupted) {
+      w->interrupted = 0;
+      if (replay_failed(w))
+        return SIM_EREPLAY;
+      return SIM_EINTR;
+    }
+    if (w->limit_hit)
+      return SIM_ELIMIT;
+    if (w->o.max_events && w->steps + w->nevents_processed > w->o.max_events) {
+      snprintf(w->last_error, sizeof w->last_error,
+               "event limit reached (%llu scheduling events)",
+               (unsigned long long)w->o.max_events);
+      w->limit_hit = true;
+      return SIM_ELIMIT;
+    }
+    if (w->rn > 0) {
+      sim_thread_t *t = pick_ready(w);
+      if (!t)
+        return SIM_EREPLAY;
+      run_thread(w, t);
+      continue;
+    }
+    if (w->nreal_events == 0) {
+      if (w->nlive > 0) {
+        if (!w->hang_reported)
+          sim__report_hang(w);
+        return SIM_EHANG;
+      }
+      /* Everything finished: let the clock reach `until` for the samples. */
+      while (w->nheap > 0 && w->heap[0].time <= until) {
+        sim__event_t ev = heap_pop(w);
+        w->now = ev.time;
+        sim__metrics_sample(w);
+        w->next_sample += w->o.sample_interval;
+        sim__event_t ne = {.time = w->next_sample, .seq = w->seq++,
+                           .kind = SIM__EV_SAMPLE};
+        heap_push(w, ne);
+      }
+      if (until != SIM_TIME_MAX && until > w->now)
+        w->now = until;
+      return 0;
+    }
+    if (w->heap[0].time > until) {
+      if (until > w->now)
+        w->now = until;
+      return 0;
+    }
+    sim__event_t ev = heap_pop(w);
+    w->now = ev.time;
+    w->nevents_processed++;
+    switch (ev.kind) {
+    case SIM__EV_WAKE: {
+      sim_thread_t *t = ev.t;
+      t->npending--;
+      if (t->state == SIM_T_BLOCKED && ev.token == t->timer_token) {
+        int rc = 0;
+        switch (t->wait_kind) {
+        case SIM__W_COND:
+          sim__waitq_remove(&((sim_cond_t *)t->wait_obj)->waiters, t);
+          rc = SIM_ETIMEDOUT;
+          break;
+        case SIM__W_SEM:
+          sim__waitq_remove(&((sim_sem_t *)t->wait_obj)->waiters, t);
+          rc = SIM_ETIMEDOUT;
+          break;
+        case SIM__W_SLEEP:
+          rc = SIM_ETIMEDOUT;
+          break;
+        default:
+          rc = 0;
+          break;
+        }
+        t->timer_token++;
+        t->wake_rc = rc;
+        ready_push(w, t);
+        sim__trace(w, t->id, w->k_timeout, 0, rc);
+      } else {
+        maybe_reap(w, t);
+      }
+      break;
+    }
+    case SIM__EV_CALLBACK:
+      ev.fn(w, ev.arg);
+      break;
+    case SIM__EV_SAMPLE: {
+      sim__metrics_sample(w);
+      w->next_sample += w->o.sample_interval;
+      sim__event_t ne = {.time = w->next_sample, .seq = w->seq++,
+                         .kind = SIM__EV_SAMPLE};
+      heap_push(w, ne);
+      break;
+    }
+    }
+  }
+}
