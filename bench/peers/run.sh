@@ -44,6 +44,7 @@
 #   --no-install   never call apt-get
 #   --no-simgrid-64k   skip the tuned SimGrid run
 #   [PYTHON=/usr/bin/python3]  the interpreter that has Debian's SimPy 2
+#   [STORESIM_BENCH=path]      use this storesim-bench and skip the cmake build
 set -euo pipefail
 
 LAMBDA=${LAMBDA:-9} MU=${MU:-1} SERVERS=${SERVERS:-10} RUNS=${RUNS:-5} SEED=${SEED:-1}
@@ -115,16 +116,21 @@ gcc "${CFLAGS_PEER[@]}" -DMMC_PLATFORM="\"$ROOT/bench/peers/mmc_platform.xml\"" 
   -o "$OUT/mmc_simgrid" bench/peers/mmc_simgrid.c $(pkg-config --cflags --libs simgrid) -lm ||
   die "building mmc_simgrid failed (is libsimgrid-dev installed?)"
 
-STORESIM_BENCH=build/release/storesim-bench
 STORESIM_WHY=
 if [ "$PEERS_ONLY" = 0 ]; then
-  echo "== building storesim (release preset); log in $OUT/storesim-build.log"
-  if ! { cmake --preset release && cmake --build --preset release -j "$(nproc)"; } \
-      >"$OUT/storesim-build.log" 2>&1; then
-    tail -n 15 "$OUT/storesim-build.log" >&2
-    STORESIM_WHY="the release build failed (see $OUT/storesim-build.log)"
-  elif [ ! -x "$STORESIM_BENCH" ]; then
-    STORESIM_WHY="$STORESIM_BENCH was not produced by the build"
+  if [ -n "${STORESIM_BENCH:-}" ]; then
+    echo "== using STORESIM_BENCH=$STORESIM_BENCH (no build)"
+  else
+    STORESIM_BENCH=build/release/storesim-bench
+    echo "== building storesim (release preset); log in $OUT/storesim-build.log"
+    if ! { cmake --preset release && cmake --build --preset release -j "$(nproc)"; } \
+        >"$OUT/storesim-build.log" 2>&1; then
+      tail -n 15 "$OUT/storesim-build.log" >&2
+      STORESIM_WHY="the release build failed (see $OUT/storesim-build.log)"
+    fi
+  fi
+  if [ -z "$STORESIM_WHY" ] && [ ! -x "$STORESIM_BENCH" ]; then
+    STORESIM_WHY="$STORESIM_BENCH does not exist (bench/bench.c not written yet?)"
   fi
   if [ -z "$STORESIM_WHY" ] &&
      ! "$STORESIM_BENCH" mmc --lambda "$LAMBDA" --mu "$MU" --servers "$SERVERS" \
