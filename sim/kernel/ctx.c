@@ -181,7 +181,9 @@ int sim__stack_get(sim_world_t *w, sim__ctx_t *c) {
     c->stack_size = s->stack_size;
     c->vg_id = s->vg_id;
     c->uc = s->uc;
-    goto fibers;
+    c->tsan_fiber = s->tsan_fiber; /* creating TSan fibers is costly: reuse */
+    c->fake_stack = NULL;
+    return 0;
   }
   size_t page = w->page;
   size_t size = (w->stack_size + page - 1) & ~(page - 1);
@@ -205,7 +207,6 @@ int sim__stack_get(sim_world_t *w, sim__ctx_t *c) {
 #ifdef SIM_VALGRIND
   c->vg_id = VALGRIND_STACK_REGISTER(c->stack, (char *)c->stack + size);
 #endif
-fibers:
   c->fake_stack = NULL;
 #ifdef SIM_TSAN
   c->tsan_fiber = __tsan_create_fiber(0);
@@ -214,6 +215,7 @@ fibers:
 }
 
 static void stack_unmap(sim__ctx_t *c) {
+  sim__ctx_release(c);
 #ifdef SIM_VALGRIND
   VALGRIND_STACK_DEREGISTER(c->vg_id);
 #endif
@@ -231,7 +233,6 @@ void sim__ctx_release(sim__ctx_t *c) {
 }
 
 void sim__stack_put(sim_world_t *w, sim__ctx_t *c) {
-  sim__ctx_release(c);
   if (!c->map)
     return;
   /* Keep up to 4096 stacks for reuse; unmap the rest. */

@@ -1,9 +1,9 @@
 /*
  * Trace records, the run's hash, and string interning.
  *
- * The hash folds each record's five fields, as 64-bit words in a fixed order,
- * into a 64-bit state (FNV-1a style multiply-xor per word, so record
- * boundaries and field order matter); records never contain pointers,
+ * The hash folds each record into a 64-bit state as two 64-bit words (the
+ * time, then thread, kind, object and argument packed), FNV-1a style
+ * multiply-xor per word, so order matters; records never contain pointers,
  * padding or wall-clock time. Interned strings are numbered in order of first
  * use, which is deterministic for a deterministic run.
  */
@@ -37,11 +37,13 @@ static void json_str(FILE *f, const char *s) {
 
 void sim__trace(sim_world_t *w, uint64_t thread, uint32_t kind, uint32_t obj,
                 int64_t arg) {
+  /* Two words per record: the time, then the other four fields packed so
+   * that no two distinct records (for ids < 2^24, kinds/objects < 2^20) fold
+   * to the same word before mixing. */
   uint64_t h = w->thash;
   h = mix(h, (uint64_t)w->now);
-  h = mix(h, thread);
-  h = mix(h, ((uint64_t)kind << 32) | obj);
-  h = mix(h, (uint64_t)arg);
+  h = mix(h, (thread << 40) ^ ((uint64_t)kind << 20) ^ obj ^
+                 ((uint64_t)arg * 0x9E3779B97F4A7C15ull));
   w->thash = h;
   w->tcount++;
   if (w->o.keep_trace) {

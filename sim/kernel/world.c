@@ -115,27 +115,27 @@ static void ready_push(sim_world_t *w, sim_thread_t *t) {
     size_t ncap = w->rcap ? 2 * w->rcap : 256;
     sim_thread_t **r = sim__xmalloc(ncap * sizeof *r);
     for (size_t i = 0; i < w->rn; i++)
-      r[i] = w->ready[(w->rhead + i) % w->rcap];
+      r[i] = w->ready[(w->rhead + i) & (w->rcap - 1)];
     free(w->ready);
     w->ready = r;
     w->rhead = 0;
     w->rcap = ncap;
   }
-  w->ready[(w->rhead + w->rn) % w->rcap] = t;
+  w->ready[(w->rhead + w->rn) & (w->rcap - 1)] = t;
   w->rn++;
   t->state = SIM_T_READY;
 }
 
 static inline sim_thread_t *ready_at(sim_world_t *w, size_t i) {
-  return w->ready[(w->rhead + i) % w->rcap];
+  return w->ready[(w->rhead + i) & (w->rcap - 1)];
 }
 
 /* Removes the i-th READY thread, keeping the order of the others. */
 static sim_thread_t *ready_take(sim_world_t *w, size_t i) {
   sim_thread_t *t = ready_at(w, i);
   for (size_t k = i; k > 0; k--)
-    w->ready[(w->rhead + k) % w->rcap] = w->ready[(w->rhead + k - 1) % w->rcap];
-  w->rhead = (w->rhead + 1) % w->rcap;
+    w->ready[(w->rhead + k) & (w->rcap - 1)] = w->ready[(w->rhead + k - 1) & (w->rcap - 1)];
+  w->rhead = (w->rhead + 1) & (w->rcap - 1);
   w->rn--;
   return t;
 }
@@ -339,7 +339,7 @@ void sim__sched_point(const char *op, uint32_t obj) {
     size_t idx = (size_t)r - 1;
     ready_take(w, idx);
     /* push to front */
-    w->rhead = (w->rhead + w->rcap - 1) % w->rcap;
+    w->rhead = (w->rhead + w->rcap - 1) & (w->rcap - 1);
     w->ready[w->rhead] = chosen;
     w->rn++;
     t->wait_kind = SIM__W_YIELD;
