@@ -1,0 +1,116 @@
+/*
+ * storesim: the information store model (Store.exe and the services around
+ * it), part 1: the store core (task pool, work queue, RPC admission, process,
+ * restart and shutdown), SMTP inbound and local delivery, OWA and MAPI
+ * clients, MTA Stacks and the transit mail flush, mailbox moves, the property
+ * cache, timed faults, metrics and the task-exhaustion detector.
+ *
+ * The model is written only against the kernel API (sim.h, sync.h, proc.h,
+ * detect.h, trace.h, metrics.h, param.h). It knows nothing of YAML: the
+ * scenario layer fills a store_config_t through the parameter table
+ * store_params[] and hands it to store_model.create.
+ *
+ * The core's extension API (work kinds, store_call/store_submit, RPC
+ * admission, components with down/up hooks) is in sim/store/store_int.h; part
+ * 2 components (spin, leak, IMAIL) plug in there, each in its own .c file.
+ *
+ * Store states (see sim/store/store.c):
+ *
+ *   UP   -> DOWN  store_restart / store_shutdown: queued work fails with
+ *                 SIM_ECANCELED, tasks are canceled and must exit
+ *   DOWN -> UP    store_restart, after every task exited (or the wait timed
+ *                 out), the arena was reset and store.restart_time passed
+ *   DOWN -> DEAD  store_shutdown: the store stays down
+ */
+#ifndef STORESIM_STORE_H
+#define STORESIM_STORE_H
+
+#include <stdint.h>
+
+#include "storesim/param.h"
+#include "storesim/sim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- fixes: bit numbers in the `fixes` set given to create ---------------- */
+enum {
+  STORE_FIX_KB924567 = 0, /* gateway_out_threads == 0: no transit flush */
+  STORE_FIX_KB941060 = 1, /* malformed headers read correctly */
+  STORE_NFIXES
+};
+#define STORE_FIX(f) (UINT64_C(1) << (f))
+
+/* ---- timed faults: indexes into store_model.faults -------------------------- */
+enum {
+  STORE_FAULT_MTA_DISABLE = 0,
+  STORE_FAULT_MTA_ENABLE,
+  STORE_FAULT_STORE_RESTART,
+  STORE_FAULT_STORE_SHUTDOWN,
+  STORE_NFAULTS
+};
+
+/* Model-specific result codes, below the kernel's SIM_E* range. */
+#define STORE_ECONVERT (-100) /* MIME conversion failed (property cache full) */
+#define STORE_EDOWN (-101)    /* the store is down (restart, shutdown) */
+#define STORE_EREFUSED (-102) /* RPC refused by the admission limit */
+
+/* The configuration, filled by the scenario loader from store_params[].
+ * Durations are virtual ns, sizes bytes, rates per second. */
+typedef struct store_config {
+  /* store */
+  int64_t tasks;                 /* worker tasks in the pool */
+  int64_t rpc_limit;             /* concurrent RPCs before refusing */
+  int64_t gateway_out_threads;   /* MTA gateway out threads (0: MTA off) */
+  sim_time_t transit_flush_timeout;
+  sim_dist_t mta_flush_time;     /* MTA time to take a flush */
+  int64_t cache_capacity;        /* property cache entries */
+  sim_time_t restart_time;       /* down time of a restart */
+  sim_time_t stop_timeout;       /* wait for tasks to stop on restart */
+  sim_time_t shutdown_timeout;   /* default timeout of store_shutdown */
+  uint64_t memory_limit;         /* store process memory (address space) */
+  sim_dist_t conversion_cpu;     /* MIME conversion CPU per message */
+  sim_dist_t delivery_time;      /* store-side write of one message */
+  /* smtp service */
+  int64_t smtp_threads;          /* SMTP worker threads (sessions+delivery) */
+  sim_time_t smtp_accept_time;   /* thread time to accept one message */
+  sim_time_t smtp_accept_timeout;/* sender gives up after this */
+  sim_time_t smtp_submit_timeout;/* store driver waits this long for a task */
+  sim_time_t smtp_expiration;    /* NDR 4.4.7 after this */
+  sim_time_t smtp_retry[4];      /* 1st, 2nd, 3rd, subsequent retry */
+  /* workload */
+  double smtp_rate;              /* well-formed messages per second */
+  double smtp_malformed_rate;    /* malformed messages per second */
+  sim_dist_t smtp_size;
+  int64_t smtp_headers;          /* header properties per message */
+  int64_t smtp_vocabulary;       /* distinct valid header names */
+  double smtp_zipf;              /* Zipf exponent of header popularity */
+  double owa_rate;
+  sim_time_t owa_timeout;
+  sim_dist_t owa_service;
+  double mapi_rate;
+  sim_time_t mapi_timeout;
+  sim_dist_t mapi_service;
+  sim_time_t moves_at;
+  int64_t moves_count;
+  int64_t moves_threads;
+  sim_dist_t moves_per_mailbox;
+} store_config_t;
+
+/* The parameter table ({NULL}-terminated) and the model. */
+extern const sim_param_t store_params[];
+extern const sim_model_t store_model;
+
+/* Fills c with the defaults of store_params[] (same values as the table's
+ * default text; tests/test_store.c checks they agree). Distributions are
+ * constant or exponential, so nothing in c needs freeing; store_config_free
+ * is still safe on it. */
+void store_config_init(store_config_t *c);
+/* Frees what a loader allocated inside c (empirical values). Accepts NULL. */
+void store_config_free(void *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,690 @@
+/*
+ * storesim store model: the store core.
+ *
+ * A pool of worker tasks (simulated threads of the "store.exe" process) takes
+ * work items from one FIFO queue. Every piece of work (a delivery, an RPC, an
+ * OWA request, a move step, a transit flush) is an item with a kind; a task
+ * running an item records the kind as its activity, and whatever it blocks on
+ * (the kernel knows) is what it waits for. Nothing here decides that the pool
+ * is exhausted: free tasks reach 0 because tasks really hold work.
+ *
+ * Task states (task_main):
+ *
+ *   FREE    -> BUSY     pops an item from the queue        [task_main]
+ *   BUSY    -> FREE     the item's function returned       [task_main]
+ *   FREE/BUSY -> EXITED canceled by store_restart/shutdown [task_main]
+ *
+ * Invariants, under s->lock: nfree + sum(busy_by_kind) == nlive while the
+ * store is UP; q_len is the number of QUEUED items; an item's refs counts the
+ * parties (caller, queue/task) that will still touch it; an item returns to
+ * the pool when refs drops to 0.
+ *
+ * Exhaustion detector: when nfree drops to 0 while the store is UP, the event
+ * is counted; the first time, its virtual time is published as
+ * tasks.exhausted_at (seconds) and an "exhaustion" model report lists every
+ * task (kind, wait object) and the components' oldest queued items.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+static const char *const kind_names[STORE_K_NKINDS] = {
+    "delivery", "rpc", "owa", "move", "flush",
+    "download", "openstore", "imail", "maint"};
+
+const char *store_kind_name(store_kind_t k) {
+  return (unsigned)k < STORE_K_NKINDS ? kind_names[k] : "?";
+}
+
+static void *xcalloc(size_t n, size_t sz) {
+  void *p = calloc(n, sz);
+  if (!p) {
+    fprintf(stderr, "storesim: store: out of host memory\n");
+    abort();
+  }
+  return p;
+}
+
+void store__appendf(char *buf, size_t n, const char *fmt, ...) {
+  size_t len = strlen(buf);
+  if (len + 1 >= n) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf + len, n - len, fmt, ap);
+  va_end(ap);
+}
+
+const char *store__fmt_time(sim_time_t t, char *buf, size_t n) {
+  const char *sign = "";
+  if (t < 0) {
+    sign = "-";
+    t = -t;
+  }
+  int64_t h = t / SIM_HOUR, m = (t % SIM_HOUR) / SIM_MIN;
+  double sec = (double)(t % SIM_MIN) / (double)SIM_SEC;
+  if (h > 0)
+    snprintf(buf, n, "%s%" PRId64 "h%02" PRId64 "m%06.3fs", sign, h, m, sec);
+  else if (m > 0)
+    snprintf(buf, n, "%s%" PRId64 "m%06.3fs", sign, m, sec);
+  else
+    snprintf(buf, n, "%s%.3fs", sign, sec);
+  return buf;
+}
+
+sim_proc_t *store_proc(const store_t *s) { return s->proc; }
+
+void store_rng(const store_t *s, sim_rng_t *r, const char *name) {
+  sim_rng_init(r, sim_world_seed(s->w), name);
+}
+
+int store_is_up(store_t *s) {
+  sim_mutex_lock(s->lock);
+  int up = s->state == STORE_UP;
+  sim_mutex_unlock(s->lock);
+  return up;
+}
+
+/* ---- work items -------------------------------------------------------------- */
+
+static store_work_t *item_get(store_t *s) {
+  store_work_t *wk = s->free_items;
+  if (wk) {
+    s->free_items = wk->next;
+  } else {
+    wk = xcalloc(1, sizeof *wk);
+    wk->done = sim_cond_create(s->w, "store.work.done");
+    if (s->nall == s->capall) {
+      s->capall = s->capall ? 2 * s->capall : 64;
+      store_work_t **a = realloc(s->all_items, s->capall * sizeof *a);
+      if (!a) {
+        fprintf(stderr, "storesim: store: out of host memory\n");
+        abort();
+      }
+      s->all_items = a;
+    }
+    s->all_items[s->nall++] = wk;
+  }
+  sim_cond_t *done = wk->done;
+  memset(wk, 0, sizeof *wk);
+  wk->done = done;
+  wk->id = ++s->next_item_id;
+  return wk;
+}
+
+static void item_unref(store_t *s, store_work_t *wk) {
+  if (--wk->refs == 0) {
+    wk->next = s->free_items;
+    s->free_items = wk;
+  }
+}
+
+static void gauges_update(store_t *s) {
+  sim_gauge_set(s->m_tasks_free, s->nfree);
+  sim_gauge_set(s->m_tasks_busy, s->nlive - s->nfree);
+  sim_gauge_set(s->m_tasks_queue, (double)s->q_len);
+}
+
+static void q_push(store_t *s, store_work_t *wk) {
+  wk->next = NULL;
+  wk->prev = s->q_tail;
+  if (s->q_tail)
+    s->q_tail->next = wk;
+  else
+    s->q_head = wk;
+  s->q_tail = wk;
+  s->q_len++;
+}
+
+static void q_remove(store_t *s, store_work_t *wk) {
+  if (wk->prev)
+    wk->prev->next = wk->next;
+  else
+    s->q_head = wk->next;
+  if (wk->next)
+    wk->next->prev = wk->prev;
+  else
+    s->q_tail = wk->prev;
+  wk->next = wk->prev = NULL;
+  s->q_len--;
+}
+
+/* Completes wk with rc: wakes its caller, drops the store's reference. */
+static void item_complete(store_t *s, store_work_t *wk, int rc) {
+  wk->state = W_DONE;
+  wk->rc = rc;
+  if (wk->waiting) sim_cond_signal(wk->done);
+  item_unref(s, wk);
+}
+
+/* ---- exhaustion detector ------------------------------------------------------- */
+
+void store__describe_tasks(store_t *s, char *buf, size_t n) {
+  int counts[STORE_K_NKINDS] = {0};
+  for (int i = 0; i < s->ntasks; i++)
+    if (s->tasks[i].alive && s->tasks[i].cur) counts[s->tasks[i].cur->kind]++;
+  store__appendf(buf, n, "tasks by kind:");
+  for (int k = 0; k < STORE_K_NKINDS; k++)
+    if (counts[k]) store__appendf(buf, n, " %s=%d", kind_names[k], counts[k]);
+  store__appendf(buf, n, " free=%d\n", s->nfree);
+  for (int i = 0; i < s->ntasks; i++) {
+    store_task_t *t = &s->tasks[i];
+    if (!t->th) continue;
+    char desc[256];
+    if (t->alive)
+      sim_thread_describe(t->th, desc, sizeof desc);
+    else
+      snprintf(desc, sizeof desc, "exited");
+    store__appendf(buf, n, "  task %2d T%" PRIu64 " %-9s %s\n", i,
+                   sim_thread_id(t->th),
+                   t->cur ? kind_names[t->cur->kind] : "free", desc);
+  }
+}
+
+static void exhaustion_detected(store_t *s) {
+  sim_counter_add(s->m_exhaustions, 1);
+  sim_trace_emit(s->w, "store.exhausted", "store.tasks", s->ntasks);
+  if (s->exhausted_at >= 0) return;
+  s->exhausted_at = sim_now(s->w);
+  sim_gauge_set(s->m_exhausted_at, (double)s->exhausted_at / (double)SIM_SEC);
+  size_t n = 16384;
+  char *buf = xcalloc(1, n);
+  char tb[64];
+  store__appendf(buf, n,
+                 "store task thread exhaustion: all %d tasks busy at t=%s\n",
+                 s->ntasks, store__fmt_time(s->exhausted_at, tb, sizeof tb));
+  store__describe_tasks(s, buf, n);
+  if (s->q_head) {
+    store__appendf(buf, n, "oldest queued work: %s item #%" PRIu64 ", age %s\n",
+                   kind_names[s->q_head->kind], s->q_head->id,
+                   store__fmt_time(sim_now(s->w) - s->q_head->enq_at, tb,
+                                   sizeof tb));
+  } else {
+    store__appendf(buf, n, "oldest queued work: none (task queue empty)\n");
+  }
+  for (int i = 0; i < s->ncomp; i++)
+    if (s->comp[i]->report) s->comp[i]->report(s, s->comp_self[i], buf, n);
+  uint64_t ids[256];
+  size_t nids = 0;
+  for (int i = 0; i < s->ntasks && nids < 256; i++)
+    if (s->tasks[i].alive) ids[nids++] = sim_thread_id(s->tasks[i].th);
+  sim_world_file_report(s->w, "exhaustion", buf, ids, nids);
+  free(buf);
+}
+
+/* ---- tasks ----------------------------------------------------------------------- */
+
+static void task_main(void *arg) {
+  store_task_t *t = arg;
+  store_t *s = t->s;
+  sim_thread_t *self = sim_self();
+  sim_mutex_lock(s->lock);
+  for (;;) {
+    while (!s->q_head && !t->stop) {
+      sim_thread_set_activity(self, "idle");
+      if (sim_cond_wait(s->work_cv, s->lock) == SIM_ECANCELED) t->stop = 1;
+    }
+    if (t->stop) break;
+    store_work_t *wk = s->q_head;
+    q_remove(s, wk);
+    wk->state = W_RUNNING;
+    t->cur = wk;
+    s->nfree--;
+    s->busy_by_kind[wk->kind]++;
+    sim_gauge_set(s->m_tasks_busy_kind[wk->kind], s->busy_by_kind[wk->kind]);
+    sim_sample_add(s->m_queue_wait,
+                   (double)(sim_now(s->w) - wk->enq_at) / (double)SIM_MS);
+    gauges_update(s);
+    if (s->nfree == 0 && !s->exhausted) {
+      s->exhausted = 1;
+      exhaustion_detected(s);
+    }
+    sim_thread_set_activity(self, kind_names[wk->kind]);
+    sim_mutex_unlock(s->lock);
+
+    int rc = wk->fn(s, wk->arg, wk->val);
+    if (sim_thread_canceled(self)) {
+      t->stop = 1;
+      if (rc != 0) rc = STORE_EDOWN;
+    }
+
+    sim_mutex_lock(s->lock);
+    if (t->gen != s->gen) {
+      /* abandoned by a restart that did not wait for us: touch nothing of
+       * the new generation */
+      item_complete(s, wk, rc);
+      t->cur = NULL;
+      t->alive = 0;
+      sim_mutex_unlock(s->lock);
+      return;
+    }
+    s->busy_by_kind[wk->kind]--;
+    sim_gauge_set(s->m_tasks_busy_kind[wk->kind], s->busy_by_kind[wk->kind]);
+    t->cur = NULL;
+    s->nfree++;
+    if (s->nfree > 0) s->exhausted = 0;
+    gauges_update(s);
+    item_complete(s, wk, rc);
+  }
+  if (t->gen != s->gen) {
+    t->alive = 0;
+    sim_mutex_unlock(s->lock);
+    return;
+  }
+  t->alive = 0;
+  t->cur = NULL;
+  s->nfree--;
+  s->nlive--;
+  if (s->nfree > 0) s->exhausted = 0;
+  gauges_update(s);
+  sim_cond_broadcast(s->exit_cv);
+  sim_mutex_unlock(s->lock);
+}
+
+/* Spawns the task threads of a new generation, in a new task array (tasks
+ * of an abandoned generation keep theirs). Caller holds s->lock. */
+static void tasks_start(store_t *s) {
+  if (s->tasks) {
+    store_task_t **a =
+        realloc(s->old_tasks, (size_t)(s->nold + 1) * sizeof *s->old_tasks);
+    if (!a) {
+      fprintf(stderr, "storesim: store: out of host memory\n");
+      abort();
+    }
+    s->old_tasks = a;
+    s->old_tasks[s->nold++] = s->tasks;
+  }
+  s->tasks = xcalloc((size_t)s->ntasks, sizeof *s->tasks);
+  s->gen++;
+  for (int i = 0; i < s->ntasks; i++) {
+    store_task_t *t = &s->tasks[i];
+    t->s = s;
+    t->index = i;
+    t->gen = s->gen;
+    char name[48];
+    snprintf(name, sizeof name, "store-task-%d", i);
+    t->th = sim_thread_spawn(s->w, name, s->proc, task_main, t);
+    if (!t->th) continue;
+    t->alive = 1;
+    s->nlive++;
+    s->nfree++;
+  }
+  s->exhausted = s->nfree == 0;
+  gauges_update(s);
+}
+
+/* ---- calls ----------------------------------------------------------------------- */
+
+int store_call(store_t *s, store_kind_t kind, store_fn fn, void *arg,
+               int64_t val, sim_time_t deadline, int detach) {
+  if (!sim_self()) {
+    fprintf(stderr, "storesim: store_call: not called from a simulated thread\n");
+    abort();
+  }
+  sim_mutex_lock(s->lock);
+  if (s->state != STORE_UP) {
+    sim_mutex_unlock(s->lock);
+    return STORE_EDOWN;
+  }
+  store_work_t *wk = item_get(s);
+  wk->kind = kind;
+  wk->fn = fn;
+  wk->arg = arg;
+  wk->val = val;
+  wk->state = W_QUEUED;
+  wk->refs = 2;
+  wk->waiting = 1;
+  wk->enq_at = sim_now(s->w);
+  q_push(s, wk);
+  gauges_update(s);
+  sim_cond_signal(s->work_cv);
+  int rc = 0;
+  while (wk->state != W_DONE) {
+    if (wk->state == W_RUNNING && !detach) {
+      rc = sim_cond_wait(wk->done, s->lock);
+    } else {
+      rc = sim_cond_timedwait(wk->done, s->lock, deadline);
+    }
+    if (wk->state == W_DONE) break;
+    if (rc == SIM_ETIMEDOUT || rc == SIM_ECANCELED) {
+      if (wk->state == W_QUEUED) {
+        /* withdrawn: fn never runs */
+        q_remove(s, wk);
+        gauges_update(s);
+        wk->state = W_DONE;
+        wk->rc = rc;
+        item_unref(s, wk); /* the queue's reference */
+        break;
+      }
+      if (detach || rc == SIM_ECANCELED) {
+        wk->waiting = 0; /* fn finishes alone */
+        wk->rc = rc;
+        break;
+      }
+      /* RUNNING without detach: wait for it (loop) */
+    }
+  }
+  rc = wk->rc;
+  wk->waiting = 0;
+  item_unref(s, wk);
+  sim_mutex_unlock(s->lock);
+  return rc;
+}
+
+int store_submit(store_t *s, store_kind_t kind, store_fn fn, void *arg,
+                 int64_t val, void (*drop)(store_t *, void *, int64_t)) {
+  sim_mutex_lock(s->lock);
+  if (s->state != STORE_UP) {
+    sim_mutex_unlock(s->lock);
+    return STORE_EDOWN;
+  }
+  store_work_t *wk = item_get(s);
+  wk->kind = kind;
+  wk->fn = fn;
+  wk->arg = arg;
+  wk->val = val;
+  wk->drop = drop;
+  wk->state = W_QUEUED;
+  wk->refs = 1;
+  wk->enq_at = sim_now(s->w);
+  q_push(s, wk);
+  gauges_update(s);
+  sim_cond_signal(s->work_cv);
+  sim_mutex_unlock(s->lock);
+  return 0;
+}
+
+/* ---- RPC admission ------------------------------------------------------------------ */
+
+int store_rpc_begin(store_t *s) {
+  int rc = 0;
+  sim_mutex_lock(s->lock);
+  if (s->state != STORE_UP) {
+    rc = STORE_EDOWN;
+  } else if (s->rpc_inflight >= s->cfg->rpc_limit) {
+    sim_counter_add(s->m_rpc_refused, 1);
+    rc = STORE_EREFUSED;
+  } else {
+    s->rpc_inflight++;
+    sim_gauge_set(s->m_rpc_requests, (double)s->rpc_inflight);
+  }
+  sim_mutex_unlock(s->lock);
+  return rc;
+}
+
+void store_rpc_end(store_t *s, sim_time_t latency) {
+  double ms = (double)latency / (double)SIM_MS;
+  sim_mutex_lock(s->lock);
+  s->rpc_inflight--;
+  sim_gauge_set(s->m_rpc_requests, (double)s->rpc_inflight);
+  sim_sample_add(s->m_rpc_latency, ms);
+  s->rpc_ring[s->rpc_ring_i] = ms;
+  s->rpc_ring_i = (s->rpc_ring_i + 1) % 1024;
+  if (s->rpc_ring_n < 1024) s->rpc_ring_n++;
+  double sum = 0;
+  int slow = 0;
+  for (int i = 0; i < s->rpc_ring_n; i++) {
+    sum += s->rpc_ring[i];
+    slow += s->rpc_ring[i] > 2000.0;
+  }
+  sim_gauge_set(s->m_rpc_avg_latency, sum / s->rpc_ring_n);
+  sim_gauge_set(s->m_rpc_slow, slow);
+  sim_mutex_unlock(s->lock);
+}
+
+/* ---- restart and shutdown ----------------------------------------------------------- */
+
+/* UP -> DOWN: fails queued work, tells tasks to stop, calls the down hooks,
+ * waits for the tasks until `timeout`. Returns the number of tasks still
+ * alive. */
+static int store_go_down(store_t *s, sim_time_t timeout) {
+  sim_mutex_lock(s->lock);
+  s->state = STORE_DOWN;
+  sim_gauge_set(s->m_up, 0);
+  sim_trace_emit(s->w, "store.down", "store", (int64_t)s->q_len);
+  /* queued work fails */
+  store_work_t *drops = NULL;
+  while (s->q_head) {
+    store_work_t *wk = s->q_head;
+    q_remove(s, wk);
+    if (wk->drop) {
+      wk->next = drops; /* run drops without the lock */
+      drops = wk;
+      wk->state = W_DONE;
+    } else {
+      item_complete(s, wk, STORE_EDOWN);
+    }
+  }
+  for (int i = 0; i < s->ntasks; i++) {
+    store_task_t *t = &s->tasks[i];
+    if (t->alive) {
+      t->stop = 1;
+      sim_thread_cancel(t->th);
+    }
+  }
+  sim_cond_broadcast(s->work_cv);
+  gauges_update(s);
+  sim_mutex_unlock(s->lock);
+  while (drops) {
+    store_work_t *wk = drops;
+    drops = wk->next;
+    wk->drop(s, wk->arg, wk->val);
+    sim_mutex_lock(s->lock);
+    wk->refs = 1;
+    item_unref(s, wk);
+    sim_mutex_unlock(s->lock);
+  }
+  for (int i = 0; i < s->ncomp; i++)
+    if (s->comp[i]->down) s->comp[i]->down(s, s->comp_self[i]);
+
+  sim_time_t deadline = sim_now(s->w) + timeout;
+  sim_mutex_lock(s->lock);
+  while (s->nlive > 0) {
+    if (sim_cond_timedwait(s->exit_cv, s->lock, deadline) != 0) break;
+  }
+  int left = s->nlive;
+  sim_mutex_unlock(s->lock);
+  return left;
+}
+
+int store_restart(store_t *s, sim_time_t timeout) {
+  sim_mutex_lock(s->lock);
+  if (s->state != STORE_UP) {
+    sim_mutex_unlock(s->lock);
+    return STORE_EDOWN;
+  }
+  sim_mutex_unlock(s->lock);
+  sim_counter_add(s->m_restarts, 1);
+  int left = store_go_down(s, timeout);
+  if (left > 0) {
+    size_t n = 16384;
+    char *buf = xcalloc(1, n);
+    char tb[64];
+    store__appendf(buf, n,
+                   "store restart: %d tasks did not stop within %s; the store "
+                   "process was killed\n",
+                   left, store__fmt_time(timeout, tb, sizeof tb));
+    sim_mutex_lock(s->lock);
+    store__describe_tasks(s, buf, n);
+    /* Abandon them: they keep their thread and their (old) task array but
+     * no longer count; tasks_start bumps the generation they check. */
+    s->nlive = 0;
+    s->nfree = 0;
+    sim_mutex_unlock(s->lock);
+    sim_world_file_report(s->w, "restart", buf, NULL, 0);
+    free(buf);
+  }
+  /* A new process image: the arena is reset, every allocation is gone. */
+  sim_proc_reset(s->proc);
+  sim_gauge_set(s->m_mem, (double)sim_proc_mem_used(s->proc));
+  if (s->cfg->restart_time > 0) sim_sleep(s->cfg->restart_time);
+  for (int i = 0; i < s->ncomp; i++)
+    if (s->comp[i]->up) s->comp[i]->up(s, s->comp_self[i]);
+  sim_mutex_lock(s->lock);
+  s->nfree = 0;
+  s->nlive = 0;
+  memset(s->busy_by_kind, 0, sizeof s->busy_by_kind);
+  for (int k = 0; k < STORE_K_NKINDS; k++)
+    sim_gauge_set(s->m_tasks_busy_kind[k], 0);
+  s->rpc_inflight = 0;
+  sim_gauge_set(s->m_rpc_requests, 0);
+  tasks_start(s);
+  s->state = STORE_UP;
+  sim_gauge_set(s->m_up, 1);
+  sim_trace_emit(s->w, "store.up", "store", (int64_t)s->gen);
+  sim_mutex_unlock(s->lock);
+  return left > 0 ? SIM_ETIMEDOUT : 0;
+}
+
+int store_shutdown(store_t *s, sim_time_t timeout) {
+  sim_mutex_lock(s->lock);
+  if (s->state != STORE_UP) {
+    sim_mutex_unlock(s->lock);
+    return STORE_EDOWN;
+  }
+  sim_mutex_unlock(s->lock);
+  sim_time_t t0 = sim_now(s->w);
+  int left = store_go_down(s, timeout);
+  sim_mutex_lock(s->lock);
+  s->state = STORE_DEAD;
+  size_t n = 16384;
+  char *buf = xcalloc(1, n);
+  char tb[64], tb2[64];
+  if (left == 0) {
+    store__appendf(buf, n, "store shut down in %s (timeout %s)\n",
+                   store__fmt_time(sim_now(s->w) - t0, tb, sizeof tb),
+                   store__fmt_time(timeout, tb2, sizeof tb2));
+    sim_gauge_set(s->m_shutdown_completed, 1);
+    sim_gauge_set(s->m_shutdown_time,
+                  (double)(sim_now(s->w) - t0) / (double)SIM_SEC);
+  } else {
+    store__appendf(buf, n,
+                   "store did not shut down within %s: %d tasks remain\n",
+                   store__fmt_time(timeout, tb, sizeof tb), left);
+    store__describe_tasks(s, buf, n);
+    sim_gauge_set(s->m_shutdown_completed, 0);
+  }
+  for (int i = 0; i < s->ncomp; i++)
+    if (s->comp[i]->report) s->comp[i]->report(s, s->comp_self[i], buf, n);
+  sim_mutex_unlock(s->lock);
+  sim_world_file_report(s->w, "shutdown", buf, NULL, 0);
+  free(buf);
+  return left == 0 ? 0 : SIM_ETIMEDOUT;
+}
+
+/* ---- sampler ----------------------------------------------------------------------- */
+
+static void sampler_main(void *arg) {
+  store_t *s = arg;
+  sim_time_t iv = sim_world_sample_interval(s->w);
+  if (iv <= 0) iv = SIM_MIN;
+  for (;;) {
+    if (sim_sleep(iv) != 0) return;
+    sim_mutex_lock(s->lock);
+    double age = s->q_head
+                     ? (double)(sim_now(s->w) - s->q_head->enq_at) / SIM_SEC
+                     : 0.0;
+    sim_gauge_set(s->m_queue_oldest, age);
+    sim_mutex_unlock(s->lock);
+    sim_gauge_set(s->m_mem, (double)sim_proc_mem_used(s->proc));
+    sim_gauge_set(s->m_cpu, (double)sim_proc_cpu_busy(s->proc) / SIM_SEC);
+    for (int i = 0; i < s->ncomp; i++)
+      if (s->comp[i]->sample) s->comp[i]->sample(s, s->comp_self[i]);
+  }
+}
+
+/* ---- life cycle ----------------------------------------------------------------------- */
+
+store_t *store_create(sim_world_t *w, const store_config_t *cfg,
+                      uint64_t fixes, char *err, size_t nerr) {
+  if (cfg->tasks < 1 || cfg->tasks > 100000) {
+    if (err) snprintf(err, nerr, "store.tasks must be in [1, 100000]");
+    return NULL;
+  }
+  store_t *s = xcalloc(1, sizeof *s);
+  s->w = w;
+  s->cfg_copy = *cfg;
+  s->cfg = &s->cfg_copy;
+  s->fixes = fixes;
+  s->proc = sim_proc_create(w, "store.exe", (size_t)cfg->memory_limit);
+  if (!s->proc) {
+    if (err) snprintf(err, nerr, "cannot create the store process arena");
+    free(s);
+    return NULL;
+  }
+  s->lock = sim_mutex_create(w, "store.lock");
+  s->work_cv = sim_cond_create(w, "store.work");
+  s->exit_cv = sim_cond_create(w, "store.exit");
+  s->exhausted_at = -1;
+
+  s->m_tasks_total = sim_metric(w, "tasks.total", SIM_M_GAUGE, "");
+  s->m_tasks_free = sim_metric(w, "tasks.free", SIM_M_GAUGE, "");
+  s->m_tasks_busy = sim_metric(w, "tasks.busy", SIM_M_GAUGE, "");
+  for (int k = 0; k < STORE_K_NKINDS; k++) {
+    char name[64];
+    snprintf(name, sizeof name, "tasks.busy.%s", kind_names[k]);
+    s->m_tasks_busy_kind[k] = sim_metric(w, name, SIM_M_GAUGE, "");
+  }
+  s->m_tasks_queue = sim_metric(w, "tasks.queue", SIM_M_GAUGE, "");
+  s->m_queue_wait = sim_metric(w, "tasks.queue_wait", SIM_M_SAMPLE, "ms");
+  s->m_queue_oldest = sim_metric(w, "tasks.queue_oldest", SIM_M_GAUGE, "s");
+  s->m_exhausted_at = sim_metric(w, "tasks.exhausted_at", SIM_M_GAUGE, "s");
+  s->m_exhaustions = sim_metric(w, "tasks.exhaustions", SIM_M_COUNTER, "");
+  s->m_rpc_requests = sim_metric(w, "rpc.requests", SIM_M_GAUGE, "");
+  s->m_rpc_refused = sim_metric(w, "rpc.refused", SIM_M_COUNTER, "");
+  s->m_rpc_latency = sim_metric(w, "rpc.latency", SIM_M_SAMPLE, "ms");
+  s->m_rpc_avg_latency =
+      sim_metric(w, "rpc.averaged_latency", SIM_M_GAUGE, "ms");
+  s->m_rpc_slow = sim_metric(w, "rpc.slow_packets", SIM_M_GAUGE, "");
+  s->m_up = sim_metric(w, "store.up", SIM_M_GAUGE, "");
+  s->m_restarts = sim_metric(w, "store.restarts", SIM_M_COUNTER, "");
+  s->m_shutdown_completed =
+      sim_metric(w, "store.shutdown_completed", SIM_M_GAUGE, "");
+  s->m_shutdown_time = sim_metric(w, "store.shutdown_time", SIM_M_GAUGE, "s");
+  s->m_mem = sim_metric(w, "store.memory", SIM_M_GAUGE, "B");
+  s->m_cpu = sim_metric(w, "store.cpu_time", SIM_M_GAUGE, "s");
+  sim_gauge_set(s->m_tasks_total, (double)cfg->tasks);
+  sim_gauge_set(s->m_exhausted_at, -1);
+  sim_gauge_set(s->m_up, 1);
+  sim_gauge_set(s->m_shutdown_completed, -1);
+
+  s->ntasks = (int)cfg->tasks;
+  s->state = STORE_UP;
+  tasks_start(s);
+  s->sampler = sim_thread_spawn(w, "store-sampler", s->proc, sampler_main, s);
+  return s;
+}
+
+void store_component_add(store_t *s, const store_component_t *c, void *self) {
+  if (s->ncomp >= STORE_MAX_COMPONENTS) {
+    fprintf(stderr, "storesim: store_component_add: too many components\n");
+    abort();
+  }
+  s->comp[s->ncomp] = c;
+  s->comp_self[s->ncomp] = self;
+  s->ncomp++;
+}
+
+void store_finish(store_t *s) {
+  if (!s || s->finished) return;
+  s->finished = 1;
+  for (int i = 0; i < s->ncomp; i++)
+    if (s->comp[i]->finish) s->comp[i]->finish(s, s->comp_self[i]);
+  sim_gauge_set(s->m_mem, (double)sim_proc_mem_used(s->proc));
+  sim_gauge_set(s->m_cpu, (double)sim_proc_cpu_busy(s->proc) / SIM_SEC);
+}
+
+void store_destroy(store_t *s) {
+  if (!s) return;
+  for (int i = s->ncomp - 1; i >= 0; i--)
+    if (s->comp[i]->destroy) s->comp[i]->destroy(s->comp_self[i]);
+  for (size_t i = 0; i < s->nall; i++) free(s->all_items[i]);
+  free(s->all_items);
+  free(s->tasks);
+  for (int i = 0; i < s->nold; i++) free(s->old_tasks[i]);
+  free(s->old_tasks);
+  free(s);
+}

@@ -1,0 +1,296 @@
+/*
+ * storesim store model: private layouts and the core API that components
+ * (SMTP, OWA/MAPI clients, MTA, moves, property cache; part 2: spin, leak,
+ * IMAIL) are built on. Nothing here is visible to the scenario layer.
+ *
+ * The core (store.c) owns:
+ *   - the store process "store.exe" (CPU accounting, jemalloc arena);
+ *   - a pool of `tasks` worker threads fed by one FIFO work queue;
+ *   - the RPC admission counter (rpc_limit concurrent RPCs);
+ *   - the UP/DOWN/DEAD state, restart and shutdown;
+ *   - the exhaustion detector (free tasks first reach 0);
+ *   - the per-kind task gauges.
+ *
+ * Work item states (store.c):
+ *
+ *   (new)   -> QUEUED    store_call / store_submit
+ *   QUEUED  -> RUNNING   a free task pops it (task_main)
+ *   QUEUED  -> DONE      the caller's deadline passed (withdrawn,
+ *                        SIM_ETIMEDOUT) or the store went down (STORE_EDOWN)
+ *   RUNNING -> DONE      fn returned; its result is the call's result
+ *
+ * Locking: s->lock protects the queue, the task table, the counters and the
+ * state. Work functions run WITHOUT s->lock. A component protects its own
+ * state with its own mutex and never holds it across store_call (which
+ * blocks). The core calls component hooks without s->lock, except `report`,
+ * which runs under s->lock and may only trylock its component's mutex.
+ *
+ * Rules for work functions:
+ *   - they run on a task thread of the store process, so sim_cpu_burn charges
+ *     the store and sim_proc_alloc(store_proc(s), ...) uses the store arena;
+ *   - every blocking call may return SIM_ECANCELED when the store goes down;
+ *     a work function must then return promptly and must not touch memory
+ *     of the store arena after the store went down (it is reset).
+ */
+#ifndef STORESIM_STORE_INT_H
+#define STORESIM_STORE_INT_H
+
+#include <stdint.h>
+
+#include "storesim/detect.h"
+#include "storesim/metrics.h"
+#include "storesim/param.h"
+#include "storesim/proc.h"
+#include "storesim/sim.h"
+#include "storesim/store.h"
+#include "storesim/sync.h"
+#include "storesim/trace.h"
+
+/* ---- work kinds ------------------------------------------------------------ */
+/* Part 2 adds its kinds before STORE_K_NKINDS and a name in store.c. */
+typedef enum store_kind {
+  STORE_K_DELIVERY = 0, /* local delivery of one message */
+  STORE_K_RPC,          /* a MAPI RPC */
+  STORE_K_OWA,          /* an Outlook Web Access request */
+  STORE_K_MOVE,         /* copying one mailbox of a move */
+  STORE_K_FLUSH,        /* a transit mail flush */
+  STORE_K_DOWNLOAD,     /* part 2: MAPI message download (KB922768) */
+  STORE_K_OPENSTORE,    /* part 2: OpenMsgStore (KB898782) */
+  STORE_K_IMAIL,        /* part 2: IMAIL content conversion (Q279798) */
+  STORE_K_MAINT,        /* store-internal maintenance */
+  STORE_K_NKINDS
+} store_kind_t;
+
+const char *store_kind_name(store_kind_t k);
+
+typedef struct store store_t;
+typedef struct store_work store_work_t;
+
+/* A work function runs on a store task. `arg` and `val` are what the caller
+ * passed. Returns 0 or a negative SIM_E* / STORE_E* code. */
+typedef int (*store_fn)(store_t *s, void *arg, int64_t val);
+
+typedef enum { W_QUEUED, W_RUNNING, W_DONE } store_work_state_t;
+
+struct store_work {
+  store_work_t *next, *prev; /* queue links, or free-list link */
+  store_kind_t kind;
+  store_fn fn;
+  void *arg;
+  int64_t val;
+  void (*drop)(store_t *s, void *arg, int64_t val); /* async items only */
+  store_work_state_t state;
+  int rc;
+  int refs;       /* caller + store for calls, store only for submits */
+  int waiting;    /* a caller waits on done */
+  uint64_t id;
+  sim_time_t enq_at;
+  sim_cond_t *done; /* created once per pooled item */
+};
+
+typedef struct store_task {
+  store_t *s;
+  int index;
+  sim_thread_t *th;
+  store_work_t *cur; /* NULL when free */
+  int alive;
+  int stop;
+  uint64_t gen;      /* store generation it belongs to */
+} store_task_t;
+
+/* ---- components -------------------------------------------------------------- */
+/* A component is a part of the model with its own threads and state. The
+ * core calls its hooks in registration order; every hook may be NULL. */
+typedef struct store_component {
+  const char *name;
+  /* The store goes down (restart or shutdown), called from the controller
+   * thread without s->lock, after queued work failed and tasks were told to
+   * stop. Drop pointers into the store arena here. */
+  void (*down)(store_t *s, void *self);
+  /* The store is back up (after a restart): the arena was reset; rebuild
+   * arena-backed state here. Called before new tasks start. */
+  void (*up)(store_t *s, void *self);
+  /* Appends lines to an exhaustion or shutdown report (e.g. the oldest
+   * queued item). Called with s->lock held: must not take s->lock and must
+   * not block; it may take its own component lock (trylock). */
+  void (*report)(store_t *s, void *self, char *buf, size_t n);
+  /* Periodic sampling of gauges that change with time (ages). */
+  void (*sample)(store_t *s, void *self);
+  /* After the run: publish final metrics. */
+  void (*finish)(store_t *s, void *self);
+  /* Frees host memory of the component. Must not call the kernel: the world
+   * may already be destroyed. */
+  void (*destroy)(void *self);
+} store_component_t;
+
+#define STORE_MAX_COMPONENTS 16
+
+typedef enum { STORE_UP, STORE_DOWN, STORE_DEAD } store_state_t;
+
+struct store {
+  sim_world_t *w;
+  const store_config_t *cfg; /* a copy owned by the store (cfg_copy) */
+  store_config_t cfg_copy;
+  uint64_t fixes;
+  sim_proc_t *proc;
+
+  sim_mutex_t *lock;
+  sim_cond_t *work_cv;  /* tasks wait here for work */
+  sim_cond_t *exit_cv;  /* controller waits here for tasks to exit */
+  store_state_t state;
+  uint64_t gen;
+  store_work_t *q_head, *q_tail;
+  uint64_t q_len;
+  store_work_t *free_items; /* pool of DONE items with refs == 0 */
+  store_work_t **all_items; /* every item ever allocated, freed at destroy */
+  size_t nall, capall;
+  uint64_t next_item_id;
+
+  store_task_t *tasks;   /* host array of cfg->tasks, this generation */
+  store_task_t **old_tasks; /* arrays of earlier generations (freed at destroy) */
+  int nold;
+  int ntasks;
+  int nfree;             /* tasks waiting for work */
+  int nlive;             /* task threads not yet exited */
+  int busy_by_kind[STORE_K_NKINDS];
+  int exhausted;         /* free tasks are 0 now */
+  sim_time_t exhausted_at; /* first time, or -1 */
+
+  int64_t rpc_inflight;
+  double rpc_ring[1024]; /* latencies (ms) of the last 1,024 RPCs */
+  int rpc_ring_n, rpc_ring_i;
+
+  /* components */
+  const store_component_t *comp[STORE_MAX_COMPONENTS];
+  void *comp_self[STORE_MAX_COMPONENTS];
+  int ncomp;
+  /* the part-1 components, reachable for cross-component calls */
+  struct store_smtp *smtp;
+  struct store_mta *mta;
+  struct store_cache *cache;
+  struct store_clients *clients;
+  struct store_moves *moves;
+
+  int finished;
+  sim_thread_t *sampler;
+
+  /* metrics */
+  sim_metric_t *m_tasks_total, *m_tasks_free, *m_tasks_busy, *m_tasks_queue;
+  sim_metric_t *m_tasks_busy_kind[STORE_K_NKINDS];
+  sim_metric_t *m_queue_wait, *m_exhausted_at, *m_exhaustions;
+  sim_metric_t *m_queue_oldest;
+  sim_metric_t *m_rpc_requests, *m_rpc_refused, *m_rpc_latency;
+  sim_metric_t *m_rpc_avg_latency, *m_rpc_slow;
+  sim_metric_t *m_up, *m_restarts, *m_shutdown_completed, *m_shutdown_time;
+  sim_metric_t *m_mem, *m_cpu;
+};
+
+/* ---- core API (store.c) ------------------------------------------------------ */
+/* Creates the store core in w: the process, the locks, the metrics and the
+ * task threads (READY, they start when the world runs). cfg is copied.
+ * Returns NULL with a message in err on a bad configuration or host OOM. */
+store_t *store_create(sim_world_t *w, const store_config_t *cfg,
+                      uint64_t fixes, char *err, size_t nerr);
+/* Registers a component; its hooks are called from then on. Aborts when
+ * more than STORE_MAX_COMPONENTS are added (a bug). */
+void store_component_add(store_t *s, const store_component_t *c, void *self);
+/* Calls every component's finish hook and publishes the core's final
+ * metrics. Call once after the run. */
+void store_finish(store_t *s);
+/* Frees host memory of the store and its components (not kernel objects,
+ * which the world owns). Accepts NULL. */
+void store_destroy(store_t *s);
+
+static inline int store_has_fix(const store_t *s, int fix) {
+  return (s->fixes & STORE_FIX(fix)) != 0;
+}
+sim_proc_t *store_proc(const store_t *s);
+/* A random stream for a component, from the world seed and `name`. */
+void store_rng(const store_t *s, sim_rng_t *r, const char *name);
+
+/* Runs fn(s, arg, val) on a store task and waits for it, until `deadline`
+ * for a task to take it. Returns fn's result; SIM_ETIMEDOUT when no task took
+ * the work by the deadline (it was withdrawn: fn never ran); STORE_EDOWN when
+ * the store is down or went down before fn ran; SIM_ECANCELED when the caller
+ * was canceled while waiting (work withdrawn). Once fn runs, the caller waits
+ * for it to return, unless `detach` is set: then SIM_ETIMEDOUT is returned at
+ * the deadline and fn finishes alone, so arg must then stay valid on its own
+ * (NULL or owned elsewhere). Must be called from a simulated thread. */
+int store_call(store_t *s, store_kind_t kind, store_fn fn, void *arg,
+               int64_t val, sim_time_t deadline, int detach);
+/* Queues fn(s, arg, val) to run on a task without waiting. Returns 0, or
+ * STORE_EDOWN when the store is down (nothing queued, drop not called). If
+ * the store goes down before fn runs, drop(s, arg, val) is called instead
+ * (may be NULL). Callable from a thread (not from a callback). */
+int store_submit(store_t *s, store_kind_t kind, store_fn fn, void *arg,
+                 int64_t val, void (*drop)(store_t *, void *, int64_t));
+
+/* RPC admission: returns 0 and counts one RPC in flight, or STORE_EREFUSED
+ * (limit reached, counted in rpc.refused) or STORE_EDOWN. Pair a 0 return
+ * with store_rpc_end, giving the RPC's latency. */
+int store_rpc_begin(store_t *s);
+void store_rpc_end(store_t *s, sim_time_t latency);
+
+/* Takes the store down, fails queued work, cancels the tasks and waits for
+ * them until `timeout`; then resets the arena, waits restart_time and brings
+ * the store up with new tasks. Must be called from a simulated thread that is
+ * not a task. Returns 0, or SIM_ETIMEDOUT if some tasks did not stop (they are
+ * abandoned; the store restarts anyway, as a killed process would). */
+int store_restart(store_t *s, sim_time_t timeout);
+/* Takes the store down for good and waits for the tasks until `timeout`.
+ * Files a "shutdown" model report either way. Returns 0 when every task
+ * exited, SIM_ETIMEDOUT otherwise. */
+int store_shutdown(store_t *s, sim_time_t timeout);
+int store_is_up(store_t *s);
+
+/* Appends a line per task (kind and what it waits on) to buf. Caller holds
+ * s->lock. */
+void store__describe_tasks(store_t *s, char *buf, size_t n);
+/* snprintf-append helper: appends to buf (NUL-terminated, capacity n). */
+void store__appendf(char *buf, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Formats a virtual time as "1h02m03.5s" into buf. */
+const char *store__fmt_time(sim_time_t t, char *buf, size_t n);
+
+/* ---- components (one file each) -------------------------------------------- */
+/* Each returns 0 or a negative code with a message in err; each registers
+ * itself with store_component_add. */
+int store__cache_init(store_t *s, char *err, size_t nerr);  /* cache.c */
+int store__mta_init(store_t *s, char *err, size_t nerr);    /* mta.c */
+int store__smtp_init(store_t *s, char *err, size_t nerr);   /* smtp.c */
+int store__clients_init(store_t *s, char *err, size_t nerr);/* clients.c */
+int store__moves_init(store_t *s, char *err, size_t nerr);  /* moves.c */
+
+/* ---- property cache (cache.c) ----------------------------------------------- */
+/* A fixed-capacity hash table of header data (strings) in the store arena.
+ * No eviction: once `capacity` entries exist, inserts fail. */
+typedef struct store_propcache store_propcache_t;
+/* Creates a table of `capacity` entries in p's arena. NULL when the arena
+ * refuses the memory. */
+store_propcache_t *store_propcache_create(sim_proc_t *p, int64_t capacity);
+/* Looks key up; if absent, inserts it. Returns 1 if it was present, 0 if it
+ * was inserted, STORE_ECONVERT if absent and the table is full (or the arena
+ * refuses the key's memory); the table is then unchanged. */
+int store_propcache_get(store_propcache_t *c, const char *key);
+int64_t store_propcache_entries(const store_propcache_t *c);
+int64_t store_propcache_capacity(const store_propcache_t *c);
+/* Frees the table's arena memory (when the arena is not being reset). */
+void store_propcache_free(store_propcache_t *c);
+
+/* Converts one message's headers through the store's cache (a work-function
+ * helper for delivery): `keys` are the header data as read. Returns 0,
+ * STORE_ECONVERT when a new entry was needed and the cache is full, or
+ * STORE_EDOWN when the store has no cache (down). cache.c. */
+int store__cache_convert(store_t *s, const char *const *keys, int nkeys);
+/* True when the store's cache holds capacity entries now. */
+int store__cache_full(store_t *s);
+/* Samples a Zipf-distributed header name index in [0, vocabulary). */
+int64_t store__cache_zipf(store_t *s, sim_rng_t *r);
+
+/* ---- MTA (mta.c) --------------------------------------------------------------- */
+/* Registers one transit flush (moves call it per moved mailbox), unless the
+ * kb924567 fix applies. Returns 0 (registered or skipped) or STORE_EDOWN. */
+int store__mta_register_flush(store_t *s, uint64_t mailbox);
+void store__mta_set_enabled(store_t *s, int enabled);
+
+#endif
