@@ -170,15 +170,22 @@ struct sim_proc {
 
 /* ---- events ---- */
 enum { SIM__EV_WAKE, SIM__EV_CALLBACK, SIM__EV_SAMPLE };
+/* 32 bytes: the kind lives in the low two bits of seq (seq << 2 | kind), so
+ * ordering by (time, seq) is unchanged and heap moves stay cheap. */
 typedef struct sim__event {
   sim_time_t time;
   uint64_t seq;
-  int kind;
-  sim_thread_t *t;
-  uint64_t token;
-  sim_callback_fn fn;
-  void *arg;
+  union {
+    sim_thread_t *t;    /* WAKE */
+    sim_callback_fn fn; /* CALLBACK */
+  };
+  union {
+    uint64_t token; /* WAKE */
+    void *arg;      /* CALLBACK */
+  };
 } sim__event_t;
+#define SIM__EV_KIND(ev) ((int)((ev).seq & 3))
+#define SIM__EV_SEQ(w, kind) (((w)->seq++ << 2) | (uint64_t)(kind))
 
 /* ---- lockdep ---- */
 typedef struct sim__ldedge {
@@ -251,6 +258,9 @@ struct sim_world {
   sim_thread_t *free_threads;
   sim_thread_t **slabs; /* thread structs, 256 a slab */
   size_t nslabs, slab_used;
+  const char *spawn_name_p; /* last spawn name and its id: a cheap cache */
+  char spawn_name[64];
+  uint32_t spawn_name_id;
   bool force_front; /* next pick takes the front, no decision */
   uint64_t pct_k;
   uint32_t *tname; /* thread id -> interned name */
@@ -339,9 +349,9 @@ void *sim__xcalloc(size_t n, size_t m);
 void *sim__xrealloc(void *p, size_t n);
 char *sim__xstrdup(const char *s);
 
-/* trace.c */
-void sim__trace(sim_world_t *w, uint64_t thread, uint32_t kind, uint32_t obj,
-                int64_t arg);
+/* trace.c: records kept in memory or written as JSON Lines */
+void sim__trace_slow(sim_world_t *w, uint64_t thread, uint32_t kind,
+                     uint32_t obj, int64_t arg);
 void sim__intern_init(sim__intern_t *in);
 void sim__intern_free(sim__intern_t *in);
 
@@ -371,6 +381,27 @@ void sim__metrics_free(sim_world_t *w);
 void sim__procs_free(sim_world_t *w);
 void sim__cpu_init(sim_world_t *w);
 void sim__spin_check(sim_world_t *w, sim_thread_t *t);
+
+/* Folds one trace record into the run's hash: two 64-bit words (the time,
+ * then thread, kind, object and argument packed so that distinct records for
+ * ids < 2^24 and kinds/objects < 2^20 differ), each FNV-1a style
+ * multiply-xor, so order matters. Inline: it runs several times per switch. */
+static inline uint64_t sim__mix(uint64_t h, uint64_t v) {
+  h ^= v;
+  h *= 0x100000001b3ull;
+  h ^= h >> 29;
+  return h;
+}
+
+static inline void sim__trace(sim_world_t *w, uint64_t thread, uint32_t kind,
+                              uint32_t obj, int64_t arg) {
+  uint64_t h = sim__mix(w->thash, (uint64_t)w->now);
+  w->thash = sim__mix(h, (thread << 40) ^ ((uint64_t)kind << 20) ^ obj ^
+                             ((uint64_t)arg * 0x9E3779B97F4A7C15ull));
+  w->tcount++;
+  if (__builtin_expect(w->o.keep_trace || w->o.trace_jsonl != NULL, 0))
+    sim__trace_slow(w, thread, kind, obj, arg);
+}
 
 /* Growable string buffer for reports. */
 typedef struct sim__sb {

@@ -1,9 +1,8 @@
 /*
  * Trace records, the run's hash, and string interning.
  *
- * The hash folds each record into a 64-bit state as two 64-bit words (the
- * time, then thread, kind, object and argument packed), FNV-1a style
- * multiply-xor per word, so order matters; records never contain pointers,
+ * The hash (sim__trace, inline in kernel_int.h) folds each record into a
+ * 64-bit state as two 64-bit words, so order matters; records never contain pointers,
  * padding or wall-clock time. Interned strings are numbered in order of first
  * use, which is deterministic for a deterministic run.
  */
@@ -12,14 +11,6 @@
 
 #include "kernel_int.h"
 
-#define FNV_PRIME 0x100000001b3ull
-
-static inline uint64_t mix(uint64_t h, uint64_t v) {
-  h ^= v;
-  h *= FNV_PRIME;
-  h ^= h >> 29;
-  return h;
-}
 
 static void json_str(FILE *f, const char *s) {
   fputc('"', f);
@@ -35,17 +26,8 @@ static void json_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-void sim__trace(sim_world_t *w, uint64_t thread, uint32_t kind, uint32_t obj,
-                int64_t arg) {
-  /* Two words per record: the time, then the other four fields packed so
-   * that no two distinct records (for ids < 2^24, kinds/objects < 2^20) fold
-   * to the same word before mixing. */
-  uint64_t h = w->thash;
-  h = mix(h, (uint64_t)w->now);
-  h = mix(h, (thread << 40) ^ ((uint64_t)kind << 20) ^ obj ^
-                 ((uint64_t)arg * 0x9E3779B97F4A7C15ull));
-  w->thash = h;
-  w->tcount++;
+void sim__trace_slow(sim_world_t *w, uint64_t thread, uint32_t kind,
+                     uint32_t obj, int64_t arg) {
   if (w->o.keep_trace) {
     if (w->ntrace == w->captrace) {
       w->captrace = w->captrace ? 2 * w->captrace : 4096;

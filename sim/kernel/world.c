@@ -68,7 +68,7 @@ static void heap_push(sim_world_t *w, sim__event_t ev) {
     i = p;
   }
   w->heap[i] = ev;
-  if (ev.kind != SIM__EV_SAMPLE)
+  if (SIM__EV_KIND(ev) != SIM__EV_SAMPLE)
     w->nreal_events++;
 }
 
@@ -88,13 +88,13 @@ static sim__event_t heap_pop(sim_world_t *w) {
   }
   if (n > 0)
     w->heap[i] = last;
-  if (top.kind != SIM__EV_SAMPLE)
+  if (SIM__EV_KIND(top) != SIM__EV_SAMPLE)
     w->nreal_events--;
   return top;
 }
 
 void sim__push_timer(sim_world_t *w, sim_thread_t *t, sim_time_t when) {
-  sim__event_t ev = {.time = when, .seq = w->seq++, .kind = SIM__EV_WAKE,
+  sim__event_t ev = {.time = when, .seq = SIM__EV_SEQ(w, SIM__EV_WAKE),
                      .t = t, .token = t->timer_token};
   t->npending++;
   heap_push(w, ev);
@@ -104,7 +104,7 @@ void sim_at(sim_world_t *w, sim_time_t t, sim_callback_fn fn, void *arg) {
   if (t < w->now)
     sim__die("sim_at: time %lld is in the past (now %lld)", (long long)t,
              (long long)w->now);
-  sim__event_t ev = {.time = t, .seq = w->seq++, .kind = SIM__EV_CALLBACK,
+  sim__event_t ev = {.time = t, .seq = SIM__EV_SEQ(w, SIM__EV_CALLBACK),
                      .fn = fn, .arg = arg};
   heap_push(w, ev);
 }
@@ -460,7 +460,18 @@ static sim_thread_t *spawn(sim_world_t *w, const char *name, sim_proc_t *p,
   }
   w->ctx->make(&t->ctx);
   t->id = ++w->next_tid;
-  t->name_id = sim_intern(w, name ? name : "thread");
+  if (!name)
+    name = "thread";
+  if (name == w->spawn_name_p && strcmp(name, w->spawn_name) == 0) {
+    t->name_id = w->spawn_name_id;
+  } else {
+    t->name_id = sim_intern(w, name);
+    size_t len = strlen(name);
+    w->spawn_name_p = len < sizeof w->spawn_name ? name : NULL;
+    if (w->spawn_name_p)
+      memcpy(w->spawn_name, name, len + 1);
+    w->spawn_name_id = t->name_id;
+  }
   if (w->ntname == w->captname) {
     w->captname = w->captname ? 2 * w->captname : 1024;
     w->tname = sim__xrealloc(w->tname, w->captname * sizeof *w->tname);
@@ -793,8 +804,7 @@ int sim_world_create(const sim_world_opts_t *o, sim_world_t **out, char *err,
   }
   if (w->o.sample_interval > 0) {
     w->next_sample = w->o.sample_interval;
-    sim__event_t ev = {.time = w->next_sample, .seq = w->seq++,
-                       .kind = SIM__EV_SAMPLE};
+    sim__event_t ev = {.time = w->next_sample, .seq = SIM__EV_SEQ(w, SIM__EV_SAMPLE)};
     heap_push(w, ev);
   }
   *out = w;
@@ -901,8 +911,7 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
         w->now = ev.time;
         sim__metrics_sample(w);
         w->next_sample += w->o.sample_interval;
-        sim__event_t ne = {.time = w->next_sample, .seq = w->seq++,
-                           .kind = SIM__EV_SAMPLE};
+        sim__event_t ne = {.time = w->next_sample, .seq = SIM__EV_SEQ(w, SIM__EV_SAMPLE)};
         heap_push(w, ne);
       }
       if (until != SIM_TIME_MAX && until > w->now)
@@ -917,7 +926,7 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
     sim__event_t ev = heap_pop(w);
     w->now = ev.time;
     w->nevents_processed++;
-    switch (ev.kind) {
+    switch (SIM__EV_KIND(ev)) {
     case SIM__EV_WAKE: {
       sim_thread_t *t = ev.t;
       t->npending--;
@@ -954,8 +963,7 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
     case SIM__EV_SAMPLE: {
       sim__metrics_sample(w);
       w->next_sample += w->o.sample_interval;
-      sim__event_t ne = {.time = w->next_sample, .seq = w->seq++,
-                         .kind = SIM__EV_SAMPLE};
+      sim__event_t ne = {.time = w->next_sample, .seq = SIM__EV_SEQ(w, SIM__EV_SAMPLE)};
       heap_push(w, ne);
       break;
     }
