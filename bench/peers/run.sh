@@ -54,7 +54,7 @@ PEERS_ONLY=0 INSTALL=1 SIMGRID_64K=1
 Z=4 REF_REPS=100
 
 die() { echo "run.sh: $*" >&2; exit 3; }
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
