@@ -408,7 +408,8 @@ static void thread_free(sim_world_t *w, sim_thread_t *t) {
 
 /* Frees t's struct once nothing refers to it any more. */
 static void maybe_reap(sim_world_t *w, sim_thread_t *t) {
-  if (t->state == SIM_T_DONE && t->npending == 0 &&
+  /* A thread that finished holding locks stays: the locks name it as owner. */
+  if (t->state == SIM_T_DONE && t->npending == 0 && t->nheld == 0 &&
       (!t->joinable || t->joined))
     thread_free(w, t);
 }
