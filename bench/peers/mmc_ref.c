@@ -155,7 +155,7 @@ int main(int argc, char **argv) {
     else usage(prog);
   }
   if (!(lam > 0) || !(mu > 0) || c < 1 || c > 1000000 || n < 10 || reps < 0 ||
-      !(warmup >= 0 && warmup < 1) || lam >= c * mu) {
+      !(warmup >= 0 && warmup < 1) || lam >= (double)c * mu) {
     fprintf(stderr, "%s: need lambda > 0, mu > 0, 1 <= servers, lambda < servers * mu,\n"
                     "  customers >= 10, 0 <= warmup < 1, reps >= 0\n", prog);
     return 2;

@@ -190,7 +190,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s: need lambda > 0, mu > 0, 1 <= servers, customers >= 10\n", prog);
     return 2;
   }
-  if (lam >= c * mu) {
+  if (lam >= (double)c * mu) {
     fprintf(stderr, "%s: unstable: lambda must be < servers * mu\n", prog);
     return 2;
   }

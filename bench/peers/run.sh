@@ -184,7 +184,7 @@ declare -A MEDIAN
 # bench NAME N COMMAND...: run COMMAND RUNS times (appending --seed S), check, summarise.
 bench() {
   local name=$1 n=$2; shift 2
-  local tol tw tp mtw mtp i seed line rates="" sum_w=0 sum_p=0 w p ok
+  local tw tp mtw mtp i seed line rates="" sum_w=0 sum_p=0 w p ok
   read -r tw tp mtw mtp < <(tolerances "$n")
   printf '== %s: %s customers x %s runs; tolerance per run: mean_wait +-%.4f, p_wait +-%.4f\n' \
     "$name" "$n" "$RUNS" "$tw" "$tp"
