@@ -25,6 +25,26 @@ typedef struct sim_trace_rec {
   int64_t arg;
 } sim_trace_rec_t;
 
+/* Kernel record kinds (interned names) and their fields:
+ *   spawn   obj = new thread's name, arg = its id (thread = the spawner)
+ *   run     the thread is switched in
+ *   block   obj = what it waits on (lock/cond/sem name, "cpu", joined
+ *           thread's name, or none for a sleep), arg = sim_wait_kind_t
+ *   wake    woken by another thread, arg = result code
+ *   timeout woken by its timer (sleep end, deadline, CPU slice end)
+ *   lock / unlock       obj = mutex name
+ *   acquire / release   obj = semaphore name
+ *   signal  obj = condition name
+ *   burn    arg = ns of the CPU slice starting now
+ *   yield, cancel, exit, report (obj = report kind name)
+ * Model events (sim_trace_emit) use their own kind names. */
+typedef enum sim_wait_kind {
+  SIM_WAIT_NONE, SIM_WAIT_SLEEP, SIM_WAIT_MUTEX, SIM_WAIT_COND, SIM_WAIT_SEM,
+  SIM_WAIT_CPU, SIM_WAIT_CPU_RUN, SIM_WAIT_JOIN, SIM_WAIT_YIELD
+} sim_wait_kind_t;
+/* "sleep", "mutex", "cond", "sem", "cpu-wait", "cpu", "join", "yield". */
+const char *sim_wait_kind_name(int kind);
+
 /* Interns s (copied); returns its number, stable for the world's lifetime. */
 uint32_t sim_intern(sim_world_t *w, const char *s);
 const char *sim_interned(const sim_world_t *w, uint32_t id);

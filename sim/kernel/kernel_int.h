@@ -70,6 +70,8 @@ typedef enum {
   SIM__W_JOIN,
   SIM__W_YIELD
 } sim__wait_kind_t;
+_Static_assert((int)SIM__W_YIELD == (int)SIM_WAIT_YIELD && (int)SIM__W_CPU_RUN == (int)SIM_WAIT_CPU_RUN,
+               "internal wait kinds match sim_wait_kind_t");
 
 typedef struct sim__held {
   sim_mutex_t *m;
@@ -319,7 +321,7 @@ struct sim_world {
   sim_trace_rec_t *trace;
   size_t ntrace, captrace;
   uint32_t k_spawn, k_run, k_block, k_wake, k_timeout, k_lock, k_unlock,
-      k_exit, k_burn, k_signal, k_release, k_acquire, k_cancel, k_yield,
+      k_exit, k_burn, k_cpu, k_signal, k_release, k_acquire, k_cancel, k_yield,
       k_report;
   /* metrics */
   sim_metric_t **metrics;
@@ -335,7 +337,8 @@ void sim__push_timer(sim_world_t *w, sim_thread_t *t, sim_time_t when);
 /* Blocks the running thread (state set by caller-provided kind/obj) until
  * woken; with deadline >= 0 a timer wakes it with SIM_ETIMEDOUT. Returns the
  * wake code. */
-int sim__block(sim__wait_kind_t kind, void *obj, sim_time_t deadline,
+int sim__block(sim__wait_kind_t kind, void *obj, uint32_t obj_name,
+               sim_time_t deadline,
                const char *file, int line);
 /* Makes a BLOCKED thread READY with result rc (caller removed it from any
  * wait queue). */

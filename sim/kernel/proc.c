@@ -125,7 +125,7 @@ int sim_cpu_burn(sim_time_t d) {
       sim_time_t t0 = w->now;
       sim__waitq_push(&w->runq, t);
       sim_gauge_set(w->m_runq, (double)w->runq.n);
-      int rc = sim__block(SIM__W_CPU, NULL, -1, NULL, 0);
+      int rc = sim__block(SIM__W_CPU, NULL, w->k_cpu, -1, NULL, 0);
       p->cpu_wait += w->now - t0;
       if (rc != 0) {
         sim_gauge_set(w->m_runq, (double)w->runq.n);
@@ -136,7 +136,7 @@ int sim_cpu_burn(sim_time_t d) {
     p->running++;
     sim_gauge_set(p->m_cpu, p->running);
     sim__trace(w, t->id, w->k_burn, 0, slice);
-    sim__block(SIM__W_CPU_RUN, NULL, w->now + slice, NULL, 0);
+    sim__block(SIM__W_CPU_RUN, NULL, w->k_cpu, w->now + slice, NULL, 0);
     p->running--;
     sim_gauge_set(p->m_cpu, p->running);
     p->cpu_busy += slice;

@@ -89,8 +89,7 @@ void sim_mutex_lock_at(sim_mutex_t *m, const char *file, int line) {
   }
   sim__check_waitfor(w, t, m, file, line);
   sim__waitq_push(&m->waiters, t);
-  sim__trace(w, t->id, w->k_block, m->name_id, 0);
-  sim__block(SIM__W_MUTEX, m, -1, file, line);
+  sim__block(SIM__W_MUTEX, m, m->name_id, -1, file, line);
   /* unlock handed the mutex over: take() was done by the unlocker */
 }
 
@@ -183,10 +182,9 @@ int sim_cond_timedwait(sim_cond_t *c, sim_mutex_t *m, sim_time_t deadline) {
   int line = m->own_line;
   unlock_internal(m, t);
   sim__waitq_push(&c->waiters, t);
-  sim__trace(w, t->id, w->k_block, c->name_id, 0);
   t->op = "wait";
   t->op_obj = c->name_id;
-  int rc = sim__block(SIM__W_COND, c, deadline, NULL, 0);
+  int rc = sim__block(SIM__W_COND, c, c->name_id, deadline, NULL, 0);
   sim_mutex_lock_at(m, file, line);
   return rc;
 }
@@ -245,8 +243,7 @@ int sim_sem_acquire_until(sim_sem_t *s, sim_time_t deadline) {
   if (deadline >= 0 && deadline <= w->now)
     return SIM_ETIMEDOUT;
   sim__waitq_push(&s->waiters, t);
-  sim__trace(w, t->id, w->k_block, s->name_id, 0);
-  return sim__block(SIM__W_SEM, s, deadline, NULL, 0);
+  return sim__block(SIM__W_SEM, s, s->name_id, deadline, NULL, 0);
   /* on 0 the releaser handed the unit over */
 }
 

@@ -60,6 +60,14 @@ void sim_trace_emit(sim_world_t *w, const char *kind, const char *obj,
              arg);
 }
 
+const char *sim_wait_kind_name(int kind) {
+  static const char *const names[] = {"none", "sleep", "mutex", "cond", "sem",
+                                      "cpu-wait", "cpu", "join", "yield"};
+  return kind >= 0 && kind < (int)(sizeof names / sizeof names[0])
+             ? names[kind]
+             : "?";
+}
+
 uint64_t sim_world_trace_hash(const sim_world_t *w) { return w->thash; }
 uint64_t sim_world_trace_count(const sim_world_t *w) { return w->tcount; }
 const sim_trace_rec_t *sim_world_trace(const sim_world_t *w, size_t *n) {

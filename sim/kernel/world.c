@@ -360,7 +360,8 @@ void sim__sched_point(const char *op, uint32_t obj) {
   switch_to_scheduler(t, false);
 }
 
-int sim__block(sim__wait_kind_t kind, void *obj, sim_time_t deadline,
+int sim__block(sim__wait_kind_t kind, void *obj, uint32_t obj_name,
+               sim_time_t deadline,
                const char *file, int line) {
   sim_thread_t *t = tl_current;
   sim_world_t *w = t->w;
@@ -370,6 +371,7 @@ int sim__block(sim__wait_kind_t kind, void *obj, sim_time_t deadline,
   t->wait_file = file;
   t->wait_line = line;
   t->wake_rc = 0;
+  sim__trace(w, t->id, w->k_block, obj_name, kind);
   if (deadline >= 0)
     sim__push_timer(w, t, deadline < w->now ? w->now : deadline);
   switch_to_scheduler(t, false);
@@ -541,7 +543,7 @@ void sim_thread_join(sim_thread_t *t) {
   sim__sched_point("join", t->name_id);
   if (t->state != SIM_T_DONE) {
     t->joiner = self;
-    sim__block(SIM__W_JOIN, t, -1, NULL, 0);
+    sim__block(SIM__W_JOIN, t, t->name_id, -1, NULL, 0);
   }
   t->joined = true;
   maybe_reap(self->w, t);
@@ -566,7 +568,7 @@ int sim_sleep_until(sim_time_t when) {
   if (t->canceled)
     return SIM_ECANCELED;
   sim__sched_point("sleep", 0);
-  int rc = sim__block(SIM__W_SLEEP, NULL, when, NULL, 0);
+  int rc = sim__block(SIM__W_SLEEP, NULL, 0, when, NULL, 0);
   return rc == SIM_ETIMEDOUT ? 0 : rc;
 }
 
@@ -774,6 +776,7 @@ int sim_world_create(const sim_world_opts_t *o, sim_world_t **out, char *err,
   w->k_unlock = sim_intern(w, "unlock");
   w->k_exit = sim_intern(w, "exit");
   w->k_burn = sim_intern(w, "burn");
+  w->k_cpu = sim_intern(w, "cpu");
   w->k_signal = sim_intern(w, "signal");
   w->k_release = sim_intern(w, "release");
   w->k_acquire = sim_intern(w, "acquire");
