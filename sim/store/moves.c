@@ -82,7 +82,7 @@ int store__moves_init(store_t *s, char *err, size_t nerr) {
   }
   sim_world_t *w = s->w;
   mv->s = s;
-  mv->proc = sim_proc_create(w, "move-mailbox", 0);
+  mv->proc = sim_proc_create(w, "moves", 0);
   mv->lock = sim_mutex_create(w, "moves.lock");
   store_rng(s, &mv->rng, "store.moves");
   mv->m_done = sim_metric(w, "moves.completed", SIM_M_COUNTER, "");

@@ -1,7 +1,7 @@
 /*
  * storesim store model: MTA Stacks and the transit mail flush (KB924567).
  *
- * The MTA is its own process ("mta.exe") with `gateway_out_threads` gateway
+ * The MTA is its own process ("mta") with `gateway_out_threads` gateway
  * out threads. They take flush requests from the gateway queue and complete
  * each after mta_flush_time. With 0 threads, or while the MTA is disabled by
  * a fault, nothing takes them.
@@ -271,7 +271,7 @@ int store__mta_init(store_t *s, char *err, size_t nerr) {
     return SIM_ENOMEM;
   }
   m->s = s;
-  m->proc = sim_proc_create(s->w, "mta.exe", 0);
+  m->proc = sim_proc_create(s->w, "mta", 0);
   m->lock = sim_mutex_create(s->w, "mta.lock");
   m->work_cv = sim_cond_create(s->w, "mta.gateway");
   m->enabled = 1;

@@ -1,7 +1,7 @@
 /*
  * storesim store model: the SMTP service, inbound mail and local delivery.
  *
- * The SMTP service is its own process ("inetinfo.exe") with `smtp.threads`
+ * The SMTP service is its own process ("smtp") with `smtp.threads`
  * worker threads, a counting semaphore shared by inbound sessions and local
  * delivery:
  *
@@ -87,7 +87,8 @@ struct store_smtp {
   sim_metric_t *m_queue, *m_ready, *m_retry, *m_delivered, *m_attempts;
   sim_metric_t *m_failures, *m_latency, *m_oldest, *m_ndr, *m_while_full;
   sim_metric_t *m_conv_failed_msgs, *m_conv_failed_expired, *m_arrived;
-  sim_metric_t *m_delivered_malformed, *m_alloc_failures;
+  sim_metric_t *m_delivered_malformed, *m_alloc_failures, *m_since_up;
+  int64_t delivered_since_up;
 };
 
 /* ---- helpers (caller holds p->lock) ---------------------------------------------- */
@@ -269,6 +270,8 @@ static void delivery_main(void *arg) {
       unqueue(p, m);
       sim_counter_add(p->m_delivered, 1);
       if (m->malformed) sim_counter_add(p->m_delivered_malformed, 1);
+      p->delivered_since_up++;
+      sim_gauge_set(p->m_since_up, (double)p->delivered_since_up);
       sim_sample_add(p->m_latency, (double)(now - m->accepted) / SIM_SEC);
       if (store__cache_full(s)) sim_counter_add(p->m_while_full, 1);
       sim_progress();
@@ -397,13 +400,27 @@ static void generator_main(void *arg) {
 
 /* ---- component hooks ---------------------------------------------------------------- */
 
-static void smtp_sample(store_t *s, void *self) {
-  struct store_smtp *p = self;
-  sim_mutex_lock(p->lock);
+/* Caller holds p->lock, or the world is not running. */
+static void oldest_age_set(store_t *s, struct store_smtp *p) {
   double age = p->q_oldest
                    ? (double)(sim_now(s->w) - p->q_oldest->accepted) / SIM_SEC
                    : 0.0;
   sim_gauge_set(p->m_oldest, age);
+}
+
+static void smtp_sample(store_t *s, void *self) {
+  struct store_smtp *p = self;
+  sim_mutex_lock(p->lock);
+  oldest_age_set(s, p);
+  sim_mutex_unlock(p->lock);
+}
+
+/* The store came back up: count deliveries since then. */
+static void smtp_up(store_t *s, void *self) {
+  struct store_smtp *p = self;
+  sim_mutex_lock(p->lock);
+  p->delivered_since_up = 0;
+  sim_gauge_set(p->m_since_up, 0);
   sim_mutex_unlock(p->lock);
 }
 
@@ -436,7 +453,7 @@ static void smtp_finish(store_t *s, void *self) {
       expired++;
   }
   sim_gauge_set(p->m_conv_failed_expired, (double)expired);
-  smtp_sample(s, self);
+  oldest_age_set(s, p); /* the world is not running: no lock needed */
 }
 
 static void smtp_destroy(void *self) {
@@ -452,6 +469,7 @@ static void smtp_destroy(void *self) {
 
 static const store_component_t smtp_component = {
     .name = "smtp",
+    .up = smtp_up,
     .report = smtp_report,
     .sample = smtp_sample,
     .finish = smtp_finish,
@@ -466,7 +484,7 @@ int store__smtp_init(store_t *s, char *err, size_t nerr) {
   }
   sim_world_t *w = s->w;
   p->s = s;
-  p->proc = sim_proc_create(w, "inetinfo.exe", 0);
+  p->proc = sim_proc_create(w, "smtp", 0);
   p->lock = sim_mutex_create(w, "smtp.lock");
   p->ready_cv = sim_cond_create(w, "smtp.local_delivery");
   p->retry_cv = sim_cond_create(w, "smtp.retry");
@@ -482,6 +500,8 @@ int store__smtp_init(store_t *s, char *err, size_t nerr) {
   p->m_ready = sim_metric(w, "local_delivery.ready", SIM_M_GAUGE, "");
   p->m_retry = sim_metric(w, "local_delivery.retry", SIM_M_GAUGE, "");
   p->m_delivered = sim_metric(w, "local_delivery.delivered", SIM_M_COUNTER, "");
+  p->m_since_up = sim_metric(w, "local_delivery.delivered_since_restart",
+                             SIM_M_GAUGE, "");
   p->m_delivered_malformed =
       sim_metric(w, "local_delivery.delivered_malformed", SIM_M_COUNTER, "");
   p->m_attempts = sim_metric(w, "local_delivery.attempts", SIM_M_COUNTER, "");

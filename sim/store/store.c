@@ -1,7 +1,7 @@
 /*
  * storesim store model: the store core.
  *
- * A pool of worker tasks (simulated threads of the "store.exe" process) takes
+ * A pool of worker tasks (simulated threads of the "store" process) takes
  * work items from one FIFO queue. Every piece of work (a delivery, an RPC, an
  * OWA request, a move step, a transit flush) is an item with a kind; a task
  * running an item records the kind as its activity, and whatever it blocks on
@@ -124,6 +124,10 @@ static void item_unref(store_t *s, store_work_t *wk) {
 
 static void gauges_update(store_t *s) {
   sim_gauge_set(s->m_tasks_free, s->nfree);
+  if (s->state == STORE_UP && s->nfree < s->free_low) {
+    s->free_low = s->nfree;
+    sim_gauge_set(s->m_free_low, s->free_low);
+  }
   sim_gauge_set(s->m_tasks_busy, s->nlive - s->nfree);
   sim_gauge_set(s->m_tasks_queue, (double)s->q_len);
 }
@@ -194,7 +198,7 @@ static void exhaustion_detected(store_t *s) {
   char *buf = xcalloc(1, n);
   char tb[64];
   store__appendf(buf, n,
-                 "store task thread exhaustion: all %d tasks busy at t=%s\n",
+                 "storesim: EXHAUSTION: all %d store tasks busy at t=%s\n",
                  s->ntasks, store__fmt_time(s->exhausted_at, tb, sizeof tb));
   store__describe_tasks(s, buf, n);
   if (s->q_head) {
@@ -237,12 +241,12 @@ static void task_main(void *arg) {
     sim_gauge_set(s->m_tasks_busy_kind[wk->kind], s->busy_by_kind[wk->kind]);
     sim_sample_add(s->m_queue_wait,
                    (double)(sim_now(s->w) - wk->enq_at) / (double)SIM_MS);
+    sim_thread_set_activity(self, kind_names[wk->kind]);
     gauges_update(s);
     if (s->nfree == 0 && !s->exhausted) {
       s->exhausted = 1;
       exhaustion_detected(s);
     }
-    sim_thread_set_activity(self, kind_names[wk->kind]);
     sim_mutex_unlock(s->lock);
 
     int rc = wk->fn(s, wk->arg, wk->val);
@@ -504,8 +508,8 @@ int store_restart(store_t *s, sim_time_t timeout) {
     char *buf = xcalloc(1, n);
     char tb[64];
     store__appendf(buf, n,
-                   "store restart: %d tasks did not stop within %s; the store "
-                   "process was killed\n",
+                   "storesim: RESTART: %d tasks did not stop within %s; the "
+                   "store process was killed\n",
                    left, store__fmt_time(timeout, tb, sizeof tb));
     sim_mutex_lock(s->lock);
     store__describe_tasks(s, buf, n);
@@ -554,7 +558,7 @@ int store_shutdown(store_t *s, sim_time_t timeout) {
   char *buf = xcalloc(1, n);
   char tb[64], tb2[64];
   if (left == 0) {
-    store__appendf(buf, n, "store shut down in %s (timeout %s)\n",
+    store__appendf(buf, n, "storesim: SHUTDOWN: store shut down in %s (timeout %s)\n",
                    store__fmt_time(sim_now(s->w) - t0, tb, sizeof tb),
                    store__fmt_time(timeout, tb2, sizeof tb2));
     sim_gauge_set(s->m_shutdown_completed, 1);
@@ -562,7 +566,8 @@ int store_shutdown(store_t *s, sim_time_t timeout) {
                   (double)(sim_now(s->w) - t0) / (double)SIM_SEC);
   } else {
     store__appendf(buf, n,
-                   "store did not shut down within %s: %d tasks remain\n",
+                   "storesim: SHUTDOWN: store did not shut down within %s: "
+                   "%d tasks remain\n",
                    store__fmt_time(timeout, tb, sizeof tb), left);
     store__describe_tasks(s, buf, n);
     sim_gauge_set(s->m_shutdown_completed, 0);
@@ -609,7 +614,7 @@ store_t *store_create(sim_world_t *w, const store_config_t *cfg,
   s->cfg_copy = *cfg;
   s->cfg = &s->cfg_copy;
   s->fixes = fixes;
-  s->proc = sim_proc_create(w, "store.exe", (size_t)cfg->memory_limit);
+  s->proc = sim_proc_create(w, "store", (size_t)cfg->memory_limit);
   if (!s->proc) {
     if (err) snprintf(err, nerr, "cannot create the store process arena");
     free(s);
@@ -623,6 +628,7 @@ store_t *store_create(sim_world_t *w, const store_config_t *cfg,
   s->m_tasks_total = sim_metric(w, "tasks.total", SIM_M_GAUGE, "");
   s->m_tasks_free = sim_metric(w, "tasks.free", SIM_M_GAUGE, "");
   s->m_tasks_busy = sim_metric(w, "tasks.busy", SIM_M_GAUGE, "");
+  s->m_free_low = sim_metric(w, "tasks.free_low", SIM_M_GAUGE, "");
   for (int k = 0; k < STORE_K_NKINDS; k++) {
     char name[64];
     snprintf(name, sizeof name, "tasks.busy.%s", kind_names[k]);
@@ -652,6 +658,8 @@ store_t *store_create(sim_world_t *w, const store_config_t *cfg,
   sim_gauge_set(s->m_shutdown_completed, -1);
 
   s->ntasks = (int)cfg->tasks;
+  s->free_low = s->ntasks;
+  sim_gauge_set(s->m_free_low, s->free_low);
   s->state = STORE_UP;
   tasks_start(s);
   s->sampler = sim_thread_spawn(w, "store-sampler", s->proc, sampler_main, s);

@@ -154,6 +154,7 @@ struct store {
   int nlive;             /* task threads not yet exited */
   int busy_by_kind[STORE_K_NKINDS];
   int exhausted;         /* free tasks are 0 now */
+  int free_low;          /* fewest free tasks seen while UP */
   sim_time_t exhausted_at; /* first time, or -1 */
 
   int64_t rpc_inflight;
@@ -175,6 +176,7 @@ struct store {
   sim_thread_t *sampler;
 
   /* metrics */
+  sim_metric_t *m_free_low;
   sim_metric_t *m_tasks_total, *m_tasks_free, *m_tasks_busy, *m_tasks_queue;
   sim_metric_t *m_tasks_busy_kind[STORE_K_NKINDS];
   sim_metric_t *m_queue_wait, *m_exhausted_at, *m_exhaustions;
