@@ -48,6 +48,8 @@ const char *sim_wait_kind_name(int kind);
 /* Interns s (copied); returns its number, stable for the world's lifetime. */
 uint32_t sim_intern(sim_world_t *w, const char *s);
 const char *sim_interned(const sim_world_t *w, uint32_t id);
+/* The number of s if it was interned, else 0 (nothing is added). */
+uint32_t sim_intern_find(const sim_world_t *w, const char *s);
 
 /* Emits a model event "kind" about object "obj" (may be NULL) with an integer
  * argument, from a thread or a callback. */

@@ -127,6 +127,20 @@ uint32_t sim_intern(sim_world_t *w, const char *s) {
   return in->n - 1;
 }
 
+uint32_t sim_intern_find(const sim_world_t *w, const char *s) {
+  const sim__intern_t *in = &w->in;
+  if (!s || in->nslots == 0)
+    return 0;
+  uint32_t k = str_hash(s) & (in->nslots - 1);
+  while (in->slots[k]) {
+    uint32_t i = in->slots[k] - 1;
+    if (strcmp(in->strs[i], s) == 0)
+      return i;
+    k = (k + 1) & (in->nslots - 1);
+  }
+  return 0;
+}
+
 const char *sim_interned(const sim_world_t *w, uint32_t id) {
   return id < w->in.n ? w->in.strs[id] : "?";
 }
