@@ -1,0 +1,811 @@
+/*
+ * Tests of the world: the virtual clock, event ordering by (time, sequence)
+ * and its ties, sim_at callbacks, simulated threads (spawn, join, exit, yield,
+ * sleep, names and ids, cancellation), the run-until contract, interrupts and
+ * limits (max_threads, max_events), world options and the random streams.
+ *
+ * Each test runs in its own process (Criterion) and ends with kt_end(), which
+ * checks the number of live threads and destroys the world.
+ */
+#include <signal.h>
+#include <stdlib.h>
+
+#include "ktest.h"
+
+/* An ordered log of small integers, shared by the threads of one test. */
+#define LOGMAX 256
+static struct {
+  long v[LOGMAX];
+  sim_time_t t[LOGMAX];
+  size_t n;
+} lg;
+
+static void log_at(sim_world_t *w, long v) {
+  cr_assert_lt(lg.n, LOGMAX);
+  lg.t[lg.n] = sim_now(w);
+  lg.v[lg.n++] = v;
+}
+
+static sim_world_t *self_world(void) {
+  return sim_thread_world(sim_self());
+}
+
+static void assert_log(const long *want, size_t n) {
+  cr_assert_eq(lg.n, n, "log has %zu entries, expected %zu", lg.n, n);
+  for (size_t i = 0; i < n; i++)
+    cr_assert_eq(lg.v[i], want[i], "log[%zu] = %ld, expected %ld", i, lg.v[i],
+                 want[i]);
+}
+
+/* ---- world creation and options ------------------------------------------ */
+
+Test(world, create_defaults) {
+  sim_world_opts_t o;
+  sim_world_opts_init(&o);
+  cr_assert_eq(o.ncores, 2);
+  cr_assert_eq(o.stack_size, 256 * 1024);
+  cr_assert_eq(o.cpu_quantum, 10 * SIM_MS);
+  cr_assert_null(o.sched);
+  o.seed = 42;
+  sim_world_t *w = kt_world_opts(&o);
+  cr_assert_eq(sim_now(w), 0);
+  cr_assert_eq(sim_world_seed(w), 42);
+  cr_assert_eq(sim_world_steps(w), 0);
+  cr_assert_eq(sim_world_live_threads(w), 0);
+  cr_assert_eq(sim_world_nreports(w), 0);
+  cr_assert_null(sim_self());
+  kt_end(w, 0);
+}
+
+Test(world, create_null_opts_is_defaults) {
+  sim_world_t *w = NULL;
+  cr_assert_eq(sim_world_create(NULL, &w, NULL, 0), 0);
+  cr_assert_eq(sim_cpu_cores(w), 2);
+  kt_end(w, 0);
+}
+
+Test(world, create_rejects_bad_scheduler) {
+  const char *bad[] = {"bogus", "random:", "random:x", "pct:1", "pct:1:0",
+                       "pct:a:b", "replay:", "replay:/nonexistent/dlog"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    sim_world_opts_t o;
+    sim_world_opts_init(&o);
+    o.sched = bad[i];
+    sim_world_t *w = (sim_world_t *)1;
+    char err[256] = "";
+    int rc = sim_world_create(&o, &w, err, sizeof err);
+    cr_assert_eq(rc, SIM_EINVAL, "sched '%s' gave %d", bad[i], rc);
+    cr_assert_null(w, "sched '%s': *out must be NULL on error", bad[i]);
+    cr_assert_neq(err[0], 0, "sched '%s': an error message is expected",
+                  bad[i]);
+  }
+}
+
+Test(world, create_accepts_schedulers) {
+  const char *good[] = {NULL, "", "fifo", "random:7", "pct:7:1", "pct:7:3",
+                        "pct:7:3:50"};
+  for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+    sim_world_t *w = kt_world(good[i]);
+    kt_end(w, 0);
+  }
+}
+
+Test(world, create_rejects_bad_options) {
+  sim_world_opts_t o;
+  sim_world_t *w = (sim_world_t *)1;
+  sim_world_opts_init(&o);
+  o.ncores = 0;
+  cr_assert_eq(sim_world_create(&o, &w, NULL, 0), SIM_EINVAL);
+  cr_assert_null(w);
+  sim_world_opts_init(&o);
+  o.stack_size = 4096;
+  cr_assert_eq(sim_world_create(&o, &w, NULL, 0), SIM_EINVAL);
+  sim_world_opts_init(&o);
+  o.cpu_quantum = 0;
+  cr_assert_eq(sim_world_create(&o, &w, NULL, 0), SIM_EINVAL);
+  sim_world_opts_init(&o);
+  o.sample_interval = -1;
+  cr_assert_eq(sim_world_create(&o, &w, NULL, 0), SIM_EINVAL);
+}
+
+Test(world, destroy_accepts_null) { sim_world_destroy(NULL); }
+
+Test(world, strerror_table) {
+  int codes[] = {SIM_OK,       SIM_ENOMEM,   SIM_EINVAL,    SIM_ETIMEDOUT,
+                 SIM_ECANCELED, SIM_EDEADLK, SIM_EHANG,     SIM_ELIMIT,
+                 SIM_EINTR,    SIM_EREPLAY,  SIM_EMEMLIMIT, SIM_EIO,
+                 SIM_EBUSY};
+  size_t n = sizeof codes / sizeof *codes;
+  for (size_t i = 0; i < n; i++) {
+    cr_assert_not_null(sim_strerror(codes[i]));
+    cr_assert_str_neq(sim_strerror(codes[i]), "unknown error");
+    for (size_t j = 0; j < i; j++)
+      cr_assert_str_neq(sim_strerror(codes[i]), sim_strerror(codes[j]));
+  }
+  cr_assert_str_eq(sim_strerror(SIM_OK), "success");
+  cr_assert_str_eq(sim_strerror(-999), "unknown error");
+  cr_assert_str_eq(sim_strerror(1), "unknown error");
+}
+
+/* ---- the clock ----------------------------------------------------------- */
+
+static void sleeper_steps(void *arg) {
+  sim_world_t *w = self_world();
+  cr_assert_eq(sim_sleep(5 * SIM_MS), 0);
+  log_at(w, 1);
+  cr_assert_eq(sim_sleep(0), 0);
+  log_at(w, 2);
+  cr_assert_eq(sim_sleep(SIM_SEC + 3), 0);
+  log_at(w, 3);
+  cr_assert_eq(sim_sleep_until(2 * SIM_SEC), 0);
+  log_at(w, 4);
+  /* A deadline already past wakes at once, without moving the clock back. */
+  cr_assert_eq(sim_sleep_until(SIM_SEC), 0);
+  log_at(w, 5);
+}
+
+Test(clock, sleep_advances_exactly) {
+  sim_world_t *w = kt_world(NULL);
+  cr_assert_not_null(sim_thread_spawn(w, "sleeper", NULL, sleeper_steps, NULL));
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  long want[] = {1, 2, 3, 4, 5};
+  assert_log(want, 5);
+  cr_assert_eq(lg.t[0], 5 * SIM_MS);
+  cr_assert_eq(lg.t[1], 5 * SIM_MS);
+  cr_assert_eq(lg.t[2], 5 * SIM_MS + SIM_SEC + 3);
+  cr_assert_eq(lg.t[3], 2 * SIM_SEC);
+  cr_assert_eq(lg.t[4], 2 * SIM_SEC);
+  /* Everything finished: with SIM_TIME_MAX the clock stays at the last event. */
+  cr_assert_eq(sim_now(w), 2 * SIM_SEC);
+  kt_end(w, 0);
+}
+
+Test(clock, units) {
+  cr_assert_eq(SIM_US, 1000 * SIM_NS);
+  cr_assert_eq(SIM_MS, 1000 * SIM_US);
+  cr_assert_eq(SIM_SEC, 1000 * SIM_MS);
+  cr_assert_eq(SIM_MIN, 60 * SIM_SEC);
+  cr_assert_eq(SIM_HOUR, 60 * SIM_MIN);
+  cr_assert_eq(SIM_DAY, 24 * SIM_HOUR);
+  cr_assert_eq(sizeof(sim_time_t), 8);
+}
+
+static void sleep_until_10ms(void *arg) {
+  cr_assert_eq(sim_sleep_until(10 * SIM_MS), 0);
+  log_at(self_world(), 10);
+  cr_assert_eq(sim_sleep_until(20 * SIM_MS), 0);
+  log_at(self_world(), 20);
+}
+
+Test(clock, run_until_is_inclusive_and_resumable) {
+  sim_world_t *w = kt_world(NULL);
+  sim_thread_spawn(w, "s", NULL, sleep_until_10ms, NULL);
+  cr_assert_eq(sim_world_run(w, 10 * SIM_MS - 1), 0);
+  cr_assert_eq(lg.n, 0, "nothing may happen before 10 ms");
+  cr_assert_eq(sim_now(w), 10 * SIM_MS - 1, "the clock stops at `until`");
+  cr_assert_eq(sim_world_live_threads(w), 1);
+  cr_assert_eq(sim_world_run(w, 10 * SIM_MS), 0);
+  cr_assert_eq(lg.n, 1, "events at `until` itself are run");
+  cr_assert_eq(lg.t[0], 10 * SIM_MS);
+  cr_assert_eq(sim_now(w), 10 * SIM_MS);
+  /* Running to an earlier time does nothing and does not move the clock. */
+  cr_assert_eq(sim_world_run(w, 5 * SIM_MS), 0);
+  cr_assert_eq(sim_now(w), 10 * SIM_MS);
+  cr_assert_eq(lg.n, 1);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  cr_assert_eq(lg.n, 2);
+  cr_assert_eq(lg.t[1], 20 * SIM_MS);
+  kt_end(w, 0);
+}
+
+Test(clock, empty_world_runs_to_until) {
+  sim_world_t *w = kt_world(NULL);
+  cr_assert_eq(sim_world_run(w, 7 * SIM_SEC), 0);
+  cr_assert_eq(sim_now(w), 7 * SIM_SEC);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  cr_assert_eq(sim_now(w), 7 * SIM_SEC);
+  kt_end(w, 0);
+}
+
+/* ---- events: (time, sequence) and ties ------------------------------------ */
+
+static void cb_log(sim_world_t *w, void *arg) { log_at(w, (long)(intptr_t)arg); }
+
+Test(events, callbacks_by_time_then_insertion) {
+  sim_world_t *w = kt_world(NULL);
+  sim_at(w, 30 * SIM_MS, cb_log, (void *)30);
+  sim_at(w, 10 * SIM_MS, cb_log, (void *)11);
+  sim_at(w, 20 * SIM_MS, cb_log, (void *)20);
+  sim_at(w, 10 * SIM_MS, cb_log, (void *)12);
+  sim_at(w, 0, cb_log, (void *)0);
+  sim_at(w, 10 * SIM_MS, cb_log, (void *)13);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  long want[] = {0, 11, 12, 13, 20, 30};
+  assert_log(want, 6);
+  sim_time_t tw[] = {0, 10 * SIM_MS, 10 * SIM_MS, 10 * SIM_MS, 20 * SIM_MS,
+                     30 * SIM_MS};
+  for (size_t i = 0; i < 6; i++)
+    cr_assert_eq(lg.t[i], tw[i], "callback %zu ran at %lld", i,
+                 (long long)lg.t[i]);
+  kt_end(w, 0);
+}
+
+/* Many callbacks at few distinct times, inserted in a scrambled order: the
+ * heap must still deliver them by time, ties by insertion. */
+static long many_prev_t = -1, many_prev_k = -1;
+static size_t many_n;
+static void cb_many(sim_world_t *w, void *arg) {
+  long k = (long)(intptr_t)arg;
+  long t = (long)sim_now(w);
+  cr_assert_geq(t, many_prev_t);
+  if (t == many_prev_t)
+    cr_assert_gt(k, many_prev_k, "tie at t=%ld broken out of insertion order",
+                 t);
+  cr_assert_eq(t, (k * 7919) % 13, "callback %ld ran at the wrong time", k);
+  many_prev_t = t;
+  many_prev_k = k;
+  many_n++;
+}
+
+Test(events, heap_order_many) {
+  sim_world_t *w = kt_world(NULL);
+  for (long k = 0; k < 5000; k++)
+    sim_at(w, (k * 7919) % 13, cb_many, (void *)(intptr_t)k);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  cr_assert_eq(many_n, 5000);
+  kt_end(w, 0);
+}
+
+static void cb_chain(sim_world_t *w, void *arg) {
+  long k = (long)(intptr_t)arg;
+  log_at(w, k);
+  if (k < 3)
+    sim_at(w, sim_now(w), cb_chain, (void *)(intptr_t)(k + 1));
+}
+
+Test(events, callback_at_now_runs_after_at_same_time) {
+  sim_world_t *w = kt_world(NULL);
+  sim_at(w, 5, cb_chain, (void *)1);
+  sim_at(w, 5, cb_log, (void *)100);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  long want[] = {1, 100, 2, 3};
+  assert_log(want, 4);
+  for (size_t i = 0; i < 4; i++)
+    cr_assert_eq(lg.t[i], 5);
+  kt_end(w, 0);
+}
+
+static void cb_past(sim_world_t *w, void *arg) { sim_at(w, sim_now(w) - 1, cb_log, NULL); }
+
+Test(events, callback_in_the_past_is_misuse, .signal = SIGABRT) {
+  sim_world_t *w = kt_world(NULL);
+  sim_at(w, 10, cb_past, NULL);
+  sim_world_run(w, SIM_TIME_MAX);
+}
+
+/* A thread's timer and a callback due at the same instant run in the order
+ * they were scheduled. */
+static void sleep_to_5ms_then_log(void *arg) {
+  sim_world_t *w = self_world();
+  long id = (long)(intptr_t)arg;
+  sim_sleep_until(5 * SIM_MS);
+  log_at(w, id);
+}
+
+static void schedule_cb_5ms(void *arg) {
+  sim_world_t *w = self_world();
+  sim_at(w, 5 * SIM_MS, cb_log, (void *)(intptr_t)99);
+}
+
+Test(events, tie_thread_timer_first) {
+  sim_world_t *w = kt_world(NULL);
+  /* The sleeper's timer is pushed when it runs, before the spawner's sim_at. */
+  sim_thread_spawn(w, "sleeper", NULL, sleep_to_5ms_then_log, (void *)1);
+  sim_thread_spawn(w, "scheduler", NULL, schedule_cb_5ms, NULL);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  long want[] = {1, 99};
+  assert_log(want, 2);
+  cr_assert_eq(lg.t[0], 5 * SIM_MS);
+  cr_assert_eq(lg.t[1], 5 * SIM_MS);
+  kt_end(w, 0);
+}
+
+Test(events, tie_callback_first) {
+  sim_world_t *w = kt_world(NULL);
+  sim_at(w, 5 * SIM_MS, cb_log, (void *)99); /* scheduled before any timer */
+  sim_thread_spawn(w, "sleeper", NULL, sleep_to_5ms_then_log, (void *)1);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  long want[] = {99, 1};
+  assert_log(want, 2);
+  kt_end(w, 0);
+}
+
+/* Sleepers due at one instant wake in the order they went to sleep, which
+ * here is the reverse of their spawn order. */
+static void staggered_sleeper(void *arg) {
+  long i = (long)(intptr_t)arg;
+  sim_sleep((5 - i) * SIM_MS);
+  sim_sleep_until(100 * SIM_MS);
+  log_at(self_world(), i);
+}
+
+Test(events, timer_ties_wake_in_sleep_order) {
+  sim_world_t *w = kt_world(NULL);
+  for (long i = 0; i < 5; i++)
+    sim_thread_spawn(w, "s", NULL, staggered_sleeper, (void *)(intptr_t)i);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  long want[] = {4, 3, 2, 1, 0};
+  assert_log(want, 5);
+  for (size_t i = 0; i < 5; i++)
+    cr_assert_eq(lg.t[i], 100 * SIM_MS);
+  kt_end(w, 0);
+}
+
+/* ---- threads --------------------------------------------------------------- */
+
+static void check_self(void *arg) {
+  sim_thread_t *t = sim_self();
+  cr_assert_not_null(t);
+  cr_assert_eq(t, *(sim_thread_t **)arg, "sim_self is the spawned handle");
+  cr_assert_eq(sim_thread_state(t), SIM_T_RUNNING);
+  cr_assert_eq(sim_thread_proc(t), sim_world_default_proc(sim_thread_world(t)));
+  log_at(sim_thread_world(t), (long)sim_thread_id(t));
+}
+
+Test(threads, ids_names_and_self) {
+  sim_world_t *w = kt_world(NULL);
+  static sim_thread_t *h[3];
+  const char *names[] = {"alpha", "beta", "gamma"};
+  for (int i = 0; i < 3; i++) {
+    h[i] = sim_thread_spawn_joinable(w, names[i], NULL, check_self, &h[i]);
+    cr_assert_not_null(h[i]);
+    cr_assert_eq(sim_thread_id(h[i]), (uint64_t)i + 1, "ids count from 1");
+    cr_assert_str_eq(sim_thread_name(h[i]), names[i]);
+    cr_assert_eq(sim_thread_world(h[i]), w);
+    cr_assert_eq(sim_thread_state(h[i]), SIM_T_READY);
+  }
+  cr_assert_eq(sim_world_live_threads(w), 3);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  long want[] = {1, 2, 3};
+  assert_log(want, 3); /* fifo: spawn order */
+  for (int i = 0; i < 3; i++)
+    cr_assert_eq(sim_thread_state(h[i]), SIM_T_DONE,
+                 "joinable handles stay valid until joined");
+  /* Names are remembered after the threads finish. */
+  cr_assert_str_eq(sim_world_thread_name(w, 2), "beta");
+  cr_assert_str_eq(sim_world_thread_name(w, 0), "scheduler");
+  cr_assert_str_eq(sim_world_thread_name(w, 99), "?");
+  cr_assert_eq(sim_world_steps(w), 3);
+  kt_end(w, 0);
+}
+
+Test(threads, name_is_copied_and_defaulted) {
+  sim_world_t *w = kt_world(NULL);
+  char buf[16];
+  strcpy(buf, "original");
+  sim_thread_t *t = sim_thread_spawn_joinable(w, buf, NULL, check_self, &t);
+  strcpy(buf, "clobbered");
+  cr_assert_str_eq(sim_thread_name(t), "original");
+  sim_thread_t *u = sim_thread_spawn_joinable(w, NULL, NULL, check_self, &u);
+  cr_assert_str_eq(sim_thread_name(u), "thread");
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  kt_end(w, 0);
+}
+
+static void yielder(void *arg) {
+  long id = (long)(intptr_t)arg;
+  for (int i = 0; i < 3; i++) {
+    log_at(self_world(), id);
+    sim_yield();
+  }
+}
+
+Test(threads, yield_round_robin) {
+  sim_world_t *w = kt_world(NULL);
+  sim_thread_spawn(w, "a", NULL, yielder, (void *)1);
+  sim_thread_spawn(w, "b", NULL, yielder, (void *)2);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  long want[] = {1, 2, 1, 2, 1, 2};
+  assert_log(want, 6);
+  cr_assert_eq(sim_now(w), 0, "yield takes no virtual time");
+  kt_end(w, 0);
+}
+
+static void lone_yielder(void *arg) {
+  uint64_t before = sim_world_steps(self_world());
+  sim_yield();
+  cr_assert_eq(sim_world_steps(self_world()), before,
+               "a yield with nothing else READY does not switch");
+  log_at(self_world(), 1);
+}
+
+Test(threads, yield_alone_returns_at_once) {
+  sim_world_t *w = kt_world(NULL);
+  sim_thread_spawn(w, "a", NULL, lone_yielder, NULL);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  cr_assert_eq(lg.n, 1);
+  kt_end(w, 0);
+}
+
+static void child_sleeps_7ms(void *arg) {
+  sim_sleep(7 * SIM_MS);
+  log_at(self_world(), 2);
+}
+
+static void exit_level2(int *depth) {
+  ++*depth;
+  sim_thread_exit();
+}
+
+static void nested_exit(int *depth) {
+  ++*depth;
+  exit_level2(depth);
+}
+
+static void child_exits(void *arg) {
+  int depth = 0;
+  log_at(self_world(), 3);
+  nested_exit(&depth);
+  cr_assert_fail("sim_thread_exit returned");
+}
+
+static void parent_joins(void *arg) {
+  sim_world_t *w = self_world();
+  sim_thread_t *c = sim_thread_spawn_joinable(w, "child", NULL,
+                                              child_sleeps_7ms, NULL);
+  log_at(w, 1);
+  sim_thread_join(c);
+  log_at(w, 4);
+  cr_assert_eq(sim_now(w), 7 * SIM_MS);
+  /* Joining a thread that already finished returns at once. */
+  sim_thread_t *e = sim_thread_spawn_joinable(w, "exiter", NULL, child_exits,
+                                              NULL);
+  sim_sleep(SIM_MS);
+  cr_assert_eq(sim_thread_state(e), SIM_T_DONE);
+  sim_time_t t0 = sim_now(w);
+  sim_thread_join(e);
+  cr_assert_eq(sim_now(w), t0);
+  log_at(w, 5);
+}
+
+Test(threads, join_and_exit) {
+  sim_world_t *w = kt_world(NULL);
+  sim_thread_spawn(w, "parent", NULL, parent_joins, NULL);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  long want[] = {1, 2, 4, 3, 5};
+  assert_log(want, 5);
+  cr_assert_eq(sim_now(w), 8 * SIM_MS);
+  kt_end(w, 0);
+}
+
+static void join_self(void *arg) { sim_thread_join(sim_self()); }
+
+Test(threads, join_self_is_misuse, .signal = SIGABRT) {
+  sim_world_t *w = kt_world(NULL);
+  sim_thread_spawn_joinable(w, "j", NULL, join_self, NULL);
+  sim_world_run(w, SIM_TIME_MAX);
+}
+
+Test(threads, blocking_call_outside_a_thread_is_misuse, .signal = SIGABRT) {
+  sim_world_t *w = kt_world(NULL);
+  (void)w;
+  sim_sleep(1);
+}
+
+static void spawned_by_callback(void *arg) { log_at(self_world(), 7); }
+static void cb_spawn(sim_world_t *w, void *arg) {
+  cr_assert_null(sim_self(), "callbacks run in scheduler context");
+  cr_assert_not_null(sim_thread_spawn(w, "late", NULL, spawned_by_callback, NULL));
+}
+
+Test(threads, spawn_from_callback) {
+  sim_world_t *w = kt_world(NULL);
+  sim_at(w, 3 * SIM_MS, cb_spawn, NULL);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  long want[] = {7};
+  assert_log(want, 1);
+  cr_assert_eq(lg.t[0], 3 * SIM_MS);
+  kt_end(w, 0);
+}
+
+static void nested_spawner(void *arg) {
+  long depth = (long)(intptr_t)arg;
+  log_at(self_world(), depth);
+  if (depth < 4)
+    sim_thread_spawn(self_world(), "nest", NULL, nested_spawner,
+                     (void *)(intptr_t)(depth + 1));
+}
+
+Test(threads, spawn_from_thread) {
+  sim_world_t *w = kt_world(NULL);
+  sim_thread_spawn(w, "nest", NULL, nested_spawner, (void *)0);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  long want[] = {0, 1, 2, 3, 4};
+  assert_log(want, 5);
+  kt_end(w, 0);
+}
+
+static void short_lived(void *arg) {
+  sim_rng_t r;
+  sim_rng_init(&r, (uint64_t)(intptr_t)arg, "short");
+  sim_sleep((sim_time_t)sim_rng_below(&r, 1000));
+  lg.n++; /* counts finishers only */
+}
+
+Test(threads, thousands_of_threads_reuse_stacks) {
+  sim_world_t *w = kt_world(NULL);
+  for (long i = 0; i < 3000; i++)
+    cr_assert_not_null(sim_thread_spawn(w, "s", NULL, short_lived,
+                                        (void *)(intptr_t)i));
+  cr_assert_eq(sim_world_live_threads(w), 3000);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  cr_assert_eq(lg.n, 3000);
+  /* A second wave after the first finished reuses structs and stacks. */
+  for (long i = 0; i < 3000; i++)
+    sim_thread_spawn(w, "s2", NULL, short_lived, (void *)(intptr_t)i);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  cr_assert_eq(lg.n, 6000);
+  kt_end(w, 0);
+}
+
+static void set_activity_then_sleep(void *arg) {
+  sim_thread_set_activity(sim_self(), "delivery");
+  cr_assert_str_eq(sim_thread_activity(sim_self()), "delivery");
+  sim_sleep(SIM_SEC);
+}
+
+static void collect_ids(sim_thread_t *t, void *arg) {
+  log_at(sim_thread_world(t), (long)sim_thread_id(t));
+}
+
+Test(threads, state_describe_and_foreach) {
+  sim_world_t *w = kt_world(NULL);
+  sim_thread_t *a = sim_thread_spawn(w, "a", NULL, set_activity_then_sleep, NULL);
+  sim_thread_t *b = sim_thread_spawn(w, "b", NULL, set_activity_then_sleep, NULL);
+  char buf[128];
+  sim_thread_describe(a, buf, sizeof buf);
+  kt_assert_contains(buf, "ready");
+  cr_assert_eq(sim_world_run(w, SIM_MS), 0);
+  cr_assert_eq(sim_thread_state(a), SIM_T_BLOCKED);
+  sim_thread_describe(b, buf, sizeof buf);
+  kt_assert_contains(buf, "sleeping");
+  kt_assert_contains(buf, "delivery");
+  sim_thread_spawn(w, "c", NULL, set_activity_then_sleep, NULL);
+  sim_world_foreach_thread(w, collect_ids, NULL);
+  long want[] = {1, 2, 3};
+  assert_log(want, 3);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  kt_end(w, 0);
+}
+
+/* ---- cancellation ------------------------------------------------------------ */
+
+static void long_sleeper(void *arg) {
+  sim_world_t *w = self_world();
+  int rc = sim_sleep(10 * SIM_SEC);
+  log_at(w, rc);
+  cr_assert(sim_thread_canceled(sim_self()));
+  sim_time_t t0 = sim_now(w);
+  log_at(w, sim_sleep(SIM_SEC)); /* every later sleep is canceled at once */
+  cr_assert_eq(sim_now(w), t0);
+}
+
+static void cb_cancel(sim_world_t *w, void *arg) {
+  sim_thread_cancel((sim_thread_t *)arg);
+}
+
+Test(cancel, wakes_a_sleeper_at_cancel_time) {
+  sim_world_t *w = kt_world(NULL);
+  sim_thread_t *t = sim_thread_spawn(w, "sleeper", NULL, long_sleeper, NULL);
+  cr_assert_not(sim_thread_canceled(t));
+  sim_at(w, SIM_SEC, cb_cancel, t);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  long want[] = {SIM_ECANCELED, SIM_ECANCELED};
+  assert_log(want, 2);
+  cr_assert_eq(lg.t[0], SIM_SEC);
+  cr_assert_eq(lg.t[1], SIM_SEC);
+  kt_end(w, 0);
+}
+
+Test(cancel, before_first_run) {
+  sim_world_t *w = kt_world(NULL);
+  sim_thread_t *t = sim_thread_spawn(w, "sleeper", NULL, long_sleeper, NULL);
+  sim_thread_cancel(t);
+  sim_thread_cancel(t); /* twice is harmless */
+  cr_assert(sim_thread_canceled(t));
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  long want[] = {SIM_ECANCELED, SIM_ECANCELED};
+  assert_log(want, 2);
+  cr_assert_eq(lg.t[0], 0);
+  kt_end(w, 0);
+}
+
+static void cancel_target_then_log(void *arg) {
+  sim_thread_t *c = arg;
+  sim_sleep(SIM_MS);
+  sim_thread_cancel(c); /* c is blocked in join: not interrupted */
+  log_at(self_world(), 1);
+}
+
+static void canceled_joiner(void *arg) {
+  sim_world_t *w = self_world();
+  sim_thread_t *c = sim_thread_spawn_joinable(w, "child", NULL,
+                                              child_sleeps_7ms, NULL);
+  sim_thread_spawn(w, "canceler", NULL, cancel_target_then_log, sim_self());
+  sim_thread_join(c);
+  cr_assert_eq(sim_now(w), 7 * SIM_MS, "a join is not interrupted by cancel");
+  cr_assert(sim_thread_canceled(sim_self()));
+  log_at(w, 3);
+}
+
+Test(cancel, join_is_not_interrupted) {
+  sim_world_t *w = kt_world(NULL);
+  sim_thread_spawn(w, "joiner", NULL, canceled_joiner, NULL);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  long want[] = {1, 2, 3};
+  assert_log(want, 3);
+  kt_end(w, 0);
+}
+
+static void quick(void *arg) {}
+
+Test(cancel, finished_thread_is_a_no_op) {
+  sim_world_t *w = kt_world(NULL);
+  sim_thread_t *t = sim_thread_spawn_joinable(w, "q", NULL, quick, NULL);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  uint64_t n = sim_world_trace_count(w);
+  sim_thread_cancel(t);
+  cr_assert_not(sim_thread_canceled(t));
+  cr_assert_eq(sim_world_trace_count(w), n);
+  kt_end(w, 0);
+}
+
+/* ---- run results: interrupt, hang, limits -------------------------------------- */
+
+static void cb_interrupt(sim_world_t *w, void *arg) { sim_world_interrupt(w); }
+
+static void ticker(void *arg) {
+  for (int i = 0; i < 10; i++) {
+    sim_sleep(SIM_MS);
+    log_at(self_world(), i);
+  }
+}
+
+Test(run, interrupt_stops_and_resumes) {
+  sim_world_t *w = kt_world(NULL);
+  sim_thread_spawn(w, "ticker", NULL, ticker, NULL);
+  sim_at(w, 5 * SIM_MS, cb_interrupt, NULL);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), SIM_EINTR);
+  cr_assert_eq(sim_now(w), 5 * SIM_MS);
+  /* The callback was scheduled at t=0, before the ticker's 5 ms wake (pushed
+   * at 4 ms), so it ran first and the run stopped before the wake. */
+  cr_assert_eq(lg.n, 4);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  cr_assert_eq(lg.n, 10);
+  cr_assert_eq(sim_now(w), 10 * SIM_MS);
+  kt_end(w, 0);
+}
+
+static void waits_forever(void *arg) {
+  sim_sem_acquire((sim_sem_t *)arg);
+  cr_assert_fail("nobody releases the semaphore");
+}
+
+Test(run, hang_returns_ehang_and_reports_once) {
+  sim_world_t *w = kt_world(NULL);
+  sim_sem_t *s = sim_sem_create(w, "never", 0);
+  sim_thread_spawn(w, "waiter", NULL, waits_forever, s);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), SIM_EHANG);
+  cr_assert_eq(kt_nreports(w, SIM_R_HANG), 1);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), SIM_EHANG);
+  cr_assert_eq(kt_nreports(w, SIM_R_HANG), 1, "a hang is reported once");
+  /* Destroying a world with a blocked thread frees it. */
+  kt_end(w, 1);
+}
+
+static void spawn_until_refused(void *arg) {
+  sim_world_t *w = self_world();
+  long n = 0;
+  while (sim_thread_spawn(w, "child", NULL, quick, NULL))
+    n++;
+  log_at(w, n);
+}
+
+Test(limits, max_threads_gives_elimit) {
+  sim_world_opts_t o;
+  sim_world_opts_init(&o);
+  o.max_threads = 4;
+  o.stack_size = 64 * 1024;
+  sim_world_t *w = kt_world_opts(&o);
+  sim_thread_spawn(w, "parent", NULL, spawn_until_refused, NULL);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), SIM_ELIMIT);
+  long want[] = {3}; /* the parent is one of the 4 live threads */
+  assert_log(want, 1);
+  kt_assert_contains(sim_world_last_error(w), "thread limit");
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), SIM_ELIMIT,
+               "a tripped limit stays tripped");
+  /* The children never ran; destroy frees them. */
+  kt_end(w, 3);
+}
+
+Test(limits, max_threads_from_outside) {
+  sim_world_opts_t o;
+  sim_world_opts_init(&o);
+  o.max_threads = 2;
+  sim_world_t *w = kt_world_opts(&o);
+  cr_assert_not_null(sim_thread_spawn(w, "a", NULL, quick, NULL));
+  cr_assert_not_null(sim_thread_spawn(w, "b", NULL, quick, NULL));
+  cr_assert_null(sim_thread_spawn(w, "c", NULL, quick, NULL));
+  cr_assert_eq(sim_world_live_threads(w), 2);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), SIM_ELIMIT);
+  kt_end(w, 2);
+}
+
+static void forever_ticker(void *arg) {
+  for (;;)
+    sim_sleep(SIM_MS);
+}
+
+Test(limits, max_events_gives_elimit_deterministically) {
+  sim_time_t first = -1;
+  for (int rep = 0; rep < 2; rep++) {
+    sim_world_opts_t o;
+    sim_world_opts_init(&o);
+    o.max_events = 100;
+    sim_world_t *w = kt_world_opts(&o);
+    sim_thread_spawn(w, "t", NULL, forever_ticker, NULL);
+    cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), SIM_ELIMIT);
+    kt_assert_contains(sim_world_last_error(w), "event limit");
+    cr_assert_gt(sim_now(w), 0);
+    cr_assert_leq(sim_now(w), 100 * SIM_MS);
+    if (rep == 0)
+      first = sim_now(w);
+    else
+      cr_assert_eq(sim_now(w), first);
+    kt_end(w, 1);
+  }
+}
+
+/* ---- random streams ------------------------------------------------------------- */
+
+Test(rng, streams_are_deterministic_and_independent) {
+  sim_rng_t a, b, c, d;
+  sim_rng_init(&a, 1, "x");
+  sim_rng_init(&b, 1, "x");
+  sim_rng_init(&c, 1, "y");
+  sim_rng_init(&d, 2, "x");
+  int same_c = 0, same_d = 0;
+  for (int i = 0; i < 100; i++) {
+    uint64_t va = sim_rng_u64(&a);
+    cr_assert_eq(va, sim_rng_u64(&b));
+    same_c += va == sim_rng_u64(&c);
+    same_d += va == sim_rng_u64(&d);
+  }
+  cr_assert_eq(same_c, 0);
+  cr_assert_eq(same_d, 0);
+}
+
+Test(rng, ranges_and_means) {
+  sim_rng_t r;
+  sim_rng_init(&r, 3, "ranges");
+  double sum = 0, sumn = 0, sumn2 = 0;
+  const int n = 200000;
+  long hist[7] = {0};
+  for (int i = 0; i < n; i++) {
+    double u = sim_rng_uniform(&r);
+    cr_assert(u >= 0 && u < 1);
+    uint64_t k = sim_rng_below(&r, 7);
+    cr_assert_lt(k, 7);
+    hist[k]++;
+    sum += sim_rng_exp(&r, 2.5);
+    double z = sim_rng_normal(&r);
+    sumn += z;
+    sumn2 += z * z;
+  }
+  /* Means within several standard errors (fixed seed: deterministic). */
+  cr_assert_float_eq(sum / n, 2.5, 0.03);
+  cr_assert_float_eq(sumn / n, 0.0, 0.01);
+  cr_assert_float_eq(sumn2 / n, 1.0, 0.02);
+  for (int k = 0; k < 7; k++)
+    cr_assert_float_eq((double)hist[k] / n, 1.0 / 7, 0.005);
+}
