@@ -16,7 +16,8 @@
  * the arena reset), the up hook builds an empty one.
  *
  * Header popularity: valid header names are indexes into a vocabulary of
- * `smtp_vocabulary` names with Zipf(s) popularity, sampled by inverse CDF.
+ * `smtp_vocabulary` names with Zipf(s) popularity, sampled with Walker's
+ * alias method (two draws per name).
  */
 #include <math.h>
 #include <stdio.h>
@@ -102,7 +103,8 @@ struct store_cache {
   store_t *s;
   sim_mutex_t *lock;
   store_propcache_t *pc; /* NULL while the store is down */
-  double *zipf_cdf;      /* host memory, vocabulary entries */
+  double *alias_p;       /* Walker alias table over the vocabulary (host) */
+  int64_t *alias_k;
   int64_t nvocab;
   int full;              /* the cache is full now */
   sim_metric_t *m_entries, *m_capacity, *m_failures, *m_hits, *m_inserts;
@@ -142,7 +144,8 @@ static void cache_report(store_t *s, void *self, char *buf, size_t n) {
 
 static void cache_destroy(void *self) {
   struct store_cache *c = self;
-  free(c->zipf_cdf);
+  free(c->alias_p);
+  free(c->alias_k);
   free(c);
 }
 
@@ -159,14 +162,43 @@ int store__cache_init(store_t *s, char *err, size_t nerr) {
   if (!c) goto oom;
   c->s = s;
   c->nvocab = s->cfg->smtp_vocabulary;
-  c->zipf_cdf = malloc((size_t)c->nvocab * sizeof *c->zipf_cdf);
-  if (!c->zipf_cdf) goto oom;
+  c->alias_p = malloc((size_t)c->nvocab * sizeof *c->alias_p);
+  c->alias_k = malloc((size_t)c->nvocab * sizeof *c->alias_k);
+  int64_t *small = malloc((size_t)c->nvocab * sizeof *small);
+  int64_t *large = malloc((size_t)c->nvocab * sizeof *large);
+  if (!c->alias_p || !c->alias_k || !small || !large) {
+    free(small);
+    free(large);
+    goto oom;
+  }
+  /* Walker's alias method (Vose's variant): O(1) per draw. */
   double sum = 0;
   for (int64_t i = 0; i < c->nvocab; i++) {
-    sum += 1.0 / pow((double)(i + 1), s->cfg->smtp_zipf);
-    c->zipf_cdf[i] = sum;
+    c->alias_p[i] = 1.0 / pow((double)(i + 1), s->cfg->smtp_zipf);
+    sum += c->alias_p[i];
   }
-  for (int64_t i = 0; i < c->nvocab; i++) c->zipf_cdf[i] /= sum;
+  int64_t ns = 0, nl = 0;
+  for (int64_t i = 0; i < c->nvocab; i++) {
+    c->alias_p[i] = c->alias_p[i] / sum * (double)c->nvocab;
+    c->alias_k[i] = i;
+    if (c->alias_p[i] < 1.0)
+      small[ns++] = i;
+    else
+      large[nl++] = i;
+  }
+  while (ns > 0 && nl > 0) {
+    int64_t l = small[--ns], g = large[nl - 1];
+    c->alias_k[l] = g;
+    c->alias_p[g] -= 1.0 - c->alias_p[l];
+    if (c->alias_p[g] < 1.0) {
+      nl--;
+      small[ns++] = g;
+    }
+  }
+  while (nl > 0) c->alias_p[large[--nl]] = 1.0;
+  while (ns > 0) c->alias_p[small[--ns]] = 1.0;
+  free(small);
+  free(large);
   c->lock = sim_mutex_create(s->w, "store.propcache");
   c->m_entries = sim_metric(s->w, "cache.entries", SIM_M_GAUGE, "");
   c->m_capacity = sim_metric(s->w, "cache.capacity", SIM_M_GAUGE, "");
@@ -240,14 +272,6 @@ int store__cache_full(store_t *s) {
 
 int64_t store__cache_zipf(store_t *s, sim_rng_t *r) {
   struct store_cache *c = s->cache;
-  double u = sim_rng_uniform(r);
-  int64_t lo = 0, hi = c->nvocab - 1;
-  while (lo < hi) {
-    int64_t mid = lo + (hi - lo) / 2;
-    if (c->zipf_cdf[mid] < u)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
+  int64_t i = (int64_t)sim_rng_below(r, (uint64_t)c->nvocab);
+  return sim_rng_uniform(r) < c->alias_p[i] ? i : c->alias_k[i];
 }

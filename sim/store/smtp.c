@@ -200,6 +200,27 @@ static void ndr(struct store_smtp *p, msg_t *m) {
 
 /* ---- the store side: one delivery attempt on a store task ------------------------ */
 
+/* Small formatters (snprintf costs more than the rest of a conversion). */
+static char *put_str(char *p, const char *z) {
+  while (*z) *p++ = *z++;
+  return p;
+}
+static char *put_u64(char *p, uint64_t v) {
+  char tmp[24];
+  int n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n) *p++ = tmp[--n];
+  return p;
+}
+static char *put_hex(char *p, uint64_t v) {
+  static const char digits[] = "0123456789abcdef";
+  for (int sh = 60; sh >= 0; sh -= 4) *p++ = digits[(v >> sh) & 15];
+  return p;
+}
+
 static int deliver_fn(store_t *s, void *arg, int64_t val) {
   msg_t *m = arg;
   if (m->conv_cpu > 0 && sim_cpu_burn(m->conv_cpu) != 0) return STORE_EDOWN;
@@ -215,12 +236,16 @@ static int deliver_fn(store_t *s, void *arg, int64_t val) {
   }
   for (int i = 0; i < m->nhdr; i++) {
     char *k = text + (size_t)i * 48;
-    if (misread)
-      snprintf(k, 48, "x-hdr-%" PRIu32 ":%016" PRIx64 "-%d", m->hdr[i],
-               (uint64_t)(m->id * UINT64_C(0x9E3779B97F4A7C15)), i);
-    else
-      snprintf(k, 48, "x-hdr-%" PRIu32, m->hdr[i]);
     keys[i] = k;
+    k = put_str(k, "x-hdr-");
+    k = put_u64(k, m->hdr[i]);
+    if (misread) {
+      *k++ = ':';
+      k = put_hex(k, m->id * UINT64_C(0x9E3779B97F4A7C15));
+      *k++ = '-';
+      k = put_u64(k, (uint64_t)i);
+    }
+    *k = 0;
   }
   int rc = store__cache_convert(s, keys, m->nhdr);
   free(keys);
@@ -228,7 +253,7 @@ static int deliver_fn(store_t *s, void *arg, int64_t val) {
   if (rc != 0) return rc;
   void *body = sim_proc_alloc(store_proc(s), m->size ? m->size : 1);
   if (!body) return SIM_EMEMLIMIT;
-  memset(body, 0, m->size < 64 ? m->size : 64);
+
   rc = sim_sleep(m->write_time);
   sim_proc_free(store_proc(s), body);
   if (rc != 0) return STORE_EDOWN;
