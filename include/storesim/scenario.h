@@ -1,0 +1,327 @@
+/*
+ * storesim scenario layer: units, scenario files, expectations and the runner.
+ *
+ * A scenario file (YAML, read with libyaml) is validated against two
+ * parameter tables: the scenario layer's own (seed, duration, limits, ...,
+ * see scn_world_params) and the chosen model's (sim_model_t.params). The
+ * loader knows no model parameter by name. Every error carries
+ * "file:line:col: error: ..." (or "file: error: ..." where no position
+ * exists); the loader reports as many errors as it can find in one pass.
+ *
+ * Life of a scenario:
+ *
+ *   file --scn_load--> scn_scenario_t (typed, one filled config per variant)
+ *        --scn_run---> scn_result_t (per variant: metrics, expectations,
+ *                      detector reports, trace hash; a verdict)
+ *        --scn_result_free / scn_scenario_free
+ *
+ * Units. Quantities in scenario files and expressions are written with units
+ * and held in base units: durations in ns (ns us ms s m min h d, compound
+ * "1h30m" allowed), sizes in bytes (B KiB MiB GiB TiB; KB/MB/GB are refused
+ * as ambiguous), rates per second (N/s N/m N/h N/d). A bare number is only
+ * accepted for a quantity when it is 0.
+ *
+ * Nothing here is thread-safe beyond "one scenario per thread"; there is no
+ * global state except the SIGINT flag of the runner (scn_interrupt_*).
+ */
+#ifndef STORESIM_SCENARIO_H
+#define STORESIM_SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "storesim/metrics.h"
+#include "storesim/param.h"
+#include "storesim/sim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- units ------------------------------------------------------------------ */
+/* Each parser returns 0 and sets *out, or SIM_EINVAL with a one-line reason in
+ * err (no position: the caller knows where the text came from); *out is then
+ * unchanged. */
+int scn_parse_duration(const char *s, sim_time_t *out, char *err, size_t nerr);
+int scn_parse_size(const char *s, uint64_t *out, char *err, size_t nerr);
+int scn_parse_rate(const char *s, double *out, char *err, size_t nerr);
+int scn_parse_int(const char *s, int64_t *out, char *err, size_t nerr);
+int scn_parse_float(const char *s, double *out, char *err, size_t nerr);
+int scn_parse_bool(const char *s, int *out, char *err, size_t nerr);
+/* Parses "exp(250ms)", "uniform(1s, 2s)", "lognormal(50KiB, 1.0)",
+ * "empirical(1s, 2s, 9s)", "const(3)" or a bare quantity (= const). `type` is
+ * SIM_P_DIST_TIME, SIM_P_DIST_SIZE or SIM_P_DIST_NUM. On success out->values
+ * is malloc'd (empirical only; else NULL) and owned by the caller. */
+int scn_parse_dist(const char *s, sim_ptype_t type, sim_dist_t *out,
+                   char *err, size_t nerr);
+
+/* Formatting: round-trips through the parsers ("150m", "64KiB", "20/s").
+ * Always NUL-terminates buf (n > 0). */
+void scn_format_duration(sim_time_t t, char *buf, size_t n);
+void scn_format_size(double bytes, char *buf, size_t n);
+void scn_format_rate(double per_s, char *buf, size_t n);
+
+/* Parses text as a value of parameter p into `field` (the location
+ * cfg + p->offset), checking p's range. On success the old value's owned
+ * memory (string, empirical values) is freed and replaced. Returns 0 or
+ * SIM_EINVAL with a reason in err (field unchanged). */
+int scn_param_parse(const sim_param_t *p, const char *text, void *field,
+                    char *err, size_t nerr);
+/* Writes the value of field (of parameter p) as scenario text. */
+void scn_param_format(const sim_param_t *p, const void *field, char *buf,
+                      size_t n);
+/* The value as a number in SI base units, as expressions use them: seconds,
+ * bytes, 1/s (distributions: their mean; strings: 0). Sets *tdim / *bdim to
+ * the exponents of time and size of its dimension (a rate is time^-1). */
+double scn_param_number(const sim_param_t *p, const void *field, int *tdim,
+                        int *bdim);
+/* "integer", "duration", ... for docs and messages. */
+const char *scn_ptype_name(sim_ptype_t t);
+/* Frees the owned memory of every parameter of table in cfg (strings,
+ * empirical values) and zeroes those fields. */
+void scn_params_free(const sim_param_t *table, void *cfg);
+/* Deep-copies cfg (size bytes, laid out per table) into a new allocation.
+ * Returns NULL on host OOM (nothing allocated). */
+void *scn_params_dup(const sim_param_t *table, const void *cfg, size_t size);
+
+/* Up to 3 names among cands[0..n) nearest to word (edit distance), written
+ * as "'a', 'b'" into buf; "" when none is close. With `always`, the nearest
+ * are listed however far they are. Returns the number listed. */
+int scn_suggest(const char *word, const char *const *cands, size_t n,
+                int always, char *buf, size_t nbuf);
+
+/* ---- diagnostics ------------------------------------------------------------ */
+/* Collected error lines, each ending in '\n'. */
+typedef struct scn_diag {
+  char *text;
+  size_t len, cap;
+  int nerrors;
+} scn_diag_t;
+
+void scn_diag_init(scn_diag_t *d);
+void scn_diag_free(scn_diag_t *d);
+/* Appends "file:line:col: error: msg\n" (line <= 0: "file: error: msg\n"). */
+void scn_diag_error(scn_diag_t *d, const char *file, int line, int col,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* ---- expressions -------------------------------------------------------------- */
+/*
+ * Grammar (expectation strings):
+ *   expr  := or ;  or := and ('or' and)* ;  and := not ('and' not)*
+ *   not   := 'not' not | cmp ;  cmp := sum (('<'|'<='|'>'|'>='|'=='|'!=') sum)?
+ *   sum   := prod (('+'|'-') prod)* ;  prod := unary (('*'|'/') unary)*
+ *   unary := '-' unary | atom
+ *   atom  := NUMBER[UNIT] | METRIC '.' STAT | '$' PARAM | FUNC '(' args ')'
+ *          | '(' expr ')' | 'true' | 'false'
+ * Values carry a dimension (time, size, and their powers: a rate is 1/time).
+ * Inside expressions quantities are held in SI units: seconds, bytes, 1/s
+ * ("150m" is 9000 with dimension time). A bare number is
+ * dimensionless; comparing or adding values of different dimensions is an
+ * error, except against a bare 0. Metrics are converted to these units from
+ * their unit label ("ms" -> s, "KiB" -> bytes); `.count` is a plain number.
+ * Functions: abs min max pow sqrt exp ln erlang_b(c, a) erlang_c(c, a).
+ */
+typedef struct scn_expr scn_expr_t;
+
+typedef enum scn_stat {
+  SCN_ST_MIN, SCN_ST_MAX, SCN_ST_MEAN, SCN_ST_TWMEAN, SCN_ST_FINAL,
+  SCN_ST_P50, SCN_ST_P95, SCN_ST_P99, SCN_ST_COUNT, SCN_ST__N
+} scn_stat_t;
+const char *scn_stat_name(scn_stat_t s);
+
+/* A number with a dimension. t, b: exponents of time and size. */
+typedef struct scn_qty {
+  double v;
+  int t, b;
+} scn_qty_t;
+
+/* Parses text. Returns 0 and *out, or SIM_EINVAL with a reason in err and the
+ * 0-based byte offset of the problem in *errpos (*out NULL). */
+int scn_expr_parse(const char *text, scn_expr_t **out, char *err, size_t nerr,
+                   int *errpos);
+void scn_expr_free(scn_expr_t *e);
+
+/* Reference kinds reported by scn_expr_visit. */
+enum { SCN_REF_METRIC, SCN_REF_PARAM };
+/* Calls fn for every metric and parameter reference in source order; stops
+ * and returns fn's value when it is nonzero. pos is the byte offset. */
+int scn_expr_visit(const scn_expr_t *e,
+                   int (*fn)(void *arg, int kind, const char *name,
+                             scn_stat_t stat, int pos),
+                   void *arg);
+
+typedef struct scn_eval_env {
+  /* Returns 0 with *q set, or nonzero with a reason in err. */
+  int (*metric)(void *arg, const char *name, scn_stat_t stat, scn_qty_t *q,
+                char *err, size_t nerr);
+  int (*param)(void *arg, const char *path, scn_qty_t *q, char *err,
+               size_t nerr);
+  void *arg;
+} scn_eval_env_t;
+
+/* Evaluates e. Returns 0 with *truth (0/1), *measured (the left side of the
+ * top comparison, or the first metric value; NAN if none) and a rendering of
+ * the compared values in detail ("3.98s < 4.40s"); or SIM_EINVAL with a
+ * reason in err (unknown metric, dimension mismatch, division by zero). */
+int scn_expr_eval(const scn_expr_t *e, const scn_eval_env_t *env, int *truth,
+                  scn_qty_t *measured, char *detail, size_t ndetail,
+                  char *err, size_t nerr);
+/* Formats a quantity with its unit ("4.4s", "12MiB", "3/s", "0.75"). */
+void scn_qty_format(scn_qty_t q, char *buf, size_t n);
+/* Dimension of a metric unit label: "ns".."d" time, "B".."GiB" size,
+ * "/s" rate; others plain. *scale converts a value to base units. */
+void scn_unit_dim(const char *unit, int *t, int *b, double *scale);
+
+/* ---- scenarios ---------------------------------------------------------------- */
+/* World settings every scenario has (scenario layer's own parameter table). */
+typedef struct scn_world_cfg {
+  int64_t seed;
+  sim_time_t duration;
+  sim_time_t sample_interval; /* 0: duration / 500 */
+  int64_t cores;
+  uint64_t machine_memory; /* simulated machine memory, 0 = unlimited */
+  int64_t max_threads;
+  int64_t max_events;      /* 0 = unlimited */
+  uint64_t host_memory;    /* host RSS guard */
+  uint64_t stack_size;
+  sim_time_t cpu_quantum;
+  sim_time_t spin_window;
+} scn_world_cfg_t;
+
+/* The scenario layer's parameter table over scn_world_cfg_t ({NULL}-ended). */
+const sim_param_t *scn_world_params(void);
+
+typedef struct scn_expect {
+  char *text;
+  int line, col; /* of the scalar; col points at its first character */
+  scn_expr_t *expr;
+} scn_expect_t;
+
+typedef struct scn_variant {
+  char *name;
+  char *description;
+  uint64_t fixes;       /* bits over model->fixes */
+  scn_world_cfg_t world;
+  void *cfg;            /* model config, model->config_size bytes */
+  scn_expect_t *expects;
+  size_t nexpects;
+} scn_variant_t;
+
+typedef struct scn_scenario {
+  char *file;
+  char *id, *title, *source, *description;
+  const sim_model_t *model;
+  scn_world_cfg_t world; /* base values, before variant `set` */
+  sim_fault_t *faults;   /* sorted by time */
+  size_t nfaults;
+  scn_variant_t *variants; /* file order */
+  size_t nvariants;
+} scn_scenario_t;
+
+/* The models this build knows (queue always, store when built). */
+const sim_model_t *const *scn_models(size_t *n);
+const sim_model_t *scn_model_find(const char *name);
+
+typedef struct scn_load_opts {
+  /* Overrides "key=value" or "variant:key=value", applied after the file
+   * (a variant's own `set` wins over an override without a variant). */
+  const char *const *sets;
+  size_t nsets;
+} scn_load_opts_t;
+
+/* Loads and validates a scenario file. Returns 0 and *out; or SIM_EINVAL
+ * (input error: messages in diag, *out NULL), SIM_ENOMEM. o may be NULL. */
+int scn_load(const char *path, const scn_load_opts_t *o, scn_scenario_t **out,
+             scn_diag_t *diag);
+/* As scn_load, from memory; `name` is used in messages. */
+int scn_load_buffer(const char *name, const char *text, size_t len,
+                    const scn_load_opts_t *o, scn_scenario_t **out,
+                    scn_diag_t *diag);
+/* Accepts NULL. */
+void scn_scenario_free(scn_scenario_t *s);
+const scn_variant_t *scn_variant_find(const scn_scenario_t *s,
+                                      const char *name);
+
+/* ---- the runner ------------------------------------------------------------------ */
+typedef struct scn_run_opts {
+  const char *variant;  /* run only this one (NULL: all) */
+  int have_seed;
+  uint64_t seed;
+  const char *sched;    /* NULL: fifo */
+  sim_time_t duration;  /* 0: the scenario's */
+  FILE *trace;          /* JSON Lines of every record (NULL: none) */
+  int keep_series;      /* keep metric time series in the result */
+  int quiet;            /* no progress notes on stderr */
+} scn_run_opts_t;
+
+typedef struct scn_metric_res {
+  char *name, *unit;
+  sim_metric_kind_t kind;
+  sim_metric_summary_t sum;
+  double *series;  /* keep_series only */
+  size_t nseries;
+} scn_metric_res_t;
+
+enum { SCN_X_PASS, SCN_X_FAIL, SCN_X_ERROR, SCN_X_SKIPPED };
+
+typedef struct scn_expect_res {
+  const scn_expect_t *x;
+  int status;          /* SCN_X_* */
+  scn_qty_t measured;  /* v is NAN when nothing was measured */
+  char *detail;        /* compared values, or the error */
+} scn_expect_res_t;
+
+typedef struct scn_report_res {
+  char *kind;
+  sim_time_t time;
+  char *text;
+} scn_report_res_t;
+
+typedef struct scn_variant_res {
+  const scn_variant_t *v;
+  int ran;             /* 0: not selected or not reached */
+  int run_rc;          /* sim_world_run's result (0, SIM_EHANG, ...) */
+  int incomplete;      /* interrupted or stopped by a limit */
+  char *error;         /* why the run stopped early, or NULL */
+  uint64_t seed;
+  sim_time_t end_time, duration, sample_interval;
+  uint64_t trace_hash, trace_count, steps;
+  scn_metric_res_t *metrics;
+  size_t nmetrics;
+  scn_expect_res_t *expects;
+  size_t nexpects;
+  int npass, nfail, nerror;
+  scn_report_res_t *reports;
+  size_t nreports;
+} scn_variant_res_t;
+
+typedef struct scn_result {
+  const scn_scenario_t *s;
+  scn_variant_res_t *variants; /* parallel to s->variants */
+  size_t nvariants;
+  int reproduced_without_fix;  /* 1, 0, or -1 when not run */
+  int absent_with_fix;         /* 1, 0, or -1 when not run */
+  int interrupted;
+  int status;                  /* exit status: 0 ok, 1 an expectation
+                                  failed, 2 input error, 3 internal */
+  scn_diag_t diag;             /* input errors found while running */
+} scn_result_t;
+
+/* Runs the scenario's variants, each in a fresh world from the same seed.
+ * Always returns a result (NULL only on host OOM) whose status says how it
+ * went; errors are in result->diag. */
+scn_result_t *scn_run(const scn_scenario_t *s, const scn_run_opts_t *o);
+void scn_result_free(scn_result_t *r);
+/* One line: "reproduced without fix; absent with fix", ... */
+void scn_verdict_text(const scn_result_t *r, char *buf, size_t n);
+
+/* SIGINT: installs a handler that interrupts the running world (the only
+ * global state of the scenario layer). */
+void scn_interrupt_install(void);
+int scn_interrupted(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,1065 @@
+/*
+ * storesim scenario layer: the scenario file loader.
+ *
+ * Two passes. (1) libyaml's event parser builds a small tree of scalars,
+ * sequences and mappings, each node with its line:col; duplicate keys,
+ * anchors/aliases, multiple documents and YAML syntax errors are reported
+ * here. (2) The tree is validated against the scenario layer's parameter
+ * table (scn_world_params) and the model's table, generically: a dotted
+ * parameter path "workload.smtp.rate" may be written nested
+ * (workload: {smtp: {rate: ...}}) or dotted at any level. The loader knows
+ * no model parameter by name.
+ *
+ * Loader states:
+ *   READ   -> TREE      [read_file, build_tree]   (I/O, YAML, duplicates)
+ *   TREE   -> BASE      [load_tree: model, defaults, sections, faults]
+ *   BASE   -> VARIANTS  [load_variants: copy base, apply set and --set]
+ *   VARIANTS -> DONE    [load_expect: parse expectations, check $params]
+ * Any error is recorded in the diagnostics and loading goes on where that
+ * still makes sense, so one run reports most mistakes; the result is only
+ * handed out when there was no error.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#include "storesim/scenario.h"
+
+#define MAX_FILE (16u << 20)
+#define MAX_DEPTH 64
+
+/* ---- the scenario layer's own parameters ------------------------------------------ */
+#define WOFF(f) offsetof(scn_world_cfg_t, f)
+static const sim_param_t world_params[] = {
+    {"seed", SIM_P_INT, WOFF(seed), 0, 9.2e18, "1",
+     "Root seed of every random stream; all variants use the same one."},
+    {"duration", SIM_P_DURATION, WOFF(duration), 1, 3.1536e17, NULL,
+     "Virtual time to simulate (required)."},
+    {"sample_interval", SIM_P_DURATION, WOFF(sample_interval), 0, 3.1536e17, "0",
+     "Period of the metric time series (0 = duration / 500)."},
+    {"cores", SIM_P_INT, WOFF(cores), 1, 1024, "2", "Simulated CPU cores."},
+    {"machine_memory", SIM_P_SIZE, WOFF(machine_memory), 0, 1.8e19, "0",
+     "Simulated memory shared by all processes (0 = unlimited)."},
+    {"limits.max_threads", SIM_P_INT, WOFF(max_threads), 1, 1e7, "100000",
+     "Most live simulated threads; past it the run stops with an error."},
+    {"limits.max_events", SIM_P_INT, WOFF(max_events), 0, 9.2e18, "0",
+     "Most scheduling events of one run (0 = unlimited)."},
+    {"limits.host_memory", SIM_P_SIZE, WOFF(host_memory), 1048576, 1.8e19, "4GiB",
+     "Most resident memory of the storesim process; past it the run stops."},
+    {"kernel.stack_size", SIM_P_SIZE, WOFF(stack_size), 16384, 1073741824.0, "256KiB",
+     "Stack of each simulated thread."},
+    {"kernel.cpu_quantum", SIM_P_DURATION, WOFF(cpu_quantum), 1000, 3.6e12, "10ms",
+     "CPU time slice of a simulated core."},
+    {"kernel.spin_window", SIM_P_DURATION, WOFF(spin_window), 0, 3.1536e17, "60s",
+     "Window of the CPU spin detector (0 = off)."},
+    {NULL, 0, 0, 0, 0, NULL, NULL}};
+
+const sim_param_t *scn_world_params(void) { return world_params; }
+
+/* Top-level keys that are not parameters. */
+static const char *const special_keys[] = {"id", "title", "source", "description",
+                                           "model", "faults", "variants", "expect"};
+#define NSPECIAL (sizeof special_keys / sizeof special_keys[0])
+
+/* ---- YAML tree ------------------------------------------------------------------------ */
+enum { YN_SCALAR, YN_SEQ, YN_MAP };
+
+typedef struct ynode ynode_t;
+struct ynode {
+  int kind;
+  int line, col;   /* 1-based */
+  int quoted;      /* scalar was quoted (col points at the quote) */
+  char *s;         /* scalar text */
+  ynode_t **kids;  /* seq: items; map: key, value, key, value, ... */
+  size_t n, cap;
+};
+
+static void ynode_free(ynode_t *n) {
+  if (!n) return;
+  for (size_t i = 0; i < n->n; i++) ynode_free(n->kids[i]);
+  free(n->kids);
+  free(n->s);
+  free(n);
+}
+
+static int ynode_push(ynode_t *parent, ynode_t *kid) {
+  if (parent->n == parent->cap) {
+    size_t ncap = parent->cap ? parent->cap * 2 : 8;
+    ynode_t **k = realloc(parent->kids, ncap * sizeof *k);
+    if (!k) return SIM_ENOMEM;
+    parent->kids = k;
+    parent->cap = ncap;
+  }
+  parent->kids[parent->n++] = kid;
+  return 0;
+}
+
+static int is_null(const ynode_t *n) {
+  return !n || (n->kind == YN_SCALAR && !n->quoted &&
+                (!n->s[0] || !strcmp(n->s, "~") || !strcmp(n->s, "null") ||
+                 !strcmp(n->s, "Null") || !strcmp(n->s, "NULL")));
+}
+
+static const char *kind_name(const ynode_t *n) {
+  if (is_null(n)) return "an empty value";
+  return n->kind == YN_MAP ? "a mapping" : n->kind == YN_SEQ ? "a list" : "a scalar";
+}
+
+typedef struct ctx {
+  const char *file;
+  scn_diag_t *diag;
+  int oom;
+} ctx_t;
+
+#define ERRAT(c, node, ...) \
+  scn_diag_error((c)->diag, (c)->file, (node) ? (node)->line : 0, (node) ? (node)->col : 0, __VA_ARGS__)
+
+static int key_cmp(const void *a, const void *b) {
+  const ynode_t *const *x = a, *const *y = b;
+  int r = strcmp((*x)->s, (*y)->s);
+  if (r) return r;
+  return (*x)->line != (*y)->line ? (*x)->line - (*y)->line : (*x)->col - (*y)->col;
+}
+
+/* Keys must be scalars and unique; reports the later duplicate. */
+static void check_map(ctx_t *c, ynode_t *m) {
+  size_t np = m->n / 2, k = 0;
+  ynode_t **keys;
+  for (size_t i = 0; i < np; i++)
+    if (m->kids[2 * i]->kind != YN_SCALAR) {
+      ERRAT(c, m->kids[2 * i], "a key must be a plain name, not %s", kind_name(m->kids[2 * i]));
+      return;
+    }
+  if (np < 2) return;
+  keys = malloc(np * sizeof *keys);
+  if (!keys) {
+    c->oom = 1;
+    return;
+  }
+  for (size_t i = 0; i < np; i++) keys[k++] = m->kids[2 * i];
+  qsort(keys, np, sizeof *keys, key_cmp);
+  for (size_t i = 1; i < np; i++)
+    if (!strcmp(keys[i]->s, keys[i - 1]->s))
+      ERRAT(c, keys[i], "duplicate key '%s' (first at line %d, column %d)", keys[i]->s,
+            keys[i - 1]->line, keys[i - 1]->col);
+  free(keys);
+}
+
+/* Builds the tree of the single document in buf. Returns the root (NULL for
+ * an empty stream) and records errors in c. */
+static ynode_t *build_tree(ctx_t *c, const char *buf, size_t len) {
+  yaml_parser_t parser;
+  yaml_event_t ev;
+  ynode_t *stack[MAX_DEPTH + 1], *root = NULL, *n;
+  int depth = 0, ndocs = 0, done = 0, nerr0 = c->diag->nerrors;
+
+  if (!yaml_parser_initialize(&parser)) {
+    c->oom = 1;
+    return NULL;
+  }
+  yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+  while (!done) {
+    if (!yaml_parser_parse(&parser, &ev)) {
+      const char *prob = parser.problem ? parser.problem : "YAML syntax error";
+      if (parser.context)
+        scn_diag_error(c->diag, c->file, (int)parser.problem_mark.line + 1,
+                       (int)parser.problem_mark.column + 1, "YAML: %s %s (line %d)", prob,
+                       parser.context, (int)parser.context_mark.line + 1);
+      else
+        scn_diag_error(c->diag, c->file, (int)parser.problem_mark.line + 1,
+                       (int)parser.problem_mark.column + 1, "YAML: %s", prob);
+      break;
+    }
+    int line = (int)ev.start_mark.line + 1, col = (int)ev.start_mark.column + 1;
+    n = NULL;
+    switch (ev.type) {
+    case YAML_STREAM_END_EVENT:
+      done = 1;
+      break;
+    case YAML_DOCUMENT_START_EVENT:
+      if (++ndocs > 1) {
+        scn_diag_error(c->diag, c->file, line, col,
+                       "a scenario file holds one YAML document; found a second one");
+        done = 1;
+      }
+      break;
+    case YAML_ALIAS_EVENT:
+      scn_diag_error(c->diag, c->file, line, col,
+                     "YAML aliases (*%s) are not supported in scenario files",
+                     (const char *)ev.data.alias.anchor);
+      done = 1;
+      break;
+    case YAML_SCALAR_EVENT:
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT: {
+      const yaml_char_t *anchor = ev.type == YAML_SCALAR_EVENT ? ev.data.scalar.anchor
+                                  : ev.type == YAML_SEQUENCE_START_EVENT
+                                      ? ev.data.sequence_start.anchor
+                                      : ev.data.mapping_start.anchor;
+      if (anchor) {
+        scn_diag_error(c->diag, c->file, line, col,
+                       "YAML anchors (&%s) are not supported in scenario files",
+                       (const char *)anchor);
+        done = 1;
+        break;
+      }
+      n = calloc(1, sizeof *n);
+      if (!n) {
+        c->oom = done = 1;
+        break;
+      }
+      n->line = line;
+      n->col = col;
+      if (ev.type == YAML_SCALAR_EVENT) {
+        n->kind = YN_SCALAR;
+        if (memchr(ev.data.scalar.value, 0, ev.data.scalar.length)) {
+          scn_diag_error(c->diag, c->file, line, col, "a value contains a NUL character");
+          ynode_free(n);
+          n = NULL;
+          done = 1;
+          break;
+        }
+        n->s = strndup((const char *)ev.data.scalar.value, ev.data.scalar.length);
+        n->quoted = ev.data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                    ev.data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+        if (!n->s) {
+          ynode_free(n);
+          n = NULL;
+          c->oom = done = 1;
+          break;
+        }
+      } else {
+        n->kind = ev.type == YAML_SEQUENCE_START_EVENT ? YN_SEQ : YN_MAP;
+      }
+      if (depth == 0) {
+        if (root) ynode_free(root); /* cannot happen: one document */
+        root = n;
+      } else if (ynode_push(stack[depth - 1], n)) {
+        ynode_free(n);
+        c->oom = done = 1;
+        break;
+      }
+      if (n->kind != YN_SCALAR) {
+        if (depth == MAX_DEPTH) {
+          scn_diag_error(c->diag, c->file, line, col, "nesting deeper than %d levels", MAX_DEPTH);
+          done = 1;
+          break;
+        }
+        stack[depth++] = n;
+      }
+      break;
+    }
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+      if (depth > 0) {
+        depth--;
+        if (stack[depth]->kind == YN_MAP) check_map(c, stack[depth]);
+      }
+      break;
+    default:
+      break;
+    }
+    yaml_event_delete(&ev);
+  }
+  yaml_parser_delete(&parser);
+  if (c->diag->nerrors > nerr0 || c->oom) {
+    ynode_free(root);
+    return NULL;
+  }
+  return root;
+}
+
+/* ---- parameter targets ------------------------------------------------------------------ */
+/* Where parameters are written: the world table and the model table, each
+ * over its own struct, with the node that last set each parameter. */
+typedef struct target {
+  const sim_param_t *tab[2];
+  void *base[2];
+  const ynode_t **setby[2];
+  size_t ntab[2];
+} target_t;
+
+static size_t table_len(const sim_param_t *t) {
+  size_t n = 0;
+  while (t && t[n].path) n++;
+  return n;
+}
+
+static int target_init(target_t *t, const sim_model_t *m, scn_world_cfg_t *w, void *cfg) {
+  memset(t, 0, sizeof *t);
+  t->tab[0] = world_params;
+  t->base[0] = w;
+  t->tab[1] = m->params;
+  t->base[1] = cfg;
+  for (int i = 0; i < 2; i++) {
+    t->ntab[i] = table_len(t->tab[i]);
+    t->setby[i] = calloc(t->ntab[i] + 1, sizeof *t->setby[i]);
+    if (!t->setby[i]) return SIM_ENOMEM;
+  }
+  return 0;
+}
+
+static void target_free(target_t *t) {
+  free(t->setby[0]);
+  free(t->setby[1]);
+}
+
+static const sim_param_t *find_param(const target_t *t, const char *path, void **field,
+                                     const ynode_t ***setby) {
+  for (int k = 0; k < 2; k++)
+    for (size_t i = 0; i < t->ntab[k]; i++)
+      if (!strcmp(t->tab[k][i].path, path)) {
+        if (field) *field = (char *)t->base[k] + t->tab[k][i].offset;
+        if (setby) *setby = &t->setby[k][i];
+        return &t->tab[k][i];
+      }
+  return NULL;
+}
+
+static int is_prefix(const target_t *t, const char *path) {
+  size_t n = strlen(path);
+  for (int k = 0; k < 2; k++)
+    for (size_t i = 0; i < t->ntab[k]; i++)
+      if (!strncmp(t->tab[k][i].path, path, n) && t->tab[k][i].path[n] == '.') return 1;
+  return 0;
+}
+
+/* Candidate names for a suggestion at `prefix`: the next components there,
+ * and every full path (so "tasks" at the top suggests "store.tasks"). */
+static void suggest_key(const target_t *t, const char *prefix, const char *word, int top,
+                        char *buf, size_t nbuf) {
+  const char *cands[512];
+  char comps[256][64];
+  size_t n = 0, nc = 0, plen = prefix ? strlen(prefix) : 0;
+  if (top)
+    for (size_t i = 0; i < NSPECIAL && n < 512; i++) cands[n++] = special_keys[i];
+  for (int k = 0; k < 2; k++)
+    for (size_t i = 0; i < t->ntab[k]; i++) {
+      const char *p = t->tab[k][i].path;
+      if (n < 512) cands[n++] = p;
+      if (plen && (strncmp(p, prefix, plen) || p[plen] != '.')) continue;
+      const char *rest = plen ? p + plen + 1 : p;
+      size_t cl = strcspn(rest, ".");
+      if (nc < 256 && cl < 64 && n < 512) {
+        memcpy(comps[nc], rest, cl);
+        comps[nc][cl] = 0;
+        cands[n++] = comps[nc++];
+      }
+    }
+  char sug[300];
+  buf[0] = 0;
+  if (scn_suggest(word, cands, n, 0, sug, sizeof sug)) snprintf(buf, nbuf, " (did you mean %s?)", sug);
+}
+
+/* Writes node v into parameter p. */
+static void assign(ctx_t *c, const sim_param_t *p, void *field, const ynode_t *v,
+                   const char *path) {
+  char err[400];
+  if (v->kind == YN_SEQ && (p->type == SIM_P_DIST_TIME || p->type == SIM_P_DIST_SIZE ||
+                            p->type == SIM_P_DIST_NUM)) {
+    /* [1s, 2s, 5s] is empirical(1s, 2s, 5s) */
+    size_t len = 16;
+    for (size_t i = 0; i < v->n; i++) {
+      if (v->kids[i]->kind != YN_SCALAR || is_null(v->kids[i])) {
+        ERRAT(c, v->kids[i], "%s: a list of values must hold quantities, not %s", path,
+              kind_name(v->kids[i]));
+        return;
+      }
+      len += strlen(v->kids[i]->s) + 2;
+    }
+    char *txt = malloc(len);
+    if (!txt) {
+      c->oom = 1;
+      return;
+    }
+    strcpy(txt, "empirical(");
+    for (size_t i = 0; i < v->n; i++) {
+      if (i) strcat(txt, ",");
+      strcat(txt, v->kids[i]->s);
+    }
+    strcat(txt, ")");
+    if (scn_param_parse(p, txt, field, err, sizeof err)) ERRAT(c, v, "%s: %s", path, err);
+    free(txt);
+    return;
+  }
+  if (v->kind != YN_SCALAR || is_null(v)) {
+    ERRAT(c, v, "%s: expected %s %s, got %s", path,
+          p->type == SIM_P_INT ? "an" : "a", scn_ptype_name(p->type), kind_name(v));
+    return;
+  }
+  if (scn_param_parse(p, v->s, field, err, sizeof err)) {
+    ERRAT(c, v, "%s: %s", path, err);
+  }
+}
+
+static int is_special(const char *k) {
+  for (size_t i = 0; i < NSPECIAL; i++)
+    if (!strcmp(k, special_keys[i])) return 1;
+  return 0;
+}
+
+/* Walks mapping m whose keys are relative to prefix (NULL at the top). */
+static void walk_params(ctx_t *c, target_t *t, const char *prefix, const ynode_t *m,
+                        int top, const char *where) {
+  for (size_t i = 0; i + 1 < m->n; i += 2) {
+    const ynode_t *k = m->kids[i], *v = m->kids[i + 1];
+    char path[256];
+    if (top && is_special(k->s)) continue;
+    if (snprintf(path, sizeof path, "%s%s%s", prefix ? prefix : "", prefix ? "." : "", k->s) >=
+        (int)sizeof path) {
+      ERRAT(c, k, "key too long");
+      continue;
+    }
+    void *field;
+    const ynode_t **setby;
+    const sim_param_t *p = find_param(t, path, &field, &setby);
+    if (p) {
+      if (*setby) {
+        ERRAT(c, k, "'%s' is set twice (first at line %d, column %d)", path, (*setby)->line,
+              (*setby)->col);
+        continue;
+      }
+      *setby = k;
+      assign(c, p, field, v, path);
+    } else if (is_prefix(t, path)) {
+      if (v->kind == YN_MAP) walk_params(c, t, path, v, 0, where);
+      else
+        ERRAT(c, v, "%s: expected a mapping of %s.* keys, got %s", path, path, kind_name(v));
+    } else {
+      char sug[400];
+      suggest_key(t, prefix, k->s, top, sug, sizeof sug);
+      if (prefix)
+        ERRAT(c, k, "unknown key '%s' in '%s'%s%s", k->s, prefix, where, sug);
+      else
+        ERRAT(c, k, "unknown key '%s'%s%s", k->s, where, sug);
+    }
+  }
+}
+
+static void apply_defaults(ctx_t *c, const sim_param_t *tab, void *base) {
+  char err[400];
+  for (const sim_param_t *p = tab; p && p->path; p++)
+    if (p->def && scn_param_parse(p, p->def, (char *)base + p->offset, err, sizeof err))
+      scn_diag_error(c->diag, c->file, 0, 0,
+                     "internal: the default '%s' of %s does not parse: %s", p->def, p->path, err);
+}
+
+/* Applies one --set; `variant` NULL means the base. */
+static void apply_set(ctx_t *c, target_t *t, const char *key, const char *val,
+                      const char *orig) {
+  char err[400], sug[400];
+  void *field;
+  const sim_param_t *p = find_param(t, key, &field, NULL);
+  if (!p) {
+    suggest_key(t, NULL, key, 0, sug, sizeof sug);
+    scn_diag_error(c->diag, "--set", 0, 0, "'%s': unknown key '%s'%s", orig, key, sug);
+    return;
+  }
+  if (scn_param_parse(p, val, field, err, sizeof err))
+    scn_diag_error(c->diag, "--set", 0, 0, "'%s': %s: %s", orig, key, err);
+}
+
+/* Splits "[variant:]key=value". Returns 0 or -1 (malformed). */
+static int split_set(const char *s, char *variant, char *key, char *val, size_t n) {
+  const char *eq = strchr(s, '=');
+  if (!eq || eq == s) return -1;
+  size_t kl = (size_t)(eq - s);
+  const char *colon = memchr(s, ':', kl);
+  variant[0] = 0;
+  if (colon) {
+    if ((size_t)(colon - s) >= n) return -1;
+    memcpy(variant, s, (size_t)(colon - s));
+    variant[colon - s] = 0;
+    s = colon + 1;
+    kl = (size_t)(eq - s);
+  }
+  if (kl == 0 || kl >= n || strlen(eq + 1) >= n) return -1;
+  memcpy(key, s, kl);
+  key[kl] = 0;
+  strcpy(val, eq + 1);
+  while (kl && isspace((unsigned char)key[kl - 1])) key[--kl] = 0;
+  return 0;
+}
+
+/* ---- scenario --------------------------------------------------------------------------- */
+static const ynode_t *map_get(const ynode_t *m, const char *key) {
+  for (size_t i = 0; m && m->kind == YN_MAP && i + 1 < m->n; i += 2)
+    if (!strcmp(m->kids[i]->s, key)) return m->kids[i + 1];
+  return NULL;
+}
+
+static const ynode_t *map_key(const ynode_t *m, const char *key) {
+  for (size_t i = 0; m && m->kind == YN_MAP && i + 1 < m->n; i += 2)
+    if (!strcmp(m->kids[i]->s, key)) return m->kids[i];
+  return NULL;
+}
+
+static char *get_string(ctx_t *c, const ynode_t *root, const char *key, int required) {
+  const ynode_t *v = map_get(root, key);
+  if (!v) {
+    if (required) scn_diag_error(c->diag, c->file, 0, 0, "missing required key '%s'", key);
+    return NULL;
+  }
+  if (v->kind != YN_SCALAR || is_null(v)) {
+    ERRAT(c, v, "%s: expected a string, got %s", key, kind_name(v));
+    return NULL;
+  }
+  char *s = strdup(v->s);
+  if (!s) c->oom = 1;
+  return s;
+}
+
+static int valid_name(const char *s) {
+  if (!*s) return 0;
+  for (; *s; s++)
+    if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.') return 0;
+  return 1;
+}
+
+static void free_variant(const sim_model_t *m, scn_variant_t *v) {
+  free(v->name);
+  free(v->description);
+  if (v->cfg) {
+    if (m && m->config_free) m->config_free(v->cfg);
+    else if (m) scn_params_free(m->params, v->cfg);
+    free(v->cfg);
+  }
+  for (size_t i = 0; i < v->nexpects; i++) {
+    free(v->expects[i].text);
+    scn_expr_free(v->expects[i].expr);
+  }
+  free(v->expects);
+}
+
+void scn_scenario_free(scn_scenario_t *s) {
+  if (!s) return;
+  for (size_t i = 0; i < s->nvariants; i++) free_variant(s->model, &s->variants[i]);
+  free(s->variants);
+  free(s->faults);
+  free(s->file);
+  free(s->id);
+  free(s->title);
+  free(s->source);
+  free(s->description);
+  free(s);
+}
+
+const scn_variant_t *scn_variant_find(const scn_scenario_t *s, const char *name) {
+  for (size_t i = 0; i < s->nvariants; i++)
+    if (!strcmp(s->variants[i].name, name)) return &s->variants[i];
+  return NULL;
+}
+
+static int fault_cmp(const void *a, const void *b) {
+  const sim_fault_t *x = a, *y = b;
+  return x->at < y->at ? -1 : x->at > y->at;
+}
+
+static void load_faults(ctx_t *c, scn_scenario_t *s, const ynode_t *fl) {
+  static const char *const fkeys[] = {"at", "action", "timeout"};
+  const sim_fault_kind_t *fk = s->model->faults;
+  size_t nk = 0;
+  while (fk && fk[nk].name) nk++;
+  if (!fl || is_null(fl)) return;
+  if (fl->kind != YN_SEQ) {
+    ERRAT(c, fl, "faults: expected a list of {at, action} entries, got %s", kind_name(fl));
+    return;
+  }
+  s->faults = calloc(fl->n ? fl->n : 1, sizeof *s->faults);
+  if (!s->faults) {
+    c->oom = 1;
+    return;
+  }
+  for (size_t i = 0; i < fl->n; i++) {
+    const ynode_t *f = fl->kids[i];
+    sim_fault_t out = {0, -1, 0};
+    char err[400];
+    if (f->kind != YN_MAP) {
+      ERRAT(c, f, "faults: each entry is a mapping {at: 30m, action: NAME}, got %s", kind_name(f));
+      continue;
+    }
+    for (size_t j = 0; j + 1 < f->n; j += 2) {
+      const ynode_t *k = f->kids[j], *v = f->kids[j + 1];
+      if (!strcmp(k->s, "at") || !strcmp(k->s, "timeout")) {
+        sim_time_t t;
+        if (v->kind != YN_SCALAR || is_null(v))
+          ERRAT(c, v, "faults: %s: expected a duration, got %s", k->s, kind_name(v));
+        else if (scn_parse_duration(v->s, &t, err, sizeof err))
+          ERRAT(c, v, "faults: %s: %s", k->s, err);
+        else if (k->s[0] == 'a') out.at = t;
+        else out.timeout = t;
+      } else if (!strcmp(k->s, "action")) {
+        if (v->kind != YN_SCALAR || is_null(v)) {
+          ERRAT(c, v, "faults: action: expected a fault name, got %s", kind_name(v));
+          continue;
+        }
+        const char *names[64];
+        size_t nn = 0;
+        for (size_t q = 0; q < nk; q++) {
+          if (!strcmp(fk[q].name, v->s)) out.kind = (int)q;
+          if (nn < 64) names[nn++] = fk[q].name;
+        }
+        if (out.kind < 0) {
+          char sug[300], all[600] = "";
+          for (size_t q = 0; q < nn; q++) {
+            size_t l = strlen(all);
+            snprintf(all + l, sizeof all - l, "%s%s", q ? " " : "", names[q]);
+          }
+          if (scn_suggest(v->s, names, nn, 0, sug, sizeof sug))
+            ERRAT(c, v, "unknown fault '%s' (did you mean %s?)", v->s, sug);
+          else
+            ERRAT(c, v, "unknown fault '%s' (model '%s' knows: %s)", v->s, s->model->name,
+                  nn ? all : "none");
+          out.kind = -2;
+        }
+      } else {
+        char sug[200] = "";
+        if (scn_suggest(k->s, fkeys, 3, 0, sug, sizeof sug)) {
+          char t[260];
+          snprintf(t, sizeof t, " (did you mean %s?)", sug);
+          strcpy(sug, t);
+        }
+        ERRAT(c, k, "unknown key '%s' in a fault (keys: at, action, timeout)%s", k->s, sug);
+      }
+    }
+    if (!map_get(f, "at")) ERRAT(c, f, "fault: missing 'at' (when it happens, e.g. at: 30m)");
+    if (!map_get(f, "action")) ERRAT(c, f, "fault: missing 'action' (what happens)");
+    if (out.kind >= 0) {
+      if (out.at > s->world.duration && s->world.duration > 0) {
+        char a[64], d[64];
+        scn_format_duration(out.at, a, sizeof a);
+        scn_format_duration(s->world.duration, d, sizeof d);
+        ERRAT(c, map_get(f, "at"), "fault at %s is after the end of the run (duration %s)", a, d);
+      }
+      s->faults[s->nfaults++] = out;
+    }
+  }
+  /* stable: equal times keep file order */
+  for (size_t i = 1; i < s->nfaults; i++)
+    for (size_t j = i; j > 0 && fault_cmp(&s->faults[j - 1], &s->faults[j]) > 0; j--) {
+      sim_fault_t t = s->faults[j];
+      s->faults[j] = s->faults[j - 1];
+      s->faults[j - 1] = t;
+    }
+}
+
+static void check_world(ctx_t *c, const scn_world_cfg_t *w, const char *vname) {
+  if (w->duration <= 0) return; /* reported as missing */
+  if (w->sample_interval > 0 && w->duration / w->sample_interval > 2000000) {
+    char a[64], b[64];
+    scn_format_duration(w->sample_interval, a, sizeof a);
+    scn_format_duration(w->duration, b, sizeof b);
+    scn_diag_error(c->diag, c->file, 0, 0,
+                   "%s%s%ssample_interval %s over %s makes more than 2,000,000 samples per metric",
+                   vname ? "variant " : "", vname ? vname : "", vname ? ": " : "", a, b);
+  }
+}
+
+static void load_variants(ctx_t *c, scn_scenario_t *s, const ynode_t *root, const void *basecfg,
+                          const scn_load_opts_t *o) {
+  static const char *const vkeys[] = {"fixes", "set", "description"};
+  const ynode_t *vs = map_get(root, "variants"), *vk = map_key(root, "variants");
+  const char *const *fixes = s->model->fixes;
+  size_t nfixes = 0;
+  while (fixes && fixes[nfixes]) nfixes++;
+  if (!vs) {
+    scn_diag_error(c->diag, c->file, 0, 0,
+                   "missing required key 'variants' (at least without_fix and with_fix)");
+    return;
+  }
+  if (vs->kind != YN_MAP) {
+    ERRAT(c, vs, "variants: expected a mapping name -> {fixes: [...], set: {...}}, got %s",
+          kind_name(vs));
+    return;
+  }
+  s->variants = calloc(vs->n / 2 + 1, sizeof *s->variants);
+  if (!s->variants) {
+    c->oom = 1;
+    return;
+  }
+  for (size_t i = 0; i + 1 < vs->n; i += 2) {
+    const ynode_t *k = vs->kids[i], *v = vs->kids[i + 1];
+    scn_variant_t *var = &s->variants[s->nvariants];
+    if (!valid_name(k->s)) {
+      ERRAT(c, k, "variant name '%s': use letters, digits, '_', '-' and '.'", k->s);
+      continue;
+    }
+    var->name = strdup(k->s);
+    var->world = s->world;
+    var->cfg = scn_params_dup(s->model->params, basecfg, s->model->config_size);
+    if (!var->name || !var->cfg) {
+      free(var->name);
+      free(var->cfg);
+      var->name = NULL;
+      var->cfg = NULL;
+      c->oom = 1;
+      return;
+    }
+    s->nvariants++;
+    if (!is_null(v) && v->kind != YN_MAP) {
+      ERRAT(c, v, "variant '%s': expected a mapping {fixes: [...], set: {...}}, got %s", k->s,
+            kind_name(v));
+      continue;
+    }
+    target_t t;
+    if (target_init(&t, s->model, &var->world, var->cfg)) {
+      target_free(&t);
+      c->oom = 1;
+      return;
+    }
+    for (size_t j = 0; !is_null(v) && j + 1 < v->n; j += 2) {
+      const ynode_t *vk2 = v->kids[j], *vv = v->kids[j + 1];
+      if (!strcmp(vk2->s, "fixes")) {
+        if (is_null(vv)) continue;
+        if (vv->kind != YN_SEQ) {
+          ERRAT(c, vv, "variant '%s': fixes: expected a list such as [kb924567], got %s", k->s,
+                kind_name(vv));
+          continue;
+        }
+        for (size_t f = 0; f < vv->n; f++) {
+          const ynode_t *fx = vv->kids[f];
+          size_t q;
+          if (fx->kind != YN_SCALAR || is_null(fx)) {
+            ERRAT(c, fx, "variant '%s': fixes: expected a fix name, got %s", k->s, kind_name(fx));
+            continue;
+          }
+          for (q = 0; q < nfixes; q++)
+            if (!strcmp(fixes[q], fx->s)) break;
+          if (q == nfixes) {
+            char sug[300];
+            if (scn_suggest(fx->s, fixes, nfixes, 0, sug, sizeof sug))
+              ERRAT(c, fx, "unknown fix '%s' (did you mean %s?)", fx->s, sug);
+            else if (nfixes)
+              ERRAT(c, fx, "unknown fix '%s' (model '%s' knows: %s%s%s%s%s)", fx->s, s->model->name,
+                    fixes[0], nfixes > 1 ? " " : "", nfixes > 1 ? fixes[1] : "",
+                    nfixes > 2 ? " " : "", nfixes > 2 ? fixes[2] : "");
+            else
+              ERRAT(c, fx, "unknown fix '%s' (model '%s' has no fixes)", fx->s, s->model->name);
+          } else if (q < 64) {
+            var->fixes |= (uint64_t)1 << q;
+          }
+        }
+      } else if (!strcmp(vk2->s, "set")) {
+        if (is_null(vv)) continue;
+        if (vv->kind != YN_MAP) {
+          ERRAT(c, vv, "variant '%s': set: expected a mapping of parameters, got %s", k->s,
+                kind_name(vv));
+          continue;
+        }
+        char where[300];
+        snprintf(where, sizeof where, " (in variant '%s' set)", k->s);
+        walk_params(c, &t, NULL, vv, 0, where);
+      } else if (!strcmp(vk2->s, "description")) {
+        if (vv->kind != YN_SCALAR || is_null(vv)) {
+          ERRAT(c, vv, "variant '%s': description: expected a string, got %s", k->s, kind_name(vv));
+        } else {
+          free(var->description);
+          var->description = strdup(vv->s);
+        }
+      } else {
+        char sug[200] = "";
+        if (scn_suggest(vk2->s, vkeys, 3, 0, sug, sizeof sug)) {
+          char tmp[260];
+          snprintf(tmp, sizeof tmp, " (did you mean %s?)", sug);
+          strcpy(sug, tmp);
+        }
+        ERRAT(c, vk2, "unknown key '%s' in variant '%s' (keys: fixes, set, description)%s",
+              vk2->s, k->s, sug);
+      }
+    }
+    /* per-variant overrides from the command line */
+    for (size_t q = 0; o && q < o->nsets; q++) {
+      char vn[256], key[256], val[256];
+      if (split_set(o->sets[q], vn, key, val, sizeof key) == 0 && vn[0] &&
+          !strcmp(vn, var->name))
+        apply_set(c, &t, key, val, o->sets[q]);
+    }
+    target_free(&t);
+    check_world(c, &var->world, var->name);
+  }
+  int have[2] = {0, 0};
+  for (size_t i = 0; i < s->nvariants; i++) {
+    if (!strcmp(s->variants[i].name, "without_fix")) have[0] = 1;
+    if (!strcmp(s->variants[i].name, "with_fix")) have[1] = 1;
+  }
+  for (int i = 0; i < 2; i++)
+    if (!have[i])
+      ERRAT(c, vk, "variants: missing '%s' (every scenario declares without_fix and with_fix)",
+            i ? "with_fix" : "without_fix");
+  for (size_t q = 0; o && q < o->nsets; q++) {
+    char vn[256], key[256], val[256];
+    if (split_set(o->sets[q], vn, key, val, sizeof key) == 0 && vn[0] &&
+        !scn_variant_find(s, vn))
+      scn_diag_error(c->diag, "--set", 0, 0, "'%s': no variant '%s' in %s", o->sets[q], vn,
+                     c->file);
+  }
+}
+
+typedef struct refcheck {
+  ctx_t *c;
+  const scn_scenario_t *s;
+  const ynode_t *node;
+  int coloff;
+} refcheck_t;
+
+static int check_ref(void *arg, int kind, const char *name, scn_stat_t stat, int pos) {
+  refcheck_t *r = arg;
+  if (kind != SCN_REF_PARAM) return 0;
+  target_t t;
+  scn_world_cfg_t w;
+  memset(&t, 0, sizeof t);
+  t.tab[0] = world_params;
+  t.tab[1] = r->s->model->params;
+  t.ntab[0] = table_len(t.tab[0]);
+  t.ntab[1] = table_len(t.tab[1]);
+  t.base[0] = &w;
+  t.base[1] = NULL;
+  if (find_param(&t, name, NULL, NULL)) return 0;
+  char sug[400];
+  suggest_key(&t, NULL, name, 0, sug, sizeof sug);
+  scn_diag_error(r->c->diag, r->c->file, r->node->line, r->node->col + r->coloff + pos,
+                 "unknown parameter '$%s'%s", name, sug);
+  return 0;
+}
+
+static void load_expect(ctx_t *c, scn_scenario_t *s, const ynode_t *root) {
+  const ynode_t *ex = map_get(root, "expect");
+  if (!ex || is_null(ex)) return;
+  if (ex->kind != YN_MAP) {
+    ERRAT(c, ex, "expect: expected a mapping variant -> list of expressions, got %s",
+          kind_name(ex));
+    return;
+  }
+  for (size_t i = 0; i + 1 < ex->n; i += 2) {
+    const ynode_t *k = ex->kids[i], *v = ex->kids[i + 1];
+    scn_variant_t *var = NULL;
+    for (size_t j = 0; j < s->nvariants; j++)
+      if (!strcmp(s->variants[j].name, k->s)) var = &s->variants[j];
+    if (!var) {
+      const char *names[256];
+      size_t nn = 0;
+      char sug[300];
+      for (size_t j = 0; j < s->nvariants && nn < 256; j++) names[nn++] = s->variants[j].name;
+      if (scn_suggest(k->s, names, nn, 0, sug, sizeof sug))
+        ERRAT(c, k, "expect: no variant '%s' (did you mean %s?)", k->s, sug);
+      else
+        ERRAT(c, k, "expect: no variant '%s' is declared under variants", k->s);
+      continue;
+    }
+    const ynode_t *const *items = (const ynode_t *const *)&v;
+    size_t nitems = 1;
+    if (v->kind == YN_SEQ) items = (const ynode_t *const *)v->kids, nitems = v->n;
+    else if (v->kind != YN_SCALAR || is_null(v)) {
+      ERRAT(c, v, "expect: %s: expected a list of expressions, got %s", k->s, kind_name(v));
+      continue;
+    }
+    scn_expect_t *nx = realloc(var->expects, (var->nexpects + nitems + 1) * sizeof *nx);
+    if (!nx) {
+      c->oom = 1;
+      return;
+    }
+    var->expects = nx;
+    for (size_t j = 0; j < nitems; j++) {
+      const ynode_t *it = items[j];
+      char err[400];
+      int pos;
+      scn_expr_t *e;
+      if (it->kind != YN_SCALAR || is_null(it)) {
+        ERRAT(c, it, "expect: %s: expected an expression string, got %s", k->s, kind_name(it));
+        continue;
+      }
+      if (scn_expr_parse(it->s, &e, err, sizeof err, &pos)) {
+        scn_diag_error(c->diag, c->file, it->line, it->col + it->quoted + pos, "expect: %s", err);
+        continue;
+      }
+      refcheck_t rc = {c, s, it, it->quoted};
+      scn_expr_visit(e, check_ref, &rc);
+      scn_expect_t *x = &var->expects[var->nexpects++];
+      x->text = strdup(it->s);
+      x->line = it->line;
+      x->col = it->col + it->quoted;
+      x->expr = e;
+      if (!x->text) c->oom = 1;
+    }
+  }
+}
+
+static void load_tree(ctx_t *c, const ynode_t *root, const scn_load_opts_t *o,
+                      scn_scenario_t *s) {
+  void *cfg = NULL;
+  target_t t = {0};
+  const ynode_t *mv = map_get(root, "model");
+  const char *mname = "store";
+  size_t nmodels;
+  const sim_model_t *const *models = scn_models(&nmodels);
+
+  if (mv) {
+    if (mv->kind != YN_SCALAR || is_null(mv)) {
+      ERRAT(c, mv, "model: expected a model name, got %s", kind_name(mv));
+      return;
+    }
+    mname = mv->s;
+  }
+  s->model = scn_model_find(mname);
+  if (!s->model) {
+    const char *names[16];
+    char sug[200], all[200] = "";
+    for (size_t i = 0; i < nmodels && i < 16; i++) {
+      names[i] = models[i]->name;
+      size_t l = strlen(all);
+      snprintf(all + l, sizeof all - l, "%s%s", i ? " " : "", models[i]->name);
+    }
+    scn_suggest(mname, names, nmodels < 16 ? nmodels : 16, 0, sug, sizeof sug);
+    if (mv)
+      ERRAT(c, mv, "unknown model '%s'%s%s%s (this storesim knows: %s)", mname, sug[0] ? " (did you mean " : "",
+            sug, sug[0] ? "?)" : "", all);
+    else
+      scn_diag_error(c->diag, c->file, 0, 0,
+                     "no 'model' key and the default model 'store' is not built into this "
+                     "storesim (it knows: %s)", all);
+    return;
+  }
+  s->id = get_string(c, root, "id", 1);
+  s->title = get_string(c, root, "title", 1);
+  s->source = get_string(c, root, "source", 0);
+  s->description = get_string(c, root, "description", 0);
+  if (s->id && !valid_name(s->id))
+    ERRAT(c, map_get(root, "id"), "id '%s': use letters, digits, '_', '-' and '.'", s->id);
+
+  cfg = calloc(1, s->model->config_size ? s->model->config_size : 1);
+  if (!cfg || target_init(&t, s->model, &s->world, cfg)) {
+    c->oom = 1;
+    goto done;
+  }
+  apply_defaults(c, world_params, &s->world);
+  apply_defaults(c, s->model->params, cfg);
+  walk_params(c, &t, NULL, root, 1, "");
+  for (int k = 0; k < 2; k++)
+    for (size_t i = 0; i < t.ntab[k]; i++)
+      if (!t.tab[k][i].def && !t.setby[k][i]) {
+        const sim_param_t *p = &t.tab[k][i];
+        scn_diag_error(c->diag, c->file, 0, 0, "missing required key '%s' (%s: %s)", p->path,
+                       scn_ptype_name(p->type), p->doc);
+      }
+  for (size_t q = 0; o && q < o->nsets; q++) {
+    char vn[256], key[256], val[256];
+    if (split_set(o->sets[q], vn, key, val, sizeof key))
+      scn_diag_error(c->diag, "--set", 0, 0, "'%s': expected key=value or variant:key=value",
+                     o->sets[q]);
+    else if (!vn[0])
+      apply_set(c, &t, key, val, o->sets[q]);
+  }
+  check_world(c, &s->world, NULL);
+  load_faults(c, s, map_get(root, "faults"));
+  if (c->diag->nerrors == 0) load_variants(c, s, root, cfg, o);
+  if (c->diag->nerrors == 0) load_expect(c, s, root);
+done:
+  target_free(&t);
+  if (cfg) {
+    if (s->model->config_free) s->model->config_free(cfg);
+    else scn_params_free(s->model->params, cfg);
+    free(cfg);
+  }
+}
+
+int scn_load_buffer(const char *name, const char *text, size_t len,
+                    const scn_load_opts_t *o, scn_scenario_t **out, scn_diag_t *diag) {
+  ctx_t c = {name, diag, 0};
+  int nerr0 = diag->nerrors, rc = 0;
+  scn_scenario_t *s = NULL;
+  ynode_t *root = NULL;
+  const char *nul;
+
+  *out = NULL;
+  if ((nul = memchr(text, 0, len))) {
+    int line = 1, col = 1;
+    for (const char *p = text; p < nul; p++) {
+      if (*p == '\n') line++, col = 1;
+      else col++;
+    }
+    scn_diag_error(diag, name, line, col,
+                   "binary data (a NUL byte): a scenario is a YAML text file");
+    return SIM_EINVAL;
+  }
+  root = build_tree(&c, text, len);
+  if (c.oom) goto oom;
+  if (diag->nerrors > nerr0) return SIM_EINVAL;
+  if (!root || is_null(root)) {
+    scn_diag_error(diag, name, 0, 0, "empty scenario file (expected a mapping with id, title, "
+                   "duration, variants, expect, ...)");
+    goto fail;
+  }
+  if (root->kind != YN_MAP) {
+    ERRAT(&c, root, "expected a mapping of scenario keys (id, title, duration, ...), got %s",
+          kind_name(root));
+    goto fail;
+  }
+  s = calloc(1, sizeof *s);
+  if (!s || !(s->file = strdup(name))) goto oom;
+  load_tree(&c, root, o, s);
+  if (c.oom) goto oom;
+  if (diag->nerrors > nerr0) goto fail;
+  ynode_free(root);
+  *out = s;
+  return 0;
+oom:
+  scn_diag_error(diag, name, 0, 0, "out of host memory");
+  rc = SIM_ENOMEM;
+fail:
+  ynode_free(root);
+  scn_scenario_free(s);
+  return rc ? rc : SIM_EINVAL;
+}
+
+int scn_load(const char *path, const scn_load_opts_t *o, scn_scenario_t **out,
+             scn_diag_t *diag) {
+  struct stat st;
+  FILE *f = NULL;
+  char *buf = NULL;
+  size_t len = 0;
+  int rc;
+
+  *out = NULL;
+  if (stat(path, &st) != 0) {
+    scn_diag_error(diag, path, 0, 0, "cannot open: %s", strerror(errno));
+    return SIM_EINVAL;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    scn_diag_error(diag, path, 0, 0,
+                   "is a directory (give scenario files; `storesim check DIR` runs a directory)");
+    return SIM_EINVAL;
+  }
+  if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode)) {
+    scn_diag_error(diag, path, 0, 0, "not a regular file");
+    return SIM_EINVAL;
+  }
+  if (!(f = fopen(path, "rb"))) {
+    scn_diag_error(diag, path, 0, 0, "cannot open: %s", strerror(errno));
+    return SIM_EINVAL;
+  }
+  buf = malloc(MAX_FILE + 1);
+  if (!buf) {
+    fclose(f);
+    scn_diag_error(diag, path, 0, 0, "out of host memory");
+    return SIM_ENOMEM;
+  }
+  len = fread(buf, 1, MAX_FILE + 1, f);
+  if (ferror(f)) {
+    scn_diag_error(diag, path, 0, 0, "cannot read: %s", strerror(errno ? errno : EIO));
+    rc = SIM_EINVAL;
+    goto done;
+  }
+  if (len > MAX_FILE) {
+    scn_diag_error(diag, path, 0, 0, "file larger than %u MiB: not a scenario", MAX_FILE >> 20);
+    rc = SIM_EINVAL;
+    goto done;
+  }
+  rc = scn_load_buffer(path, buf, len, o, out, diag);
+done:
+  fclose(f);
+  free(buf);
+  return rc;
+}

@@ -1,0 +1,417 @@
+/*
+ * storesim scenario layer: the runner.
+ *
+ * For each variant: one fresh world from the same seed (the model derives
+ * per-component streams from it with sim_rng_init, so variants see common
+ * random numbers), model->create with the variant's config and fixes, the
+ * run to the duration in slices (between slices the host-memory guard is
+ * checked), model->finish, then the results are copied out of the world
+ * (metric summaries, detector reports, trace hash) and the world destroyed.
+ * Expectations are evaluated on the copies.
+ *
+ * Variant states:
+ *   NOT_RUN -> RUNNING    [run_variant: world and model created]
+ *   RUNNING -> DONE       duration reached, everything finished, or a hang
+ *                         (a hang is a finding, not an error)
+ *   RUNNING -> INCOMPLETE interrupted (SIGINT), a limit, replay divergence
+ *   DONE/INCOMPLETE -> EVALUATED [eval_variant]
+ * After an interrupt the remaining variants stay NOT_RUN.
+ *
+ * Global state: only the SIGINT flag and the world being run, which the
+ * signal handler needs (async-signal-safe sim_world_interrupt).
+ */
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "storesim/detect.h"
+#include "storesim/metrics.h"
+#include "storesim/scenario.h"
+#include "storesim/trace.h"
+
+static volatile sig_atomic_t g_interrupted;
+static sim_world_t *volatile g_world;
+
+static void on_sigint(int sig) {
+  sim_world_t *w = g_world;
+  (void)sig;
+  g_interrupted = 1;
+  if (w) sim_world_interrupt(w);
+}
+
+void scn_interrupt_install(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint;
+  sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C kills at once */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+}
+
+int scn_interrupted(void) { return g_interrupted != 0; }
+
+/* Resident set size of this process in bytes (0 if unknown). */
+static uint64_t host_rss(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  unsigned long long size = 0, rss = 0;
+  if (!f) return 0;
+  if (fscanf(f, "%llu %llu", &size, &rss) != 2) rss = 0;
+  fclose(f);
+  return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static int worse(int a, int b) { return a > b ? a : b; }
+
+/* ---- evaluation environment ---------------------------------------------------------- */
+typedef struct env {
+  const scn_scenario_t *s;
+  const scn_variant_t *v;
+  const scn_variant_res_t *vr;
+  scn_world_cfg_t world; /* with command-line overrides */
+} env_t;
+
+static int env_metric(void *arg, const char *name, scn_stat_t stat, scn_qty_t *q, char *err,
+                      size_t nerr) {
+  const env_t *e = arg;
+  const scn_variant_res_t *vr = e->vr;
+  for (size_t i = 0; i < vr->nmetrics; i++) {
+    const scn_metric_res_t *m = &vr->metrics[i];
+    if (strcmp(m->name, name)) continue;
+    double v;
+    if (m->kind != SIM_M_SAMPLE && (stat == SCN_ST_P50 || stat == SCN_ST_P95 || stat == SCN_ST_P99)) {
+      snprintf(err, nerr, "%s.%s: percentiles exist for sample metrics only; '%s' is a %s "
+               "(use min max mean twmean final count)", name, scn_stat_name(stat), name,
+               m->kind == SIM_M_GAUGE ? "gauge" : "counter");
+      return -1;
+    }
+    switch (stat) {
+    case SCN_ST_MIN: v = m->sum.min; break;
+    case SCN_ST_MAX: v = m->sum.max; break;
+    case SCN_ST_MEAN: v = m->sum.mean; break;
+    case SCN_ST_TWMEAN: v = m->sum.twmean; break;
+    case SCN_ST_FINAL: v = m->sum.final; break;
+    case SCN_ST_P50: v = m->sum.p50; break;
+    case SCN_ST_P95: v = m->sum.p95; break;
+    case SCN_ST_P99: v = m->sum.p99; break;
+    default: *q = (scn_qty_t){(double)m->sum.count, 0, 0}; return 0;
+    }
+    double scale;
+    scn_unit_dim(m->unit, &q->t, &q->b, &scale);
+    q->v = v * scale;
+    return 0;
+  }
+  const char **names = malloc((vr->nmetrics + 1) * sizeof *names);
+  char sug[400] = "";
+  if (names) {
+    for (size_t i = 0; i < vr->nmetrics; i++) names[i] = vr->metrics[i].name;
+    scn_suggest(name, names, vr->nmetrics, 1, sug, sizeof sug);
+    free(names);
+  }
+  if (vr->nmetrics)
+    snprintf(err, nerr, "unknown metric '%s' (nearest: %s; `storesim run --json` lists all)",
+             name, sug);
+  else
+    snprintf(err, nerr, "unknown metric '%s' (the model registered no metrics)", name);
+  return -1;
+}
+
+static int env_param(void *arg, const char *path, scn_qty_t *q, char *err, size_t nerr) {
+  const env_t *e = arg;
+  const sim_param_t *tabs[2] = {scn_world_params(), e->s->model->params};
+  const void *bases[2] = {&e->world, e->v->cfg};
+  for (int k = 0; k < 2; k++)
+    for (const sim_param_t *p = tabs[k]; p && p->path; p++)
+      if (!strcmp(p->path, path)) {
+        q->v = scn_param_number(p, (const char *)bases[k] + p->offset, &q->t, &q->b);
+        return 0;
+      }
+  snprintf(err, nerr, "unknown parameter '$%s'", path);
+  return -1;
+}
+
+static void eval_variant(const scn_scenario_t *s, const scn_variant_t *v, scn_variant_res_t *vr,
+                         const scn_world_cfg_t *world, scn_result_t *r) {
+  env_t e = {s, v, vr, *world};
+  scn_eval_env_t env = {env_metric, env_param, &e};
+  vr->expects = calloc(v->nexpects ? v->nexpects : 1, sizeof *vr->expects);
+  if (!vr->expects) {
+    r->status = worse(r->status, 3);
+    return;
+  }
+  vr->nexpects = v->nexpects;
+  for (size_t i = 0; i < v->nexpects; i++) {
+    scn_expect_res_t *x = &vr->expects[i];
+    char detail[1024], err[600];
+    int truth = 0;
+    x->x = &v->expects[i];
+    if (scn_expr_eval(v->expects[i].expr, &env, &truth, &x->measured, detail, sizeof detail, err,
+                      sizeof err)) {
+      x->status = SCN_X_ERROR;
+      x->measured.v = NAN;
+      x->detail = strdup(err);
+      vr->nerror++;
+      scn_diag_error(&r->diag, s->file, v->expects[i].line, v->expects[i].col,
+                     "expect (%s): %s", v->name, err);
+      r->status = worse(r->status, 2);
+      continue;
+    }
+    x->status = truth ? SCN_X_PASS : SCN_X_FAIL;
+    x->detail = strdup(detail);
+    if (truth) vr->npass++;
+    else vr->nfail++;
+  }
+}
+
+/* ---- one variant ------------------------------------------------------------------------ */
+static void json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; s && *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+    else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
+    else fputc(ch, f);
+  }
+  fputc('"', f);
+}
+
+static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const scn_run_opts_t *o,
+                        scn_variant_res_t *vr, scn_result_t *r) {
+  sim_world_opts_t wo;
+  sim_world_t *w = NULL;
+  void *inst = NULL;
+  char err[512];
+  scn_world_cfg_t world = v->world;
+  int rc;
+
+  if (o->have_seed) world.seed = (int64_t)o->seed;
+  if (o->duration > 0) world.duration = o->duration;
+  vr->v = v;
+  vr->seed = (uint64_t)world.seed;
+  vr->duration = world.duration;
+  vr->sample_interval = world.sample_interval ? world.sample_interval : world.duration / 500;
+  if (vr->sample_interval <= 0) vr->sample_interval = 1;
+
+  sim_world_opts_init(&wo);
+  wo.seed = (uint64_t)world.seed;
+  wo.sched = o->sched;
+  wo.ncores = (int)world.cores;
+  wo.stack_size = (size_t)world.stack_size;
+  wo.machine_mem_limit = (size_t)world.machine_memory;
+  wo.sample_interval = vr->sample_interval;
+  wo.cpu_quantum = world.cpu_quantum;
+  wo.spin_window = world.spin_window;
+  wo.max_threads = (uint64_t)world.max_threads;
+  wo.max_events = (uint64_t)world.max_events;
+  wo.trace_jsonl = o->trace;
+  if (o->trace) {
+    fputs("{\"run\":", o->trace);
+    json_str(o->trace, s->id);
+    fputs(",\"variant\":", o->trace);
+    json_str(o->trace, v->name);
+    fprintf(o->trace, ",\"seed\":%llu}\n", (unsigned long long)vr->seed);
+  }
+  err[0] = 0;
+  rc = sim_world_create(&wo, &w, err, sizeof err);
+  if (rc) {
+    scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: cannot create the world: %s", v->name,
+                   err[0] ? err : sim_strerror(rc));
+    r->status = worse(r->status, rc == SIM_EINVAL ? 2 : 3);
+    return;
+  }
+  err[0] = 0;
+  inst = s->model->create(w, v->cfg, v->fixes, s->faults, s->nfaults, err, sizeof err);
+  if (!inst) {
+    scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: model '%s' cannot start: %s", v->name,
+                   s->model->name, err[0] ? err : "no reason given");
+    r->status = worse(r->status, 2);
+    goto done;
+  }
+  vr->ran = 1;
+
+  /* run in slices so that the host-memory guard is looked at regularly */
+  sim_time_t step = world.duration / 64 > 0 ? world.duration / 64 : world.duration, t = 0;
+  g_world = w;
+  if (g_interrupted) sim_world_interrupt(w);
+  rc = 0;
+  while (t < world.duration) {
+    t = world.duration - t > step ? t + step : world.duration;
+    rc = sim_world_run(w, t);
+    if (rc) break;
+    uint64_t rss = host_rss();
+    if (rss > world.host_memory) {
+      char a[64], b[64];
+      scn_format_size((double)rss, a, sizeof a);
+      scn_format_size((double)world.host_memory, b, sizeof b);
+      snprintf(err, sizeof err, "host memory guard: storesim uses %s, more than limits.host_memory %s",
+               a, b);
+      vr->error = strdup(err);
+      vr->incomplete = 1;
+      r->status = worse(r->status, 2);
+      break;
+    }
+  }
+  g_world = NULL;
+  vr->run_rc = rc;
+  vr->end_time = sim_now(w);
+  switch (rc) {
+  case 0:
+  case SIM_EHANG:
+    break;
+  case SIM_EINTR:
+    vr->incomplete = 1;
+    r->interrupted = 1;
+    vr->error = strdup("interrupted");
+    break;
+  case SIM_ELIMIT:
+  case SIM_EREPLAY:
+    vr->incomplete = 1;
+    snprintf(err, sizeof err, "%s: %s", sim_strerror(rc),
+             sim_world_last_error(w) ? sim_world_last_error(w) : "");
+    vr->error = strdup(err);
+    scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: run stopped at t=%.3fs: %s", v->name,
+                   (double)vr->end_time / 1e9, err);
+    r->status = worse(r->status, 2);
+    break;
+  default:
+    vr->incomplete = 1;
+    vr->error = strdup(sim_strerror(rc));
+    r->status = worse(r->status, 3);
+  }
+  s->model->finish(inst);
+
+  /* copy results out of the world */
+  vr->trace_hash = sim_world_trace_hash(w);
+  vr->trace_count = sim_world_trace_count(w);
+  vr->steps = sim_world_steps(w);
+  size_t nm = sim_world_nmetrics(w);
+  vr->metrics = calloc(nm ? nm : 1, sizeof *vr->metrics);
+  if (!vr->metrics) goto oom;
+  for (size_t i = 0; i < nm; i++) {
+    sim_metric_t *m = sim_world_metric(w, i);
+    scn_metric_res_t *mr = &vr->metrics[vr->nmetrics++];
+    mr->name = strdup(sim_metric_name(m));
+    mr->unit = strdup(sim_metric_unit(m) ? sim_metric_unit(m) : "");
+    mr->kind = sim_metric_kind(m);
+    sim_metric_summarize(m, &mr->sum);
+    if (!mr->name || !mr->unit) goto oom;
+    if (o->keep_series) {
+      size_t n = 0;
+      const double *ser = sim_metric_series(m, &n);
+      if (n) {
+        mr->series = malloc(n * sizeof *mr->series);
+        if (!mr->series) goto oom;
+        memcpy(mr->series, ser, n * sizeof *ser);
+        mr->nseries = n;
+      }
+    }
+  }
+  size_t nr = sim_world_nreports(w);
+  vr->reports = calloc(nr ? nr : 1, sizeof *vr->reports);
+  if (!vr->reports) goto oom;
+  for (size_t i = 0; i < nr; i++) {
+    const sim_report_t *rep = sim_world_report(w, i);
+    scn_report_res_t *rr = &vr->reports[vr->nreports++];
+    rr->kind = strdup(rep->name ? rep->name : sim_report_kind_name(rep->kind));
+    rr->time = rep->time;
+    rr->text = strdup(rep->text ? rep->text : "");
+    if (!rr->kind || !rr->text) goto oom;
+  }
+  eval_variant(s, v, vr, &world, r);
+  goto done;
+oom:
+  scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: out of host memory", v->name);
+  r->status = worse(r->status, 3);
+done:
+  if (inst) s->model->destroy(inst);
+  sim_world_destroy(w);
+}
+
+/* ---- the scenario --------------------------------------------------------------------------- */
+static int verdict_of(const scn_result_t *r, const char *name) {
+  for (size_t i = 0; i < r->nvariants; i++) {
+    const scn_variant_res_t *vr = &r->variants[i];
+    if (!vr->v || strcmp(vr->v->name, name)) continue;
+    if (!vr->ran || vr->incomplete || vr->nexpects == 0) return -1;
+    return vr->nfail == 0 && vr->nerror == 0;
+  }
+  return -1;
+}
+
+scn_result_t *scn_run(const scn_scenario_t *s, const scn_run_opts_t *o) {
+  scn_run_opts_t def;
+  scn_result_t *r = calloc(1, sizeof *r);
+  if (!r) return NULL;
+  if (!o) {
+    memset(&def, 0, sizeof def);
+    o = &def;
+  }
+  scn_diag_init(&r->diag);
+  r->s = s;
+  r->variants = calloc(s->nvariants ? s->nvariants : 1, sizeof *r->variants);
+  if (!r->variants) {
+    free(r);
+    return NULL;
+  }
+  r->nvariants = s->nvariants;
+  int bad_variant = o->variant && !scn_variant_find(s, o->variant);
+  if (bad_variant) {
+    const char *names[256];
+    size_t n = 0;
+    char sug[300];
+    for (size_t i = 0; i < s->nvariants && n < 256; i++) names[n++] = s->variants[i].name;
+    scn_suggest(o->variant, names, n, 1, sug, sizeof sug);
+    scn_diag_error(&r->diag, s->file, 0, 0, "--variant %s: no such variant (nearest: %s)",
+                   o->variant, sug);
+    r->status = 2;
+  }
+  for (size_t i = 0; i < s->nvariants; i++) r->variants[i].v = &s->variants[i];
+  for (size_t i = 0; i < s->nvariants && !bad_variant; i++) {
+    const scn_variant_t *v = &s->variants[i];
+    if (o->variant && strcmp(o->variant, v->name)) continue;
+    if (g_interrupted) {
+      r->interrupted = 1;
+      break;
+    }
+    run_variant(s, v, o, &r->variants[i], r);
+  }
+  r->reproduced_without_fix = verdict_of(r, "without_fix");
+  r->absent_with_fix = verdict_of(r, "with_fix");
+  for (size_t i = 0; i < r->nvariants; i++)
+    if (r->variants[i].nfail) r->status = worse(r->status, 1);
+  return r;
+}
+
+void scn_result_free(scn_result_t *r) {
+  if (!r) return;
+  for (size_t i = 0; i < r->nvariants; i++) {
+    scn_variant_res_t *vr = &r->variants[i];
+    for (size_t j = 0; j < vr->nmetrics; j++) {
+      free(vr->metrics[j].name);
+      free(vr->metrics[j].unit);
+      free(vr->metrics[j].series);
+    }
+    free(vr->metrics);
+    for (size_t j = 0; j < vr->nexpects; j++) free(vr->expects[j].detail);
+    free(vr->expects);
+    for (size_t j = 0; j < vr->nreports; j++) {
+      free(vr->reports[j].kind);
+      free(vr->reports[j].text);
+    }
+    free(vr->reports);
+    free(vr->error);
+  }
+  free(r->variants);
+  scn_diag_free(&r->diag);
+  free(r);
+}
+
+void scn_verdict_text(const scn_result_t *r, char *buf, size_t n) {
+  static const char *const a[] = {"without fix: not checked", "NOT reproduced without fix",
+                                  "reproduced without fix"};
+  static const char *const b[] = {"with fix: not checked", "NOT absent with fix",
+                                  "absent with fix"};
+  snprintf(buf, n, "%s; %s%s", a[r->reproduced_without_fix + 1], b[r->absent_with_fix + 1],
+           r->interrupted ? " (INCOMPLETE: interrupted)" : "");
+}
