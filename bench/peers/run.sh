@@ -10,8 +10,10 @@
 #                                                    default configuration
 #   simgrid-64k  the same with --cfg=contexts/stack-size:64 (SimGrid's default 8 MiB
 #                actor stacks cost it about 4x; this is the peer at its best)
-# each RUNS times with seeds SEED, SEED+1, ..., and prints every result line, the median
-# customers/s of each, and the ratios storesim/peer.
+# in RUNS rounds (round i runs each model once with seed SEED+i, so a burst of load on
+# the shared machine hits every model of that round), and prints every result line,
+# the median customers/s of each model, and the ratios storesim/peer: the ratio of the
+# medians and the median of the per-round ratios.
 #
 # Agreement with Erlang C.  At lambda=9, mu=1, c=10 (rho=0.9) the waiting time is
 # strongly autocorrelated: the standard deviation of one run's mean wait is about
@@ -179,89 +181,126 @@ same_as_ref() {
 }
 
 # ---- 4. run ----
+# Rounds: round i runs every model once with seed SEED+i, one after the other. On a
+# shared machine a burst of load then hits all models of a round alike, so besides
+# each model's median the summary gives the median over rounds of storesim/peer.
+MMC=(--lambda "$LAMBDA" --mu "$MU" --servers "$SERVERS")
+MODELS=()
+[ "$PEERS_ONLY" = 0 ] && [ -z "$STORESIM_WHY" ] && MODELS+=(storesim)
+MODELS+=(simpy simgrid)
+[ "$SIMGRID_64K" = 1 ] && MODELS+=(simgrid-64k)
+
+customers_of() {
+  case $1 in
+    storesim) echo "$N_STORESIM" ;;
+    simpy) echo "$N_SIMPY" ;;
+    simgrid*) echo "$N_SIMGRID" ;;
+  esac
+}
+
+# run_model NAME SEED: run one model once; its stdout is the model's.
+run_model() {
+  case $1 in
+    storesim) "$STORESIM_BENCH" mmc "${MMC[@]}" --customers "$N_STORESIM" --seed "$2" ;;
+    simpy) "$PYTHON" bench/peers/mmc_simpy.py "${MMC[@]}" --customers "$N_SIMPY" --seed "$2" ;;
+    simgrid) "$OUT/mmc_simgrid" "${MMC[@]}" --customers "$N_SIMGRID" --seed "$2" ;;
+    simgrid-64k) "$OUT/mmc_simgrid" "${MMC[@]}" --customers "$N_SIMGRID" --seed "$2" \
+                   --cfg=contexts/stack-size:64 --log=xbt_cfg.thresh:warning ;;
+  esac
+}
+
+median() { # the median of the numbers on stdin, one a line
+  sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
 FAIL=0
-declare -A MEDIAN
-# bench NAME N COMMAND...: run COMMAND RUNS times (appending --seed S), check, summarise.
-bench() {
-  local name=$1 n=$2; shift 2
-  local tw tp mtw mtp i seed line rates="" sum_w=0 sum_p=0 w p ok
-  read -r tw tp mtw mtp < <(tolerances "$n")
-  printf '== %s: %s customers x %s runs; tolerance per run: mean_wait +-%.4f, p_wait +-%.4f\n' \
-    "$name" "$n" "$RUNS" "$tw" "$tp"
-  for ((i = 0; i < RUNS; i++)); do
-    seed=$((SEED + i))
-    if ! line=$("$@" --seed "$seed" 2>"$OUT/$name.stderr" | grep 'customers_per_s=' | tail -n 1) ||
+declare -A TW TP MTW MTP RATES SUM_W SUM_P RATE_NOW RATIOS MEDIAN
+for m in "${MODELS[@]}"; do
+  read -r "TW[$m]" "TP[$m]" "MTW[$m]" "MTP[$m]" < <(tolerances "$(customers_of "$m")")
+  printf '== %-11s %8s customers x %s runs; tolerance per run: mean_wait +-%.4f, p_wait +-%.4f\n' \
+    "$m" "$(customers_of "$m")" "$RUNS" "${TW[$m]}" "${TP[$m]}"
+  RATES[$m]="" SUM_W[$m]=0 SUM_P[$m]=0 RATIOS[$m]=""
+done
+echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+for ((i = 0; i < RUNS; i++)); do
+  seed=$((SEED + i))
+  echo "== round $((i + 1))/$RUNS, seed $seed"
+  for m in "${MODELS[@]}"; do
+    n=$(customers_of "$m")
+    if ! line=$(run_model "$m" "$seed" 2>"$OUT/$m.stderr" | grep 'customers_per_s=' | tail -n 1) ||
        [ -z "$line" ]; then
-      cat "$OUT/$name.stderr" >&2
-      die "$name (seed $seed) printed no result line"
+      cat "$OUT/$m.stderr" >&2
+      die "$m (seed $seed) printed no result line"
     fi
     w=$(field mean_wait "$line"); p=$(field p_wait "$line")
-    ok=$(awk -v w="$w" -v p="$p" -v ew="$EC_W" -v ep="$EC_P" -v tw="$tw" -v tp="$tp" \
+    ok=$(awk -v w="$w" -v p="$p" -v ew="$EC_W" -v ep="$EC_P" -v tw="${TW[$m]}" -v tp="${TP[$m]}" \
            -v pw="$(field erlang_c_wait "$line")" -v pp="$(field erlang_c_p "$line")" 'BEGIN {
       d = w - ew; e = p - ep; s = ""
       if (d < 0) d = -d; if (e < 0) e = -e
-      if (d > tw) s = s sprintf(" mean_wait off by %.4f > %.4f;", d, tw)
-      if (e > tp) s = s sprintf(" p_wait off by %.4f > %.4f;", e, tp)
+      if (w == "" || d > tw) s = s sprintf(" mean_wait off by %.4f > %.4f;", d, tw)
+      if (p == "" || e > tp) s = s sprintf(" p_wait off by %.4f > %.4f;", e, tp)
       if (pw == "" || (pw - ew > 1e-5 || ew - pw > 1e-5) || (pp - ep > 1e-5 || ep - pp > 1e-5))
         s = s sprintf(" its Erlang C (%s, %s) differs from run.sh (%.6f, %.6f);", pp, pw, ep, ew)
       print (s == "" ? "ok" : "DISAGREES:" s) }')
-    if [[ $name == simgrid* ]] && ! same_as_ref "$n" "$seed" "$line"; then
+    if [[ $m == simgrid* ]] && ! same_as_ref "$n" "$seed" "$line"; then
       ok="DISAGREES: differs from mmc_ref --seed $seed"
     fi
-    echo "  $line  [$ok]"
+    printf '  %-11s %s  [%s]\n' "$m" "$line" "$ok"
     [ "$ok" = ok ] || FAIL=1
-    rates+="$(field customers_per_s "$line")"$'\n'
-    sum_w=$(awk -v a="$sum_w" -v b="$w" 'BEGIN{print a + b}')
-    sum_p=$(awk -v a="$sum_p" -v b="$p" 'BEGIN{print a + b}')
+    RATE_NOW[$m]=$(field customers_per_s "$line")
+    RATES[$m]+="${RATE_NOW[$m]}"$'\n'
+    SUM_W[$m]=$(awk -v a="${SUM_W[$m]}" -v b="$w" 'BEGIN { print a + b }')
+    SUM_P[$m]=$(awk -v a="${SUM_P[$m]}" -v b="$p" 'BEGIN { print a + b }')
   done
-  MEDIAN[$name]=$(printf '%s' "$rates" | sort -g | awk '{v[NR] = $1}
-    END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }')
-  ok=$(awk -v r="$RUNS" -v sw="$sum_w" -v sp="$sum_p" -v ew="$EC_W" -v ep="$EC_P" \
-         -v tw="$mtw" -v tp="$mtp" 'BEGIN {
-    w = sw / r; p = sp / r; d = w - ew; e = p - ep; if (d < 0) d = -d; if (e < 0) e = -e
-    printf "mean over runs: mean_wait=%.6f (+-%.4f) p_wait=%.6f (+-%.4f) ", w, tw, p, tp
-    print ((d <= tw && e <= tp) ? "[ok]" : "[DISAGREES]") }')
-  echo "  $ok"
-  [[ $ok == *"[ok]" ]] || FAIL=1
-  printf '  median customers_per_s=%.0f\n' "${MEDIAN[$name]}"
-}
+  if [ -n "${RATE_NOW[storesim]:-}" ]; then
+    for m in "${MODELS[@]}"; do
+      [ "$m" = storesim ] || RATIOS[$m]+="$(awk -v a="${RATE_NOW[storesim]}" \
+        -v b="${RATE_NOW[$m]}" 'BEGIN { print a / b }')"$'\n'
+    done
+  fi
+done
+echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-MMC=(--lambda "$LAMBDA" --mu "$MU" --servers "$SERVERS")
-if [ "$PEERS_ONLY" = 0 ] && [ -z "$STORESIM_WHY" ]; then
-  bench storesim "$N_STORESIM" "$STORESIM_BENCH" mmc "${MMC[@]}" --customers "$N_STORESIM"
-fi
-bench simpy "$N_SIMPY" "$PYTHON" bench/peers/mmc_simpy.py "${MMC[@]}" --customers "$N_SIMPY"
+echo "== agreement of the mean over $RUNS runs with Erlang C"
+for m in "${MODELS[@]}"; do
+  ok=$(awk -v r="$RUNS" -v sw="${SUM_W[$m]}" -v sp="${SUM_P[$m]}" -v ew="$EC_W" -v ep="$EC_P" \
+         -v tw="${MTW[$m]}" -v tp="${MTP[$m]}" 'BEGIN {
+    w = sw / r; p = sp / r; d = w - ew; e = p - ep; if (d < 0) d = -d; if (e < 0) e = -e
+    printf "mean_wait=%.6f (+-%.4f) p_wait=%.6f (+-%.4f) ", w, tw, p, tp
+    print ((d <= tw && e <= tp) ? "[ok]" : "[DISAGREES]") }')
+  printf '  %-11s %s\n' "$m" "$ok"
+  [[ $ok == *"[ok]" ]] || FAIL=1
+  MEDIAN[$m]=$(printf '%s' "${RATES[$m]}" | median)
+done
 # Untimed: SimPy on mmc_ref's random streams must give mmc_ref's numbers exactly.
 line=$("$PYTHON" bench/peers/mmc_simpy.py "${MMC[@]}" --customers "$N_SIMPY" --seed "$SEED" \
          --rng xoshiro) || die "mmc_simpy.py --rng xoshiro failed"
 if same_as_ref "$N_SIMPY" "$SEED" "$line"; then
-  echo "  exact check: mmc_simpy.py --rng xoshiro --seed $SEED equals mmc_ref [ok]"
+  echo "  exact: mmc_simpy.py --rng xoshiro --seed $SEED equals mmc_ref [ok]"
 else
-  echo "  exact check: mmc_simpy.py --rng xoshiro --seed $SEED: $line"
+  echo "  exact: mmc_simpy.py --rng xoshiro --seed $SEED: $line"
   echo "    differs from mmc_ref --seed $SEED [DISAGREES]"
   FAIL=1
 fi
-bench simgrid "$N_SIMGRID" "$OUT/mmc_simgrid" "${MMC[@]}" --customers "$N_SIMGRID"
-if [ "$SIMGRID_64K" = 1 ]; then
-  bench simgrid-64k "$N_SIMGRID" "$OUT/mmc_simgrid" "${MMC[@]}" --customers "$N_SIMGRID" \
-    --cfg=contexts/stack-size:64 --log=xbt_cfg.thresh:warning
-fi
+echo "  exact: every simgrid run equals mmc_ref with its seed (see [ok] above)"
 # The plain recursion: what the arithmetic alone costs (no simulator can beat it).
 BOUND=$("$OUT/mmc_ref" "${MMC[@]}" --customers "$N_STORESIM" --seed "$SEED")
 
 # ---- 5. summary ----
-echo "== summary (median customers/s over $RUNS runs, $(nproc) cores," \
-  "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1))"
-for name in storesim simpy simgrid simgrid-64k; do
-  [ -n "${MEDIAN[$name]:-}" ] && printf '  %-12s %12.0f\n' "$name" "${MEDIAN[$name]}"
+echo "== summary: median customers/s over $RUNS runs; $(nproc) cores," \
+  "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+for m in "${MODELS[@]}"; do
+  printf '  %-12s %12.0f\n' "$m" "${MEDIAN[$m]}"
 done
 printf '  %-12s %12.0f   (mmc_ref: the recursion alone, one run of %s customers)\n' \
   "bound" "$(field customers_per_s "$BOUND")" "$N_STORESIM"
 if [ -n "${MEDIAN[storesim]:-}" ]; then
-  for name in simpy simgrid simgrid-64k; do
-    [ -n "${MEDIAN[$name]:-}" ] &&
-      awk -v a="${MEDIAN[storesim]}" -v b="${MEDIAN[$name]}" -v n="$name" \
-        'BEGIN { printf "  ratio storesim/%s = %.1fx\n", n, a / b }'
+  for m in "${MODELS[@]}"; do
+    [ "$m" = storesim ] && continue
+    awk -v a="${MEDIAN[storesim]}" -v b="${MEDIAN[$m]}" -v n="$m" \
+        -v r="$(printf '%s' "${RATIOS[$m]}" | median)" \
+      'BEGIN { printf "  ratio storesim/%-12s %7.1fx   (median of per-round ratios %.1fx)\n", n, a / b, r }'
   done
 else
   echo "  ratios storesim/peer: unavailable (${STORESIM_WHY:-storesim skipped by --peers-only})"
