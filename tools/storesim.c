@@ -232,7 +232,9 @@ static int scan_dir(files_t *f, const char *dir, int depth) {
     char p[4096];
     struct stat st;
     if (e->d_name[0] == '.') continue;
-    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+    size_t dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/') dl--;
+    snprintf(p, sizeof p, "%.*s/%s", (int)dl, dir, e->d_name);
     if (stat(p, &st)) continue;
     if ((S_ISDIR(st.st_mode) && depth < 8) || (S_ISREG(st.st_mode) && is_yaml(e->d_name)))
       if (files_add(&here, p)) break;

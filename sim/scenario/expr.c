@@ -305,6 +305,7 @@ static scn_expr_t *parse_atom(parser_t *p) {
         return NULL;
       }
       p->pos++;
+      e->end = p->pos;
       return e;
     }
     /* metric.stat */
@@ -608,11 +609,27 @@ static void dappend(eval_t *ev, const char *s) {
   if (ev->dlen >= ev->ndetail) ev->dlen = ev->ndetail - 1;
 }
 
+/* Source span of node e: leftmost start to rightmost end. */
+static void span(const scn_expr_t *e, int *start, int *end) {
+  int s2, e2;
+  *start = e->pos;
+  *end = e->end;
+  if (e->a && e->op != E_CALL && e->op != E_NEG && e->op != E_NOT) {
+    span(e->a, &s2, &e2);
+    *start = s2;
+  }
+  if (e->op != E_CALL && (e->b || e->a)) {
+    span(e->b ? e->b : e->a, &s2, &e2);
+    *end = e2;
+  }
+}
+
 /* Source text of node e, for messages. */
 static void src_of(const eval_t *ev, const scn_expr_t *e, char *buf, size_t n) {
-  int len = e->end > e->pos ? e->end - e->pos : 0;
-  if (!len) snprintf(buf, n, "value");
-  else snprintf(buf, n, "%.*s", len, ev->src + e->pos);
+  int start, end;
+  span(e, &start, &end);
+  if (end <= start) snprintf(buf, n, "value");
+  else snprintf(buf, n, "%.*s", end - start, ev->src + start);
 }
 
 static int same_dim(eval_t *ev, const scn_expr_t *ea, scn_qty_t *a,
