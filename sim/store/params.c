@@ -293,6 +293,8 @@ fail:
   return NULL;
 }
 
+store_t *store__inst_store(void *p) { return ((store_inst_t *)p)->s; }
+
 static void model_finish(void *p) {
   store_inst_t *inst = p;
   store_finish(inst->s);

@@ -89,6 +89,7 @@ struct store_smtp {
   sim_metric_t *m_conv_failed_msgs, *m_conv_failed_expired, *m_arrived;
   sim_metric_t *m_delivered_malformed, *m_alloc_failures, *m_since_up;
   int64_t delivered_since_up;
+  sim_rng_t inject_rng;
 };
 
 /* ---- helpers (caller holds p->lock) ---------------------------------------------- */
@@ -282,6 +283,7 @@ static void delivery_main(void *arg) {
     sim_gauge_set(p->m_busy, (double)(s->cfg->smtp_threads -
                                       sim_sem_value(p->workers)));
     sim_counter_add(p->m_attempts, 1);
+    sim_trace_emit(s->w, "smtp.attempt", "smtp.local", (int64_t)m->id);
     int rc = store_call(s, STORE_K_DELIVERY, deliver_fn, m, 0,
                         sim_now(s->w) + s->cfg->smtp_submit_timeout, 0);
     sim_sem_release(p->workers);
@@ -386,41 +388,53 @@ static void session_main(void *arg) {
   sim_mutex_unlock(p->lock);
 }
 
-static void generator_main(void *arg) {
-  struct gen *g = arg;
-  struct store_smtp *p = g->p;
+/* Makes a message arriving now, draws from rng, enters it in the ledger and
+ * starts its SMTP session. Must be called from a simulated thread. */
+static uint64_t msg_arrive(struct store_smtp *p, int malformed, sim_rng_t *rng) {
   store_t *s = p->s;
   const store_config_t *c = s->cfg;
+  msg_t *m = calloc(1, sizeof *m);
+  uint32_t *hdr = malloc((size_t)c->smtp_headers * sizeof *hdr);
+  if (!m || !hdr) {
+    fprintf(stderr, "storesim: smtp: out of host memory\n");
+    abort();
+  }
+  m->p = p;
+  m->malformed = malformed;
+  m->arrived = sim_now(s->w);
+  m->size = (uint64_t)sim_dist_sample(&c->smtp_size, rng);
+  m->conv_cpu = (sim_time_t)sim_dist_sample(&c->conversion_cpu, rng);
+  m->write_time = (sim_time_t)sim_dist_sample(&c->delivery_time, rng);
+  m->nhdr = (int)c->smtp_headers;
+  m->hdr = hdr;
+  for (int i = 0; i < m->nhdr; i++)
+    hdr[i] = (uint32_t)store__cache_zipf(s, rng);
+  sim_mutex_lock(p->lock);
+  m->id = ++p->next_id;
+  if (p->nall == p->capall) {
+    p->capall = p->capall ? 2 * p->capall : 1024;
+    p->all = xrealloc(p->all, p->capall * sizeof *p->all);
+  }
+  p->all[p->nall++] = m;
+  sim_counter_add(p->m_arrived, 1);
+  sim_mutex_unlock(p->lock);
+  uint64_t id = m->id;
+  sim_thread_spawn(s->w, "smtp-session", p->proc, session_main, m);
+  return id;
+}
+
+static void generator_main(void *arg) {
+  struct gen *g = arg;
   for (;;) {
     if (sim_sleep((sim_time_t)sim_rng_exp(&g->rng, 1e9 / g->rate)) != 0)
       return;
-    msg_t *m = calloc(1, sizeof *m);
-    uint32_t *hdr = malloc((size_t)c->smtp_headers * sizeof *hdr);
-    if (!m || !hdr) {
-      fprintf(stderr, "storesim: smtp: out of host memory\n");
-      abort();
-    }
-    m->p = p;
-    m->malformed = g->malformed;
-    m->arrived = sim_now(s->w);
-    m->size = (uint64_t)sim_dist_sample(&c->smtp_size, &g->rng);
-    m->conv_cpu = (sim_time_t)sim_dist_sample(&c->conversion_cpu, &g->rng);
-    m->write_time = (sim_time_t)sim_dist_sample(&c->delivery_time, &g->rng);
-    m->nhdr = (int)c->smtp_headers;
-    m->hdr = hdr;
-    for (int i = 0; i < m->nhdr; i++)
-      hdr[i] = (uint32_t)store__cache_zipf(s, &g->rng);
-    sim_mutex_lock(p->lock);
-    m->id = ++p->next_id;
-    if (p->nall == p->capall) {
-      p->capall = p->capall ? 2 * p->capall : 1024;
-      p->all = xrealloc(p->all, p->capall * sizeof *p->all);
-    }
-    p->all[p->nall++] = m;
-    sim_counter_add(p->m_arrived, 1);
-    sim_mutex_unlock(p->lock);
-    sim_thread_spawn(s->w, "smtp-session", p->proc, session_main, m);
+    msg_arrive(g->p, g->malformed, &g->rng);
   }
+}
+
+uint64_t store__smtp_inject(store_t *s, int malformed) {
+  struct store_smtp *p = s->smtp;
+  return msg_arrive(p, malformed, &p->inject_rng);
 }
 
 /* ---- component hooks ---------------------------------------------------------------- */
@@ -549,6 +563,7 @@ int store__smtp_init(store_t *s, char *err, size_t nerr) {
   p->gen[1] = (struct gen){p, 1, c->smtp_malformed_rate, {{0}}};
   store_rng(s, &p->gen[0].rng, "store.smtp.inbound");
   store_rng(s, &p->gen[1].rng, "store.smtp.malformed");
+  store_rng(s, &p->inject_rng, "store.smtp.inject");
   if (c->smtp_rate > 0)
     sim_thread_spawn(w, "smtp-inbound", p->proc, generator_main, &p->gen[0]);
   if (c->smtp_malformed_rate > 0)

@@ -289,6 +289,15 @@ int store__cache_full(store_t *s);
 /* Samples a Zipf-distributed header name index in [0, vocabulary). */
 int64_t store__cache_zipf(store_t *s, sim_rng_t *r);
 
+/* ---- SMTP (smtp.c) ------------------------------------------------------------- */
+/* A message (malformed or not) arrives now, drawn like the generators' from
+ * the "store.smtp.inject" stream, and goes through an SMTP session. Returns
+ * its id. For tests and components; call from a simulated thread. */
+uint64_t store__smtp_inject(store_t *s, int malformed);
+
+/* The store of a model instance (store_model.create's result). */
+store_t *store__inst_store(void *inst);
+
 /* ---- MTA (mta.c) --------------------------------------------------------------- */
 /* Registers one transit flush (moves call it per moved mailbox), unless the
  * kb924567 fix applies. Returns 0 (registered or skipped) or STORE_EDOWN. */
