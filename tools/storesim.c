@@ -256,8 +256,13 @@ static int collect(files_t *f, const char **args, size_t nargs, const char *def)
   for (size_t i = 0; i < nargs; i++) {
     struct stat st;
     if (!stat(args[i], &st) && S_ISDIR(st.st_mode)) {
+      size_t before = f->n;
       if (scan_dir(f, args[i], 0)) {
         fprintf(stderr, "%s: error: cannot read directory: %s\n", args[i], strerror(errno));
+        return -1;
+      }
+      if (f->n == before) {
+        fprintf(stderr, "%s: error: no scenario files (*.yaml, *.yml) in this directory\n", args[i]);
         return -1;
       }
     } else if (files_add(f, args[i])) {

@@ -37,7 +37,7 @@ static const sim_param_t world_params[] = {
     {"seed", SIM_P_INT, WOFF(seed), 0, 9.2e18, "1",
      "Root seed of every random stream; all variants use the same one."},
     {"duration", SIM_P_DURATION, WOFF(duration), 1, 3.1536e17, NULL,
-     "Virtual time to simulate (required)."},
+     "Virtual time to simulate, e.g. 6h."},
     {"sample_interval", SIM_P_DURATION, WOFF(sample_interval), 0, 3.1536e17, "0",
      "Period of the metric time series (0 = duration / 500)."},
     {"cores", SIM_P_INT, WOFF(cores), 1, 1024, "2", "Simulated CPU cores."},
@@ -941,7 +941,7 @@ static void load_tree(ctx_t *c, const ynode_t *root, const scn_load_opts_t *o,
     for (size_t i = 0; i < t.ntab[k]; i++)
       if (!t.tab[k][i].def && !t.setby[k][i]) {
         const sim_param_t *p = &t.tab[k][i];
-        scn_diag_error(c->diag, c->file, 0, 0, "missing required key '%s' (%s: %s)", p->path,
+        scn_diag_error(c->diag, c->file, 0, 0, "missing required key '%s' (a %s): %s", p->path,
                        scn_ptype_name(p->type), p->doc);
       }
   for (size_t q = 0; o && q < o->nsets; q++) {
@@ -983,6 +983,25 @@ int scn_load_buffer(const char *name, const char *text, size_t len,
     scn_diag_error(diag, name, line, col,
                    "binary data (a NUL byte): a scenario is a YAML text file");
     return SIM_EINVAL;
+  }
+  {
+    /* libyaml would say "incomplete UTF-16 character" or the like */
+    int line = 1, col = 1;
+    for (size_t i = 0; i < len;) {
+      unsigned char ch = (unsigned char)text[i];
+      size_t n = ch < 0x80 ? 1 : (ch & 0xE0) == 0xC0 ? 2 : (ch & 0xF0) == 0xE0 ? 3
+                 : (ch & 0xF8) == 0xF0 ? 4 : 0;
+      int ok = n > 0 && i + n <= len && !(n == 2 && ch < 0xC2);
+      for (size_t k = 1; ok && k < n; k++) ok = ((unsigned char)text[i + k] & 0xC0) == 0x80;
+      if (!ok) {
+        scn_diag_error(diag, name, line, col,
+                       "invalid UTF-8 (byte 0x%02x): a scenario is a UTF-8 YAML text file", ch);
+        return SIM_EINVAL;
+      }
+      if (ch == '\n') line++, col = 1;
+      else col++;
+      i += n;
+    }
   }
   root = build_tree(&c, text, len);
   if (c.oom) goto oom;
