@@ -201,6 +201,7 @@ Test(store, propcache_boundaries) {
 /* ---- transit flush ----------------------------------------------------------------- */
 
 static void register_flush(store_t *s, void *arg) {
+  (void)arg;
   cr_assert_eq(store__mta_register_flush(s, 7), 0);
 }
 
@@ -263,6 +264,7 @@ Test(store, flush_with_mta_completes_and_fix_skips) {
 /* ---- RPC admission ------------------------------------------------------------------ */
 
 static int sleep_fn(store_t *s, void *arg, int64_t d) {
+  (void)s; (void)arg;
   return sim_sleep((sim_time_t)d) == 0 ? 0 : STORE_EDOWN;
 }
 
@@ -379,6 +381,7 @@ Test(store, expiry_returns_ndr_447_at_expiration) {
 }
 
 static void inject_malformed(store_t *s, void *arg) {
+  (void)arg;
   store__smtp_inject(s, 1);
 }
 
@@ -418,10 +421,12 @@ Test(store, malformed_headers_fill_the_cache_without_fix) {
 static uint64_t task_ids[64];
 
 static void snapshot_tasks(store_t *s, void *arg) {
+  (void)arg;
   for (int i = 0; i < s->ntasks; i++) task_ids[i] = sim_thread_id(s->tasks[i].th);
 }
 
 static void check_restarted(store_t *s, void *arg) {
+  (void)arg;
   for (int i = 0; i < s->ntasks; i++) {
     cr_assert(s->tasks[i].alive);
     cr_assert_neq(sim_thread_id(s->tasks[i].th), task_ids[i],

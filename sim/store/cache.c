@@ -118,6 +118,7 @@ static void cache_build(store_t *s, struct store_cache *c) {
 }
 
 static void cache_down(store_t *s, void *self) {
+  (void)s;
   struct store_cache *c = self;
   sim_mutex_lock(c->lock);
   c->pc = NULL; /* its memory goes with the arena reset */
@@ -134,6 +135,7 @@ static void cache_up(store_t *s, void *self) {
 }
 
 static void cache_report(store_t *s, void *self, char *buf, size_t n) {
+  (void)s;
   struct store_cache *c = self;
   if (sim_mutex_trylock(c->lock) != 0) return;
   if (c->pc)

@@ -53,6 +53,7 @@ struct store_clients {
 };
 
 static int serve_fn(store_t *s, void *arg, int64_t service) {
+  (void)s; (void)arg;
   if (sim_sleep((sim_time_t)service) != 0) return STORE_EDOWN;
   return 0;
 }

@@ -26,6 +26,7 @@ struct store_moves {
 };
 
 static int copy_fn(store_t *s, void *arg, int64_t d) {
+  (void)s; (void)arg;
   if (sim_sleep((sim_time_t)d) != 0) return STORE_EDOWN;
   return 0;
 }

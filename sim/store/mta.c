@@ -144,6 +144,7 @@ static void gw_main(void *arg) {
 /* The flush, on a store task: post to the gateway queue and wait for the MTA
  * until the timeout. */
 static int flush_run(store_t *s, void *arg, int64_t mailbox) {
+  (void)arg;
   struct store_mta *m = s->mta;
   sim_time_t t0 = sim_now(s->w);
   sim_time_t deadline = t0 + s->cfg->transit_flush_timeout;
@@ -190,6 +191,7 @@ static int flush_run(store_t *s, void *arg, int64_t mailbox) {
 
 /* The store went down before the flush ran. */
 static void flush_drop(store_t *s, void *arg, int64_t mailbox) {
+  (void)arg; (void)mailbox;
   struct store_mta *m = s->mta;
   sim_mutex_lock(m->lock);
   m->pending--;

@@ -223,6 +223,7 @@ static char *put_hex(char *p, uint64_t v) {
 }
 
 static int deliver_fn(store_t *s, void *arg, int64_t val) {
+  (void)val;
   msg_t *m = arg;
   if (m->conv_cpu > 0 && sim_cpu_burn(m->conv_cpu) != 0) return STORE_EDOWN;
   /* MIME conversion reads the headers; without the kb941060 fix a
@@ -456,6 +457,7 @@ static void smtp_sample(store_t *s, void *self) {
 
 /* The store came back up: count deliveries since then. */
 static void smtp_up(store_t *s, void *self) {
+  (void)s;
   struct store_smtp *p = self;
   sim_mutex_lock(p->lock);
   p->delivered_since_up = 0;

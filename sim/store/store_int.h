@@ -25,6 +25,30 @@
  * blocks). The core calls component hooks without s->lock, except `report`,
  * which runs under s->lock and may only trylock its component's mutex.
  *
+ * How a part-2 component plugs in (spin.c, leak.c, imail.c):
+ *   1. configuration: add fields to store_config_t (include/storesim/store.h),
+ *      rows to store_params[] and defaults to store_config_init (params.c;
+ *      the test defaults_match_config_init checks they agree); a new fix goes
+ *      in the STORE_FIX_* enum and store_fixes[] in the same order, a new
+ *      fault in STORE_FAULT_* and store_faults[] (handled in fault_thread);
+ *   2. an init function `int store__xxx_init(store_t *s, char *err, size_t
+ *      nerr)` called from model_create (params.c) after the part-1 ones: it
+ *      creates its locks, metrics and threads, stores its state in a pointer
+ *      of its own in struct store (add one), and registers a
+ *      store_component_t for its hooks (down/up on restart, report lines in
+ *      the exhaustion and shutdown reports, periodic sample, finish,
+ *      destroy);
+ *   3. store work runs through store_call (synchronous, with a deadline;
+ *      `detach` for clients that give up) or store_submit (fire and
+ *      forget) with a work kind (STORE_K_DOWNLOAD, STORE_K_OPENSTORE,
+ *      STORE_K_IMAIL are reserved for part 2); MAPI clients pass
+ *      store_rpc_begin/store_rpc_end around their call;
+ *   4. store memory comes from sim_proc_alloc(store_proc(s), ...) and is
+ *      gone after a restart (arena reset); another program is its own
+ *      process (sim_proc_create);
+ *   5. every random draw comes from a stream made with store_rng(s, r,
+ *      "store.<component>...") and used under the component's lock.
+ *
  * Rules for work functions:
  *   - they run on a task thread of the store process, so sim_cpu_burn charges
  *     the store and sim_proc_alloc(store_proc(s), ...) uses the store arena;
