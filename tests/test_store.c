@@ -498,6 +498,81 @@ Test(store, shutdown_completes_and_reports) {
   end(w, inst);
 }
 
+/* A work function stuck on a mutex another thread never releases: mutex
+ * waits are not interrupted by cancellation, so the task cannot stop. */
+static sim_mutex_t *stuck_lock;
+
+static int stuck_fn(store_t *s, void *arg, int64_t val) {
+  (void)s; (void)arg; (void)val;
+  sim_mutex_lock(stuck_lock);
+  sim_mutex_unlock(stuck_lock);
+  return 0;
+}
+
+static void hold_forever(void *arg) {
+  (void)arg;
+  sim_mutex_lock(stuck_lock);
+  sim_sleep(SIM_TIME_MAX / 2);
+}
+
+static void submit_stuck(store_t *s, void *arg) {
+  (void)arg;
+  cr_assert_eq(store_submit(s, STORE_K_MAINT, stuck_fn, NULL, 0, NULL), 0);
+}
+
+Test(store, shutdown_that_does_not_complete_says_what_tasks_do) {
+  sim_world_t *w = store_world();
+  store_config_t c;
+  quiet_config(&c);
+  c.tasks = 3;
+  sim_fault_t f = {.at = SIM_HOUR, .kind = STORE_FAULT_STORE_SHUTDOWN,
+                   .timeout = 5 * SIM_MIN};
+  void *inst = model_new(w, &c, 0, &f, 1);
+  stuck_lock = sim_mutex_create(w, "test.stuck");
+  cr_assert_not_null(sim_thread_spawn(w, "holder", NULL, hold_forever, NULL));
+  at_call_t a = {store__inst_store(inst), SIM_SEC, submit_stuck, NULL};
+  spawn_at(w, &a);
+  cr_assert_eq(sim_world_run(w, 2 * SIM_HOUR), 0);
+  cr_assert_eq(metric(w, "store.shutdown_completed"), 0);
+  const sim_report_t *r = NULL;
+  for (size_t i = 0; i < sim_world_nreports(w); i++)
+    if (!strcmp(sim_world_report(w, i)->name, "shutdown"))
+      r = sim_world_report(w, i);
+  cr_assert_not_null(r);
+  cr_assert_eq(r->time, SIM_HOUR + 5 * SIM_MIN);
+  cr_assert_not_null(strstr(r->text, "did not shut down within 5m"), "%s",
+                     r->text);
+  cr_assert_not_null(strstr(r->text, "maint"), "%s", r->text);
+  cr_assert_not_null(strstr(r->text, "test.stuck"), "%s", r->text);
+  end(w, inst);
+}
+
+Test(store, restart_abandons_tasks_that_do_not_stop) {
+  sim_world_t *w = store_world();
+  store_config_t c;
+  quiet_config(&c);
+  c.tasks = 3;
+  c.stop_timeout = 2 * SIM_MIN;
+  sim_fault_t f = {.at = SIM_HOUR, .kind = STORE_FAULT_STORE_RESTART};
+  void *inst = model_new(w, &c, 0, &f, 1);
+  stuck_lock = sim_mutex_create(w, "test.stuck");
+  cr_assert_not_null(sim_thread_spawn(w, "holder", NULL, hold_forever, NULL));
+  at_call_t a = {store__inst_store(inst), SIM_SEC, submit_stuck, NULL};
+  spawn_at(w, &a);
+  cr_assert_eq(sim_world_run(w, 2 * SIM_HOUR), 0);
+  const sim_report_t *r = NULL;
+  for (size_t i = 0; i < sim_world_nreports(w); i++)
+    if (!strcmp(sim_world_report(w, i)->name, "restart"))
+      r = sim_world_report(w, i);
+  cr_assert_not_null(r);
+  cr_assert_not_null(strstr(r->text, "1 tasks did not stop"), "%s", r->text);
+  /* the store came back with a full new generation of tasks */
+  cr_assert_eq(metric(w, "store.up"), 1);
+  cr_assert_eq(metric(w, "tasks.free"), 3);
+  cr_assert_eq(metric(w, "store.restarts"), 1);
+  end(w, inst);
+}
+
 /* ---- exhaustion ---------------------------------------------------------------------- */
 
 Test(store, exhaustion_report_names_every_task) {
