@@ -261,6 +261,29 @@ Test(store, flush_with_mta_completes_and_fix_skips) {
   end(w, inst);
 }
 
+Test(store, mta_disable_and_enable_faults) {
+  sim_world_t *w = store_world();
+  store_config_t c;
+  quiet_config(&c);
+  c.gateway_out_threads = 1;
+  sim_fault_t f[2] = {
+      {.at = 0, .kind = STORE_FAULT_MTA_DISABLE},
+      {.at = 30 * SIM_MIN, .kind = STORE_FAULT_MTA_ENABLE}};
+  void *inst = model_new(w, &c, 0, f, 2);
+  at_call_t a = {store__inst_store(inst), SIM_SEC, register_flush, NULL};
+  spawn_at(w, &a);
+  cr_assert_eq(sim_world_run(w, 30 * SIM_MIN - 1), 0);
+  cr_assert_eq(metric(w, "mta.enabled"), 0);
+  cr_assert_eq(metric(w, "flush.pending"), 1, "waits for the disabled MTA");
+  cr_assert_eq(metric(w, "mta.queue"), 1);
+  cr_assert_eq(sim_world_run(w, 31 * SIM_MIN), 0);
+  cr_assert_eq(metric(w, "mta.enabled"), 1);
+  cr_assert_eq(metric(w, "flush.completed"), 1, "the MTA took it");
+  cr_assert_eq(metric(w, "flush.pending"), 0);
+  cr_assert_eq(metric(w, "flush.timed_out"), 0);
+  end(w, inst);
+}
+
 /* ---- RPC admission ------------------------------------------------------------------ */
 
 static int sleep_fn(store_t *s, void *arg, int64_t d) {
