@@ -86,7 +86,8 @@ static void leaf(FILE *f, const entry_t *e, int ind) {
     fmt_bound(p, p->min, lo, sizeof lo);
     fmt_bound(p, p->max, hi, sizeof hi);
     size_t l = strlen(desc);
-    snprintf(desc + l, sizeof desc - l, " Range %s to %s.", lo, hi);
+    if (p->max >= 9e17) snprintf(desc + l, sizeof desc - l, " At least %s.", lo);
+    else snprintf(desc + l, sizeof desc - l, " Range %s to %s.", lo, hi);
   }
   if (strcmp(e->owner, "scenario")) {
     size_t l = strlen(desc);
@@ -97,7 +98,8 @@ static void leaf(FILE *f, const entry_t *e, int ind) {
   if (ref) fprintf(f, "\"$ref\": \"#/$defs/%s\"", ref);
   else if (p->type == SIM_P_INT) {
     fprintf(f, "\"type\": \"integer\"");
-    if (p->min != 0 || p->max != 0) fprintf(f, ", \"minimum\": %.15g, \"maximum\": %.15g", p->min, p->max);
+    if (p->min != 0 || p->max != 0) fprintf(f, ", \"minimum\": %.15g", p->min);
+    if ((p->min != 0 || p->max != 0) && p->max < 9e17) fprintf(f, ", \"maximum\": %.15g", p->max);
   } else if (p->type == SIM_P_FLOAT) {
     fprintf(f, "\"type\": \"number\"");
     if (p->min != 0 || p->max != 0) fprintf(f, ", \"minimum\": %.15g, \"maximum\": %.15g", p->min, p->max);
@@ -230,7 +232,8 @@ static void md_table(FILE *f, const sim_param_t *tab) {
     if (p->min != 0 || p->max != 0) {
       fmt_bound(p, p->min, lo, sizeof lo);
       fmt_bound(p, p->max, hi, sizeof hi);
-      snprintf(range, sizeof range, "%s .. %s", lo, hi);
+      if (p->max >= 9e17) snprintf(range, sizeof range, ">= %s", lo);
+      else snprintf(range, sizeof range, "%s .. %s", lo, hi);
     } else
       snprintf(range, sizeof range, "-");
     fprintf(f, "| `%s` | %s | %s%s%s | %s | %s |\n", p->path, scn_ptype_name(p->type),

@@ -631,24 +631,31 @@ fail:
 }
 
 /* ---- suggestions ------------------------------------------------------------------------ */
+/* Optimal string alignment distance (edits and adjacent transpositions),
+ * case-insensitive. */
 static size_t edit_distance(const char *a, const char *b) {
-  size_t na = strlen(a), nb = strlen(b), row[128], i, j;
+  size_t na = strlen(a), nb = strlen(b), r0[128], r1[128], r2[128], i, j;
+  size_t *pp = r0, *prev = r1, *cur = r2;
   if (na > 120 || nb > 120) return 999;
-  for (j = 0; j <= nb; j++) row[j] = j;
+  for (j = 0; j <= nb; j++) prev[j] = j;
   for (i = 1; i <= na; i++) {
-    size_t diag = row[0];
-    row[0] = i;
+    cur[0] = i;
     for (j = 1; j <= nb; j++) {
-      size_t up = row[j];
-      size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-      size_t best = diag + cost;
-      if (row[j] + 1 < best) best = row[j] + 1;
-      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
+      int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+      size_t best = prev[j - 1] + (ca != cb);
+      if (prev[j] + 1 < best) best = prev[j] + 1;
+      if (cur[j - 1] + 1 < best) best = cur[j - 1] + 1;
+      if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+          tolower((unsigned char)a[i - 2]) == cb && pp[j - 2] + 1 < best)
+        best = pp[j - 2] + 1;
+      cur[j] = best;
     }
+    size_t *t = pp;
+    pp = prev;
+    prev = cur;
+    cur = t;
   }
-  return row[nb];
+  return prev[nb];
 }
 
 int scn_suggest(const char *word, const char *const *cands, size_t n,

@@ -1,0 +1,321 @@
+/*
+ * Tests of the runner (sim/scenario/runner.c) and of the storesim command:
+ * verdicts, determinism, common random numbers, limits, the bad-input corpus
+ * (tests/bad/EXPECTED: file, then the first line storesim must print),
+ * Ctrl-C, whole output files, help and exit codes.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "storesim/scenario.h"
+
+#define BIN STORESIM_BINARY_DIR "/storesim"
+#define SRC STORESIM_SOURCE_DIR
+
+static scn_scenario_t *load_file(const char *rel, const char *const *sets, size_t nsets) {
+  char p[1024];
+  scn_diag_t d;
+  scn_scenario_t *s = NULL;
+  scn_load_opts_t o = {sets, nsets};
+  snprintf(p, sizeof p, "%s/%s", SRC, rel);
+  scn_diag_init(&d);
+  cr_assert_eq(scn_load(p, &o, &s, &d), 0, "%s", d.text);
+  scn_diag_free(&d);
+  return s;
+}
+
+static const scn_metric_res_t *metric(const scn_variant_res_t *vr, const char *name) {
+  for (size_t i = 0; i < vr->nmetrics; i++)
+    if (!strcmp(vr->metrics[i].name, name)) return &vr->metrics[i];
+  return NULL;
+}
+
+Test(runner, verdict_determinism_and_common_random_numbers) {
+  scn_scenario_t *s = load_file("scenarios/validation/mm1.yaml", NULL, 0);
+  scn_run_opts_t o = {0};
+  o.duration = 2 * SIM_DAY;
+  scn_result_t *a = scn_run(s, &o), *b = scn_run(s, &o);
+  cr_assert(a && b);
+  cr_assert_eq(a->status, 0, "%s", a->diag.text ? a->diag.text : "");
+  cr_assert_eq(a->reproduced_without_fix, 1);
+  cr_assert_eq(a->absent_with_fix, 1);
+  cr_assert_eq(a->nvariants, 2);
+  for (size_t i = 0; i < 2; i++) {
+    cr_assert(a->variants[i].ran && !a->variants[i].incomplete);
+    cr_assert_eq(a->variants[i].end_time, 2 * SIM_DAY);
+    cr_assert_eq(a->variants[i].trace_hash, b->variants[i].trace_hash, "same seed, same trace");
+    cr_assert_eq(a->variants[i].npass, (int)a->variants[i].nexpects);
+  }
+  cr_assert_neq(a->variants[0].trace_hash, a->variants[1].trace_hash);
+  /* the fix (a second worker) is the only difference: same arrivals */
+  cr_assert_eq(metric(&a->variants[0], "queue.arrivals")->sum.final,
+               metric(&a->variants[1], "queue.arrivals")->sum.final);
+  scn_result_free(a);
+  scn_result_free(b);
+  o.have_seed = 1;
+  o.seed = 99;
+  o.variant = "with_fix";
+  a = scn_run(s, &o);
+  cr_assert_eq(a->variants[0].ran, 0);
+  cr_assert_eq(a->variants[1].ran, 1);
+  cr_assert_eq(a->variants[1].seed, 99);
+  cr_assert_eq(a->reproduced_without_fix, -1);
+  scn_result_free(a);
+  scn_scenario_free(s);
+}
+
+Test(runner, a_wrong_model_fails_the_closed_form) {
+  /* M/D/1 service under M/M/1 expectations: Wq is half, the check fails */
+  const char *sets[] = {"service.time=const(1s)"};
+  scn_scenario_t *s = load_file("scenarios/validation/mm1.yaml", sets, 1);
+  scn_run_opts_t o = {0};
+  o.duration = 2 * SIM_DAY;
+  scn_result_t *r = scn_run(s, &o);
+  cr_assert_eq(r->status, 1);
+  cr_assert_eq(r->reproduced_without_fix, 0);
+  cr_assert(r->variants[0].nfail >= 1);
+  scn_result_free(r);
+  scn_scenario_free(s);
+  /* and M/M/c's expectations notice one worker less than declared */
+  const char *sets2[] = {"arrivals.interarrival=exp(300ms)"};
+  s = load_file("scenarios/validation/mmc.yaml", sets2, 1);
+  o.duration = SIM_DAY;
+  r = scn_run(s, &o);
+  cr_assert_eq(r->status, 0, "parameters are read by the expectations: still the closed form");
+  scn_result_free(r);
+  scn_scenario_free(s);
+}
+
+Test(runner, unknown_metric_is_an_input_error_with_position) {
+  const char *text =
+      "id: t\ntitle: t\nmodel: queue\nduration: 1m\n"
+      "variants: { without_fix: {}, with_fix: {} }\n"
+      "expect:\n  without_fix: [\"queue.wiat.mean < 1s\"]\n  with_fix: [\"queue.wait.p99 < 1h\", \"queue.length.p99 < 1\"]\n";
+  scn_diag_t d;
+  scn_scenario_t *s = NULL;
+  scn_diag_init(&d);
+  cr_assert_eq(scn_load_buffer("t.yaml", text, strlen(text), NULL, &s, &d), 0, "%s", d.text);
+  scn_diag_free(&d);
+  scn_result_t *r = scn_run(s, NULL);
+  cr_assert_eq(r->status, 2);
+  cr_assert(strstr(r->diag.text, "t.yaml:7:18: error: expect (without_fix): unknown metric 'queue.wiat' (nearest: 'queue.wait'"),
+            "%s", r->diag.text);
+  cr_assert(strstr(r->diag.text, "percentiles exist for sample metrics only"), "%s", r->diag.text);
+  cr_assert_eq(r->variants[1].npass, 1);
+  scn_result_free(r);
+  scn_scenario_free(s);
+}
+
+Test(runner, limits_stop_a_run_with_an_error) {
+  const char *text =
+      "id: t\ntitle: t\nmodel: queue\nduration: 1m\nburst: { at: 1s, count: 5000 }\n"
+      "limits: { max_threads: 100 }\nvariants: { without_fix: {}, with_fix: {} }\n"
+      "expect: { without_fix: [\"queue.arrivals.final > 0\"] }\n";
+  scn_diag_t d;
+  scn_scenario_t *s = NULL;
+  scn_diag_init(&d);
+  cr_assert_eq(scn_load_buffer("t.yaml", text, strlen(text), NULL, &s, &d), 0, "%s", d.text);
+  scn_diag_free(&d);
+  scn_result_t *r = scn_run(s, NULL);
+  cr_assert_eq(r->status, 2);
+  cr_assert(r->variants[0].incomplete);
+  cr_assert(strstr(r->diag.text, "live thread limit"), "%s", r->diag.text);
+  cr_assert_eq(r->reproduced_without_fix, -1);
+  scn_result_free(r);
+  scn_scenario_free(s);
+}
+
+Test(runner, faults_reach_the_model) {
+  const char *text =
+      "id: t\ntitle: t\nmodel: queue\nduration: 1h\narrivals: { interarrival: const(1s) }\n"
+      "service: { time: const(100ms) }\n"
+      "faults: [{at: 30m, action: arrivals_stop}]\n"
+      "variants: { without_fix: {}, with_fix: {} }\n"
+      "expect:\n  without_fix: [\"queue.arrivals.final == 1799\"]\n";
+  scn_diag_t d;
+  scn_scenario_t *s = NULL;
+  scn_diag_init(&d);
+  cr_assert_eq(scn_load_buffer("t.yaml", text, strlen(text), NULL, &s, &d), 0, "%s", d.text);
+  scn_diag_free(&d);
+  scn_result_t *r = scn_run(s, NULL);
+  cr_assert_eq(r->variants[0].npass, 1, "%s", r->variants[0].expects[0].detail);
+  scn_result_free(r);
+  scn_scenario_free(s);
+}
+
+/* Runs a shell command; returns its exit status and its output in out. */
+static int sh(const char *cmd, char *out, size_t n) {
+  FILE *p = popen(cmd, "r");
+  size_t k = 0;
+  cr_assert(p);
+  while (k + 1 < n) {
+    size_t r = fread(out + k, 1, n - 1 - k, p);
+    if (!r) break;
+    k += r;
+  }
+  out[k] = 0;
+  int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+Test(cli, bad_input_corpus) {
+  char line[2048], cmd[4096], out[8192];
+  FILE *f = fopen(SRC "/tests/bad/EXPECTED", "r");
+  int n = 0;
+  cr_assert(f);
+  while (fgets(line, sizeof line, f)) {
+    char *tab = strchr(line, '\t');
+    if (!tab) continue;
+    *tab = 0;
+    char *want = tab + 1;
+    want[strcspn(want, "\n")] = 0;
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' run 'tests/bad/%s' 2>&1 >/dev/null", SRC, BIN, line);
+    int rc = sh(cmd, out, sizeof out);
+    cr_expect_eq(rc, 2, "%s: exit %d, output:\n%s", line, rc, out);
+    out[strcspn(out, "\n")] = 0;
+    cr_expect_str_eq(out, want, "%s", line);
+    n++;
+  }
+  fclose(f);
+  cr_assert(n >= 40, "only %d corpus files", n);
+  /* also: a directory without scenarios, a missing file, an unreadable one */
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' validate tests/bad/empty_dir 2>&1", SRC, BIN);
+  cr_assert_eq(sh(cmd, out, sizeof out), 2);
+  cr_assert_str_eq(out, "tests/bad/empty_dir: error: no scenario files (*.yaml, *.yml) in this directory\n");
+  snprintf(cmd, sizeof cmd, "'%s' validate /nonexistent.yaml 2>&1", BIN);
+  cr_assert_eq(sh(cmd, out, sizeof out), 2);
+  cr_assert_str_eq(out, "/nonexistent.yaml: error: cannot open: No such file or directory\n");
+  snprintf(cmd, sizeof cmd, "'%s' validate /proc/self/mem 2>&1", BIN);
+  cr_assert_eq(sh(cmd, out, sizeof out), 2);
+  cr_assert(strstr(out, "/proc/self/mem: error: cannot read"), "%s", out);
+}
+
+Test(cli, check_validation_scenarios) {
+  char cmd[2048], out[8192];
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' check scenarios/validation 2>&1", SRC, BIN);
+  int rc = sh(cmd, out, sizeof out);
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_assert(strstr(out, "\n3 passed, 0 failed\n") || !strncmp(out, "3 passed", 8), "%s", out);
+  /* a failing scenario: exit 1, and the failed expectation is named */
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' check --duration 1d --set 'service.time=const(1s)' "
+           "scenarios/validation/mm1.yaml 2>&1", SRC, BIN);
+  rc = sh(cmd, out, sizeof out);
+  cr_assert_eq(rc, 1, "%s", out);
+  cr_assert(strstr(out, "FAIL ") && strstr(out, "failed:") && strstr(out, "\n0 passed, 1 failed\n"), "%s", out);
+}
+
+Test(cli, run_outputs_table_json_csv_trace) {
+  char cmd[4096], out[65536], dir[] = "/tmp/storesim-cli-XXXXXX";
+  cr_assert(mkdtemp(dir));
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' run --metrics %s/m.csv --trace %s/t.jsonl "
+           "scenarios/validation/mmc.yaml", SRC, BIN, dir, dir);
+  int rc = sh(cmd, out, sizeof out);
+  cr_assert_eq(rc, 0, "%s", out);
+  cr_assert(strstr(out, "== mmc: "), "%s", out);
+  cr_assert(strstr(out, "verdict: reproduced without fix; absent with fix"), "%s", out);
+  struct stat st;
+  char p[512];
+  snprintf(p, sizeof p, "%s/m.csv", dir);
+  cr_assert_eq(stat(p, &st), 0);
+  cr_assert(st.st_size > 100);
+  FILE *f = fopen(p, "r");
+  char head[200];
+  cr_assert(fgets(head, sizeof head, f));
+  cr_assert_str_eq(head, "scenario,variant,time_s,metric,value\n");
+  fclose(f);
+  snprintf(p, sizeof p, "%s/t.jsonl", dir);
+  cr_assert_eq(stat(p, &st), 0);
+  cr_assert(st.st_size > 1000);
+  /* JSON: one object per scenario, the documented keys */
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' run --json scenarios/validation/mmc.yaml "
+           "scenarios/validation/md1.yaml", SRC, BIN);
+  rc = sh(cmd, out, sizeof out);
+  cr_assert_eq(rc, 0);
+  int lines = 0;
+  for (char *q = out; *q; q++) lines += *q == '\n';
+  cr_assert_eq(lines, 2);
+  const char *keys[] = {"\"scenario\":{\"id\":\"mmc\"", "\"seed\":7", "\"verdict\":{\"reproduced_without_fix\":true,\"absent_with_fix\":true",
+                        "\"variants\":[{\"name\":\"without_fix\",\"fixes\":[]", "\"trace_hash\":\"", "\"metrics\":{",
+                        "\"twmean\":", "\"expectations\":[{\"expression\":", "\"measured\":", "\"pass\":true",
+                        "\"detectors\":[]"};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) cr_assert(strstr(out, keys[i]), "%s missing", keys[i]);
+  /* the same run twice prints the same bytes */
+  char out2[65536];
+  sh(cmd, out2, sizeof out2);
+  cr_assert_str_eq(out, out2);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  cr_assert_eq(system(cmd), 0);
+}
+
+Test(cli, output_files_are_whole_or_absent) {
+  char cmd[4096], out[8192];
+  /* an input error: nothing is left behind, not even a temporary file */
+  snprintf(cmd, sizeof cmd, "d=$(mktemp -d) && cd '%s' && '%s' run --metrics $d/m.csv tests/bad/empty.yaml "
+           ">/dev/null 2>&1; echo $?; ls -A $d; rm -rf $d", SRC, BIN);
+  sh(cmd, out, sizeof out);
+  cr_assert_str_eq(out, "2\nm.csv\n", "metrics of zero scenarios is a whole (header-only) file");
+  snprintf(cmd, sizeof cmd, "'%s' run --metrics /nonexistent-dir/m.csv x.yaml 2>&1; echo $?", BIN);
+  sh(cmd, out, sizeof out);
+  cr_assert(strstr(out, "/nonexistent-dir/m.csv: error: cannot write") && strstr(out, "\n2\n"), "%s", out);
+}
+
+Test(cli, ctrl_c_prints_what_was_measured) {
+  char cmd[4096], out[65536];
+  /* a run of thousands of virtual days; SIGINT after half a second */
+  snprintf(cmd, sizeof cmd, "cd '%s' && { '%s' run --duration 5000d scenarios/validation/mm1.yaml & pid=$!; "
+           "sleep 0.5; kill -INT $pid; wait $pid; echo \"exit=$?\"; }", SRC, BIN);
+  sh(cmd, out, sizeof out);
+  cr_assert(strstr(out, "exit=130"), "%s", out);
+  cr_assert(strstr(out, "INCOMPLETE (interrupted)"), "%s", out);
+  cr_assert(strstr(out, "queue.wait"), "metrics so far are printed: %s", out);
+}
+
+Test(cli, help_usage_and_exit_codes) {
+  char cmd[2048], out[16384];
+  snprintf(cmd, sizeof cmd, "'%s' --help", BIN);
+  cr_assert_eq(sh(cmd, out, sizeof out), 0);
+  cr_assert(strstr(out, "exit status: 0 ok, 1 an expectation failed, 2 usage or input error"));
+  const char *cmds[] = {"run", "check", "validate", "list", "schema"};
+  for (size_t i = 0; i < 5; i++) {
+    snprintf(cmd, sizeof cmd, "'%s' %s --help", BIN, cmds[i]);
+    cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", cmds[i]);
+    cr_assert(strstr(out, "usage: storesim"), "%s", cmds[i]);
+  }
+  snprintf(cmd, sizeof cmd, "'%s' rnu 2>&1", BIN);
+  cr_assert_eq(sh(cmd, out, sizeof out), 2);
+  cr_assert(strstr(out, "did you mean 'run'"), "%s", out);
+  snprintf(cmd, sizeof cmd, "'%s' run --frobnicate x 2>&1", BIN);
+  cr_assert_eq(sh(cmd, out, sizeof out), 2);
+  snprintf(cmd, sizeof cmd, "'%s' run --seed -3 x 2>&1", BIN);
+  cr_assert_eq(sh(cmd, out, sizeof out), 2);
+  snprintf(cmd, sizeof cmd, "'%s' 2>&1", BIN);
+  cr_assert_eq(sh(cmd, out, sizeof out), 2);
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' run --sched bogus --duration 1m scenarios/validation/mm1.yaml 2>&1", SRC, BIN);
+  cr_assert_eq(sh(cmd, out, sizeof out), 2, "%s", out);
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' list scenarios/validation", SRC, BIN);
+  cr_assert_eq(sh(cmd, out, sizeof out), 0);
+  cr_assert(strstr(out, "mm1 ") && strstr(out, "mmc ") && strstr(out, "md1 "), "%s", out);
+}
+
+Test(cli, committed_schema_is_generated) {
+  char cmd[2048], out[1 << 16];
+  /* other models' tables change on their own: a stale file is a warning */
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' schema --json | cmp - scenarios/schema.json 2>&1", SRC, BIN);
+  if (sh(cmd, out, sizeof out))
+    cr_log_warn("scenarios/schema.json differs from `storesim schema --json`: regenerate it");
+  /* but it must cover the scenario layer and the queueing model */
+  FILE *f = fopen(SRC "/scenarios/schema.json", "r");
+  cr_assert(f, "scenarios/schema.json is missing");
+  size_t n = fread(out, 1, sizeof out - 1, f);
+  out[n] = 0;
+  fclose(f);
+  const char *keys[] = {"\"$schema\"", "\"duration\"", "\"limits\"", "\"max_threads\"", "\"variants\"",
+                        "\"expect\"", "\"faults\"", "\"workers\"", "\"interarrival\"", "\"arrivals_stop\""};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) cr_assert(strstr(out, keys[i]), "%s", keys[i]);
+}
