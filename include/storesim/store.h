@@ -38,6 +38,9 @@ extern "C" {
 enum {
   STORE_FIX_KB924567 = 0, /* gateway_out_threads == 0: no transit flush */
   STORE_FIX_KB941060 = 1, /* malformed headers read correctly */
+  STORE_FIX_KB922768 = 2, /* part 2: a failed download ends with one error */
+  STORE_FIX_KB898782 = 3, /* part 2: OpenMsgStore frees what it allocates */
+  STORE_FIX_Q279798 = 4,  /* part 2: IMAIL takes its locks in one order */
   STORE_NFIXES
 };
 #define STORE_FIX(f) (UINT64_C(1) << (f))
@@ -96,6 +99,36 @@ typedef struct store_config {
   int64_t moves_count;
   int64_t moves_threads;
   sim_dist_t moves_per_mailbox;
+  /* ---- part 2 (sim/store/spin.c, leak.c, imail.c) ---- */
+  /* KB922768: Outlook downloads (spin.c) */
+  double download_rate;          /* healthy downloads per second */
+  double download_malformed_rate;/* downloads of a malformed message */
+  int64_t download_malformed_max;/* malformed downloads in all (0: no cap) */
+  int64_t download_retries;      /* a hung client retries this often */
+  sim_time_t download_retry_delay;
+  sim_time_t download_timeout;   /* the client gives up after this */
+  sim_dist_t download_cpu;       /* conversion CPU of one download */
+  sim_dist_t download_flush_cpu; /* CPU of one flush request */
+  uint64_t version_store;        /* version store capacity, bytes */
+  uint64_t version_bucket;       /* version store bytes per write */
+  int64_t download_flush_window; /* flush requests a failed download keeps
+                                    in flight */
+  /* KB898782: the third-party MAPI program (leak.c) */
+  double mapiprog_rate;          /* OpenMsgStore calls per second */
+  int64_t mapiprog_calls;        /* calls in all (0: no cap) */
+  uint64_t mapiprog_leak;        /* bytes leaked per call without the fix */
+  uint64_t mapiprog_object;      /* bytes of the per-call store object */
+  uint64_t mapiprog_memory_limit;/* the program's own address space */
+  sim_dist_t openstore_service;  /* store task time of one OpenMsgStore */
+  /* Q279798: IMAIL conversion (imail.c) */
+  double imail_inbound_rate;     /* IMS inbound messages per second */
+  double imail_outbound_rate;    /* POP3/IMAP4/NNTP reads per second */
+  int64_t imail_count;           /* messages per direction (0: no cap) */
+  int imail_periodic;            /* constant gaps, both directions aligned */
+  sim_time_t imail_timeout;      /* an outbound reader gives up after this */
+  sim_dist_t imail_convert_cpu;  /* CPU before the critical sections */
+  sim_dist_t imail_inner_cpu;    /* CPU between taking the first and second */
+  sim_dist_t imail_locked_cpu;   /* CPU holding both */
 } store_config_t;
 
 /* The parameter table ({NULL}-terminated) and the model. */

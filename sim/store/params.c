@@ -108,6 +108,76 @@ const sim_param_t store_params[] = {
     {"workload.moves.per_mailbox", SIM_P_DIST_TIME, O(moves_per_mailbox), 0,
      TMAX, "uniform(18s, 22s)",
      "Task time to copy one mailbox; a flush is registered after each."},
+    /* ---- part 2: KB922768 downloads (spin.c) ---- */
+    {"workload.download.rate", SIM_P_RATE, O(download_rate), 0, 10000, "0/s",
+     "Outlook message downloads per second of well-formed messages (Poisson)."},
+    {"workload.download.malformed_rate", SIM_P_RATE,
+     O(download_malformed_rate), 0, 10000, "0/s",
+     "Downloads per second of a malformed message (Poisson; KB922768)."},
+    {"workload.download.malformed_max", SIM_P_INT, O(download_malformed_max),
+     0, 1e9, "0", "Malformed downloads in all (0: no cap)."},
+    {"workload.download.retries", SIM_P_INT, O(download_retries), 0, 1000,
+     "3", "Times a client whose download hung (timed out) tries it again."},
+    {"workload.download.retry_delay", SIM_P_DURATION, O(download_retry_delay),
+     0, TMAX, "1m", "Delay before a hung download is tried again."},
+    {"workload.download.timeout", SIM_P_DURATION, O(download_timeout), 0,
+     TMAX, "60s", "An Outlook client gives up on a download after this."},
+    {"store.download_cpu", SIM_P_DIST_TIME, O(download_cpu), 0, TMAX,
+     "exp(20ms)", "Store CPU to convert one downloaded message."},
+    {"store.download_flush_cpu", SIM_P_DIST_TIME, O(download_flush_cpu), 0,
+     TMAX, "const(50ms)",
+     "Store CPU of one flush request issued by a failed download (KB922768)."},
+    {"store.version_store", SIM_P_SIZE, O(version_store), 0, 64 * GiB,
+     "16MiB",
+     "Version store of the database: uncommitted changes of open "
+     "transactions; full: writes fail with 0x8004060C (MAPI_E_STORE_FULL)."},
+    {"store.version_bucket", SIM_P_SIZE, O(version_bucket), 16, GiB, "4KiB",
+     "Version store bytes of one write (a flush, marking a message read)."},
+    {"store.download_flush_window", SIM_P_INT, O(download_flush_window), 1,
+     1024, "4",
+     "Flush requests a failed download keeps in flight (each runs on a store "
+     "task) without the kb922768 fix."},
+    /* ---- part 2: KB898782 third-party MAPI program (leak.c) ---- */
+    {"workload.mapi_program.rate", SIM_P_RATE, O(mapiprog_rate), 0, 10000,
+     "0/s", "OpenMsgStore calls per second of the MAPI program (0: none)."},
+    {"workload.mapi_program.calls", SIM_P_INT, O(mapiprog_calls), 0, 1e12,
+     "0", "OpenMsgStore calls in all (0: no cap)."},
+    {"workload.mapi_program.leak_per_call", SIM_P_SIZE, O(mapiprog_leak),
+     2048, GiB, "64KiB",
+     "Bytes each OpenMsgStore call leaks in the program without the kb898782 "
+     "fix (>= 2KiB so jemalloc's size classes keep the measure within 1 %)."},
+    {"workload.mapi_program.object_size", SIM_P_SIZE, O(mapiprog_object), 16,
+     GiB, "8KiB", "Bytes of the message store object each call allocates and "
+     "releases."},
+    {"workload.mapi_program.memory_limit", SIM_P_SIZE,
+     O(mapiprog_memory_limit), 0, 64 * GiB, "2GiB",
+     "Address space of the (32-bit) MAPI program (0: unlimited)."},
+    {"store.openstore_service", SIM_P_DIST_TIME, O(openstore_service), 0,
+     TMAX, "exp(10ms)", "Store task time of one OpenMsgStore."},
+    /* ---- part 2: Q279798 IMAIL conversion (imail.c) ---- */
+    {"workload.imail.inbound_rate", SIM_P_RATE, O(imail_inbound_rate), 0,
+     10000, "0/s",
+     "Internet Mail Service inbound messages per second, converted by IMAIL "
+     "on a store task."},
+    {"workload.imail.outbound_rate", SIM_P_RATE, O(imail_outbound_rate), 0,
+     10000, "0/s",
+     "POP3/IMAP4/NNTP message reads per second, converted by IMAIL on a store "
+     "task."},
+    {"workload.imail.count", SIM_P_INT, O(imail_count), 0, 1e12, "0",
+     "Messages per direction in all (0: no cap)."},
+    {"workload.imail.periodic", SIM_P_BOOL, O(imail_periodic), 0, 1, "false",
+     "Constant gaps instead of Poisson, both directions arriving at the same "
+     "instants (races decided by the scheduler alone)."},
+    {"workload.imail.timeout", SIM_P_DURATION, O(imail_timeout), 0, TMAX,
+     "60s", "A POP3/IMAP4 reader gives up after this."},
+    {"store.imail.convert_cpu", SIM_P_DIST_TIME, O(imail_convert_cpu), 0,
+     TMAX, "exp(5ms)", "IMAIL CPU before its critical sections."},
+    {"store.imail.inner_cpu", SIM_P_DIST_TIME, O(imail_inner_cpu), 0, TMAX,
+     "exp(2ms)",
+     "IMAIL CPU between taking the first and the second critical section (a "
+     "scheduling point even when 0)."},
+    {"store.imail.locked_cpu", SIM_P_DIST_TIME, O(imail_locked_cpu), 0, TMAX,
+     "exp(1ms)", "IMAIL CPU holding both critical sections."},
     {NULL, 0, 0, 0, 0, NULL, NULL}};
 
 static const sim_fault_kind_t store_faults[] = {
@@ -122,7 +192,8 @@ static const sim_fault_kind_t store_faults[] = {
      "whether it completed and what every remaining task does."},
     {NULL, NULL}};
 
-static const char *const store_fixes[] = {"kb924567", "kb941060", NULL};
+static const char *const store_fixes[] = {"kb924567", "kb941060", "kb922768",
+                                           "kb898782", "q279798", NULL};
 
 static void dist_const(sim_dist_t *d, double v) {
   memset(d, 0, sizeof *d);
@@ -180,6 +251,23 @@ void store_config_init(store_config_t *c) {
   c->moves_per_mailbox.kind = SIM_D_UNIFORM;
   c->moves_per_mailbox.a = 18.0 * SIM_SEC;
   c->moves_per_mailbox.b = 22.0 * SIM_SEC;
+  /* part 2 */
+  c->download_retries = 3;
+  c->download_retry_delay = SIM_MIN;
+  c->download_timeout = 60 * SIM_SEC;
+  dist_exp(&c->download_cpu, 20.0 * SIM_MS);
+  dist_const(&c->download_flush_cpu, 50.0 * SIM_MS);
+  c->version_store = 16 * 1024 * 1024;
+  c->version_bucket = 4096;
+  c->download_flush_window = 4;
+  c->mapiprog_leak = 64 * 1024;
+  c->mapiprog_object = 8 * 1024;
+  c->mapiprog_memory_limit = (uint64_t)2 * 1024 * 1024 * 1024;
+  dist_exp(&c->openstore_service, 10.0 * SIM_MS);
+  c->imail_timeout = 60 * SIM_SEC;
+  dist_exp(&c->imail_convert_cpu, 5.0 * SIM_MS);
+  dist_exp(&c->imail_inner_cpu, 2.0 * SIM_MS);
+  dist_exp(&c->imail_locked_cpu, 1.0 * SIM_MS);
 }
 
 static void dist_free(sim_dist_t *d) {
@@ -198,6 +286,12 @@ void store_config_free(void *cfg) {
   dist_free(&c->owa_service);
   dist_free(&c->mapi_service);
   dist_free(&c->moves_per_mailbox);
+  dist_free(&c->download_cpu); /* part 2 */
+  dist_free(&c->download_flush_cpu);
+  dist_free(&c->openstore_service);
+  dist_free(&c->imail_convert_cpu);
+  dist_free(&c->imail_inner_cpu);
+  dist_free(&c->imail_locked_cpu);
 }
 
 /* ---- the model interface ---------------------------------------------------- */
@@ -280,6 +374,9 @@ static void *model_create(sim_world_t *w, const void *cfgp, uint64_t fixes,
   if (store__smtp_init(inst->s, err, nerr) != 0) goto fail;
   if (store__clients_init(inst->s, err, nerr) != 0) goto fail;
   if (store__moves_init(inst->s, err, nerr) != 0) goto fail;
+  if (store__spin_init(inst->s, err, nerr) != 0) goto fail;  /* part 2 */
+  if (store__leak_init(inst->s, err, nerr) != 0) goto fail;
+  if (store__imail_init(inst->s, err, nerr) != 0) goto fail;
   for (size_t i = 0; i < nfaults; i++) {
     inst->args[i].inst = inst;
     inst->args[i].i = i;

@@ -250,6 +250,7 @@ static void task_main(void *arg) {
     sim_mutex_unlock(s->lock);
 
     int rc = wk->fn(s, wk->arg, wk->val);
+    sim_progress(); /* a finished work item is a unit of work (spin detector) */
     if (sim_thread_canceled(self)) {
       t->stop = 1;
       if (rc != 0) rc = STORE_EDOWN;

@@ -286,6 +286,9 @@ int store__mta_init(store_t *s, char *err, size_t nerr);    /* mta.c */
 int store__smtp_init(store_t *s, char *err, size_t nerr);   /* smtp.c */
 int store__clients_init(store_t *s, char *err, size_t nerr);/* clients.c */
 int store__moves_init(store_t *s, char *err, size_t nerr);  /* moves.c */
+int store__spin_init(store_t *s, char *err, size_t nerr);   /* part 2: spin.c */
+int store__leak_init(store_t *s, char *err, size_t nerr);   /* part 2: leak.c */
+int store__imail_init(store_t *s, char *err, size_t nerr);  /* part 2: imail.c */
 
 /* ---- property cache (cache.c) ----------------------------------------------- */
 /* A fixed-capacity hash table of header data (strings) in the store arena.

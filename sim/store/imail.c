@@ -1,0 +1,388 @@
+/*
+ * storesim store model, part 2: IMAIL content conversion and the Q279798
+ * deadlock (Exchange 5.5 SP3/SP4).
+ *
+ * IMAIL converts between MIME and MAPI on store tasks (kind "imail"), on two
+ * code paths that both take two critical sections, kernel mutexes of lock
+ * classes "imail.cs_content" (A) and "imail.cs_charset" (B):
+ *   inbound  (Internet Mail Service -> store): A, then B;
+ *   outbound (POP3/IMAP4/NNTP reads)         : B, then A without the q279798
+ *                                              fix; A, then B with it.
+ * Between taking the first and the second a conversion burns
+ * store.imail.inner_cpu (a scheduling point even when 0), so two conversions
+ * that overlap there can each hold one section and wait for the other: the
+ * kernel's wait-for detector reports a cycle of exactly those two threads,
+ * and the lock-order validator reports the inversion the first time both
+ * orders are seen, deadlock or not. Every later conversion blocks behind the
+ * stuck pair, holding its task; the IMS queue grows; a shutdown cannot stop
+ * tasks blocked on a mutex (kernel mutex waits are not interruptible, like
+ * EnterCriticalSection), so it times out and its report lists what each
+ * conversion holds and wants.
+ *
+ * Inbound messages arrive at workload.imail.inbound_rate (the IMS queue:
+ * accepted and not yet converted) and are submitted to the store; outbound
+ * reads come from reader threads of process "ims" that wait for their
+ * conversion up to workload.imail.timeout. With workload.imail.periodic both
+ * streams arrive at the same instants, so whether two conversions interleave
+ * is decided by the scheduler alone (the exploration's setting).
+ *
+ * Conversion states (per conversion, in the holder table under im->lock):
+ *   CONVERT -> WANT_FIRST -> HOLD_FIRST (wants second) -> HOLD_BOTH -> DONE
+ * Locking order: A, B (fixed) and im->lock innermost, never held while
+ * blocking on A or B.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+enum { DIR_IN, DIR_OUT };
+enum { C_CONVERT, C_WANT_FIRST, C_HOLD_FIRST, C_HOLD_BOTH, C_DONE };
+
+typedef struct conv {
+  struct store_imail *im;
+  struct conv *next, *prev; /* holder table: active conversions */
+  uint64_t id;
+  int dir;
+  int state;
+  uint64_t thread;          /* task thread id while active */
+  const char *thread_name;
+  sim_mutex_t *first, *second;
+  sim_time_t convert_cpu, inner_cpu, locked_cpu;
+  int queued;               /* inbound: counted in the IMS queue */
+} conv_t;
+
+struct store_imail {
+  store_t *s;
+  sim_proc_t *proc;
+  sim_mutex_t *cs_a, *cs_b;
+  sim_mutex_t *lock;
+  int stopped;              /* the IMS stopped with the store */
+  conv_t *active;           /* holder table */
+  int64_t nactive, blocked, ims_queue;
+  conv_t **all;             /* ledger, freed at destroy */
+  size_t nall, capall;
+  uint64_t next_id;
+  struct igen {
+    struct store_imail *im;
+    int dir;
+    double rate;
+    sim_rng_t rng;
+  } gen[2];
+  sim_metric_t *m_in_received, *m_in_converted, *m_queue, *m_in_refused;
+  sim_metric_t *m_out_requests, *m_out_completed, *m_out_timeouts;
+  sim_metric_t *m_out_failed, *m_active, *m_blocked, *m_latency;
+  sim_metric_t *m_cycle_threads, *m_cycle_conv, *m_stuck;
+};
+
+static void *xrealloc(void *p, size_t n) {
+  void *q = realloc(p, n);
+  if (!q) {
+    fprintf(stderr, "storesim: imail: out of host memory\n");
+    abort();
+  }
+  return q;
+}
+
+static const char *lock_name(sim_mutex_t *m) { return sim_mutex_name(m); }
+
+/* ---- holder table (caller holds im->lock) -------------------------------------- */
+
+static void active_add(struct store_imail *im, conv_t *c) {
+  c->prev = NULL;
+  c->next = im->active;
+  if (im->active) im->active->prev = c;
+  im->active = c;
+  im->nactive++;
+  sim_gauge_set(im->m_active, (double)im->nactive);
+}
+
+static void active_remove(struct store_imail *im, conv_t *c) {
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    im->active = c->next;
+  if (c->next) c->next->prev = c->prev;
+  c->next = c->prev = NULL;
+  im->nactive--;
+  sim_gauge_set(im->m_active, (double)im->nactive);
+}
+
+static void set_state(struct store_imail *im, conv_t *c, int st) {
+  sim_mutex_lock(im->lock);
+  int was_blocked = c->state == C_WANT_FIRST || c->state == C_HOLD_FIRST;
+  int is_blocked = st == C_WANT_FIRST || st == C_HOLD_FIRST;
+  c->state = st;
+  im->blocked += is_blocked - was_blocked;
+  sim_gauge_set(im->m_blocked, (double)im->blocked);
+  sim_mutex_unlock(im->lock);
+}
+
+/* ---- the conversion, on a store task ----------------------------------------------- */
+
+/* Returns 0, or STORE_EDOWN when the store went down (canceled) before the
+ * critical sections; once in them it finishes them (or stays blocked). */
+static int convert(store_t *s, conv_t *c) {
+  struct store_imail *im = c->im;
+  sim_thread_t *self = sim_self();
+  sim_mutex_lock(im->lock);
+  c->thread = sim_thread_id(self);
+  c->thread_name = sim_thread_name(self);
+  c->state = C_CONVERT;
+  active_add(im, c);
+  sim_mutex_unlock(im->lock);
+
+  int rc = sim_cpu_burn(c->convert_cpu);
+  if (rc == 0) {
+    int ordered = c->dir == DIR_IN || store_has_fix(s, STORE_FIX_Q279798);
+    c->first = ordered ? im->cs_a : im->cs_b;
+    c->second = ordered ? im->cs_b : im->cs_a;
+    set_state(im, c, C_WANT_FIRST);
+    sim_mutex_lock(c->first);
+    set_state(im, c, C_HOLD_FIRST);
+    rc = sim_cpu_burn(c->inner_cpu); /* scheduling point even when 0 */
+    if (rc == 0) {
+      sim_mutex_lock(c->second);
+      set_state(im, c, C_HOLD_BOTH);
+      rc = sim_cpu_burn(c->locked_cpu);
+      sim_mutex_unlock(c->second);
+    }
+    sim_mutex_unlock(c->first);
+  }
+  sim_mutex_lock(im->lock);
+  if (c->state == C_HOLD_FIRST) { /* canceled between the sections */
+    im->blocked--;
+    sim_gauge_set(im->m_blocked, (double)im->blocked);
+  }
+  c->state = C_DONE;
+  active_remove(im, c);
+  if (rc == 0 && c->dir == DIR_IN) {
+    sim_counter_add(im->m_in_converted, 1);
+    if (c->queued) {
+      c->queued = 0;
+      im->ims_queue--;
+      sim_gauge_set(im->m_queue, (double)im->ims_queue);
+    }
+  }
+  sim_mutex_unlock(im->lock);
+  return rc == 0 ? 0 : STORE_EDOWN;
+}
+
+static int convert_fn(store_t *s, void *arg, int64_t val) {
+  return convert(s, arg);
+}
+
+/* The store went down before the message was converted: it stays in the
+ * IMS queue. */
+static void inbound_drop(store_t *s, void *arg, int64_t val) {}
+
+/* ---- arrivals ---------------------------------------------------------------------- */
+
+static conv_t *conv_new(struct store_imail *im, int dir, sim_rng_t *r) {
+  const store_config_t *cfg = im->s->cfg;
+  conv_t *c = calloc(1, sizeof *c);
+  if (!c) {
+    fprintf(stderr, "storesim: imail: out of host memory\n");
+    abort();
+  }
+  c->im = im;
+  c->dir = dir;
+  c->convert_cpu = (sim_time_t)sim_dist_sample(&cfg->imail_convert_cpu, r);
+  c->inner_cpu = (sim_time_t)sim_dist_sample(&cfg->imail_inner_cpu, r);
+  c->locked_cpu = (sim_time_t)sim_dist_sample(&cfg->imail_locked_cpu, r);
+  sim_mutex_lock(im->lock);
+  c->id = ++im->next_id;
+  if (im->nall == im->capall) {
+    im->capall = im->capall ? 2 * im->capall : 256;
+    im->all = xrealloc(im->all, im->capall * sizeof *im->all);
+  }
+  im->all[im->nall++] = c;
+  sim_mutex_unlock(im->lock);
+  return c;
+}
+
+static void reader_main(void *arg) {
+  conv_t *c = arg;
+  struct store_imail *im = c->im;
+  store_t *s = im->s;
+  sim_time_t t0 = sim_now(s->w);
+  sim_counter_add(im->m_out_requests, 1);
+  int rc = store_call(s, STORE_K_IMAIL, convert_fn, c, 0,
+                      t0 + s->cfg->imail_timeout, 1);
+  if (rc == 0) {
+    sim_counter_add(im->m_out_completed, 1);
+    sim_sample_add(im->m_latency, (double)(sim_now(s->w) - t0) / SIM_MS);
+    sim_progress();
+  } else if (rc == SIM_ETIMEDOUT) {
+    sim_counter_add(im->m_out_timeouts, 1);
+  } else {
+    sim_counter_add(im->m_out_failed, 1);
+  }
+}
+
+static void generator_main(void *arg) {
+  struct igen *g = arg;
+  struct store_imail *im = g->im;
+  store_t *s = im->s;
+  const store_config_t *cfg = s->cfg;
+  int64_t n = 0;
+  for (;;) {
+    sim_time_t gap = cfg->imail_periodic
+                         ? (sim_time_t)(1e9 / g->rate)
+                         : (sim_time_t)sim_rng_exp(&g->rng, 1e9 / g->rate);
+    if (sim_sleep(gap) != 0) return;
+    conv_t *c = conv_new(im, g->dir, &g->rng);
+    if (g->dir == DIR_OUT) {
+      sim_thread_spawn(s->w, "pop3-read", im->proc, reader_main, c);
+    } else {
+      sim_mutex_lock(im->lock);
+      int stopped = im->stopped;
+      if (!stopped) {
+        c->queued = 1;
+        im->ims_queue++;
+        sim_gauge_set(im->m_queue, (double)im->ims_queue);
+        sim_counter_add(im->m_in_received, 1);
+      } else {
+        sim_counter_add(im->m_in_refused, 1);
+      }
+      sim_mutex_unlock(im->lock);
+      if (!stopped &&
+          store_submit(s, STORE_K_IMAIL, convert_fn, c, 0, inbound_drop) != 0)
+        sim_counter_add(im->m_in_refused, 1);
+    }
+    if (cfg->imail_count > 0 && ++n >= cfg->imail_count) return;
+  }
+}
+
+/* ---- deadlock members ---------------------------------------------------------------- */
+
+/* Publishes the size of the first wait-for cycle the kernel reported and how
+ * many of its threads are conversions holding one section and wanting the
+ * other, by this component's own holder table. `lock`: take im->lock (from a
+ * simulated thread). */
+static void cycle_check(store_t *s, struct store_imail *im, int lock) {
+  size_t nr = sim_world_nreports(s->w);
+  for (size_t i = 0; i < nr; i++) {
+    const sim_report_t *r = sim_world_report(s->w, i);
+    if (r->kind != SIM_R_DEADLOCK) continue;
+    int nconv = 0;
+    if (lock) sim_mutex_lock(im->lock);
+    for (size_t k = 0; k < r->nthreads; k++)
+      for (conv_t *c = im->active; c; c = c->next)
+        if (c->thread == r->threads[k] && c->state == C_HOLD_FIRST) {
+          nconv++;
+          break;
+        }
+    if (lock) sim_mutex_unlock(im->lock);
+    sim_gauge_set(im->m_cycle_threads, (double)r->nthreads);
+    sim_gauge_set(im->m_cycle_conv, nconv);
+    return;
+  }
+}
+
+/* ---- component hooks ------------------------------------------------------------------ */
+
+static void imail_down(store_t *s, void *self) {
+  struct store_imail *im = self;
+  sim_mutex_lock(im->lock);
+  im->stopped = 1; /* stopping the services: the IMS stops with the store */
+  sim_mutex_unlock(im->lock);
+}
+
+static void imail_report(store_t *s, void *self, char *buf, size_t n) {
+  struct store_imail *im = self;
+  if (sim_mutex_trylock(im->lock) != 0) return;
+  if (im->nactive > 0 || im->ims_queue > 0)
+    store__appendf(buf, n,
+                   "IMAIL: %" PRId64 " conversions in progress, %" PRId64
+                   " blocked on a critical section; IMS queue %" PRId64 "\n",
+                   im->nactive, im->blocked, im->ims_queue);
+  static const char *const dirs[2] = {"inbound", "outbound"};
+  for (conv_t *c = im->active; c; c = c->next) {
+    if (c->state == C_HOLD_FIRST)
+      store__appendf(buf, n,
+                     "  T%" PRIu64 " '%s' IMAIL %s conversion #%" PRIu64
+                     ": holds '%s', wants '%s'\n",
+                     c->thread, c->thread_name, dirs[c->dir], c->id,
+                     lock_name(c->first), lock_name(c->second));
+    else if (c->state == C_WANT_FIRST)
+      store__appendf(buf, n,
+                     "  T%" PRIu64 " '%s' IMAIL %s conversion #%" PRIu64
+                     ": holds nothing, wants '%s'\n",
+                     c->thread, c->thread_name, dirs[c->dir], c->id,
+                     lock_name(c->first));
+  }
+  sim_mutex_unlock(im->lock);
+}
+
+static void imail_sample(store_t *s, void *self) {
+  struct store_imail *im = self;
+  cycle_check(s, im, 1);
+  sim_mutex_lock(im->lock);
+  sim_gauge_set(im->m_stuck, (double)im->blocked);
+  sim_mutex_unlock(im->lock);
+}
+
+/* The world is not running: no lock needed (nor allowed). */
+static void imail_finish(store_t *s, void *self) { cycle_check(s, self, 0); }
+
+static void imail_destroy(void *self) {
+  struct store_imail *im = self;
+  for (size_t i = 0; i < im->nall; i++) free(im->all[i]);
+  free(im->all);
+  free(im);
+}
+
+static const store_component_t imail_component = {
+    .name = "imail",
+    .down = imail_down,
+    .report = imail_report,
+    .sample = imail_sample,
+    .finish = imail_finish,
+    .destroy = imail_destroy,
+};
+
+int store__imail_init(store_t *s, char *err, size_t nerr) {
+  const store_config_t *cfg = s->cfg;
+  if (cfg->imail_inbound_rate <= 0 && cfg->imail_outbound_rate <= 0) return 0;
+  struct store_imail *im = calloc(1, sizeof *im);
+  if (!im) {
+    if (err) snprintf(err, nerr, "out of host memory");
+    return SIM_ENOMEM;
+  }
+  sim_world_t *w = s->w;
+  im->s = s;
+  im->proc = sim_proc_create(w, "ims", 0);
+  im->cs_a = sim_mutex_create(w, "imail.cs_content");
+  im->cs_b = sim_mutex_create(w, "imail.cs_charset");
+  im->lock = sim_mutex_create(w, "imail.state");
+  im->m_in_received = sim_metric(w, "ims.received", SIM_M_COUNTER, "");
+  im->m_in_converted = sim_metric(w, "ims.converted", SIM_M_COUNTER, "");
+  im->m_in_refused = sim_metric(w, "ims.refused", SIM_M_COUNTER, "");
+  im->m_queue = sim_metric(w, "ims.queue", SIM_M_GAUGE, "");
+  im->m_out_requests = sim_metric(w, "imail.reads", SIM_M_COUNTER, "");
+  im->m_out_completed =
+      sim_metric(w, "imail.reads_completed", SIM_M_COUNTER, "");
+  im->m_out_timeouts = sim_metric(w, "imail.reads_timeouts", SIM_M_COUNTER, "");
+  im->m_out_failed = sim_metric(w, "imail.reads_failed", SIM_M_COUNTER, "");
+  im->m_latency = sim_metric(w, "imail.read_latency", SIM_M_SAMPLE, "ms");
+  im->m_active = sim_metric(w, "imail.active", SIM_M_GAUGE, "");
+  im->m_blocked = sim_metric(w, "imail.blocked", SIM_M_GAUGE, "");
+  im->m_stuck = sim_metric(w, "imail.blocked_sampled", SIM_M_GAUGE, "");
+  im->m_cycle_threads =
+      sim_metric(w, "imail.cycle_threads", SIM_M_GAUGE, "");
+  im->m_cycle_conv =
+      sim_metric(w, "imail.cycle_conversions", SIM_M_GAUGE, "");
+  store_component_add(s, &imail_component, im);
+  im->gen[0] = (struct igen){im, DIR_IN, cfg->imail_inbound_rate, {{0}}};
+  im->gen[1] = (struct igen){im, DIR_OUT, cfg->imail_outbound_rate, {{0}}};
+  store_rng(s, &im->gen[0].rng, "store.imail.inbound");
+  store_rng(s, &im->gen[1].rng, "store.imail.outbound");
+  for (int i = 0; i < 2; i++)
+    if (im->gen[i].rate > 0)
+      sim_thread_spawn(w, i ? "pop3-clients" : "ims-inbound", im->proc,
+                       generator_main, &im->gen[i]);
+  return 0;
+}

@@ -1,0 +1,456 @@
+/*
+ * storesim store model, part 2: Outlook message downloads and the KB922768
+ * CPU spin; plus the detector counters every scenario reads.
+ *
+ * Outlook (MAPI) clients download messages (process "outlook"): a generator
+ * spawns one client thread per download; the client passes the store's RPC
+ * admission (store_rpc_begin) and runs the download on a store task
+ * (store_call, kind "download", given up after workload.download.timeout:
+ * the client hangs that long, then tries again up to workload.download.
+ * retries times after retry_delay). The download converts the message
+ * (store.download_cpu) and marks it read, a write that takes one version
+ * store bucket (store.version_bucket) until its transaction ends.
+ *
+ * A malformed message fails conversion. With the kb922768 fix the failed
+ * download ends: its transaction is rolled back and the client gets one
+ * error. Without it the download does not exit: the task that runs it keeps
+ * issuing flush requests to the store (store_submit, kind "download"), up to
+ * store.download_flush_window in flight, each costing store.download_flush_cpu
+ * on another store task and writing one version store bucket that the still
+ * open transaction pins. So the cores fill with flush work (store CPU near
+ * 100 %), healthy work waits behind it for tasks and cores (RPC latency,
+ * client timeouts, queued mail), every hung retry starts another spinner,
+ * and once the version store is full every write fails with 0x8004060C
+ * (MAPI_E_STORE_FULL). Modelling assumption: the article does not say which
+ * resource returns 0x8004060C; the version store pinned by a transaction
+ * that never ends is the ESE mechanism that yields "store full" errors.
+ *
+ * The spinning task calls sim_request() per flush and never sim_progress(),
+ * so the kernel's spin detector names it; the flush tasks finish work items
+ * (the core calls sim_progress after each) and are not reported.
+ *
+ * Download states (client thread, per attempt):
+ *   ARRIVED -> REFUSED (admission) | DONE | STORE_FULL | ERROR (fix) |
+ *              HUNG (timed out) -> RETRY (new attempt) | GAVE_UP
+ * On the task: CONVERT -> DONE | FAILED -> (fix) ROLLBACK | (no fix) SPIN
+ *   SPIN -> EXIT only when the store goes down (task canceled).
+ *
+ * Locking: sp->lock protects the version store tally, the counters of
+ * spinners and the ledger; it is never held across a blocking call other
+ * than sim_proc_alloc/free (which do not block).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+/* MAPI_E_STORE_FULL, MAKE_MAPI_E(0x60C): a write found the version store
+ * full. And the error a failed download returns with the fix
+ * (MAPI_E_CORRUPT_DATA, MAKE_MAPI_E(0x10B)). Model-local result codes. */
+#define STORE_ESTOREFULL (-110)
+#define STORE_ECORRUPT (-111)
+
+typedef struct download {
+  struct store_spin *sp;
+  uint64_t id;
+  int malformed;
+  int attempt;
+  sim_time_t cpu;
+  uint64_t gen;     /* version store generation of its transaction */
+  void **buckets;   /* version store buckets its transaction pins */
+  size_t nb, capb;
+  sim_sem_t *window; /* flushes in flight (spinners only) */
+} download_t;
+
+struct store_spin {
+  store_t *s;
+  sim_proc_t *proc;
+  sim_mutex_t *lock;
+  uint64_t vs_used;   /* version store bytes in use */
+  uint64_t vs_gen;    /* bumped when the store goes down (arena reset) */
+  int64_t spinning;
+  int64_t malformed_started;
+  sim_time_t first_broken; /* -1 until the first broken download */
+  sim_time_t last_t;
+  sim_time_t last_busy;
+  download_t **all; /* ledger, freed at destroy */
+  size_t nall, capall;
+  uint64_t next_id;
+  struct dgen {
+    struct store_spin *sp;
+    int malformed;
+    double rate;
+    sim_rng_t rng;
+  } gen[2];
+  sim_rng_t rng_flush;
+  sim_metric_t *m_requests, *m_completed, *m_timeouts, *m_refused;
+  sim_metric_t *m_failed, *m_errors, *m_store_full, *m_latency, *m_malformed;
+  sim_metric_t *m_retries, *m_hung_clients, *m_spinning, *m_flushes;
+  sim_metric_t *m_vs_bytes, *m_vs_full, *m_cpu_pct, *m_cpu_after;
+  sim_metric_t *m_first_broken;
+  /* detector counters (all report kinds, read from the world) */
+  sim_metric_t *m_det[6], *m_det_spin_tasks;
+};
+
+static void *xrealloc(void *p, size_t n) {
+  void *q = realloc(p, n);
+  if (!q) {
+    fprintf(stderr, "storesim: spin: out of host memory\n");
+    abort();
+  }
+  return q;
+}
+
+static download_t *download_new(struct store_spin *sp, int malformed,
+                                sim_time_t cpu) {
+  download_t *d = calloc(1, sizeof *d);
+  if (!d) {
+    fprintf(stderr, "storesim: spin: out of host memory\n");
+    abort();
+  }
+  d->sp = sp;
+  d->malformed = malformed;
+  d->cpu = cpu;
+  sim_mutex_lock(sp->lock);
+  d->id = ++sp->next_id;
+  if (sp->nall == sp->capall) {
+    sp->capall = sp->capall ? 2 * sp->capall : 256;
+    sp->all = xrealloc(sp->all, sp->capall * sizeof *sp->all);
+  }
+  sp->all[sp->nall++] = d;
+  sim_mutex_unlock(sp->lock);
+  return d;
+}
+
+/* ---- the version store ------------------------------------------------------ */
+
+/* One write of d's transaction: pins a bucket of store arena memory until the
+ * transaction ends. Returns 0, STORE_ESTOREFULL when the version store is
+ * full (or the arena refuses the bytes), STORE_EDOWN when the store went
+ * down since the transaction began. */
+static int vs_write(store_t *s, struct store_spin *sp, download_t *d) {
+  uint64_t b = s->cfg->version_bucket;
+  int rc = 0;
+  sim_mutex_lock(sp->lock);
+  if (d->gen != sp->vs_gen) {
+    rc = STORE_EDOWN;
+  } else if (sp->vs_used + b > s->cfg->version_store) {
+    rc = STORE_ESTOREFULL;
+  } else {
+    void *p = sim_proc_alloc(store_proc(s), (size_t)b);
+    if (!p) {
+      rc = STORE_ESTOREFULL;
+    } else {
+      if (d->nb == d->capb) {
+        d->capb = d->capb ? 2 * d->capb : 8;
+        d->buckets = xrealloc(d->buckets, d->capb * sizeof *d->buckets);
+      }
+      d->buckets[d->nb++] = p;
+      sp->vs_used += b;
+      sim_gauge_set(sp->m_vs_bytes, (double)sp->vs_used);
+    }
+  }
+  if (rc == STORE_ESTOREFULL) sim_counter_add(sp->m_vs_full, 1);
+  sim_mutex_unlock(sp->lock);
+  return rc;
+}
+
+/* Ends d's transaction (commit or rollback): its buckets are released. After
+ * a store restart they are gone with the arena: only forgotten. */
+static void vs_end(store_t *s, struct store_spin *sp, download_t *d) {
+  sim_mutex_lock(sp->lock);
+  if (d->gen == sp->vs_gen) {
+    for (size_t i = 0; i < d->nb; i++) sim_proc_free(store_proc(s), d->buckets[i]);
+    sp->vs_used -= (uint64_t)d->nb * s->cfg->version_bucket;
+    sim_gauge_set(sp->m_vs_bytes, (double)sp->vs_used);
+  }
+  d->nb = 0;
+  sim_mutex_unlock(sp->lock);
+}
+
+/* ---- work on store tasks --------------------------------------------------- */
+
+static int flush_fn(store_t *s, void *arg, int64_t cpu) {
+  download_t *d = arg;
+  struct store_spin *sp = d->sp;
+  int rc = sim_cpu_burn((sim_time_t)cpu);
+  if (rc == 0 && !sim_thread_canceled(sim_self())) {
+    sim_counter_add(sp->m_flushes, 1);
+    rc = vs_write(s, sp, d); /* full: the flush fails; the spinner goes on */
+  } else {
+    rc = STORE_EDOWN;
+  }
+  sim_sem_release(d->window);
+  return rc;
+}
+
+static void flush_drop(store_t *s, void *arg, int64_t cpu) {
+  download_t *d = arg;
+  sim_sem_release(d->window);
+}
+
+/* The failed download that does not exit (no kb922768 fix). Returns only
+ * when the store goes down. */
+static int spin(store_t *s, struct store_spin *sp, download_t *d) {
+  sim_mutex_lock(sp->lock);
+  sp->spinning++;
+  sim_gauge_set(sp->m_spinning, (double)sp->spinning);
+  if (sp->first_broken < 0) {
+    sp->first_broken = sim_now(s->w);
+    sim_gauge_set(sp->m_first_broken, (double)sp->first_broken / SIM_SEC);
+  }
+  sim_mutex_unlock(sp->lock);
+  sim_trace_emit(s->w, "download.spin", "download", (int64_t)d->id);
+  char name[48];
+  snprintf(name, sizeof name, "download.window.%" PRIu64, d->id);
+  d->window = sim_sem_create(s->w, name, s->cfg->download_flush_window);
+  for (;;) {
+    if (sim_sem_acquire(d->window) != 0) break;
+    if (sim_thread_canceled(sim_self())) break;
+    sim_mutex_lock(sp->lock);
+    sim_time_t cpu =
+        (sim_time_t)sim_dist_sample(&s->cfg->download_flush_cpu, &sp->rng_flush);
+    sim_mutex_unlock(sp->lock);
+    sim_request();
+    if (store_submit(s, STORE_K_DOWNLOAD, flush_fn, d, cpu, flush_drop) != 0)
+      break;
+  }
+  sim_mutex_lock(sp->lock);
+  sp->spinning--;
+  sim_gauge_set(sp->m_spinning, (double)sp->spinning);
+  sim_mutex_unlock(sp->lock);
+  return STORE_EDOWN;
+}
+
+static int download_fn(store_t *s, void *arg, int64_t val) {
+  download_t *d = arg;
+  struct store_spin *sp = d->sp;
+  sim_mutex_lock(sp->lock);
+  d->gen = sp->vs_gen;
+  sim_mutex_unlock(sp->lock);
+  if (sim_cpu_burn(d->cpu) != 0) return STORE_EDOWN;
+  if (!d->malformed) {
+    int rc = vs_write(s, sp, d); /* mark read */
+    vs_end(s, sp, d);
+    return rc;
+  }
+  /* conversion of the malformed message failed */
+  if (store_has_fix(s, STORE_FIX_KB922768)) {
+    vs_end(s, sp, d);
+    return STORE_ECORRUPT;
+  }
+  return spin(s, sp, d);
+}
+
+/* ---- clients ------------------------------------------------------------------ */
+
+static void client_main(void *arg) {
+  download_t *d = arg;
+  struct store_spin *sp = d->sp;
+  store_t *s = sp->s;
+  const store_config_t *c = s->cfg;
+  for (;;) {
+    sim_time_t t0 = sim_now(s->w);
+    sim_counter_add(sp->m_requests, 1);
+    int rc = store_rpc_begin(s);
+    if (rc != 0) {
+      sim_counter_add(rc == STORE_EREFUSED ? sp->m_refused : sp->m_failed, 1);
+      return;
+    }
+    rc = store_call(s, STORE_K_DOWNLOAD, download_fn, d, 0,
+                    t0 + c->download_timeout, 1);
+    sim_time_t lat = sim_now(s->w) - t0;
+    store_rpc_end(s, lat);
+    switch (rc) {
+    case 0:
+      sim_counter_add(sp->m_completed, 1);
+      sim_sample_add(sp->m_latency, (double)lat / SIM_MS);
+      sim_progress();
+      return;
+    case STORE_ESTOREFULL:
+      sim_counter_add(sp->m_store_full, 1);
+      return;
+    case STORE_ECORRUPT:
+      sim_counter_add(sp->m_errors, 1);
+      return;
+    case SIM_ETIMEDOUT:
+      sim_counter_add(sp->m_timeouts, 1);
+      break;
+    default:
+      sim_counter_add(sp->m_failed, 1);
+      return;
+    }
+    /* hung: the user tries again, a new download of the same message */
+    if (d->attempt >= c->download_retries) {
+      sim_counter_add(sp->m_hung_clients, 1);
+      return;
+    }
+    if (sim_sleep(c->download_retry_delay) != 0) return;
+    sim_counter_add(sp->m_retries, 1);
+    download_t *n = download_new(sp, d->malformed, d->cpu);
+    n->attempt = d->attempt + 1;
+    d = n;
+  }
+}
+
+static void generator_main(void *arg) {
+  struct dgen *g = arg;
+  struct store_spin *sp = g->sp;
+  store_t *s = sp->s;
+  int64_t n = 0;
+  for (;;) {
+    if (sim_sleep((sim_time_t)sim_rng_exp(&g->rng, 1e9 / g->rate)) != 0)
+      return;
+    sim_time_t cpu = (sim_time_t)sim_dist_sample(&s->cfg->download_cpu, &g->rng);
+    download_t *d = download_new(sp, g->malformed, cpu);
+    if (g->malformed) sim_counter_add(sp->m_malformed, 1);
+    sim_thread_spawn(s->w, g->malformed ? "outlook-download-bad" : "outlook-download",
+                     sp->proc, client_main, d);
+    n++;
+    if (g->malformed && s->cfg->download_malformed_max > 0 &&
+        n >= s->cfg->download_malformed_max)
+      return;
+  }
+}
+
+/* ---- detector counters -------------------------------------------------------- */
+
+/* Counts the world's reports by kind into detect.* gauges; spins of store
+ * tasks separately. Reports are only ever appended, so a rescan is exact. */
+static void detect_count(store_t *s, struct store_spin *sp) {
+  double n[6] = {0};
+  double spin_tasks = 0;
+  size_t nr = sim_world_nreports(s->w);
+  for (size_t i = 0; i < nr; i++) {
+    const sim_report_t *r = sim_world_report(s->w, i);
+    if ((unsigned)r->kind < 6) n[r->kind]++;
+    if (r->kind == SIM_R_SPIN && r->nthreads > 0) {
+      const char *nm = sim_world_thread_name(s->w, r->threads[0]);
+      if (nm && !strncmp(nm, "store-task-", 11)) spin_tasks++;
+    }
+  }
+  for (int k = 0; k < 6; k++) sim_gauge_set(sp->m_det[k], n[k]);
+  sim_gauge_set(sp->m_det_spin_tasks, spin_tasks);
+}
+
+/* ---- component hooks ------------------------------------------------------------ */
+
+static void spin_sample(store_t *s, void *self) {
+  struct store_spin *sp = self;
+  sim_time_t now = sim_now(s->w);
+  sim_time_t busy = sim_proc_cpu_busy(store_proc(s));
+  if (now > sp->last_t) {
+    double pct = 100.0 * (double)(busy - sp->last_busy) /
+                 ((double)(now - sp->last_t) * sim_cpu_cores(s->w));
+    sim_gauge_set(sp->m_cpu_pct, pct);
+    if (sp->lock) {
+      sim_mutex_lock(sp->lock);
+      /* intervals that began after the first broken download */
+      if (sp->first_broken >= 0 && sp->last_t >= sp->first_broken)
+        sim_gauge_set(sp->m_cpu_after, pct);
+      sim_mutex_unlock(sp->lock);
+    }
+  }
+  sp->last_t = now;
+  sp->last_busy = busy;
+  detect_count(s, sp);
+}
+
+static void spin_down(store_t *s, void *self) {
+  struct store_spin *sp = self;
+  if (!sp->lock) return; /* no downloads */
+  sim_mutex_lock(sp->lock);
+  sp->vs_gen++; /* every open transaction's buckets go with the arena */
+  sp->vs_used = 0;
+  sim_gauge_set(sp->m_vs_bytes, 0);
+  sim_mutex_unlock(sp->lock);
+}
+
+static void spin_report(store_t *s, void *self, char *buf, size_t n) {
+  struct store_spin *sp = self;
+  if (!sp->lock || sim_mutex_trylock(sp->lock) != 0) return;
+  if (sp->spinning > 0 || sp->vs_used > 0)
+    store__appendf(buf, n,
+                   "downloads: %" PRId64 " failed downloads spinning; version "
+                   "store %" PRIu64 " of %" PRIu64 " bytes\n",
+                   sp->spinning, sp->vs_used, s->cfg->version_store);
+  sim_mutex_unlock(sp->lock);
+}
+
+static void spin_finish(store_t *s, void *self) { detect_count(s, self); }
+
+static void spin_destroy(void *self) {
+  struct store_spin *sp = self;
+  for (size_t i = 0; i < sp->nall; i++) {
+    free(sp->all[i]->buckets);
+    free(sp->all[i]);
+  }
+  free(sp->all);
+  free(sp);
+}
+
+static const store_component_t spin_component = {
+    .name = "downloads",
+    .down = spin_down,
+    .report = spin_report,
+    .sample = spin_sample,
+    .finish = spin_finish,
+    .destroy = spin_destroy,
+};
+
+int store__spin_init(store_t *s, char *err, size_t nerr) {
+  struct store_spin *sp = calloc(1, sizeof *sp);
+  if (!sp) {
+    if (err) snprintf(err, nerr, "out of host memory");
+    return SIM_ENOMEM;
+  }
+  sim_world_t *w = s->w;
+  const store_config_t *c = s->cfg;
+  sp->s = s;
+  sp->first_broken = -1;
+  static const char *const det[6] = {
+      "detect.deadlocks", "detect.hangs", "detect.lock_order",
+      "detect.misuse", "detect.spins", "detect.model_reports"};
+  for (int k = 0; k < 6; k++) sp->m_det[k] = sim_metric(w, det[k], SIM_M_GAUGE, "");
+  sp->m_det_spin_tasks = sim_metric(w, "detect.spins_store_tasks", SIM_M_GAUGE, "");
+  sp->m_cpu_pct = sim_metric(w, "store.cpu_percent", SIM_M_GAUGE, "%");
+  store_component_add(s, &spin_component, sp);
+  if (c->download_rate <= 0 && c->download_malformed_rate <= 0) return 0;
+
+  /* Kernel objects only when downloads run: a scenario without them keeps
+   * its trace (and golden hash) unchanged. */
+  sp->lock = sim_mutex_create(w, "downloads.lock");
+  sp->proc = sim_proc_create(w, "outlook", 0);
+  sp->m_requests = sim_metric(w, "download.requests", SIM_M_COUNTER, "");
+  sp->m_completed = sim_metric(w, "download.completed", SIM_M_COUNTER, "");
+  sp->m_timeouts = sim_metric(w, "download.timeouts", SIM_M_COUNTER, "");
+  sp->m_refused = sim_metric(w, "download.refused", SIM_M_COUNTER, "");
+  sp->m_failed = sim_metric(w, "download.failed", SIM_M_COUNTER, "");
+  sp->m_errors = sim_metric(w, "download.errors", SIM_M_COUNTER, "");
+  sp->m_store_full = sim_metric(w, "download.store_full", SIM_M_COUNTER, "");
+  sp->m_latency = sim_metric(w, "download.latency", SIM_M_SAMPLE, "ms");
+  sp->m_malformed = sim_metric(w, "download.malformed", SIM_M_COUNTER, "");
+  sp->m_retries = sim_metric(w, "download.retries", SIM_M_COUNTER, "");
+  sp->m_hung_clients = sim_metric(w, "download.gave_up", SIM_M_COUNTER, "");
+  sp->m_spinning = sim_metric(w, "download.spinning", SIM_M_GAUGE, "");
+  sp->m_flushes = sim_metric(w, "download.flushes", SIM_M_COUNTER, "");
+  sp->m_first_broken =
+      sim_metric(w, "download.first_broken_at", SIM_M_GAUGE, "s");
+  sp->m_vs_bytes = sim_metric(w, "version_store.bytes", SIM_M_GAUGE, "B");
+  sp->m_vs_full = sim_metric(w, "version_store.full", SIM_M_COUNTER, "");
+  sp->m_cpu_after =
+      sim_metric(w, "store.cpu_percent_after_broken", SIM_M_GAUGE, "%");
+  sim_gauge_set(sp->m_first_broken, -1);
+  sp->gen[0] = (struct dgen){sp, 0, c->download_rate, {{0}}};
+  sp->gen[1] = (struct dgen){sp, 1, c->download_malformed_rate, {{0}}};
+  store_rng(s, &sp->gen[0].rng, "store.download.healthy");
+  store_rng(s, &sp->gen[1].rng, "store.download.malformed");
+  store_rng(s, &sp->rng_flush, "store.download.flush");
+  for (int i = 0; i < 2; i++)
+    if (sp->gen[i].rate > 0)
+      sim_thread_spawn(w, i ? "outlook-bad-message" : "outlook-clients",
+                       sp->proc, generator_main, &sp->gen[i]);
+  return 0;
+}
