@@ -1,0 +1,310 @@
+/*
+ * Tests of metrics: counters, gauges and samples; their summaries (min, max,
+ * mean over values taken, time-weighted mean over virtual time, nearest-rank
+ * percentiles); registration and lookup; time series sampled at a fixed
+ * virtual interval. Every figure is computed by hand in the comments.
+ */
+#include <signal.h>
+
+#include "ktest.h"
+
+static sim_metric_t *mc, *mg, *ms;
+
+static void cb_counter5(sim_world_t *w, void *arg) { sim_counter_add(mc, 5); }
+static void cb_counter3(sim_world_t *w, void *arg) { sim_counter_add(mc, 3); }
+
+/* Counter: 0 on [0,1), 5 on [1,3), 8 on [3,4]. Values taken 0, 5, 8. */
+Test(metrics, counter_summary) {
+  sim_world_t *w = kt_world(NULL);
+  mc = sim_metric(w, "deliveries", SIM_M_COUNTER, "");
+  cr_assert_eq(sim_metric_kind(mc), SIM_M_COUNTER);
+  sim_at(w, SIM_SEC, cb_counter5, NULL);
+  sim_at(w, 3 * SIM_SEC, cb_counter3, NULL);
+  cr_assert_eq(sim_world_run(w, 4 * SIM_SEC), 0);
+  sim_metric_summary_t s;
+  sim_metric_summarize(mc, &s);
+  cr_assert_float_eq(sim_metric_value(mc), 8.0, 1e-12);
+  cr_assert_float_eq(s.final, 8.0, 1e-12);
+  cr_assert_float_eq(s.min, 0.0, 1e-12);
+  cr_assert_float_eq(s.max, 8.0, 1e-12);
+  cr_assert_eq(s.count, 3);
+  cr_assert_float_eq(s.mean, 13.0 / 3.0, 1e-12);
+  cr_assert_float_eq(s.twmean, (0 * 1 + 5 * 2 + 8 * 1) / 4.0, 1e-12);
+  cr_assert_float_eq(s.p50, 0.0, 1e-12, "percentiles are for samples only");
+  kt_end(w, 0);
+}
+
+static void cb_gauge20(sim_world_t *w, void *arg) { sim_gauge_set(mg, 20); }
+static void cb_gauge_minus5(sim_world_t *w, void *arg) {
+  sim_gauge_add(mg, -5);
+  sim_gauge_set(mg, 15); /* same value: not a new value */
+}
+
+/* Gauge: 10 on [0,2), 20 on [2,3), 15 on [3,5]. Values 0 (at registration),
+ * 10, 20, 15. twmean = (10*2 + 20*1 + 15*2) / 5 = 14. */
+Test(metrics, gauge_time_weighted_mean) {
+  sim_world_t *w = kt_world(NULL);
+  mg = sim_metric(w, "queue", SIM_M_GAUGE, "msgs");
+  sim_gauge_set(mg, 10);
+  sim_at(w, 2 * SIM_SEC, cb_gauge20, NULL);
+  sim_at(w, 3 * SIM_SEC, cb_gauge_minus5, NULL);
+  cr_assert_eq(sim_world_run(w, 5 * SIM_SEC), 0);
+  sim_metric_summary_t s;
+  sim_metric_summarize(mg, &s);
+  cr_assert_float_eq(s.twmean, 14.0, 1e-12);
+  cr_assert_float_eq(s.final, 15.0, 1e-12);
+  cr_assert_float_eq(s.min, 0.0, 1e-12);
+  cr_assert_float_eq(s.max, 20.0, 1e-12);
+  cr_assert_eq(s.count, 4);
+  cr_assert_float_eq(s.mean, 45.0 / 4.0, 1e-12);
+  cr_assert_str_eq(sim_metric_unit(mg), "msgs");
+  /* The summary is as of now: running on changes the time weighting. */
+  cr_assert_eq(sim_world_run(w, 10 * SIM_SEC), 0);
+  sim_metric_summarize(mg, &s);
+  cr_assert_float_eq(s.twmean, (10 * 2 + 20 * 1 + 15 * 7) / 10.0, 1e-12);
+  kt_end(w, 0);
+}
+
+static sim_metric_t *late;
+static void cb_register_late(sim_world_t *w, void *arg) {
+  late = sim_metric(w, "late", SIM_M_GAUGE, "");
+  sim_gauge_set(late, 4);
+}
+
+/* A gauge registered at 6 s is weighted from 6 s: 4 on [6,8] -> 4. */
+Test(metrics, twmean_from_registration) {
+  sim_world_t *w = kt_world(NULL);
+  sim_at(w, 6 * SIM_SEC, cb_register_late, NULL);
+  cr_assert_eq(sim_world_run(w, 8 * SIM_SEC), 0);
+  sim_metric_summary_t s;
+  sim_metric_summarize(late, &s);
+  cr_assert_float_eq(s.twmean, 4.0, 1e-12);
+  kt_end(w, 0);
+}
+
+Test(metrics, twmean_with_no_elapsed_time_is_the_value) {
+  sim_world_t *w = kt_world(NULL);
+  mg = sim_metric(w, "g", SIM_M_GAUGE, NULL);
+  sim_gauge_set(mg, 7);
+  sim_metric_summary_t s;
+  sim_metric_summarize(mg, &s);
+  cr_assert_float_eq(s.twmean, 7.0, 1e-12);
+  cr_assert_str_eq(sim_metric_unit(mg), "");
+  kt_end(w, 0);
+}
+
+/* Samples 1..100 added in a scrambled order. Nearest rank: p50 = the 50th
+ * smallest = 50, p95 = 95, p99 = 99. */
+Test(metrics, sample_percentiles) {
+  sim_world_t *w = kt_world(NULL);
+  ms = sim_metric(w, "latency", SIM_M_SAMPLE, "ms");
+  for (int i = 0; i < 100; i++)
+    sim_sample_add(ms, (double)((i * 37) % 100 + 1));
+  sim_metric_summary_t s;
+  sim_metric_summarize(ms, &s);
+  cr_assert_eq(s.count, 100);
+  cr_assert_float_eq(s.min, 1.0, 1e-12);
+  cr_assert_float_eq(s.max, 100.0, 1e-12);
+  cr_assert_float_eq(s.mean, 50.5, 1e-12);
+  cr_assert_float_eq(s.p50, 50.0, 1e-12);
+  cr_assert_float_eq(s.p95, 95.0, 1e-12);
+  cr_assert_float_eq(s.p99, 99.0, 1e-12);
+  cr_assert_float_eq(s.final, (double)((99 * 37) % 100 + 1), 1e-12,
+                     "final is the last sample");
+  /* Adding after a summary re-sorts: 10 more of 1000 -> p99 = 1000. */
+  for (int i = 0; i < 10; i++)
+    sim_sample_add(ms, 1000);
+  sim_metric_summarize(ms, &s);
+  cr_assert_eq(s.count, 110);
+  cr_assert_float_eq(s.p99, 1000.0, 1e-12);
+  cr_assert_float_eq(s.p50, 55.0, 1e-12); /* rank ceil(55) = 55 */
+  cr_assert_float_eq(s.p95, 1000.0, 1e-12); /* rank 105 > 100 */
+  kt_end(w, 0);
+}
+
+Test(metrics, sample_small_counts) {
+  sim_world_t *w = kt_world(NULL);
+  ms = sim_metric(w, "one", SIM_M_SAMPLE, "");
+  sim_metric_summary_t s;
+  sim_metric_summarize(ms, &s);
+  cr_assert_eq(s.count, 0);
+  cr_assert_float_eq(s.p50, 0.0, 1e-12);
+  cr_assert_float_eq(s.mean, 0.0, 1e-12);
+  sim_sample_add(ms, -2.5);
+  sim_metric_summarize(ms, &s);
+  cr_assert_eq(s.count, 1);
+  cr_assert_float_eq(s.p50, -2.5, 1e-12);
+  cr_assert_float_eq(s.p99, -2.5, 1e-12);
+  cr_assert_float_eq(s.min, -2.5, 1e-12);
+  cr_assert_float_eq(s.max, -2.5, 1e-12);
+  /* 1..10: p50 = 5, p95 = p99 = 10 */
+  sim_metric_t *t = sim_metric(w, "ten", SIM_M_SAMPLE, "");
+  for (int i = 10; i >= 1; i--)
+    sim_sample_add(t, i);
+  sim_metric_summarize(t, &s);
+  cr_assert_float_eq(s.p50, 5.0, 1e-12);
+  cr_assert_float_eq(s.p95, 10.0, 1e-12);
+  cr_assert_float_eq(s.p99, 10.0, 1e-12);
+  kt_end(w, 0);
+}
+
+Test(metrics, registration_lookup_and_order) {
+  sim_world_t *w = kt_world(NULL);
+  size_t n0 = sim_world_nmetrics(w); /* the kernel's own, e.g. cpu.* */
+  cr_assert_not_null(sim_world_metric_find(w, "cpu.busy_cores"));
+  sim_metric_t *a = sim_metric(w, "a", SIM_M_COUNTER, "");
+  cr_assert_eq(sim_metric(w, "a", SIM_M_COUNTER, "x"), a, "found by name");
+  char name[32];
+  for (int i = 0; i < 300; i++) { /* beyond every initial table size */
+    snprintf(name, sizeof name, "m.%d", i);
+    sim_metric(w, name, i % 3 == 0 ? SIM_M_GAUGE : SIM_M_SAMPLE, "");
+  }
+  cr_assert_eq(sim_world_nmetrics(w), n0 + 301);
+  cr_assert_eq(sim_world_metric(w, n0), a);
+  for (int i = 0; i < 300; i++) {
+    snprintf(name, sizeof name, "m.%d", i);
+    sim_metric_t *m = sim_world_metric(w, n0 + 1 + (size_t)i);
+    cr_assert_str_eq(sim_metric_name(m), name, "listed in registration order");
+    cr_assert_eq(sim_world_metric_find(w, name), m);
+  }
+  cr_assert_null(sim_world_metric_find(w, "nope"));
+  cr_assert_null(sim_world_metric(w, n0 + 301));
+  kt_end(w, 0);
+}
+
+Test(metrics, kind_clash_is_misuse, .signal = SIGABRT) {
+  sim_world_t *w = kt_world(NULL);
+  sim_metric(w, "x", SIM_M_COUNTER, "");
+  sim_metric(w, "x", SIM_M_GAUGE, "");
+}
+
+/* ---- series -------------------------------------------------------------------- */
+
+static sim_world_t *series_world(sim_time_t interval) {
+  sim_world_opts_t o;
+  sim_world_opts_init(&o);
+  o.sample_interval = interval;
+  return kt_world_opts(&o);
+}
+
+static void cb_set(sim_world_t *w, void *arg) {
+  sim_gauge_set(mg, (double)(intptr_t)arg);
+}
+static void cb_obs(sim_world_t *w, void *arg) {
+  sim_sample_add(ms, (double)(intptr_t)arg);
+}
+
+static void assert_series(const sim_metric_t *m, const double *want, size_t n) {
+  size_t k;
+  const double *v = sim_metric_series(m, &k);
+  cr_assert_eq(k, n, "%s: %zu points, expected %zu", sim_metric_name(m), k, n);
+  for (size_t i = 0; i < n; i++)
+    cr_assert_float_eq(v[i], want[i], 1e-12, "%s[%zu] = %g, expected %g",
+                       sim_metric_name(m), i, v[i], want[i]);
+}
+
+/* Points at 1, 2, 3, 4 s. Gauge: 1 from 0.5 s, 2 from 1.5 s, 3 from 2.5 s.
+ * Sample: mean of the observations in each interval, the previous point when
+ * there were none: (1+3)/2, (none), 10, (none). */
+Test(series, gauge_and_sample_at_interval) {
+  sim_world_t *w = series_world(SIM_SEC);
+  cr_assert_eq(sim_world_sample_interval(w), SIM_SEC);
+  mg = sim_metric(w, "g", SIM_M_GAUGE, "");
+  ms = sim_metric(w, "s", SIM_M_SAMPLE, "");
+  sim_at(w, 500 * SIM_MS, cb_set, (void *)1);
+  sim_at(w, 1500 * SIM_MS, cb_set, (void *)2);
+  sim_at(w, 2500 * SIM_MS, cb_set, (void *)3);
+  sim_at(w, 200 * SIM_MS, cb_obs, (void *)1);
+  sim_at(w, 700 * SIM_MS, cb_obs, (void *)3);
+  sim_at(w, 2200 * SIM_MS, cb_obs, (void *)10);
+  cr_assert_eq(sim_world_run(w, 4 * SIM_SEC), 0);
+  double g[] = {1, 2, 3, 3};
+  double s[] = {2, 2, 10, 10};
+  assert_series(mg, g, 4);
+  assert_series(ms, s, 4);
+  kt_end(w, 0);
+}
+
+/* The clock runs on to `until` after the last thread finished, sampling all
+ * the way; a metric registered late gets zeros for the points it missed. */
+static void short_thread(void *arg) {
+  sim_sleep(1500 * SIM_MS);
+  sim_gauge_set(mg, 5);
+}
+static void cb_late_counter(sim_world_t *w, void *arg) {
+  mc = sim_metric(w, "late", SIM_M_COUNTER, "");
+  sim_counter_add(mc, 2);
+}
+
+Test(series, runs_to_until_and_pads_late_metrics) {
+  sim_world_t *w = series_world(SIM_SEC);
+  mg = sim_metric(w, "g", SIM_M_GAUGE, "");
+  sim_thread_spawn(w, "t", NULL, short_thread, NULL);
+  sim_at(w, 2500 * SIM_MS, cb_late_counter, NULL);
+  cr_assert_eq(sim_world_run(w, 6 * SIM_SEC), 0);
+  cr_assert_eq(sim_now(w), 6 * SIM_SEC);
+  double g[] = {0, 5, 5, 5, 5, 5};
+  double c[] = {0, 0, 2, 2, 2, 2};
+  assert_series(mg, g, 6);
+  assert_series(mc, c, 6);
+  /* A second run segment continues the series. */
+  cr_assert_eq(sim_world_run(w, 8 * SIM_SEC), 0);
+  double g2[] = {0, 5, 5, 5, 5, 5, 5, 5};
+  assert_series(mg, g2, 8);
+  kt_end(w, 0);
+}
+
+/* Ties at a sampling instant follow (time, sequence): a change scheduled
+ * before the sample event of that instant was queued (here at t=0, while
+ * the 2 s sample is queued at 1 s) is seen by it; one scheduled later (at
+ * 1.5 s for 2 s) is not. */
+static void cb_schedule_change_at_2s(sim_world_t *w, void *arg) {
+  sim_at(w, 2 * SIM_SEC, cb_set, (void *)7);
+}
+
+Test(series, ties_at_sampling_instants) {
+  sim_world_t *w = series_world(SIM_SEC);
+  mg = sim_metric(w, "early", SIM_M_GAUGE, "");
+  sim_at(w, 2 * SIM_SEC, cb_set, (void *)9);
+  cr_assert_eq(sim_world_run(w, 3 * SIM_SEC), 0);
+  double e[] = {0, 9, 9};
+  assert_series(mg, e, 3);
+  kt_end(w, 0);
+
+  w = series_world(SIM_SEC);
+  mg = sim_metric(w, "later", SIM_M_GAUGE, "");
+  sim_at(w, 1500 * SIM_MS, cb_schedule_change_at_2s, NULL);
+  cr_assert_eq(sim_world_run(w, 3 * SIM_SEC), 0);
+  double l[] = {0, 0, 7};
+  assert_series(mg, l, 3);
+  kt_end(w, 0);
+}
+
+Test(series, none_without_interval) {
+  sim_world_t *w = kt_world(NULL);
+  mg = sim_metric(w, "g", SIM_M_GAUGE, "");
+  sim_gauge_set(mg, 1);
+  cr_assert_eq(sim_world_run(w, 10 * SIM_SEC), 0);
+  size_t n = 99;
+  sim_metric_series(mg, &n);
+  cr_assert_eq(n, 0);
+  cr_assert_eq(sim_world_sample_interval(w), 0);
+  kt_end(w, 0);
+}
+
+/* The kernel's CPU gauges are sampled like any other metric: one burner on
+ * one of 2 cores for 2.5 s, sampled every second. */
+static void burn_2500ms(void *arg) { sim_cpu_burn(2500 * SIM_MS); }
+
+Test(series, kernel_cpu_gauge) {
+  sim_world_t *w = series_world(SIM_SEC);
+  sim_thread_spawn(w, "b", NULL, burn_2500ms, NULL);
+  cr_assert_eq(sim_world_run(w, 4 * SIM_SEC), 0);
+  sim_metric_t *busy = sim_world_metric_find(w, "cpu.busy_cores");
+  double want[] = {1, 1, 0, 0};
+  assert_series(busy, want, 4);
+  sim_metric_summary_t s;
+  sim_metric_summarize(busy, &s);
+  cr_assert_float_eq(s.twmean, 2.5 / 4.0, 1e-12);
+  kt_end(w, 0);
+}
