@@ -88,7 +88,7 @@ static void measure(struct store_leak *lp) {
 static void set_responding(struct store_leak *lp, int r) {
   if (lp->responding == r) return;
   lp->responding = r;
-  sim_gauge_set(lp->m_responding, r);
+  sim_gauge_set(lp->m_responding, !r);
   sim_trace_emit(lp->s->w, r ? "mapiprog.responding" : "mapiprog.hung",
                  "mapiprog", 0);
 }
@@ -102,9 +102,19 @@ static void logoff(struct store_leak *lp) {
   lp->calls_since_logon = 0;
 }
 
-static int logon(struct store_leak *lp) {
+/* MAPILogonEx: a session object in the program, opened on a store task.
+ * Returns 0, SIM_EMEMLIMIT or the store call's error (no session then). */
+static int logon(struct store_leak *lp, sim_time_t service) {
+  store_t *s = lp->s;
   lp->session = sim_proc_alloc(lp->proc, SESSION_BYTES);
   if (!lp->session) return SIM_EMEMLIMIT;
+  int rc = store_call(s, STORE_K_OPENSTORE, open_fn, NULL, service,
+                      sim_now(s->w) + s->cfg->mapi_timeout, 0);
+  if (rc != 0) {
+    sim_proc_free(lp->proc, lp->session);
+    lp->session = NULL;
+    return rc;
+  }
   sim_counter_add(lp->m_logons, 1);
   lp->base = sim_proc_mem_jemalloc(lp->proc);
   lp->calls_since_logon = 0;
@@ -153,14 +163,15 @@ static void program_main(void *arg) {
   for (;;) {
     if (sim_sleep(gap) != 0) return;
     if (c->mapiprog_calls > 0 && lp->calls >= c->mapiprog_calls) return;
+    sim_time_t service = (sim_time_t)sim_dist_sample(&c->openstore_service, &rng);
     if (!lp->session) {
-      if (logon(lp) != 0) {
+      int rc = logon(lp, service);
+      if (rc == SIM_EMEMLIMIT) {
         sim_counter_add(lp->m_alloc_fail, 1);
         set_responding(lp, 0);
-        continue;
       }
+      if (rc != 0) continue;
     }
-    sim_time_t service = (sim_time_t)sim_dist_sample(&c->openstore_service, &rng);
     lp->calls++;
     sim_counter_add(lp->m_calls, 1);
     lp->in_call = 1;
@@ -189,7 +200,7 @@ static void leak_sample(store_t *s, void *self) {
   struct store_leak *lp = self;
   size_t lim = sim_machine_mem_limit(s->w);
   if (lim)
-    sim_gauge_set(lp->m_avail, (double)lim - (double)sim_machine_mem_used(s->w));
+    sim_sample_add(lp->m_avail, (double)lim - (double)sim_machine_mem_used(s->w));
 }
 
 static void leak_finish(store_t *s, void *self) {
@@ -222,9 +233,7 @@ int store__leak_init(store_t *s, char *err, size_t nerr) {
   sim_world_t *w = s->w;
   const store_config_t *c = s->cfg;
   lp->s = s;
-  lp->m_avail = sim_metric(w, "machine.mem_available", SIM_M_GAUGE, "B");
-  if (sim_machine_mem_limit(w))
-    sim_gauge_set(lp->m_avail, (double)sim_machine_mem_limit(w));
+  lp->m_avail = sim_metric(w, "machine.mem_available", SIM_M_SAMPLE, "B");
   store_component_add(s, &leak_component, lp);
   if (c->mapiprog_rate <= 0) return 0;
 
@@ -250,13 +259,12 @@ int store__leak_init(store_t *s, char *err, size_t nerr) {
   lp->m_failed = sim_metric(w, "mapiprog.calls_failed", SIM_M_COUNTER, "");
   lp->m_alloc_fail =
       sim_metric(w, "mapiprog.alloc_failures", SIM_M_COUNTER, "");
-  lp->m_responding = sim_metric(w, "mapiprog.responding", SIM_M_GAUGE, "");
+  lp->m_responding = sim_metric(w, "mapiprog.hung", SIM_M_GAUGE, "");
   lp->m_logons = sim_metric(w, "mapiprog.logons", SIM_M_COUNTER, "");
   lp->m_sessions_lost =
       sim_metric(w, "mapiprog.sessions_lost", SIM_M_COUNTER, "");
   lp->m_bytes = sim_metric(w, "mapiprog.memory", SIM_M_GAUGE, "B");
   lp->m_per_call = sim_metric(w, "leak.bytes_per_call", SIM_M_GAUGE, "B");
-  sim_gauge_set(lp->m_responding, 1);
   sim_thread_spawn(w, "mapi-program", lp->proc, program_main, lp);
   return 0;
 }

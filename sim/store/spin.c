@@ -349,7 +349,7 @@ static void spin_sample(store_t *s, void *self) {
       sim_mutex_lock(sp->lock);
       /* intervals that began after the first broken download */
       if (sp->first_broken >= 0 && sp->last_t >= sp->first_broken)
-        sim_gauge_set(sp->m_cpu_after, pct);
+        sim_sample_add(sp->m_cpu_after, pct);
       sim_mutex_unlock(sp->lock);
     }
   }
@@ -441,7 +441,7 @@ int store__spin_init(store_t *s, char *err, size_t nerr) {
   sp->m_vs_bytes = sim_metric(w, "version_store.bytes", SIM_M_GAUGE, "B");
   sp->m_vs_full = sim_metric(w, "version_store.full", SIM_M_COUNTER, "");
   sp->m_cpu_after =
-      sim_metric(w, "store.cpu_percent_after_broken", SIM_M_GAUGE, "%");
+      sim_metric(w, "store.cpu_percent_after_broken", SIM_M_SAMPLE, "%");
   sim_gauge_set(sp->m_first_broken, -1);
   sp->gen[0] = (struct dgen){sp, 0, c->download_rate, {{0}}};
   sp->gen[1] = (struct dgen){sp, 1, c->download_malformed_rate, {{0}}};
