@@ -39,6 +39,7 @@ static const char usage_main[] =
     "  validate FILE...         check scenario files without running them\n"
     "  list [DIR|FILE...]       id, title and source article of each scenario\n"
     "  schema [--json|--markdown]  JSON Schema or Markdown reference of the format\n"
+    "  explore FILE             count deadlocks of a scenario over many random/PCT schedules\n"
     "\n"
     "  storesim COMMAND --help  options of a command\n"
     "\n"
@@ -240,7 +241,7 @@ static int scan_dir(files_t *f, const char *dir, int depth) {
       if (files_add(&here, p)) break;
   }
   closedir(d);
-  qsort(here.v, here.n, sizeof *here.v, str_cmp);
+  if (here.n) qsort(here.v, here.n, sizeof *here.v, str_cmp);
   for (size_t i = 0; i < here.n; i++) {
     struct stat st;
     if (!stat(here.v[i], &st) && S_ISDIR(st.st_mode)) scan_dir(f, here.v[i], depth + 1);
@@ -564,6 +565,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "validate")) return cmd_validate(argc - 2, argv + 2);
   if (!strcmp(cmd, "list")) return cmd_list(argc - 2, argv + 2);
   if (!strcmp(cmd, "schema")) return cmd_schema(argc - 2, argv + 2);
+  if (!strcmp(cmd, "explore")) { int cli_explore(int, char **); return cli_explore(argc - 2, argv + 2); } /* tools/explore.c */
   static const char *const cmds[] = {"run", "check", "validate", "list", "schema", "help"};
   char sug[200];
   if (scn_suggest(cmd, cmds, 6, 0, sug, sizeof sug))
