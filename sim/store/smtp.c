@@ -89,6 +89,8 @@ struct store_smtp {
   sim_metric_t *m_conv_failed_msgs, *m_conv_failed_expired, *m_arrived;
   sim_metric_t *m_delivered_malformed, *m_alloc_failures, *m_since_up;
   int64_t delivered_since_up;
+  int64_t nsessions; /* inbound sessions open: waiting for a worker or accepting */
+  sim_metric_t *m_sessions;
   sim_rng_t inject_rng;
 };
 
@@ -359,6 +361,8 @@ static void session_main(void *arg) {
   if (rc != 0) {
     sim_mutex_lock(p->lock);
     m->state = M_REJECTED;
+    p->nsessions--;
+    sim_gauge_set(p->m_sessions, (double)p->nsessions);
     sim_counter_add(p->m_timeouts, 1);
     sim_trace_emit(s->w, "smtp.timeout", "smtp.session", (int64_t)m->id);
     sim_mutex_unlock(p->lock);
@@ -373,6 +377,8 @@ static void session_main(void *arg) {
   sim_mutex_lock(p->lock);
   sim_time_t now = sim_now(s->w);
   m->accepted = now;
+  p->nsessions--;
+  sim_gauge_set(p->m_sessions, (double)p->nsessions);
   m->expires = m->arrived + s->cfg->smtp_expiration;
   m->qprev = p->q_newest;
   m->qnext = NULL;
@@ -418,6 +424,8 @@ static uint64_t msg_arrive(struct store_smtp *p, int malformed, sim_rng_t *rng) 
   }
   p->all[p->nall++] = m;
   sim_counter_add(p->m_arrived, 1);
+  p->nsessions++;
+  sim_gauge_set(p->m_sessions, (double)p->nsessions);
   sim_mutex_unlock(p->lock);
   uint64_t id = m->id;
   sim_thread_spawn(s->w, "smtp-session", p->proc, session_main, m);
@@ -536,6 +544,7 @@ int store__smtp_init(store_t *s, char *err, size_t nerr) {
   p->m_accept_latency =
       sim_metric(w, "smtp.accept_latency", SIM_M_SAMPLE, "ms");
   p->m_busy = sim_metric(w, "smtp.workers_busy", SIM_M_GAUGE, "");
+  p->m_sessions = sim_metric(w, "smtp.sessions", SIM_M_GAUGE, "");
   p->m_ndr = sim_metric(w, "smtp.ndr447", SIM_M_COUNTER, "");
   p->m_queue = sim_metric(w, "local_delivery.queue", SIM_M_GAUGE, "");
   p->m_ready = sim_metric(w, "local_delivery.ready", SIM_M_GAUGE, "");
