@@ -39,7 +39,6 @@ static const char usage_main[] =
     "  validate FILE...         check scenario files without running them\n"
     "  list [DIR|FILE...]       id, title and source article of each scenario\n"
     "  schema [--json|--markdown]  JSON Schema or Markdown reference of the format\n"
-    "  explore FILE             count deadlocks of a scenario over many random/PCT schedules\n"
     "\n"
     "  storesim COMMAND --help  options of a command\n"
     "\n"
@@ -565,7 +564,6 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "validate")) return cmd_validate(argc - 2, argv + 2);
   if (!strcmp(cmd, "list")) return cmd_list(argc - 2, argv + 2);
   if (!strcmp(cmd, "schema")) return cmd_schema(argc - 2, argv + 2);
-  if (!strcmp(cmd, "explore")) { int cli_explore(int, char **); return cli_explore(argc - 2, argv + 2); } /* tools/explore.c */
   static const char *const cmds[] = {"run", "check", "validate", "list", "schema", "help"};
   char sug[200];
   if (scn_suggest(cmd, cmds, 6, 0, sug, sizeof sug))
