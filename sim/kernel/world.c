@@ -299,22 +299,26 @@ void sim__sched_point(const char *op, uint32_t obj) {
   sim_world_t *w = t->w;
   t->op = op;
   t->op_obj = obj;
-  if (w->rn == 0)
+  if (w->rn == 0 || w->policy == SIM__S_FIFO)
     return;
-  bool sw = false;
+  /* One decision among the running thread (index 0) and the READY ones
+   * (index k + 1): the same shape whether recorded or replayed. */
+  size_t pick = 0;
   switch (w->policy) {
-  case SIM__S_FIFO:
-    return;
   case SIM__S_RANDOM:
-    sw = sim_rng_below(&w->sched_rng, w->rn + 1) != 0;
+    pick = (size_t)sim_rng_below(&w->sched_rng, w->rn + 1);
     break;
-  case SIM__S_PCT:
+  case SIM__S_PCT: {
     w->pct_k++;
     pct_step(w, t);
+    uint64_t best = t->prio;
     for (size_t k = 0; k < w->rn; k++)
-      if (ready_at(w, k)->prio > t->prio)
-        sw = true;
+      if (ready_at(w, k)->prio > best) {
+        best = ready_at(w, k)->prio;
+        pick = k + 1;
+      }
     break;
+  }
   case SIM__S_REPLAY: {
     if (!w->replay_sched_points)
       return;
@@ -328,36 +332,26 @@ void sim__sched_point(const char *op, uint32_t obj) {
       w->interrupted = 1; /* stop; the run returns SIM_EREPLAY */
       return;
     }
-    w->ndecisions++;
-    sw = r != 0;
-    if (!sw) {
-      decision_write(w, t);
-      return;
-    }
-    /* Put the chosen thread first so the scheduler picks it next. */
-    sim_thread_t *chosen = c[r];
-    size_t idx = (size_t)r - 1;
-    ready_take(w, idx);
-    /* push to front */
-    w->rhead = (w->rhead + w->rcap - 1) & (w->rcap - 1);
-    w->ready[w->rhead] = chosen;
-    w->rn++;
-    t->wait_kind = SIM__W_YIELD;
-    ready_push(w, t);
-    w->force_front = true; /* the scheduler takes the front, no decision */
-    switch_to_scheduler(t, false);
-    return;
+    pick = (size_t)r;
+    break;
   }
   }
+  sim_thread_t *chosen = pick ? ready_at(w, pick - 1) : t;
   w->ndecisions++;
-  if (!sw) {
-    decision_write(w, t);
+  decision_write(w, chosen);
+  if (!pick)
     return;
-  }
+  /* Run `chosen` next: move it to the front, queue the caller behind. */
+  ready_take(w, pick - 1);
+  w->rhead = (w->rhead + w->rcap - 1) & (w->rcap - 1);
+  w->ready[w->rhead] = chosen;
+  w->rn++;
   t->wait_kind = SIM__W_YIELD;
   ready_push(w, t);
+  w->force_front = true;
   sim__trace(w, t->id, w->k_yield, obj, 0);
   switch_to_scheduler(t, false);
+  t->wait_kind = SIM__W_NONE;
 }
 
 int sim__block(sim__wait_kind_t kind, void *obj, uint32_t obj_name,
