@@ -125,6 +125,13 @@ Test(store, param_table_is_well_formed) {
                    "store_restart");
 }
 
+Test(store, strerror_covers_model_codes) {
+  cr_assert_not_null(strstr(store_strerror(STORE_ECONVERT), "property cache"));
+  cr_assert_not_null(strstr(store_strerror(STORE_EDOWN), "down"));
+  cr_assert_not_null(strstr(store_strerror(STORE_EREFUSED), "refused"));
+  cr_assert_str_eq(store_strerror(SIM_ETIMEDOUT), sim_strerror(SIM_ETIMEDOUT));
+}
+
 #ifdef HAVE_SCENARIO
 Test(store, defaults_match_config_init) {
   store_config_t want, got;

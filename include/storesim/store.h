@@ -59,6 +59,9 @@ enum {
 #define STORE_EDOWN (-101)    /* the store is down (restart, shutdown) */
 #define STORE_EREFUSED (-102) /* RPC refused by the admission limit */
 
+/* A static message for a STORE_E* or SIM_E* code (never NULL). */
+const char *store_strerror(int rc);
+
 /* The configuration, filled by the scenario loader from store_params[].
  * Durations are virtual ns, sizes bytes, rates per second. */
 typedef struct store_config {

@@ -36,6 +36,19 @@ static const char *const kind_names[STORE_K_NKINDS] = {
     "delivery", "rpc", "owa", "move", "flush",
     "download", "openstore", "imail", "maint"};
 
+const char *store_strerror(int rc) {
+  switch (rc) {
+  case STORE_ECONVERT:
+    return "MIME conversion failed: the property cache is full";
+  case STORE_EDOWN:
+    return "the store is down";
+  case STORE_EREFUSED:
+    return "RPC refused: too many RPCs in flight";
+  default:
+    return sim_strerror(rc);
+  }
+}
+
 const char *store_kind_name(store_kind_t k) {
   return (unsigned)k < STORE_K_NKINDS ? kind_names[k] : "?";
 }
