@@ -244,6 +244,7 @@ const scn_variant_t *scn_variant_find(const scn_scenario_t *s,
                                       const char *name);
 
 /* ---- the runner ------------------------------------------------------------------ */
+struct scn_variant_res; /* below */
 typedef struct scn_run_opts {
   const char *variant;  /* run only this one (NULL: all) */
   int have_seed;
@@ -253,6 +254,21 @@ typedef struct scn_run_opts {
   FILE *trace;          /* JSON Lines of every record (NULL: none) */
   int keep_series;      /* keep metric time series in the result */
   int quiet;            /* no progress notes on stderr */
+  /* For the report layer (sim/report) and progress displays: */
+  int keep_trace;       /* worlds keep their trace records (opts.keep_trace) */
+  /* Called for each variant that ran, after its results were copied into res
+   * (metrics, reports, expectations) and before its world is destroyed. The
+   * world may be read, not run. */
+  void (*world_done)(sim_world_t *w, const scn_variant_t *v,
+                     struct scn_variant_res *res, void *arg);
+  void *world_done_arg;
+  /* Called after every run slice (about 64 per variant) with the virtual time
+   * reached and the scheduling steps so far, and once with done = 1 when the
+   * variant's run ends. */
+  void (*progress)(void *arg, const scn_scenario_t *s, const scn_variant_t *v,
+                   sim_time_t now, sim_time_t duration, uint64_t steps,
+                   int done);
+  void *progress_arg;
 } scn_run_opts_t;
 
 typedef struct scn_metric_res {
@@ -276,6 +292,7 @@ typedef struct scn_report_res {
   char *kind;
   sim_time_t time;
   char *text;
+  char *dot;  /* Graphviz DOT of the wait-for graph (deadlock, hang), or NULL */
 } scn_report_res_t;
 
 typedef struct scn_variant_res {

@@ -205,6 +205,7 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
   wo.max_threads = (uint64_t)world.max_threads;
   wo.max_events = (uint64_t)world.max_events;
   wo.trace_jsonl = o->trace;
+  wo.keep_trace = o->keep_trace;
   if (o->trace) {
     fputs("{\"run\":", o->trace);
     json_str(o->trace, s->id);
@@ -238,6 +239,8 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
   while (t < world.duration) {
     t = world.duration - t > step ? t + step : world.duration;
     rc = sim_world_run(w, t);
+    if (o->progress)
+      o->progress(o->progress_arg, s, v, sim_now(w), world.duration, sim_world_steps(w), 0);
     if (rc) break;
     uint64_t rss = host_rss();
     if (rss > world.host_memory) {
@@ -253,6 +256,8 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
     }
   }
   g_world = NULL;
+  if (o->progress)
+    o->progress(o->progress_arg, s, v, sim_now(w), world.duration, sim_world_steps(w), 1);
   vr->run_rc = rc;
   vr->end_time = sim_now(w);
   switch (rc) {
@@ -316,9 +321,11 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
     rr->kind = strdup(rep->name ? rep->name : sim_report_kind_name(rep->kind));
     rr->time = rep->time;
     rr->text = strdup(rep->text ? rep->text : "");
-    if (!rr->kind || !rr->text) goto oom;
+    rr->dot = rep->dot ? strdup(rep->dot) : NULL;
+    if (!rr->kind || !rr->text || (rep->dot && !rr->dot)) goto oom;
   }
   eval_variant(s, v, vr, &world, r);
+  if (o->world_done) o->world_done(w, v, vr, o->world_done_arg);
   goto done;
 oom:
   scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: out of host memory", v->name);
@@ -398,6 +405,7 @@ void scn_result_free(scn_result_t *r) {
     for (size_t j = 0; j < vr->nreports; j++) {
       free(vr->reports[j].kind);
       free(vr->reports[j].text);
+      free(vr->reports[j].dot);
     }
     free(vr->reports);
     free(vr->error);
