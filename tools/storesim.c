@@ -6,6 +6,7 @@
  *   storesim validate FILE...       load and validate only
  *   storesim list [DIR|FILE...]     id, title, source article
  *   storesim schema [--json|--markdown]
+ *   storesim sweep FILE [options]  (tools/sweep.c)
  *
  * Exit status: 0 ok, 1 an expectation failed, 2 usage or input error,
  * 3 internal error, 130 interrupted (Ctrl-C; what was measured is printed).
@@ -39,6 +40,9 @@ static const char usage_main[] =
     "  validate FILE...         check scenario files without running them\n"
     "  list [DIR|FILE...]       id, title and source article of each scenario\n"
     "  schema [--json|--markdown]  JSON Schema or Markdown reference of the format\n"
+    "  sweep FILE [--seeds A-B] [--sched random|pct|fifo] [--jobs N]\n"
+    "                           many runs over seeds/schedules on worker threads\n"
+    "  explore FILE             count deadlocks of a scenario over many random/PCT schedules\n"
     "\n"
     "  storesim COMMAND --help  options of a command\n"
     "\n"
@@ -564,9 +568,11 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "validate")) return cmd_validate(argc - 2, argv + 2);
   if (!strcmp(cmd, "list")) return cmd_list(argc - 2, argv + 2);
   if (!strcmp(cmd, "schema")) return cmd_schema(argc - 2, argv + 2);
-  static const char *const cmds[] = {"run", "check", "validate", "list", "schema", "help"};
+  if (!strcmp(cmd, "sweep")) return cmd_sweep(argc - 2, argv + 2);
+  if (!strcmp(cmd, "explore")) { int cli_explore(int, char **); return cli_explore(argc - 2, argv + 2); } /* tools/explore.c */
+  static const char *const cmds[] = {"run", "check", "validate", "list", "schema", "sweep", "help"};
   char sug[200];
-  if (scn_suggest(cmd, cmds, 6, 0, sug, sizeof sug))
+  if (scn_suggest(cmd, cmds, 7, 0, sug, sizeof sug))
     fprintf(stderr, "storesim: unknown command '%s' (did you mean %s?)\n", cmd, sug);
   else
     fprintf(stderr, "storesim: unknown command '%s'\n", cmd);

@@ -21,5 +21,7 @@ void cli_print_schema(FILE *f);
 void cli_print_markdown(FILE *f);
 /* JSON string literal of s. */
 void cli_json_str(FILE *f, const char *s);
+/* `storesim sweep` (tools/sweep.c). */
+int cmd_sweep(int argc, char **argv);
 
 #endif

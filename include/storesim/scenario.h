@@ -269,6 +269,7 @@ typedef struct scn_run_opts {
                    sim_time_t now, sim_time_t duration, uint64_t steps,
                    int done);
   void *progress_arg;
+  const char *decision_log; /* write the scheduling decisions here (NULL: no) */
 } scn_run_opts_t;
 
 typedef struct scn_metric_res {

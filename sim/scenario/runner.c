@@ -32,7 +32,10 @@
 #include "storesim/trace.h"
 
 static volatile sig_atomic_t g_interrupted;
-static sim_world_t *volatile g_world;
+/* The world running on this host thread (sweeps run several at once; a
+ * Ctrl-C that lands on another thread is seen through g_interrupted at the
+ * next slice). */
+static _Thread_local sim_world_t *volatile g_world;
 
 static void on_sigint(int sig) {
   sim_world_t *w = g_world;
@@ -206,6 +209,7 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
   wo.max_events = (uint64_t)world.max_events;
   wo.trace_jsonl = o->trace;
   wo.keep_trace = o->keep_trace;
+  wo.decision_log = o->decision_log;
   if (o->trace) {
     fputs("{\"run\":", o->trace);
     json_str(o->trace, s->id);
@@ -238,6 +242,7 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
   rc = 0;
   while (t < world.duration) {
     t = world.duration - t > step ? t + step : world.duration;
+    if (g_interrupted) sim_world_interrupt(w);
     rc = sim_world_run(w, t);
     if (o->progress)
       o->progress(o->progress_arg, s, v, sim_now(w), world.duration, sim_world_steps(w), 0);

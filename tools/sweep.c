@@ -1,0 +1,338 @@
+/*
+ * `storesim sweep`: many runs of one scenario over seeds and schedules, on a
+ * pthread worker pool, or as one shard of a sweep spread over machines.
+ *
+ * For each variant it prints how many runs deadlocked, hung, reported a
+ * lock-order inversion or failed an expectation, and for the first
+ * deadlocking (else hanging) run it writes a decision log, replays it, and
+ * checks that the replay gives the same trace hash.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "storesim/sweep.h"
+#include "storesim_cli.h"
+
+static const char usage_sweep[] =
+    "usage: storesim sweep FILE [options]\n"
+    "\n"
+    "Runs FILE's variants once per seed on a pool of worker threads and counts,\n"
+    "per variant, the runs that deadlocked, hung, reported a lock-order\n"
+    "inversion or failed an expectation. The first deadlocking run gets a\n"
+    "decision log, replayed to check it reproduces the run (same trace hash).\n"
+    "\n"
+    "options:\n"
+    "  --sched random|pct[:DEPTH[:STEPS]]|fifo  scheduler family; the seed of\n"
+    "                          each run seeds it (default random)\n"
+    "  --seeds A-B | N         seeds A..B, or 1..N (default 1-100)\n"
+    "  --variant NAME          only this variant (default: all)\n"
+    "  --vary-world-seed       the seed is also the world seed (default for fifo;\n"
+    "                          otherwise the world keeps the scenario's seed)\n"
+    "  --jobs N                worker threads (default: the number of cores)\n"
+    "  --shard I/N             run only seed indexes i with i %% N == I (0-based),\n"
+    "                          to spread one sweep over N machines\n"
+    "  --jsonl FILE            one JSON record per run (shards concatenate)\n"
+    "  --log-dir DIR           where decision logs go (default out/)\n"
+    "  --json                  print the summary as one JSON object\n"
+    "\n"
+    "exit status: 0 ok, 1 a variant named with_fix deadlocked, hung or failed\n"
+    "an expectation in some run, 2 usage or input error, 3 internal error,\n"
+    "130 interrupted.\n";
+
+typedef struct tally {
+  uint64_t runs, complete, deadlock, hang, lock_order, spin, failed;
+  const scn_sweep_run_t *first_deadlock, *first_hang;
+} tally_t;
+
+static int parse_u64(const char *s, uint64_t *v) {
+  char *end;
+  errno = 0;
+  unsigned long long x = strtoull(s, &end, 10);
+  if (errno || end == s || *end || s[0] == '-')
+    return -1;
+  *v = x;
+  return 0;
+}
+
+static int write_log_and_replay(const scn_scenario_t *s,
+                                const scn_sweep_opts_t *o,
+                                const scn_sweep_run_t *run, const char *dir,
+                                char *path, size_t npath, int *same) {
+  char sched[96], rsched[1200];
+  scn_run_opts_t ro;
+  *same = 0;
+  if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+    return -1;
+  scn_sweep_run_opts(s, o, run->seed, run->variant, sched, sizeof sched, &ro);
+  snprintf(path, npath, "%s/%s-%s-%s.log", dir, s->id, s->variants[run->variant].name,
+           sched);
+  for (char *p = path + strlen(dir) + 1; *p; p++)
+    if (*p == ':')
+      *p = '-';
+  ro.decision_log = path;
+  scn_result_t *r = scn_run(s, &ro);
+  if (!r)
+    return -1;
+  uint64_t h = r->variants[run->variant].trace_hash;
+  scn_result_free(r);
+  snprintf(rsched, sizeof rsched, "replay:%s", path);
+  ro.decision_log = NULL;
+  ro.sched = rsched;
+  r = scn_run(s, &ro);
+  if (!r)
+    return -1;
+  *same = r->variants[run->variant].ran && r->variants[run->variant].trace_hash == h &&
+          h == run->trace_hash;
+  scn_result_free(r);
+  return 0;
+}
+
+int cmd_sweep(int argc, char **argv) {
+  scn_sweep_opts_t o;
+  memset(&o, 0, sizeof o);
+  o.sched = SCN_SWEEP_RANDOM;
+  o.pct_depth = 2;
+  o.seed_from = 1;
+  o.seed_to = 100;
+  long nproc = sysconf(_SC_NPROCESSORS_ONLN);
+  o.jobs = nproc > 0 ? (int)nproc : 1;
+  const char *file = NULL, *jsonl = NULL, *logdir = "out";
+  int json = 0;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      fputs(usage_sweep, stdout);
+      return 0;
+    } else if (!strcmp(a, "--json")) {
+      json = 1;
+    } else if (!strcmp(a, "--vary-world-seed")) {
+      o.vary_world_seed = 1;
+    } else if (a[0] == '-' && a[1] == '-' && !v) {
+      fprintf(stderr, "storesim sweep: %s needs a value\n", a);
+      return 2;
+    } else if (!strcmp(a, "--sched")) {
+      i++;
+      uint64_t d = 0, k = 0;
+      if (!strcmp(v, "random"))
+        o.sched = SCN_SWEEP_RANDOM;
+      else if (!strcmp(v, "fifo"))
+        o.sched = SCN_SWEEP_FIFO;
+      else if (!strncmp(v, "pct", 3)) {
+        o.sched = SCN_SWEEP_PCT;
+        unsigned long long dd = 2, kk = 0;
+        char tail;
+        int n = v[3] ? sscanf(v, "pct:%llu:%llu%c", &dd, &kk, &tail) : 0;
+        if ((v[3] && n != 1 && n != 2) || dd < 1) {
+          fprintf(stderr, "storesim sweep: --sched %s: expected pct[:DEPTH[:STEPS]]\n", v);
+          return 2;
+        }
+        d = dd;
+        k = kk;
+        o.pct_depth = d;
+        o.pct_steps = k;
+      } else {
+        fprintf(stderr, "storesim sweep: --sched %s: expected random, pct[:DEPTH] or fifo\n", v);
+        return 2;
+      }
+    } else if (!strcmp(a, "--seeds")) {
+      i++;
+      char buf[64];
+      snprintf(buf, sizeof buf, "%s", v);
+      char *dash = strchr(buf, '-');
+      int bad;
+      if (dash) {
+        *dash = 0;
+        bad = parse_u64(buf, &o.seed_from) || parse_u64(dash + 1, &o.seed_to);
+      } else {
+        o.seed_from = 1;
+        bad = parse_u64(buf, &o.seed_to);
+      }
+      if (bad || o.seed_to < o.seed_from) {
+        fprintf(stderr, "storesim sweep: --seeds %s: expected A-B (A <= B) or N\n", v);
+        return 2;
+      }
+    } else if (!strcmp(a, "--variant")) {
+      o.variant = argv[++i];
+    } else if (!strcmp(a, "--jobs")) {
+      uint64_t n;
+      i++;
+      if (parse_u64(v, &n) || n < 1 || n > 1024) {
+        fprintf(stderr, "storesim sweep: --jobs %s: expected 1 to 1024\n", v);
+        return 2;
+      }
+      o.jobs = (int)n;
+    } else if (!strcmp(a, "--shard")) {
+      unsigned si, sn;
+      char tail;
+      i++;
+      if (sscanf(v, "%u/%u%c", &si, &sn, &tail) != 2 || sn == 0 || si >= sn) {
+        fprintf(stderr, "storesim sweep: --shard %s: expected I/N with 0 <= I < N\n", v);
+        return 2;
+      }
+      o.shard = si;
+      o.nshards = sn;
+    } else if (!strcmp(a, "--jsonl")) {
+      jsonl = argv[++i];
+    } else if (!strcmp(a, "--log-dir")) {
+      logdir = argv[++i];
+    } else if (a[0] == '-') {
+      fprintf(stderr, "storesim sweep: unknown option '%s' (see storesim sweep --help)\n", a);
+      return 2;
+    } else if (file) {
+      fprintf(stderr, "storesim sweep: one scenario file at a time ('%s' and '%s')\n", file, a);
+      return 2;
+    } else {
+      file = a;
+    }
+  }
+  if (!file) {
+    fputs(usage_sweep, stderr);
+    return 2;
+  }
+  scn_diag_t diag;
+  scn_diag_init(&diag);
+  scn_scenario_t *s = NULL;
+  int rc = scn_load(file, NULL, &s, &diag);
+  if (rc) {
+    fputs(diag.text ? diag.text : "storesim sweep: cannot load the scenario\n", stderr);
+    scn_diag_free(&diag);
+    return rc == SIM_ENOMEM ? 3 : 2;
+  }
+  scn_diag_free(&diag);
+  scn_interrupt_install();
+  scn_sweep_res_t *res = NULL;
+  char err[256];
+  rc = scn_sweep(s, &o, &res, err, sizeof err);
+  if (rc) {
+    fprintf(stderr, "storesim sweep: %s\n", rc == SIM_ENOMEM ? "out of host memory" : err);
+    scn_scenario_free(s);
+    return rc == SIM_ENOMEM ? 3 : 2;
+  }
+  int status = 0;
+  if (jsonl) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", jsonl, (int)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+      fprintf(stderr, "storesim sweep: %s: %s\n", jsonl, strerror(errno));
+      status = 2;
+    } else {
+      char sched[96];
+      for (size_t i = 0; i < res->nruns; i++) {
+        const scn_sweep_run_t *r = &res->runs[i];
+        if (!r->ran)
+          continue;
+        scn_sweep_sched_string(&o, r->seed, sched, sizeof sched);
+        fprintf(f,
+                "{\"scenario\":\"%s\",\"variant\":\"%s\",\"seed\":%" PRIu64
+                ",\"sched\":\"%s\",\"complete\":%s,\"passed\":%s,\"deadlock\":%d,"
+                "\"hang\":%d,\"lock_order\":%d,\"spin\":%d,\"trace_hash\":\"%016" PRIx64
+                "\"}\n",
+                s->id, s->variants[r->variant].name, r->seed, sched,
+                r->complete ? "true" : "false", r->passed ? "true" : "false",
+                r->deadlock, r->hang, r->lock_order, r->spin, r->trace_hash);
+      }
+      if (fclose(f) != 0 || rename(tmp, jsonl) != 0) {
+        fprintf(stderr, "storesim sweep: %s: cannot write: %s\n", jsonl, strerror(errno));
+        remove(tmp);
+        status = 2;
+      }
+    }
+  }
+  const char *family = o.sched == SCN_SWEEP_RANDOM ? "random" : o.sched == SCN_SWEEP_PCT ? "pct" : "fifo";
+  char fam[64];
+  if (o.sched == SCN_SWEEP_PCT)
+    snprintf(fam, sizeof fam, "pct (depth %" PRIu64 ")", o.pct_depth);
+  else
+    snprintf(fam, sizeof fam, "%s", family);
+  if (!json)
+    printf("%s: seeds %" PRIu64 "-%" PRIu64 "%s, scheduler %s, %d worker%s%s\n", s->id,
+           o.seed_from, o.seed_to, o.nshards > 1 ? " (this shard)" : "", fam, o.jobs,
+           o.jobs == 1 ? "" : "s", res->interrupted ? " (INTERRUPTED: partial)" : "");
+  else
+    printf("{\"scenario\":\"%s\",\"scheduler\":\"%s\",\"seed_from\":%" PRIu64 ",\"seed_to\":%" PRIu64
+           ",\"shard\":%u,\"nshards\":%u,\"interrupted\":%s,\"variants\":[",
+           s->id, family, o.seed_from, o.seed_to, o.shard, o.nshards ? o.nshards : 1,
+           res->interrupted ? "true" : "false");
+  if (!json)
+    printf("  %-16s %6s %9s %9s %6s %11s %8s  %s\n", "variant", "runs", "deadlock", "fraction",
+           "hang", "lock-order", "failed", "first deadlocking seed");
+  int nshown = 0;
+  for (size_t v = 0; v < s->nvariants; v++) {
+    tally_t t;
+    memset(&t, 0, sizeof t);
+    for (size_t i = 0; i < res->nruns; i++) {
+      const scn_sweep_run_t *r = &res->runs[i];
+      if (r->variant != v || !r->ran)
+        continue;
+      t.runs++;
+      t.complete += r->complete;
+      t.deadlock += r->deadlock > 0;
+      t.hang += r->hang > 0;
+      t.lock_order += r->lock_order > 0;
+      t.spin += r->spin > 0;
+      t.failed += !r->passed;
+      if (r->deadlock && !t.first_deadlock)
+        t.first_deadlock = r;
+      if (r->hang && !t.first_hang)
+        t.first_hang = r;
+    }
+    if (!t.runs)
+      continue;
+    const scn_sweep_run_t *first = t.first_deadlock ? t.first_deadlock : t.first_hang;
+    char logpath[4096] = "";
+    int same = 0, have_log = 0;
+    if (first && !res->interrupted) {
+      if (write_log_and_replay(s, &o, first, logdir, logpath, sizeof logpath, &same) == 0)
+        have_log = 1;
+      else
+        fprintf(stderr, "storesim sweep: %s: cannot write the decision log: %s\n", logdir,
+                strerror(errno));
+    }
+    double frac = (double)t.deadlock / (double)t.runs;
+    if (!strcmp(s->variants[v].name, "with_fix") && (t.deadlock || t.hang || t.failed))
+      status = status ? status : 1;
+    if (json) {
+      printf("%s{\"name\":\"%s\",\"runs\":%" PRIu64 ",\"deadlock\":%" PRIu64
+             ",\"deadlock_fraction\":%.6f,\"hang\":%" PRIu64 ",\"lock_order\":%" PRIu64
+             ",\"spin\":%" PRIu64 ",\"failed\":%" PRIu64,
+             nshown++ ? "," : "", s->variants[v].name, t.runs, t.deadlock, frac, t.hang,
+             t.lock_order, t.spin, t.failed);
+      if (first)
+        printf(",\"first_seed\":%" PRIu64 ",\"decision_log\":\"%s\",\"replay_same_hash\":%s",
+               first->seed, have_log ? logpath : "", same ? "true" : "false");
+      printf("}");
+    } else {
+      char fs[32] = "-";
+      if (first)
+        snprintf(fs, sizeof fs, "%" PRIu64 "%s", first->seed, t.first_deadlock ? "" : " (hang)");
+      printf("  %-16s %6" PRIu64 " %9" PRIu64 " %9.4f %6" PRIu64 " %11" PRIu64 " %8" PRIu64 "  %s\n",
+             s->variants[v].name, t.runs, t.deadlock, frac, t.hang, t.lock_order, t.failed, fs);
+      if (have_log) {
+        char sched[96];
+        scn_sweep_sched_string(&o, first->seed, sched, sizeof sched);
+        printf("      decision log of seed %" PRIu64 " (%s): %s; replay %s\n", first->seed, sched,
+               logpath, same ? "reproduces it (same trace hash)" : "DIVERGED");
+        char seedopt[48] = "";
+        if (o.vary_world_seed || o.sched == SCN_SWEEP_FIFO)
+          snprintf(seedopt, sizeof seedopt, " --seed %" PRIu64, first->seed);
+        printf("      storesim run %s --variant %s%s --sched replay:%s\n", file,
+               s->variants[v].name, seedopt, logpath);
+      }
+    }
+  }
+  if (json)
+    printf("]}\n");
+  int interrupted = res->interrupted;
+  scn_sweep_free(res);
+  scn_scenario_free(s);
+  if (interrupted)
+    return 130;
+  return status;
+}
