@@ -22,9 +22,12 @@
  * Inbound messages arrive at workload.imail.inbound_rate (the IMS queue:
  * accepted and not yet converted) and are submitted to the store; outbound
  * reads come from reader threads of process "ims" that wait for their
- * conversion up to workload.imail.timeout. With workload.imail.periodic both
- * streams arrive at the same instants, so whether two conversions interleave
- * is decided by the scheduler alone (the exploration's setting).
+ * conversion up to workload.imail.timeout. With workload.imail.periodic one
+ * clock thread makes an inbound and an outbound arrival at each tick (every
+ * 1 / inbound_rate), so both conversions are READY together and whether
+ * they interleave is decided by the scheduler alone (the exploration's
+ * setting: the kernel runs READY threads before it pops the next event, so
+ * two timer wake-ups at one instant would not race).
  *
  * Conversion states (per conversion, in the holder table under im->lock):
  *   CONVERT -> WANT_FIRST -> HOLD_FIRST (wants second) -> HOLD_BOTH -> DONE
@@ -222,37 +225,57 @@ static void reader_main(void *arg) {
   }
 }
 
-static void generator_main(void *arg) {
-  struct igen *g = arg;
+/* One arrival of direction g->dir: an inbound message enters the IMS queue
+ * and is submitted for conversion; an outbound read gets a reader thread. */
+static void arrive(struct igen *g) {
   struct store_imail *im = g->im;
   store_t *s = im->s;
-  const store_config_t *cfg = s->cfg;
+  conv_t *c = conv_new(im, g->dir, &g->rng);
+  if (g->dir == DIR_OUT) {
+    sim_thread_spawn(s->w, "pop3-read", im->proc, reader_main, c);
+    return;
+  }
+  sim_mutex_lock(im->lock);
+  int stopped = im->stopped;
+  if (!stopped) {
+    c->queued = 1;
+    im->ims_queue++;
+    sim_gauge_set(im->m_queue, (double)im->ims_queue);
+    sim_counter_add(im->m_in_received, 1);
+  } else {
+    sim_counter_add(im->m_in_refused, 1);
+  }
+  sim_mutex_unlock(im->lock);
+  if (!stopped &&
+      store_submit(s, STORE_K_IMAIL, convert_fn, c, 0, inbound_drop) != 0)
+    sim_counter_add(im->m_in_refused, 1);
+}
+
+/* Poisson arrivals of one direction. */
+static void generator_main(void *arg) {
+  struct igen *g = arg;
+  const store_config_t *cfg = g->im->s->cfg;
   int64_t n = 0;
   for (;;) {
-    sim_time_t gap = cfg->imail_periodic
-                         ? (sim_time_t)(1e9 / g->rate)
-                         : (sim_time_t)sim_rng_exp(&g->rng, 1e9 / g->rate);
-    if (sim_sleep(gap) != 0) return;
-    conv_t *c = conv_new(im, g->dir, &g->rng);
-    if (g->dir == DIR_OUT) {
-      sim_thread_spawn(s->w, "pop3-read", im->proc, reader_main, c);
-    } else {
-      sim_mutex_lock(im->lock);
-      int stopped = im->stopped;
-      if (!stopped) {
-        c->queued = 1;
-        im->ims_queue++;
-        sim_gauge_set(im->m_queue, (double)im->ims_queue);
-        sim_counter_add(im->m_in_received, 1);
-      } else {
-        sim_counter_add(im->m_in_refused, 1);
-      }
-      sim_mutex_unlock(im->lock);
-      if (!stopped &&
-          store_submit(s, STORE_K_IMAIL, convert_fn, c, 0, inbound_drop) != 0)
-        sim_counter_add(im->m_in_refused, 1);
-    }
+    if (sim_sleep((sim_time_t)sim_rng_exp(&g->rng, 1e9 / g->rate)) != 0)
+      return;
+    arrive(g);
     if (cfg->imail_count > 0 && ++n >= cfg->imail_count) return;
+  }
+}
+
+/* workload.imail.periodic: one clock for both directions, every
+ * 1 / inbound_rate. Both arrivals of a tick are made by this one thread
+ * before it sleeps again, so their conversions are READY together and the
+ * scheduler alone decides how they interleave. */
+static void clock_main(void *arg) {
+  struct store_imail *im = arg;
+  const store_config_t *cfg = im->s->cfg;
+  sim_time_t gap = (sim_time_t)(1e9 / cfg->imail_inbound_rate);
+  for (int64_t n = 0; cfg->imail_count <= 0 || n < cfg->imail_count; n++) {
+    if (sim_sleep(gap) != 0) return;
+    arrive(&im->gen[0]);
+    arrive(&im->gen[1]);
   }
 }
 
@@ -380,6 +403,15 @@ int store__imail_init(store_t *s, char *err, size_t nerr) {
   im->gen[1] = (struct igen){im, DIR_OUT, cfg->imail_outbound_rate, {{0}}};
   store_rng(s, &im->gen[0].rng, "store.imail.inbound");
   store_rng(s, &im->gen[1].rng, "store.imail.outbound");
+  if (cfg->imail_periodic) {
+    if (cfg->imail_inbound_rate <= 0) {
+      if (err)
+        snprintf(err, nerr, "workload.imail.periodic needs inbound_rate > 0");
+      return SIM_EINVAL;
+    }
+    sim_thread_spawn(w, "imail-clock", im->proc, clock_main, im);
+    return 0;
+  }
   for (int i = 0; i < 2; i++)
     if (im->gen[i].rate > 0)
       sim_thread_spawn(w, i ? "pop3-clients" : "ims-inbound", im->proc,
