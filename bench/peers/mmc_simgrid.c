@@ -11,8 +11,8 @@
  *
  * Prints one line:
  *   peer=simgrid customers=N wall_s=... customers_per_s=... mean_wait=... p_wait=...
- *   erlang_c_wait=... erlang_c_p=...
- * wall_s covers simgrid_run() only (the platform file is loaded before the clock
+ *   erlang_c_wait=... erlang_c_p=... cpu_s=...
+ * wall_s (and cpu_s, the process's CPU time over the same span) covers simgrid_run() only (the platform file is loaded before the clock
  * starts); customers_per_s = N / wall_s, N counting every customer, warm-up included.
  *
  * Random numbers come from two xoshiro256** streams (arrivals, services) seeded
@@ -222,11 +222,14 @@ int main(int argc, char **argv) {
   M.servers = sg_sem_init((int)c);
   sg_actor_create("generator", M.host, generator, 0, NULL);
 
-  struct timespec t0, t1;
+  struct timespec t0, t1, c0, c1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
   simgrid_run();
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+  double cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) * 1e-9;
 
   long first = (long)((double)n * warmup), kept = n - first, waited = 0;
   double sum = 0;
@@ -241,9 +244,9 @@ int main(int argc, char **argv) {
   double ec_p, ec_w;
   erlang_c(lam, mu, (int)c, &ec_p, &ec_w);
   printf("peer=simgrid customers=%ld wall_s=%.6f customers_per_s=%.1f mean_wait=%.6f "
-         "p_wait=%.6f erlang_c_wait=%.6f erlang_c_p=%.6f\n",
+         "p_wait=%.6f erlang_c_wait=%.6f erlang_c_p=%.6f cpu_s=%.6f\n",
          n, wall, (double)n / wall, sum / (double)kept, (double)waited / (double)kept, ec_w,
-         ec_p);
+         ec_p, cpu);
 
   sg_sem_destroy(M.servers);
   free(M.service);

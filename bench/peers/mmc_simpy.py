@@ -8,8 +8,8 @@ customers (by arrival order) is discarded before the statistics are taken.
 
 Prints one line:
   peer=simpy customers=N wall_s=... customers_per_s=... mean_wait=... p_wait=...
-  erlang_c_wait=... erlang_c_p=...
-wall_s covers only the simulation run (model construction and the run loop), not
+  erlang_c_wait=... erlang_c_p=... cpu_s=...
+wall_s (and cpu_s, the process's CPU time over the same span) covers only the simulation run (model construction and the run loop), not
 the interpreter start-up nor the statistics; customers_per_s = N / wall_s, with N
 counting every simulated customer, warm-up included.
 
@@ -124,6 +124,7 @@ def main():
     waits = [None] * o.customers
 
     t0 = time.perf_counter()
+    c0 = time.process_time()
     sim = Simulation()
     sim.initialize()
     servers = Resource(capacity=o.servers, sim=sim)
@@ -132,6 +133,7 @@ def main():
                                    arr_rng, svc_rng))
     sim.simulate(until=float("inf"))
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
 
     kept = waits[int(o.customers * o.warmup):]
     if any(w is None for w in kept):
@@ -140,8 +142,8 @@ def main():
     p_wait = sum(1 for w in kept if w > 0.0) / len(kept)
     ec_p, ec_w = erlang_c(o.lam, o.mu, o.servers)
     print("peer=simpy customers=%d wall_s=%.6f customers_per_s=%.1f mean_wait=%.6f "
-          "p_wait=%.6f erlang_c_wait=%.6f erlang_c_p=%.6f"
-          % (o.customers, wall, o.customers / wall, mean_wait, p_wait, ec_w, ec_p))
+          "p_wait=%.6f erlang_c_wait=%.6f erlang_c_p=%.6f cpu_s=%.6f"
+          % (o.customers, wall, o.customers / wall, mean_wait, p_wait, ec_w, ec_p, cpu))
 
 
 if __name__ == "__main__":

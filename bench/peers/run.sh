@@ -214,13 +214,14 @@ median() { # the median of the numbers on stdin, one a line
 }
 
 FAIL=0
-declare -A TW TP MTW MTP RATES SUM_W SUM_P RATE_NOW RATIOS MEDIAN
+declare -A TW TP MTW MTP RATES CPU_RATES SUM_W SUM_P RATE_NOW RATIOS MEDIAN CPU_MEDIAN
 for m in "${MODELS[@]}"; do
   read -r "TW[$m]" "TP[$m]" "MTW[$m]" "MTP[$m]" < <(tolerances "$(customers_of "$m")")
   printf '== %-11s %8s customers x %s runs; tolerance per run: mean_wait +-%.4f, p_wait +-%.4f\n' \
     "$m" "$(customers_of "$m")" "$RUNS" "${TW[$m]}" "${TP[$m]}"
-  RATES[$m]="" SUM_W[$m]=0 SUM_P[$m]=0 RATIOS[$m]=""
+  RATES[$m]="" CPU_RATES[$m]="" SUM_W[$m]=0 SUM_P[$m]=0 RATIOS[$m]=""
 done
+LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
 echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 for ((i = 0; i < RUNS; i++)); do
@@ -228,11 +229,16 @@ for ((i = 0; i < RUNS; i++)); do
   echo "== round $((i + 1))/$RUNS, seed $seed"
   for m in "${MODELS[@]}"; do
     n=$(customers_of "$m")
-    if ! line=$(run_model "$m" "$seed" 2>"$OUT/$m.stderr" | grep 'customers_per_s=' | tail -n 1) ||
-       [ -z "$line" ]; then
+    # bash's `time` gives the process's user+sys, for models that print no cpu_s=.
+    if ! { TIMEFORMAT='%U %S'; time run_model "$m" "$seed" >"$OUT/$m.out" 2>"$OUT/$m.stderr"; } \
+         2>"$OUT/$m.time" ||
+       ! line=$(grep 'customers_per_s=' "$OUT/$m.out" | tail -n 1) || [ -z "$line" ]; then
       cat "$OUT/$m.stderr" >&2
-      die "$m (seed $seed) printed no result line"
+      die "$m (seed $seed) failed or printed no result line"
     fi
+    cpu=$(field cpu_s "$line")
+    [ -n "$cpu" ] || cpu=$(awk '{ print $1 + $2 }' "$OUT/$m.time")
+    CPU_RATES[$m]+="$(awk -v n="$n" -v c="$cpu" 'BEGIN { print n / c }')"$'\n'
     w=$(field mean_wait "$line"); p=$(field p_wait "$line")
     ok=$(awk -v w="$w" -v p="$p" -v ew="$EC_W" -v ep="$EC_P" -v tw="${TW[$m]}" -v tp="${TP[$m]}" \
            -v pw="$(field erlang_c_wait "$line")" -v pp="$(field erlang_c_p "$line")" 'BEGIN {
@@ -260,6 +266,7 @@ for ((i = 0; i < RUNS; i++)); do
     done
   fi
 done
+LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo "== agreement of the mean over $RUNS runs with Erlang C"
@@ -272,6 +279,7 @@ for m in "${MODELS[@]}"; do
   printf '  %-11s %s\n' "$m" "$ok"
   [[ $ok == *"[ok]" ]] || FAIL=1
   MEDIAN[$m]=$(printf '%s' "${RATES[$m]}" | median)
+  CPU_MEDIAN[$m]=$(printf '%s' "${CPU_RATES[$m]}" | median)
 done
 # Untimed: SimPy on mmc_ref's random streams must give mmc_ref's numbers exactly.
 line=$("$PYTHON" bench/peers/mmc_simpy.py "${MMC[@]}" --customers "$N_SIMPY" --seed "$SEED" \
@@ -290,20 +298,32 @@ BOUND=$("$OUT/mmc_ref" "${MMC[@]}" --customers "$N_STORESIM" --seed "$SEED")
 # ---- 5. summary ----
 echo "== summary: median customers/s over $RUNS runs; $(nproc) cores," \
   "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+echo "  (per wall-clock second, the headline; per CPU second, less sensitive to other load:"
+echo "   the peers' timed span, storesim-bench's whole process, start-up included)"
+printf '  %-12s %14s %14s\n' model wall cpu
 for m in "${MODELS[@]}"; do
-  printf '  %-12s %12.0f\n' "$m" "${MEDIAN[$m]}"
+  printf '  %-12s %14.0f %14.0f\n' "$m" "${MEDIAN[$m]}" "${CPU_MEDIAN[$m]}"
 done
-printf '  %-12s %12.0f   (mmc_ref: the recursion alone, one run of %s customers)\n' \
-  "bound" "$(field customers_per_s "$BOUND")" "$N_STORESIM"
+printf '  %-12s %14.0f %14s   (mmc_ref: the recursion alone, one run of %s customers)\n' \
+  "bound" "$(field customers_per_s "$BOUND")" "" "$N_STORESIM"
 if [ -n "${MEDIAN[storesim]:-}" ]; then
   for m in "${MODELS[@]}"; do
     [ "$m" = storesim ] && continue
     awk -v a="${MEDIAN[storesim]}" -v b="${MEDIAN[$m]}" -v n="$m" \
-        -v r="$(printf '%s' "${RATIOS[$m]}" | median)" \
-      'BEGIN { printf "  ratio storesim/%-12s %7.1fx   (median of per-round ratios %.1fx)\n", n, a / b, r }'
+        -v ca="${CPU_MEDIAN[storesim]}" -v cb="${CPU_MEDIAN[$m]}" \
+        -v r="$(printf '%s' "${RATIOS[$m]}" | median)" 'BEGIN {
+      printf "  ratio storesim/%-12s wall %7.1fx (median of per-round ratios %.1fx), cpu %7.1fx\n",
+             n, a / b, r, ca / cb }'
   done
 else
   echo "  ratios storesim/peer: unavailable (${STORESIM_WHY:-storesim skipped by --peers-only})"
+fi
+
+# This script keeps one core busy; more than that means a neighbour shared the CPU.
+if awk -v a="$LOAD_BEFORE" -v b="$LOAD_AFTER" 'BEGIN { exit !(a > 1 || b > 2) }'; then
+  echo "  WARNING: the machine was busy (load average $LOAD_BEFORE before, $LOAD_AFTER after," \
+       "$(nproc) cores): wall and even CPU figures are depressed unevenly; quote figures" \
+       "from a quiet machine only"
 fi
 
 if [ "$FAIL" != 0 ]; then
