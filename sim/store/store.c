@@ -195,7 +195,7 @@ void store__describe_tasks(store_t *s, char *buf, size_t n) {
       sim_thread_describe(t->th, desc, sizeof desc);
     else
       snprintf(desc, sizeof desc, "exited");
-    store__appendf(buf, n, "  task %2d T%" PRIu64 " %-9s %s\n", i,
+    store__appendf(buf, n, "  task %2d T%-4" PRIu64 " %-9s %s\n", i,
                    sim_thread_id(t->th),
                    t->cur ? kind_names[t->cur->kind] : "free", desc);
   }
