@@ -132,6 +132,8 @@ typedef struct store_config {
   sim_dist_t imail_convert_cpu;  /* CPU before the critical sections */
   sim_dist_t imail_inner_cpu;    /* CPU between taking the first and second */
   sim_dist_t imail_locked_cpu;   /* CPU holding both */
+  int64_t imail_ims_threads;     /* IMS inbound conversion threads */
+  int64_t imail_protocol_threads;/* POP3/IMAP4 protocol threads */
 } store_config_t;
 
 /* The parameter table ({NULL}-terminated) and the model. */

@@ -19,10 +19,14 @@
  * EnterCriticalSection), so it times out and its report lists what each
  * conversion holds and wants.
  *
- * Inbound messages arrive at workload.imail.inbound_rate (the IMS queue:
- * accepted and not yet converted) and are submitted to the store; outbound
- * reads come from reader threads of process "ims" that wait for their
- * conversion up to workload.imail.timeout. With workload.imail.periodic one
+ * Inbound messages arrive at workload.imail.inbound_rate into the IMS queue
+ * (accepted, not yet converted); store.imail.ims_threads IMS inbound threads
+ * take them one at a time and convert each on a store task (store_call).
+ * Outbound reads come from reader threads (process "ims") that queue the
+ * read for one of store.imail.protocol_threads POP3/IMAP4 protocol threads
+ * and wait up to workload.imail.timeout. So a deadlock keeps at most those
+ * threads' tasks: the IMS queue and the reads back up, other store work
+ * goes on. With workload.imail.periodic one
  * clock thread makes an inbound and an outbound arrival at each tick (every
  * 1 / inbound_rate), so both conversions are READY together and whether
  * they interleave is decided by the scheduler alone (the exploration's
@@ -55,6 +59,9 @@ typedef struct conv {
   sim_mutex_t *first, *second;
   sim_time_t convert_cpu, inner_cpu, locked_cpu;
   int queued;               /* inbound: counted in the IMS queue */
+  struct conv *qnext;       /* IMS queue / read queue link */
+  sim_time_t arrived, deadline; /* outbound: the reader's */
+  int abandoned, done, rc;  /* outbound: reader gave up; result */
 } conv_t;
 
 struct store_imail {
@@ -62,6 +69,9 @@ struct store_imail {
   sim_proc_t *proc;
   sim_mutex_t *cs_a, *cs_b;
   sim_mutex_t *lock;
+  sim_cond_t *in_cv, *out_cv, *done_cv;
+  conv_t *in_head, *in_tail;   /* the IMS queue, not yet taken */
+  conv_t *out_head, *out_tail; /* reads waiting for a protocol thread */
   int stopped;              /* the IMS stopped with the store */
   conv_t *active;           /* holder table */
   int64_t nactive, blocked, ims_queue;
@@ -177,10 +187,6 @@ static int convert_fn(store_t *s, void *arg, int64_t val) {
   return convert(s, arg);
 }
 
-/* The store went down before the message was converted: it stays in the
- * IMS queue. */
-static void inbound_drop(store_t *s, void *arg, int64_t val) {}
-
 /* ---- arrivals ---------------------------------------------------------------------- */
 
 static conv_t *conv_new(struct store_imail *im, int dir, sim_rng_t *r) {
@@ -206,17 +212,106 @@ static conv_t *conv_new(struct store_imail *im, int dir, sim_rng_t *r) {
   return c;
 }
 
+/* Caller holds im->lock. */
+static void q_append(conv_t **head, conv_t **tail, conv_t *c) {
+  c->qnext = NULL;
+  if (*tail)
+    (*tail)->qnext = c;
+  else
+    *head = c;
+  *tail = c;
+}
+
+static conv_t *q_pop(conv_t **head, conv_t **tail) {
+  conv_t *c = *head;
+  *head = c->qnext;
+  if (!*head) *tail = NULL;
+  c->qnext = NULL;
+  return c;
+}
+
+/* An IMS inbound thread: takes the oldest message of the IMS queue and
+ * converts it on a store task, waiting as long as it takes (a conversion
+ * stuck on a critical section keeps the thread: the queue backs up). */
+static void ims_thread_main(void *arg) {
+  struct store_imail *im = arg;
+  store_t *s = im->s;
+  sim_mutex_lock(im->lock);
+  for (;;) {
+    while (!im->in_head && !im->stopped)
+      if (sim_cond_wait(im->in_cv, im->lock) != 0) goto out;
+    if (im->stopped) break;
+    conv_t *c = q_pop(&im->in_head, &im->in_tail);
+    sim_mutex_unlock(im->lock);
+    int rc = store_call(s, STORE_K_IMAIL, convert_fn, c, 0, SIM_TIME_MAX, 0);
+    sim_mutex_lock(im->lock);
+    if (rc == 0) {
+      sim_progress();
+    } else if (!im->stopped) {
+      /* not converted: back to the head of the queue, tried again */
+      c->qnext = im->in_head;
+      im->in_head = c;
+      if (!im->in_tail) im->in_tail = c;
+    }
+  }
+out:
+  sim_mutex_unlock(im->lock);
+}
+
+/* A POP3/IMAP4 protocol thread: serves the oldest read whose client still
+ * waits, converting the message on a store task. */
+static void protocol_thread_main(void *arg) {
+  struct store_imail *im = arg;
+  store_t *s = im->s;
+  sim_mutex_lock(im->lock);
+  for (;;) {
+    while (!im->out_head && !im->stopped)
+      if (sim_cond_wait(im->out_cv, im->lock) != 0) goto out;
+    if (im->stopped) break;
+    conv_t *c = q_pop(&im->out_head, &im->out_tail);
+    if (c->abandoned) continue;
+    sim_mutex_unlock(im->lock);
+    int rc = store_call(s, STORE_K_IMAIL, convert_fn, c, 0, c->deadline, 0);
+    sim_mutex_lock(im->lock);
+    c->done = 1;
+    c->rc = rc;
+    sim_cond_broadcast(im->done_cv);
+    if (rc == 0) sim_progress();
+  }
+out:
+  sim_mutex_unlock(im->lock);
+}
+
+/* A client reading one message: queues the read and waits for it until its
+ * timeout. */
 static void reader_main(void *arg) {
   conv_t *c = arg;
   struct store_imail *im = c->im;
   store_t *s = im->s;
-  sim_time_t t0 = sim_now(s->w);
   sim_counter_add(im->m_out_requests, 1);
-  int rc = store_call(s, STORE_K_IMAIL, convert_fn, c, 0,
-                      t0 + s->cfg->imail_timeout, 1);
+  sim_mutex_lock(im->lock);
+  if (im->stopped) { /* the protocol service stopped with the store */
+    sim_counter_add(im->m_out_failed, 1);
+    sim_mutex_unlock(im->lock);
+    return;
+  }
+  c->arrived = sim_now(s->w);
+  c->deadline = c->arrived + s->cfg->imail_timeout;
+  q_append(&im->out_head, &im->out_tail, c);
+  sim_cond_signal(im->out_cv);
+  while (!c->done) {
+    if (sim_cond_timedwait(im->done_cv, im->lock, c->deadline) != 0 && !c->done) {
+      c->abandoned = 1;
+      sim_counter_add(im->m_out_timeouts, 1);
+      sim_mutex_unlock(im->lock);
+      return;
+    }
+  }
+  int rc = c->rc;
+  sim_mutex_unlock(im->lock);
   if (rc == 0) {
     sim_counter_add(im->m_out_completed, 1);
-    sim_sample_add(im->m_latency, (double)(sim_now(s->w) - t0) / SIM_MS);
+    sim_sample_add(im->m_latency, (double)(sim_now(s->w) - c->arrived) / SIM_MS);
     sim_progress();
   } else if (rc == SIM_ETIMEDOUT) {
     sim_counter_add(im->m_out_timeouts, 1);
@@ -225,8 +320,8 @@ static void reader_main(void *arg) {
   }
 }
 
-/* One arrival of direction g->dir: an inbound message enters the IMS queue
- * and is submitted for conversion; an outbound read gets a reader thread. */
+/* One arrival of direction g->dir: an inbound message enters the IMS queue;
+ * an outbound read gets a reader thread. */
 static void arrive(struct igen *g) {
   struct store_imail *im = g->im;
   store_t *s = im->s;
@@ -236,19 +331,17 @@ static void arrive(struct igen *g) {
     return;
   }
   sim_mutex_lock(im->lock);
-  int stopped = im->stopped;
-  if (!stopped) {
+  if (!im->stopped) {
     c->queued = 1;
     im->ims_queue++;
     sim_gauge_set(im->m_queue, (double)im->ims_queue);
     sim_counter_add(im->m_in_received, 1);
+    q_append(&im->in_head, &im->in_tail, c);
+    sim_cond_signal(im->in_cv);
   } else {
     sim_counter_add(im->m_in_refused, 1);
   }
   sim_mutex_unlock(im->lock);
-  if (!stopped &&
-      store_submit(s, STORE_K_IMAIL, convert_fn, c, 0, inbound_drop) != 0)
-    sim_counter_add(im->m_in_refused, 1);
 }
 
 /* Poisson arrivals of one direction. */
@@ -311,6 +404,14 @@ static void imail_down(store_t *s, void *self) {
   struct store_imail *im = self;
   sim_mutex_lock(im->lock);
   im->stopped = 1; /* stopping the services: the IMS stops with the store */
+  while (im->out_head) { /* queued reads fail at once */
+    conv_t *c = q_pop(&im->out_head, &im->out_tail);
+    c->done = 1;
+    c->rc = STORE_EDOWN;
+  }
+  sim_cond_broadcast(im->done_cv);
+  sim_cond_broadcast(im->in_cv);
+  sim_cond_broadcast(im->out_cv);
   sim_mutex_unlock(im->lock);
 }
 
@@ -381,6 +482,9 @@ int store__imail_init(store_t *s, char *err, size_t nerr) {
   im->cs_a = sim_mutex_create(w, "imail.cs_content");
   im->cs_b = sim_mutex_create(w, "imail.cs_charset");
   im->lock = sim_mutex_create(w, "imail.state");
+  im->in_cv = sim_cond_create(w, "ims.queue");
+  im->out_cv = sim_cond_create(w, "imail.reads");
+  im->done_cv = sim_cond_create(w, "imail.read_done");
   im->m_in_received = sim_metric(w, "ims.received", SIM_M_COUNTER, "");
   im->m_in_converted = sim_metric(w, "ims.converted", SIM_M_COUNTER, "");
   im->m_in_refused = sim_metric(w, "ims.refused", SIM_M_COUNTER, "");
@@ -403,6 +507,16 @@ int store__imail_init(store_t *s, char *err, size_t nerr) {
   im->gen[1] = (struct igen){im, DIR_OUT, cfg->imail_outbound_rate, {{0}}};
   store_rng(s, &im->gen[0].rng, "store.imail.inbound");
   store_rng(s, &im->gen[1].rng, "store.imail.outbound");
+  for (int64_t i = 0; i < cfg->imail_ims_threads; i++) {
+    char name[48];
+    snprintf(name, sizeof name, "ims-inbound-%lld", (long long)i);
+    sim_thread_spawn(w, name, im->proc, ims_thread_main, im);
+  }
+  for (int64_t i = 0; i < cfg->imail_protocol_threads; i++) {
+    char name[48];
+    snprintf(name, sizeof name, "pop3-thread-%lld", (long long)i);
+    sim_thread_spawn(w, name, im->proc, protocol_thread_main, im);
+  }
   if (cfg->imail_periodic) {
     if (cfg->imail_inbound_rate <= 0) {
       if (err)

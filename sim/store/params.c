@@ -178,6 +178,13 @@ const sim_param_t store_params[] = {
      "scheduling point even when 0)."},
     {"store.imail.locked_cpu", SIM_P_DIST_TIME, O(imail_locked_cpu), 0, TMAX,
      "exp(1ms)", "IMAIL CPU holding both critical sections."},
+    {"store.imail.ims_threads", SIM_P_INT, O(imail_ims_threads), 1, 1024, "4",
+     "Internet Mail Service inbound threads, each converting one message at "
+     "a time on a store task."},
+    {"store.imail.protocol_threads", SIM_P_INT, O(imail_protocol_threads), 1,
+     1024, "4",
+     "POP3/IMAP4 protocol threads, each serving one read at a time on a store "
+     "task."},
     {NULL, 0, 0, 0, 0, NULL, NULL}};
 
 static const sim_fault_kind_t store_faults[] = {
@@ -268,6 +275,8 @@ void store_config_init(store_config_t *c) {
   dist_exp(&c->imail_convert_cpu, 5.0 * SIM_MS);
   dist_exp(&c->imail_inner_cpu, 2.0 * SIM_MS);
   dist_exp(&c->imail_locked_cpu, 1.0 * SIM_MS);
+  c->imail_ims_threads = 4;
+  c->imail_protocol_threads = 4;
 }
 
 static void dist_free(sim_dist_t *d) {
