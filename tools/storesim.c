@@ -24,6 +24,7 @@
 
 #include "storesim/scenario.h"
 #include "storesim_cli.h"
+#include "report_cli.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3, EXIT_INTR = 130 };
 
@@ -40,6 +41,10 @@ static const char usage_main[] =
     "  validate FILE...         check scenario files without running them\n"
     "  list [DIR|FILE...]       id, title and source article of each scenario\n"
     "  schema [--json|--markdown]  JSON Schema or Markdown reference of the format\n"
+    "  report FILE... -o F.html self-contained HTML report: plots of every variant over\n"
+    "                           time, verdicts, expectations, detector reports, graphs\n"
+    "  trace FILE... -o F.json  thread timelines in the Chrome/Perfetto trace format\n"
+    "  explain FILE...          what happened in each variant, in sentences\n"
     "  sweep FILE [--seeds A-B] [--sched random|pct|fifo] [--jobs N]\n"
     "                           many runs over seeds/schedules on worker threads\n"
     "  explore FILE             count deadlocks of a scenario over many random/PCT schedules\n"
@@ -339,6 +344,7 @@ static int cmd_run(int argc, char **argv) {
   if (metrics.f) fputs("scenario,variant,time_s,metric,value\n", metrics.f);
   c.run.trace = trace.f;
   c.run.keep_series = metrics.f != NULL;
+  cli_progress_attach(&c.run);
   scn_interrupt_install();
   for (size_t i = 0; i < files.n && !scn_interrupted(); i++) {
     scn_diag_t diag;
@@ -388,6 +394,7 @@ static int cmd_check(int argc, char **argv) {
   cli_t c = {0};
   files_t files = {0};
   int rc = parse_opts("check", argc, argv, " seed sched duration set ", &c);
+  cli_progress_attach(&c.run);
   int npass = 0, nfail = 0, worst = EXIT_OK;
   if (rc) goto done;
   if (c.help) {
@@ -569,6 +576,9 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "list")) return cmd_list(argc - 2, argv + 2);
   if (!strcmp(cmd, "schema")) return cmd_schema(argc - 2, argv + 2);
   if (!strcmp(cmd, "sweep")) return cmd_sweep(argc - 2, argv + 2);
+  if (!strcmp(cmd, "report")) return cmd_report(argc - 2, argv + 2); /* tools/report_cmds.c */
+  if (!strcmp(cmd, "trace")) return cmd_trace(argc - 2, argv + 2);
+  if (!strcmp(cmd, "explain")) return cmd_explain(argc - 2, argv + 2);
   if (!strcmp(cmd, "explore")) { int cli_explore(int, char **); return cli_explore(argc - 2, argv + 2); } /* tools/explore.c */
   static const char *const cmds[] = {"run", "check", "validate", "list", "schema", "sweep", "help"};
   char sug[200];

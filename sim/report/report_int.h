@@ -1,0 +1,95 @@
+/*
+ * storesim report layer: private helpers shared by explain.c and html.c.
+ *
+ * The facts structure (report_facts_t) is laid out here so that both the
+ * explanation and the HTML page can read it; report_facts_collect (facts.c)
+ * is the only writer.
+ */
+#ifndef STORESIM_REPORT_INT_H
+#define STORESIM_REPORT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "storesim/report.h"
+#include "storesim/scenario.h"
+
+/* A model event kind seen in the trace. */
+typedef struct report_ev_fact {
+  char *kind;     /* "flush.register" */
+  char *obj;      /* object of the first occurrence ("" if none) */
+  char *thread;   /* thread of the first occurrence */
+  sim_time_t first, last;
+  uint64_t count;
+} report_ev_fact_t;
+
+/* An object threads blocked on ("cond mta.gateway", "mutex imail.cs_a"). */
+typedef struct report_wait_fact {
+  char *what;
+  int wait_kind;            /* sim_wait_kind_t */
+  uint64_t nwaits;          /* blocks on it */
+  size_t peak;              /* most threads blocked on it at once */
+  sim_time_t peak_at;       /* first time the peak was reached */
+  sim_time_t first;         /* first block */
+  double thread_seconds;    /* total time threads spent blocked on it */
+  sim_time_t longest;       /* longest single wait */
+  sim_time_t longest_from;  /* when it began */
+  char *longest_thread;
+  int longest_end;          /* 0 woken, 1 timer, 2 still waiting at the end */
+} report_wait_fact_t;
+
+/* What blocked threads waited on at one moment. */
+typedef struct report_snap_row {
+  char *group;  /* thread name without its number: "store-task" */
+  char *what;   /* "cond mta.gateway", "running on a CPU" */
+  size_t count;
+  size_t group_live; /* live threads of that group at that moment */
+} report_snap_row_t;
+
+typedef struct report_snap {
+  sim_time_t at;
+  char *metric; /* the gauge that reached 0 */
+  report_snap_row_t *rows; /* largest first, at most 4 */
+  size_t nrows;
+} report_snap_t;
+
+struct report_facts {
+  report_ev_fact_t *events;  /* first-seen order */
+  size_t nevents;
+  report_wait_fact_t *waits; /* first-seen order */
+  size_t nwaits;
+  report_snap_t *snaps;      /* time order */
+  size_t nsnaps;
+  sim_time_t end;
+};
+
+/* "1:02:03" or "0:00:12.345" (ms shown when not 0). */
+void report__fmt_time(sim_time_t t, char *buf, size_t n);
+/* A duration for people: "2h27m58s", "5m00s", "21.9s", "71.2ms". */
+void report__fmt_dur(sim_time_t d, char *buf, size_t n);
+/* A value of metric m (in m's unit) for people: "32", "2.5h", "4MiB", "10.3 %". */
+void report__fmt_value(const scn_metric_res_t *m, double v, char *buf, size_t n);
+const scn_metric_res_t *report__metric(const scn_variant_res_t *vr,
+                                       const char *name);
+/* Index of the reference variant (named "without_fix", else the first that
+ * ran); -1 when none ran. */
+int report__ref_variant(const scn_result_t *r);
+/* Time of sample i of a series. */
+static inline sim_time_t report__sample_time(const scn_variant_res_t *vr,
+                                             size_t i) {
+  return (sim_time_t)(i + 1) * vr->sample_interval;
+}
+/* Appends to a growing string; on OOM sets *oom and keeps what it had. */
+typedef struct report_sb {
+  char *s;
+  size_t len, cap;
+  int oom;
+} report_sb_t;
+void report__sb_printf(report_sb_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void report__sb_put(report_sb_t *b, const char *s, size_t n);
+/* HTML-escaped text. */
+void report__sb_html(report_sb_t *b, const char *s);
+
+#endif

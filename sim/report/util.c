@@ -1,0 +1,126 @@
+/*
+ * Report layer helpers: time and value formatting, a growing string buffer,
+ * HTML escaping. Nothing here reads a clock or a pointer value.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report_int.h"
+
+void report__fmt_time(sim_time_t t, char *buf, size_t n) {
+  const char *sign = t < 0 ? "-" : "";
+  if (t < 0) t = -t;
+  int64_t s = t / SIM_SEC, ms = (t % SIM_SEC) / SIM_MS;
+  if (ms)
+    snprintf(buf, n, "%s%lld:%02lld:%02lld.%03lld", sign, (long long)(s / 3600),
+             (long long)(s / 60 % 60), (long long)(s % 60), (long long)ms);
+  else
+    snprintf(buf, n, "%s%lld:%02lld:%02lld", sign, (long long)(s / 3600), (long long)(s / 60 % 60),
+             (long long)(s % 60));
+}
+
+void report__fmt_dur(sim_time_t d, char *buf, size_t n) {
+  const char *sign = d < 0 ? "-" : "";
+  if (d < 0) d = -d;
+  int64_t s = d / SIM_SEC;
+  if (d >= SIM_HOUR)
+    snprintf(buf, n, "%s%lldh%02lldm%02llds", sign, (long long)(s / 3600), (long long)(s / 60 % 60),
+             (long long)(s % 60));
+  else if (d >= SIM_MIN)
+    snprintf(buf, n, "%s%lldm%02llds", sign, (long long)(s / 60), (long long)(s % 60));
+  else if (d >= SIM_SEC)
+    snprintf(buf, n, "%s%.3gs", sign, (double)d / 1e9);
+  else if (d >= SIM_MS)
+    snprintf(buf, n, "%s%.3gms", sign, (double)d / 1e6);
+  else
+    snprintf(buf, n, "%s%.3gus", sign, (double)d / 1e3);
+}
+
+void report__fmt_value(const scn_metric_res_t *m, double v, char *buf, size_t n) {
+  scn_qty_t q;
+  double scale;
+  if (!isfinite(v)) {
+    snprintf(buf, n, "-");
+    return;
+  }
+  scn_unit_dim(m->unit, &q.t, &q.b, &scale);
+  if ((q.t == 0 && q.b == 0) || scale == 0) {
+    if (v == floor(v) && fabs(v) < 1e15)
+      snprintf(buf, n, "%.0f%s%s", v, m->unit[0] ? " " : "", m->unit);
+    else
+      snprintf(buf, n, "%.4g%s%s", v, m->unit[0] ? " " : "", m->unit);
+    return;
+  }
+  q.v = v * scale;
+  scn_qty_format(q, buf, n);
+}
+
+const scn_metric_res_t *report__metric(const scn_variant_res_t *vr, const char *name) {
+  for (size_t i = 0; i < vr->nmetrics; i++)
+    if (!strcmp(vr->metrics[i].name, name)) return &vr->metrics[i];
+  return NULL;
+}
+
+int report__ref_variant(const scn_result_t *r) {
+  for (size_t i = 0; i < r->nvariants; i++)
+    if (r->variants[i].ran && r->variants[i].v && !strcmp(r->variants[i].v->name, "without_fix"))
+      return (int)i;
+  for (size_t i = 0; i < r->nvariants; i++)
+    if (r->variants[i].ran) return (int)i;
+  return -1;
+}
+
+void report__sb_put(report_sb_t *b, const char *s, size_t n) {
+  if (b->oom) return;
+  if (b->len + n + 1 > b->cap) {
+    size_t nc = b->cap ? b->cap : 4096;
+    while (nc < b->len + n + 1) nc *= 2;
+    char *p = realloc(b->s, nc);
+    if (!p) {
+      b->oom = 1;
+      return;
+    }
+    b->s = p;
+    b->cap = nc;
+  }
+  memcpy(b->s + b->len, s, n);
+  b->len += n;
+  b->s[b->len] = 0;
+}
+
+void report__sb_printf(report_sb_t *b, const char *fmt, ...) {
+  char small[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(small, sizeof small, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if ((size_t)n < sizeof small) {
+    report__sb_put(b, small, (size_t)n);
+    return;
+  }
+  char *big = malloc((size_t)n + 1);
+  if (!big) {
+    b->oom = 1;
+    return;
+  }
+  va_start(ap, fmt);
+  vsnprintf(big, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  report__sb_put(b, big, (size_t)n);
+  free(big);
+}
+
+void report__sb_html(report_sb_t *b, const char *s) {
+  for (; s && *s; s++) {
+    switch (*s) {
+    case '<': report__sb_put(b, "&lt;", 4); break;
+    case '>': report__sb_put(b, "&gt;", 4); break;
+    case '&': report__sb_put(b, "&amp;", 5); break;
+    case '"': report__sb_put(b, "&quot;", 6); break;
+    default: report__sb_put(b, s, 1);
+    }
+  }
+}
