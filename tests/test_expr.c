@@ -4,6 +4,7 @@
  */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "storesim/scenario.h"
@@ -189,4 +190,39 @@ Test(expr, measured_and_detail) {
   cr_assert_eq(m.t, 1);
   cr_assert_str_eq(detail, "(4s < 5s) and (0 == 0)");
   scn_expr_free(e);
+}
+
+Test(expr, unbalanced_parentheses_at_the_end) {
+  PERR("(", "unexpected end");
+  PERR("((", "unexpected end");
+  PERR("(1 >", "unexpected end");
+  PERR("abs(", "unexpected end");
+  PERR("min(1,", "unexpected end");
+}
+
+/* Random token strings: the parser and evaluator never crash, and every
+ * failure comes with a message (run under the asan preset). */
+Test(expr, random_token_strings) {
+  static const char *const toks[] = {
+      "(", ")", " and ", " or ", "not ", "<", "<=", "==", "!=", ">", "+", "-", "*", "/", ",",
+      "1", "0", "2.5", "1e3", "150m", "64KiB", "20/s", "$store.tasks", "$flush", "$rate", "$nope",
+      "queue.wait.mean", "tasks.free.min", "mem.final", "x.y.p99", "abs(", "min(", "erlang_c(",
+      "sqrt(", "pow(", "true", "false", "=", "&&", "$", ".", "queue..mean", " "};
+  unsigned seed = 12345;
+  char text[256];
+  for (int it = 0; it < 50000; it++) {
+    size_t len = 0;
+    int n = 1 + rand_r(&seed) % 12;
+    text[0] = 0;
+    for (int k = 0; k < n; k++) {
+      const char *t = toks[rand_r(&seed) % (sizeof toks / sizeof toks[0])];
+      size_t tl = strlen(t);
+      if (len + tl + 1 >= sizeof text) break;
+      memcpy(text + len, t, tl + 1);
+      len += tl;
+    }
+    char msg[300] = "";
+    int r = ev(text, msg, sizeof msg);
+    if (r < 0) cr_assert(msg[0], "no message for '%s'", text);
+  }
 }

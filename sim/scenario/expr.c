@@ -213,8 +213,9 @@ static scn_expr_t *parse_atom(parser_t *p) {
   if (*s == '(') {
     p->pos++;
     scn_expr_t *e = parse_or(p);
+    if (!e) return NULL;
     skip(p);
-    if (e && p->src[p->pos] != ')') {
+    if (p->src[p->pos] != ')') {
       perr(p, p->pos, "expected ')'%s%s", "", "");
       scn_expr_free(e);
       return NULL;
