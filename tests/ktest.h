@@ -51,6 +51,15 @@ static inline sim_world_t *kt_world(const char *sched) {
   return kt_world_opts(&o);
 }
 
+/* Fails the test if host memory leaked so far (AddressSanitizer builds;
+ * elsewhere a no-op). For tests whose worlds failed to be created. */
+static inline void kt_leak_check(void) {
+#ifdef KT_LSAN
+  cr_assert_eq(__lsan_do_recoverable_leak_check(), 0,
+               "memory leaked (see the report above)");
+#endif
+}
+
 /* Ends a test: the world must have `live` threads left, and is destroyed.
  * Under AddressSanitizer a leak check follows, so a world that does not
  * free everything fails the test (a leak found only at process exit would be
@@ -62,10 +71,7 @@ static inline void kt_end(sim_world_t *w, uint64_t live) {
                (unsigned long long)live,
                (unsigned long long)sim_world_live_threads(w));
   sim_world_destroy(w);
-#ifdef KT_LSAN
-  cr_assert_eq(__lsan_do_recoverable_leak_check(), 0,
-               "memory leaked after sim_world_destroy (see the report above)");
-#endif
+  kt_leak_check();
 }
 
 /* Number of reports of kind k filed so far. */

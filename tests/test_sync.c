@@ -602,3 +602,36 @@ Test(cancel, mutex_wait_is_not_interrupted) {
   cr_assert_eq(lg.t[1], 10 * SIM_MS);
   kt_end(w, 0);
 }
+
+/* ---- misuse that aborts ------------------------------------------------------------ */
+
+static void cond_waits_forever(void *arg) {
+  sim_mutex_lock(m);
+  sim_cond_wait(cv, m);
+}
+
+Test(misuse, cond_destroy_with_waiters_aborts, .signal = SIGABRT) {
+  sim_world_t *w = kt_world(NULL);
+  m = sim_mutex_create(w, "m");
+  cv = sim_cond_create(w, "cv");
+  sim_thread_spawn(w, "w", NULL, cond_waits_forever, NULL);
+  sim_world_run(w, SIM_TIME_MAX);
+  sim_cond_destroy(cv);
+}
+
+Test(misuse, sem_destroy_with_waiters_aborts, .signal = SIGABRT) {
+  sim_world_t *w = kt_world(NULL);
+  sem = sim_sem_create(w, "s", 0);
+  sim_thread_spawn(w, "t", NULL, sem_taker, (void *)1);
+  sim_world_run(w, SIM_TIME_MAX);
+  sim_sem_destroy(sem);
+}
+
+Test(misuse, destroy_accepts_null) {
+  sim_world_t *w = kt_world(NULL);
+  sim_mutex_destroy(NULL);
+  sim_cond_destroy(NULL);
+  sim_sem_destroy(NULL);
+  cr_assert_eq(sim_world_nreports(w), 0);
+  kt_end(w, 0);
+}

@@ -79,6 +79,19 @@ Test(world, create_rejects_bad_scheduler) {
     cr_assert_neq(err[0], 0, "sched '%s': an error message is expected",
                   bad[i]);
   }
+  kt_leak_check(); /* the half-built worlds were freed */
+}
+
+Test(world, create_rejects_unwritable_decision_log) {
+  sim_world_opts_t o;
+  sim_world_opts_init(&o);
+  o.decision_log = "/nonexistent-dir/dlog";
+  sim_world_t *w = (sim_world_t *)1;
+  char err[256] = "";
+  cr_assert_eq(sim_world_create(&o, &w, err, sizeof err), SIM_EINVAL);
+  cr_assert_null(w);
+  kt_assert_contains(err, "/nonexistent-dir/dlog");
+  kt_leak_check();
 }
 
 Test(world, create_accepts_schedulers) {
@@ -106,6 +119,7 @@ Test(world, create_rejects_bad_options) {
   sim_world_opts_init(&o);
   o.sample_interval = -1;
   cr_assert_eq(sim_world_create(&o, &w, NULL, 0), SIM_EINVAL);
+  kt_leak_check();
 }
 
 Test(world, destroy_accepts_null) { sim_world_destroy(NULL); }
@@ -683,6 +697,31 @@ Test(run, interrupt_stops_and_resumes) {
   cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
   cr_assert_eq(lg.n, 10);
   cr_assert_eq(sim_now(w), 10 * SIM_MS);
+  kt_end(w, 0);
+}
+
+/* An interrupt from inside a thread stops the run once that thread gives
+ * the processor back; nothing else runs in between. */
+static void interrupter(void *arg) {
+  sim_sleep(2 * SIM_MS);
+  sim_world_interrupt(self_world());
+  log_at(self_world(), 100);
+  sim_sleep(SIM_MS);
+  log_at(self_world(), 101);
+}
+
+Test(run, interrupt_from_a_thread) {
+  sim_world_t *w = kt_world(NULL);
+  sim_thread_spawn(w, "ticker", NULL, ticker, NULL);
+  sim_thread_spawn(w, "interrupter", NULL, interrupter, NULL);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), SIM_EINTR);
+  cr_assert_eq(sim_now(w), 2 * SIM_MS);
+  /* The interrupter's 2 ms wake was queued (at 0) before the ticker's (at
+   * 1 ms), so the ticker has logged only its 1 ms tick. */
+  long want[] = {0, 100};
+  assert_log(want, 2);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  cr_assert_eq(lg.n, 12);
   kt_end(w, 0);
 }
 
