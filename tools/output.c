@@ -121,7 +121,8 @@ void cli_print_table(FILE *f, const scn_result_t *r, int sep) {
   fputc('\n', f);
 
   /* metrics: the union in order of first appearance */
-  fprintf(f, "\n  metrics\n");
+  fprintf(f, "\n  metrics (samples: mean p95 count; gauges: final max time-weighted-mean; "
+             "counters: final)\n");
   for (size_t i = 0; i < nv; i++) {
     const scn_variant_res_t *vi = &r->variants[i];
     for (size_t m = 0; m < vi->nmetrics; m++) {

@@ -458,6 +458,14 @@ static void apply_set(ctx_t *c, target_t *t, const char *key, const char *val,
     scn_diag_error(c->diag, "--set", 0, 0, "'%s': unknown key '%s'%s", orig, key, sug);
     return;
   }
+  char list[300];
+  size_t vl = strlen(val);
+  if ((p->type == SIM_P_DIST_TIME || p->type == SIM_P_DIST_SIZE || p->type == SIM_P_DIST_NUM) &&
+      vl >= 2 && val[0] == '[' && val[vl - 1] == ']') {
+    /* [1s, 2s] is empirical(1s, 2s), as in the file */
+    snprintf(list, sizeof list, "empirical(%.*s)", (int)(vl - 2), val + 1);
+    val = list;
+  }
   if (scn_param_parse(p, val, field, err, sizeof err))
     scn_diag_error(c->diag, "--set", 0, 0, "'%s': %s: %s", orig, key, err);
 }
