@@ -247,8 +247,9 @@ static void ims_thread_main(void *arg) {
     sim_mutex_lock(im->lock);
     if (rc == 0) {
       sim_progress();
-    } else if (!im->stopped) {
-      /* not converted: back to the head of the queue, tried again */
+    } else {
+      /* not converted: back to the head of the queue, tried again (after a
+       * restart if the store went down) */
       c->qnext = im->in_head;
       im->in_head = c;
       if (!im->in_tail) im->in_tail = c;
@@ -400,6 +401,21 @@ static void cycle_check(store_t *s, struct store_imail *im, int lock) {
 
 /* ---- component hooks ------------------------------------------------------------------ */
 
+/* The IMS inbound threads and the POP3/IMAP4 protocol threads. */
+static void spawn_service_threads(struct store_imail *im) {
+  const store_config_t *cfg = im->s->cfg;
+  for (int64_t i = 0; i < cfg->imail_ims_threads; i++) {
+    char name[48];
+    snprintf(name, sizeof name, "ims-inbound-%lld", (long long)i);
+    sim_thread_spawn(im->s->w, name, im->proc, ims_thread_main, im);
+  }
+  for (int64_t i = 0; i < cfg->imail_protocol_threads; i++) {
+    char name[48];
+    snprintf(name, sizeof name, "pop3-thread-%lld", (long long)i);
+    sim_thread_spawn(im->s->w, name, im->proc, protocol_thread_main, im);
+  }
+}
+
 static void imail_down(store_t *s, void *self) {
   struct store_imail *im = self;
   sim_mutex_lock(im->lock);
@@ -413,6 +429,16 @@ static void imail_down(store_t *s, void *self) {
   sim_cond_broadcast(im->in_cv);
   sim_cond_broadcast(im->out_cv);
   sim_mutex_unlock(im->lock);
+}
+
+/* The store is back after a restart: the IMS and the protocols start again
+ * (the IMS queue kept its messages). */
+static void imail_up(store_t *s, void *self) {
+  struct store_imail *im = self;
+  sim_mutex_lock(im->lock);
+  im->stopped = 0;
+  sim_mutex_unlock(im->lock);
+  spawn_service_threads(im);
 }
 
 static void imail_report(store_t *s, void *self, char *buf, size_t n) {
@@ -462,6 +488,7 @@ static void imail_destroy(void *self) {
 static const store_component_t imail_component = {
     .name = "imail",
     .down = imail_down,
+    .up = imail_up,
     .report = imail_report,
     .sample = imail_sample,
     .finish = imail_finish,
@@ -507,16 +534,7 @@ int store__imail_init(store_t *s, char *err, size_t nerr) {
   im->gen[1] = (struct igen){im, DIR_OUT, cfg->imail_outbound_rate, {{0}}};
   store_rng(s, &im->gen[0].rng, "store.imail.inbound");
   store_rng(s, &im->gen[1].rng, "store.imail.outbound");
-  for (int64_t i = 0; i < cfg->imail_ims_threads; i++) {
-    char name[48];
-    snprintf(name, sizeof name, "ims-inbound-%lld", (long long)i);
-    sim_thread_spawn(w, name, im->proc, ims_thread_main, im);
-  }
-  for (int64_t i = 0; i < cfg->imail_protocol_threads; i++) {
-    char name[48];
-    snprintf(name, sizeof name, "pop3-thread-%lld", (long long)i);
-    sim_thread_spawn(w, name, im->proc, protocol_thread_main, im);
-  }
+  spawn_service_threads(im);
   if (cfg->imail_periodic) {
     if (cfg->imail_inbound_rate <= 0) {
       if (err)
