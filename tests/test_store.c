@@ -636,6 +636,42 @@ Test(store, exhaustion_report_names_every_task) {
   end(w, inst);
 }
 
+/* Every metric the model registers is documented in docs/metrics.md (the
+ * kernel's own proc.* and cpu.* metrics excepted; tasks.busy.<kind> is
+ * documented once). */
+Test(store, every_metric_is_documented) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/docs/metrics.md", STORESIM_SOURCE_DIR);
+  FILE *f = fopen(path, "r");
+  cr_assert_not_null(f, "cannot open %s", path);
+  static char doc[1 << 20];
+  size_t n = fread(doc, 1, sizeof doc - 1, f);
+  doc[n] = 0;
+  fclose(f);
+  sim_world_t *w = store_world();
+  store_config_t c;
+  store_config_init(&c);
+  void *inst = model_new(w, &c, 0, NULL, 0);
+  cr_assert_eq(sim_world_run(w, SIM_MIN), 0);
+  int missing = 0, checked = 0;
+  for (size_t i = 0; i < sim_world_nmetrics(w); i++) {
+    const char *name = sim_metric_name(sim_world_metric(w, i));
+    if (!strncmp(name, "proc.", 5) || !strncmp(name, "cpu.", 4) ||
+        !strncmp(name, "tasks.busy.", 11))
+      continue;
+    char quoted[256];
+    snprintf(quoted, sizeof quoted, "`%s`", name);
+    checked++;
+    if (!strstr(doc, quoted)) {
+      cr_log_error("metric %s is not in docs/metrics.md", name);
+      missing++;
+    }
+  }
+  cr_assert_eq(missing, 0, "%d metrics undocumented", missing);
+  cr_assert_gt(checked, 60, "only %d metrics checked", checked);
+  end(w, inst);
+}
+
 /* ---- scenarios and golden trace hashes -------------------------------------------------- */
 
 #ifdef HAVE_SCENARIO
