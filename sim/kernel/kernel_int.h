@@ -99,6 +99,7 @@ struct sim_thread {
   int wake_rc;
   uint64_t timer_token;
   uint32_t npending; /* timer events that still name this thread */
+  bool timer_armed;  /* its newest timer is still valid */
   sim_thread_t *wnext, *wprev;
   /* held locks, in acquisition order */
   sim__held_t held[SIM__MAX_HELD];
@@ -280,6 +281,7 @@ struct sim_world {
   sim__event_t *heap;
   size_t nheap, capheap;
   uint64_t nreal_events; /* events other than samples */
+  uint64_t nstale;       /* of those, timers made stale by an earlier wake */
   /* sched */
   int policy;
   sim_rng_t sched_rng;

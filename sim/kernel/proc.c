@@ -175,6 +175,12 @@ void *sim_proc_alloc(sim_proc_t *p, size_t size) {
 void sim_proc_free(sim_proc_t *p, void *ptr) {
   if (!ptr)
     return;
+  unsigned arena = 0;
+  size_t sz = sizeof arena;
+  if (mallctl("arenas.lookup", &arena, &sz, &ptr, sizeof ptr) == 0 &&
+      arena != p->arena)
+    sim__die("sim_proc_free: %p was not allocated by process '%s'", ptr,
+             p->name);
   size_t usable = sallocx(ptr, 0);
   dallocx(ptr, MALLOCX_TCACHE_NONE);
   p->used -= usable;

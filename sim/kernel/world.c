@@ -97,6 +97,7 @@ void sim__push_timer(sim_world_t *w, sim_thread_t *t, sim_time_t when) {
   sim__event_t ev = {.time = when, .seq = SIM__EV_SEQ(w, SIM__EV_WAKE),
                      .t = t, .token = t->timer_token};
   t->npending++;
+  t->timer_armed = true;
   heap_push(w, ev);
 }
 
@@ -194,7 +195,7 @@ static long replay_pick(sim_world_t *w, sim_thread_t **cands, size_t n) {
   if (w->ireplay >= w->nreplay) {
     snprintf(w->last_error, sizeof w->last_error,
              "replay diverged at decision %llu: the log has only %zu decisions",
-             (unsigned long long)w->ndecisions, w->nreplay);
+             (unsigned long long)w->ndecisions + 1, w->nreplay);
     return -1;
   }
   sim__decision_t *d = &w->replay[w->ireplay];
@@ -222,7 +223,7 @@ static long replay_pick(sim_world_t *w, sim_thread_t **cands, size_t n) {
     snprintf(w->last_error, sizeof w->last_error,
              "replay diverged at decision %llu (t=%lld ns): the log wants T%llu "
              "%s %s; candidates are %s",
-             (unsigned long long)w->ndecisions, (long long)w->now,
+             (unsigned long long)w->ndecisions + 1, (long long)w->now,
              (unsigned long long)d->id, d->name, d->op, buf);
     return -1;
   }
@@ -376,6 +377,10 @@ int sim__block(sim__wait_kind_t kind, void *obj, uint32_t obj_name,
 
 void sim__wake(sim_thread_t *t, int rc) {
   sim_world_t *w = t->w;
+  if (t->timer_armed) { /* its timer stays in the heap but no longer counts */
+    t->timer_armed = false;
+    w->nstale++;
+  }
   t->timer_token++;
   t->wake_rc = rc;
   ready_push(w, t);
@@ -531,6 +536,9 @@ void sim_thread_exit(void) {
 
 void sim_thread_join(sim_thread_t *t) {
   sim_thread_t *self = sim__current_checked("sim_thread_join");
+  if (t->joiner && t->joiner != self)
+    sim__die("sim_thread_join: thread T%llu already has a joiner (T%llu)",
+             (unsigned long long)t->id, (unsigned long long)t->joiner->id);
   if (!t->joinable || t->joined || t == self)
     sim__die("sim_thread_join: thread T%llu is not joinable by the caller",
              (unsigned long long)t->id);
@@ -570,7 +578,8 @@ int sim_sleep(sim_time_t d) {
   sim_thread_t *t = sim__current_checked("sim_sleep");
   if (d < 0)
     sim__die("sim_sleep: negative duration %lld", (long long)d);
-  return sim_sleep_until(t->w->now + d);
+  sim_time_t now = t->w->now;
+  return sim_sleep_until(d > SIM_TIME_MAX - now ? SIM_TIME_MAX : now + d);
 }
 
 void sim_thread_cancel(sim_thread_t *t) {
@@ -791,6 +800,7 @@ int sim_world_create(const sim_world_opts_t *o, sim_world_t **out, char *err,
       sim_world_destroy(w);
       return SIM_EINVAL;
     }
+    setvbuf(w->dlog, NULL, _IOLBF, 0); /* a crash keeps what was decided */
     fprintf(w->dlog, "# storesim decision log v1 policy=%s seed=%llu\n",
             w->o.sched ? w->o.sched : "fifo", (unsigned long long)w->o.seed);
   }
@@ -897,15 +907,22 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
       run_thread(w, t);
       continue;
     }
-    if (w->nreal_events == 0) {
+    if (w->nreal_events == w->nstale) {
       if (w->nlive > 0) {
         if (!w->hang_reported)
           sim__report_hang(w);
         return SIM_EHANG;
       }
-      /* Everything finished: let the clock reach `until` for the samples. */
-      while (w->nheap > 0 && w->heap[0].time <= until) {
+      /* Everything finished. With a finite `until` the clock goes on to it so
+       * that the series cover the whole run; stale timers are dropped. */
+      while (until != SIM_TIME_MAX && w->nheap > 0 && w->heap[0].time <= until) {
         sim__event_t ev = heap_pop(w);
+        if (SIM__EV_KIND(ev) == SIM__EV_WAKE) {
+          w->nstale--;
+          ev.t->npending--;
+          maybe_reap(w, ev.t);
+          continue;
+        }
         w->now = ev.time;
         sim__metrics_sample(w);
         w->next_sample += w->o.sample_interval;
@@ -929,6 +946,7 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
       sim_thread_t *t = ev.t;
       t->npending--;
       if (t->state == SIM_T_BLOCKED && ev.token == t->timer_token) {
+        t->timer_armed = false;
         int rc = 0;
         switch (t->wait_kind) {
         case SIM__W_COND:
@@ -951,6 +969,7 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
         ready_push(w, t);
         sim__trace(w, t->id, w->k_timeout, 0, rc);
       } else {
+        w->nstale--; /* the clock still moved to it: harmless, it was due */
         maybe_reap(w, t);
       }
       break;
