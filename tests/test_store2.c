@@ -16,13 +16,16 @@
  *   - the shutdown timeout: without the fix the shutdown report comes at
  *     exactly the timeout and says what each stuck conversion holds and
  *     wants; with it the shutdown completes;
- *   - the part-2 scenarios pass and keep their golden trace hashes.
+ *   - the part-2 scenarios pass and keep their golden trace hashes;
+ *   - a short Q279798 exploration (storesim explore) finds deadlocks without
+ *     the fix, replays the first, and finds none with it.
  *
  * Each test builds its own world and ends with end(), which destroys it and
  * (under ASan) checks for leaks, including threads still deadlocked.
  */
 #include <math.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include "ktest.h"
 #include "storesim/param.h"
@@ -404,6 +407,43 @@ static void check_scenario(const char *name) {
 #ifdef KT_LSAN
   cr_assert_eq(__lsan_do_recoverable_leak_check(), 0, "memory leaked");
 #endif
+}
+
+/* The Q279798 exploration, fewer seeds than the full command (1,000 each):
+ * without the fix some random and PCT schedules deadlock and the first one's
+ * decision log replays the same cycle; with it none does and the validator
+ * stays silent. Runs the storesim binary (tools/explore.c). */
+Test(store2_scenarios, q279798_exploration, .timeout = 300) {
+  char cmd[4096], out[1 << 14];
+  snprintf(cmd, sizeof cmd,
+           "d=$(mktemp -d) && cd '%s' && '%s/storesim' explore --variant "
+           "race_without_fix --variant race_with_fix --random 60 --pct 60 "
+           "--duration 10s --jobs 2 --log-dir \"$d\" scenarios/q279798.yaml; "
+           "rc=$?; rm -rf \"$d\"; exit $rc",
+           STORESIM_SOURCE_DIR, STORESIM_BINARY_DIR);
+  FILE *p = popen(cmd, "r");
+  cr_assert_not_null(p);
+  size_t k = fread(out, 1, sizeof out - 1, p);
+  out[k] = 0;
+  int st = pclose(p);
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+  const char *rnd = strstr(out, "race_without_fix   random");
+  const char *pct = strstr(out, "race_without_fix   pct");
+  const char *frnd = strstr(out, "race_with_fix      random");
+  const char *fpct = strstr(out, "race_with_fix      pct");
+  cr_assert(rnd && pct && frnd && fpct, "%s", out);
+  unsigned n = 0, dl = 0, lo = 0;
+  cr_assert_eq(sscanf(strstr(rnd, "random") + 6, " %u schedules deadlock %u", &n, &dl), 2);
+  cr_assert_eq(n, 60);
+  cr_assert_gt(dl, 0, "%s", out);
+  cr_assert_not_null(strstr(rnd, "replay reproduces it"), "%s", out);
+  cr_assert_not_null(strstr(rnd, "lock-order    60 "), "every schedule: %s", out);
+  for (const char *f = frnd; f; f = f == frnd ? fpct : NULL) {
+    const char *q = strstr(f, "schedules");
+    cr_assert_eq(sscanf(q, "schedules deadlock %u (%*f) lock-order %u", &dl, &lo), 2, "%s", f);
+    cr_assert_eq(dl, 0, "%s", out);
+    cr_assert_eq(lo, 0, "%s", out);
+  }
 }
 
 Test(store2_scenarios, kb922768, .timeout = 120) { check_scenario("kb922768.yaml"); }
