@@ -167,6 +167,7 @@ typedef struct progress {
 } progress_t;
 
 static progress_t g_progress; /* one display per process: stderr is one terminal */
+static double g_progress_delay = 1.0; /* seconds before the line appears */
 
 static double wall(void) {
   struct timespec ts;
@@ -190,12 +191,12 @@ static void on_progress(void *arg, const scn_scenario_t *s, const scn_variant_t 
     return;
   }
   double el = t - p->start;
-  if (el < 1.0 || t - p->last < 0.2) return;
+  if (el < g_progress_delay || (p->shown && t - p->last < 0.2)) return;
   p->last = t;
   char a[48], b[48];
   scn_format_duration(now, a, sizeof a);
   scn_format_duration(duration, b, sizeof b);
-  double rate = (double)steps / el;
+  double rate = el > 1e-6 ? (double)steps / el : 0;
   double eta = now > 0 ? el * (double)(duration - now) / (double)now : 0;
   fprintf(stderr, "\r\033[K%s/%s: t=%s of %s (%.0f%%), %.3g events/s, ETA %.0fs", s->id, v->name, a,
           b, duration > 0 ? 100.0 * (double)now / (double)duration : 100.0, rate, eta);
@@ -205,6 +206,9 @@ static void on_progress(void *arg, const scn_scenario_t *s, const scn_variant_t 
 
 void cli_progress_attach(scn_run_opts_t *o) {
   if (!isatty(STDERR_FILENO)) return;
+  /* STORESIM_PROGRESS_DELAY=SECONDS changes the 1 s threshold (tests use 0) */
+  const char *d = getenv("STORESIM_PROGRESS_DELAY");
+  if (d && *d) g_progress_delay = atof(d);
   o->progress = on_progress;
   o->progress_arg = &g_progress;
 }

@@ -232,10 +232,16 @@ static const report_wait_fact_t *find_wait(const report_facts_t *f, const char *
   return NULL;
 }
 
-static int cmp_wait_ts(const void *a, const void *b) {
-  const report_wait_fact_t *x = *(report_wait_fact_t *const *)a, *y = *(report_wait_fact_t *const *)b;
-  if (x->thread_seconds != y->thread_seconds) return x->thread_seconds > y->thread_seconds ? -1 : 1;
-  return strcmp(x->what, y->what);
+/* A wait ranked by the blocked time it adds over the contrast variant. */
+typedef struct ranked {
+  const report_wait_fact_t *w;
+  double excess;
+} ranked_t;
+
+static int cmp_ranked(const void *a, const void *b) {
+  const ranked_t *x = a, *y = b;
+  if (x->excess != y->excess) return x->excess > y->excess ? -1 : 1;
+  return strcmp(x->w->what, y->w->what);
 }
 
 static const char *variant_name(const scn_result_t *r, int i) {
@@ -396,7 +402,7 @@ static void findings(ctx_t *c, int vi, int ci, flist_t *out) {
 
   /* waits from the trace */
   if (f && f->nwaits) {
-    const report_wait_fact_t **ws = malloc(f->nwaits * sizeof *ws);
+    ranked_t *ws = malloc(f->nwaits * sizeof *ws);
     size_t nw = 0;
     if (!ws) {
       c->oom = 1;
@@ -407,11 +413,13 @@ static void findings(ctx_t *c, int vi, int ci, flist_t *out) {
       if (x->longest < SIM_SEC) continue;
       if (cf && cx && x->longest < 4 * cx->longest && x->peak < 2 * cx->peak + 2) continue;
       if (!cf && x->longest < vr->end_time / 100) continue;
-      ws[nw++] = x;
+      double excess = x->thread_seconds - (cx ? cx->thread_seconds : 0);
+      if (excess <= 0) continue;
+      ws[nw++] = (ranked_t){x, excess};
     }
-    qsort(ws, nw, sizeof *ws, cmp_wait_ts);
-    for (size_t i = 0; i < nw && i < 3; i++) {
-      const report_wait_fact_t *x = ws[i], *cx = find_wait(cf, x->what);
+    if (nw) qsort(ws, nw, sizeof *ws, cmp_ranked);
+    for (size_t i = 0; i < nw && i < 4; i++) {
+      const report_wait_fact_t *x = ws[i].w, *cx = find_wait(cf, x->what);
       report__fmt_dur(x->longest, a, sizeof a);
       report__fmt_time(x->longest_from, tt, sizeof tt);
       report__fmt_time(x->peak_at, t2, sizeof t2);

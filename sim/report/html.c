@@ -450,11 +450,29 @@ static int family_member(const char *name, const char *pre, const char *suf, cha
   return 1;
 }
 
+/* Colours of family members: none of the variants' red and green. */
+static const char *const member_colours[] = {"#1f77b4", "#9467bd", "#ff7f0e", "#8c564b",
+                                             "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
+
+/* Family plots are drawn for the reference variant and "with_fix" (or the
+ * next variant): the overlaid plots already compare every variant. */
+static int family_variant(const scn_result_t *r, size_t i) {
+  int ref = report__ref_variant(r);
+  if ((int)i == ref) return 1;
+  int has_fix = 0;
+  for (size_t k = 0; k < r->nvariants; k++)
+    has_fix |= r->variants[k].ran && !strcmp(r->variants[k].v->name, "with_fix");
+  if (has_fix) return !strcmp(r->variants[i].v->name, "with_fix");
+  for (size_t k = 0; k < r->nvariants; k++)
+    if ((int)k != ref && r->variants[k].ran) return k == i;
+  return 0;
+}
+
 static void plot_family(plotctx_t *c, const char *pre, const char *suf, const char *title) {
   const scn_result_t *r = c->r;
   for (size_t i = 0; i < r->nvariants; i++) {
     const scn_variant_res_t *vr = &r->variants[i];
-    if (!vr->ran) continue;
+    if (!vr->ran || !family_variant(r, i)) continue;
     double maxabs = 0;
     const char *unit = "";
     int nm = 0;
@@ -488,7 +506,7 @@ static void plot_family(plotctx_t *c, const char *pre, const char *suf, const ch
       snprintf(path, sizeof path, "%s/p%d_m%zu.dat", c->h->dir, k, m);
       if (write_series(c, path, vr, mr, y.factor)) c->err = 1;
       fprintf(c->gp, "%s\"%s\" using 1:2 with lines lw 1.8 lc rgb \"%s\" title ", nl ? ", " : "", path,
-              colours[(nl + 2) % 8]);
+              member_colours[m % 8]);
       gp_quote(c->gp, label);
       nl++;
     }
