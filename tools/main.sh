@@ -2,7 +2,7 @@
 # The main job (the README's first command): installs what is missing, builds
 # the release build, runs every scenario with both variants and prints the
 # side-by-side summary, then the kernel's validation benchmark (M/M/c against
-# Erlang C).
+# Erlang C), then writes the HTML report of every scenario to out/report.html.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh release
@@ -12,4 +12,15 @@ if [ -x build/release/storesim ]; then
 fi
 echo "== validation: M/M/c through the kernel against Erlang C"
 build/release/storesim-bench mmc --lambda 9 --mu 1 --servers 10 --customers 1000000 --seed 1
+if [ -x build/release/storesim ]; then
+  echo "== HTML report: plots of every scenario, both variants over time"
+  mkdir -p out
+  rstatus=0
+  build/release/storesim report scenarios/ -o out/report.html --dot out/dot || rstatus=$?
+  if [ -s out/report.html ] && [ "$rstatus" -lt 2 ]; then
+    echo "== open $(pwd)/out/report.html in a browser (one self-contained file)"
+  elif [ "$status" -eq 0 ]; then
+    status=$rstatus
+  fi
+fi
 exit $status
