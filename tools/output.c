@@ -195,6 +195,20 @@ void cli_print_table(FILE *f, const scn_result_t *r, int sep) {
     }
   }
 
+  /* what failed, with the values compared */
+  int nbad = 0;
+  for (size_t i = 0; i < nv; i++) {
+    const scn_variant_res_t *vr = &r->variants[i];
+    for (size_t x = 0; x < vr->nexpects; x++) {
+      const scn_expect_res_t *e = &vr->expects[x];
+      if (e->status == SCN_X_PASS) continue;
+      if (!nbad++) fputc('\n', f);
+      fprintf(f, "  %s %s: %s\n      %s: %s\n", e->status == SCN_X_FAIL ? "FAILED" : "ERROR ",
+              vr->v->name, e->x->text, e->status == SCN_X_FAIL ? "compared" : "because",
+              e->detail ? e->detail : "");
+    }
+  }
+
   /* detectors */
   int nrep = 0;
   for (size_t i = 0; i < nv; i++) nrep += (int)r->variants[i].nreports;
