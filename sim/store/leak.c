@@ -18,7 +18,9 @@
  * deliveries fail and are retried, and when the program's own allocations
  * fail it stops responding (its calls fail). When the store restarts, the
  * program's session is lost and the MAPI library tears it down, releasing
- * everything the session held: memory recovers, as the article says.
+ * everything the session held: memory recovers, as the article says. So
+ * does restarting the program (fault program_restart): its process starts
+ * with an empty arena (sim_proc_reset).
  *
  * Measurement: the leak pieces are powers of two >= 16 bytes (exact jemalloc
  * size classes), so the bytes the arena holds per call are the configured
@@ -30,6 +32,7 @@
  *   LOGGED_OFF -> LOGGED_ON   logon: session allocated      [logon]
  *   LOGGED_ON  -> LOGGED_ON   OpenMsgStore ok or failed     [open_msg_store]
  *   LOGGED_ON  -> LOGGED_OFF  the store went down: session torn down [logoff]
+ *   any        -> LOGGED_OFF  program_restart: arena reset   [program_restart]
  *
  * Locking: only the program thread touches the session; lp->lock guards the
  * counters the sampler reads.
@@ -59,9 +62,10 @@ struct store_leak {
   int64_t calls;                 /* all calls */
   int responding;
   int in_call;                   /* allocations of a call are live */
+  int restart_req;               /* program_restart asked (under lock) */
   sim_metric_t *m_calls, *m_ok, *m_failed, *m_alloc_fail, *m_responding;
   sim_metric_t *m_bytes, *m_per_call, *m_sessions_lost, *m_logons;
-  sim_metric_t *m_avail;
+  sim_metric_t *m_avail, *m_restarts;
 };
 
 static void *xrealloc(void *p, size_t n) {
@@ -153,6 +157,30 @@ static int open_msg_store(struct store_leak *lp, sim_time_t service) {
   return rc;
 }
 
+/* The program's process starts again: a new process image, so the kernel
+ * releases every allocation of its arena at once; no session. */
+static void program_restart(struct store_leak *lp) {
+  sim_proc_reset(lp->proc);
+  lp->session = NULL;
+  lp->nleaked = 0;
+  lp->calls_since_logon = 0;
+  sim_counter_add(lp->m_restarts, 1);
+  set_responding(lp, 1);
+  measure(lp);
+}
+
+void store__leak_restart_program(store_t *s) {
+  for (int i = 0; i < s->ncomp; i++) {
+    if (strcmp(s->comp[i]->name, "mapiprog")) continue;
+    struct store_leak *lp = s->comp_self[i];
+    if (!lp->proc) return;
+    sim_mutex_lock(lp->lock);
+    lp->restart_req = 1;
+    sim_mutex_unlock(lp->lock);
+    return;
+  }
+}
+
 static void program_main(void *arg) {
   struct store_leak *lp = arg;
   store_t *s = lp->s;
@@ -162,6 +190,11 @@ static void program_main(void *arg) {
   store_rng(s, &rng, "store.mapiprog");
   for (;;) {
     if (sim_sleep(gap) != 0) return;
+    sim_mutex_lock(lp->lock);
+    int restart = lp->restart_req;
+    lp->restart_req = 0;
+    sim_mutex_unlock(lp->lock);
+    if (restart) program_restart(lp);
     if (c->mapiprog_calls > 0 && lp->calls >= c->mapiprog_calls) return;
     sim_time_t service = (sim_time_t)sim_dist_sample(&c->openstore_service, &rng);
     if (!lp->session) {
@@ -264,6 +297,7 @@ int store__leak_init(store_t *s, char *err, size_t nerr) {
   lp->m_sessions_lost =
       sim_metric(w, "mapiprog.sessions_lost", SIM_M_COUNTER, "");
   lp->m_bytes = sim_metric(w, "mapiprog.memory", SIM_M_GAUGE, "B");
+  lp->m_restarts = sim_metric(w, "mapiprog.restarts", SIM_M_COUNTER, "");
   lp->m_per_call = sim_metric(w, "leak.bytes_per_call", SIM_M_GAUGE, "B");
   sim_thread_spawn(w, "mapi-program", lp->proc, program_main, lp);
   return 0;

@@ -197,6 +197,9 @@ static const sim_fault_kind_t store_faults[] = {
     {"store_shutdown",
      "Shut the store down and wait for its tasks up to timeout; a report says "
      "whether it completed and what every remaining task does."},
+    {"program_restart",
+     "Restart the third-party MAPI program (KB898782): its process starts "
+     "again with an empty arena, so everything it leaked is released."},
     {NULL, NULL}};
 
 static const char *const store_fixes[] = {"kb924567", "kb941060", "kb922768",
@@ -333,6 +336,9 @@ static void fault_thread(void *arg) {
   case STORE_FAULT_STORE_SHUTDOWN:
     store_shutdown(s, f->timeout > 0 ? f->timeout : s->cfg->shutdown_timeout);
     break;
+  case STORE_FAULT_PROGRAM_RESTART:
+    store__leak_restart_program(s);
+    break;
   default:
     break;
   }
@@ -342,7 +348,7 @@ static void fault_cb(sim_world_t *w, void *arg) {
   struct fault_arg *fa = arg;
   static const char *const names[STORE_NFAULTS] = {
       "fault-mta-disable", "fault-mta-enable", "fault-store-restart",
-      "fault-store-shutdown"};
+      "fault-store-shutdown", "fault-program-restart"};
   int k = fa->inst->faults[fa->i].kind;
   sim_thread_spawn(w, (unsigned)k < STORE_NFAULTS ? names[k] : "fault", NULL,
                    fault_thread, fa);

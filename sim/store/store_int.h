@@ -289,6 +289,9 @@ int store__moves_init(store_t *s, char *err, size_t nerr);  /* moves.c */
 int store__spin_init(store_t *s, char *err, size_t nerr);   /* part 2: spin.c */
 int store__leak_init(store_t *s, char *err, size_t nerr);   /* part 2: leak.c */
 int store__imail_init(store_t *s, char *err, size_t nerr);  /* part 2: imail.c */
+/* Asks the MAPI program to restart (fault program_restart); it does at its
+ * next call. Does nothing when there is no program. leak.c. */
+void store__leak_restart_program(store_t *s);
 
 /* ---- property cache (cache.c) ----------------------------------------------- */
 /* A fixed-capacity hash table of header data (strings) in the store arena.
