@@ -53,8 +53,9 @@ static const char usage_explore[] =
     "  --jobs J         worker threads (default: online CPUs)\n"
     "  --log-dir DIR    where decision logs go (default: .)\n"
     "\n"
-    "example: storesim explore --variant race_without_fix --variant race_with_fix \\\n"
-    "           scenarios/q279798.yaml\n"
+    "example (the Q279798 exploration, 1,000 seeds of each scheduler):\n"
+    "  storesim explore --variant race_without_fix --variant race_with_fix \\\n"
+    "      --duration 10s --log-dir out scenarios/q279798.yaml\n"
     "\n"
     "exit status: 0 ok, 2 usage or input error, 3 a decision log did not replay\n";
 

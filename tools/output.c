@@ -49,7 +49,7 @@ static void fmt_metric(const scn_metric_res_t *m, double v, char *buf, size_t n)
 static void cell(FILE *f, const char *s) { fprintf(f, "%-*s", COL, s); }
 
 static void row_label(FILE *f, const char *label) {
-  if ((int)strlen(label) > LABEL - 2) fprintf(f, "  %s\n%*s", label, LABEL, "");
+  if ((int)strlen(label) > LABEL - 3) fprintf(f, "  %s\n%*s", label, LABEL, "");
   else fprintf(f, "  %-*s", LABEL - 2, label);
 }
 
