@@ -390,8 +390,9 @@ static void findings(ctx_t *c, int vi, int ci, flist_t *out) {
     if (cf && ce && e->count < 2 * ce->count) continue;
     report__fmt_time(e->last, tt, sizeof tt);
     if (e->count == 1)
-      snprintf(line, sizeof line, "Model event %s%s%s (thread %s)%s.", e->kind, e->obj[0] ? " on " : "",
-               e->obj, e->thread, cf ? (ce ? "" : ", which never happens in the contrast") : "");
+      snprintf(line, sizeof line, "Model event %s%s%s (thread %s)%s%s%s.", e->kind, e->obj[0] ? " on " : "",
+               e->obj, e->thread, cf && !ce ? "; it never happens in " : "", cf && !ce ? cname : "",
+               "");
     else
       snprintf(line, sizeof line, "First model event %s%s%s (thread %s); %llu in all, the last at %s%s%s%s.",
                e->kind, e->obj[0] ? " on " : "", e->obj, e->thread, (unsigned long long)e->count, tt,

@@ -11,11 +11,12 @@
  * are rendered at once, the section is kept in memory) -> report_html_end
  * (writes the page, removes the directory).
  *
- * Plots chosen per scenario: free tasks; busy tasks by kind and memory per
- * simulated process (one small plot per variant, a line per member with
- * data); every metric an expectation names (except "_at" timestamps); a
- * standard set when present (queues, CPU, memory, cache entries, RPC
- * latency). All variants of a metric share one plot and one virtual time
+ * Plots chosen per scenario, in this order: every metric an expectation
+ * names (except "_at" timestamps), so the failure itself comes first; free
+ * tasks; busy tasks by kind; a standard set when present (queues, CPU,
+ * memory, cache entries, RPC latency); memory per simulated process. Family
+ * plots (tasks by kind, memory per process) are one small plot per variant
+ * (the reference and with_fix), a line per member with data. All variants of a metric share one plot and one virtual time
  * axis; fault times are vertical dashed lines. Each <figure class="plot">
  * says in data-series how many data lines it must hold; the page's script
  * (and tests/browser) check that.
@@ -560,16 +561,21 @@ static int render_plots(plotctx_t *c) {
         c->gp);
   c->first_plot = c->h->nplots + 1;
   int nsingle = 0;
-  if (plot_metric(c, "tasks.free")) nsingle++;
-  plot_family(c, "tasks.busy.", "", "busy tasks by kind");
   refs_t refs = {{0}, 0};
   for (size_t i = 0; i < r->s->nvariants; i++)
     for (size_t k = 0; k < r->s->variants[i].nexpects; k++)
       if (r->s->variants[i].expects[k].expr) scn_expr_visit(r->s->variants[i].expects[k].expr, on_ref, &refs);
+  /* first what the expectations name (the failure itself), then free tasks
+   * and what the tasks do, then the standard set */
   const char *done[MAX_SINGLE * 4];
   size_t ndone = 0;
-  done[ndone++] = "tasks.free";
   for (size_t pass = 0; pass < 2; pass++) {
+    if (pass == 1) {
+      int seen = 0;
+      for (size_t k = 0; k < ndone; k++) seen |= !strcmp(done[k], "tasks.free");
+      if (!seen && plot_metric(c, "tasks.free")) done[ndone++] = "tasks.free", nsingle++;
+      plot_family(c, "tasks.busy.", "", "busy tasks by kind");
+    }
     size_t n = pass == 0 ? refs.n : sizeof standard / sizeof standard[0] - 1;
     for (size_t i = 0; i < n && nsingle < MAX_SINGLE; i++) {
       const char *name = pass == 0 ? refs.v[i] : standard[i];
