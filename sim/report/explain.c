@@ -345,7 +345,7 @@ static void findings(ctx_t *c, int vi, int ci, flist_t *out) {
     }
     size_t nl = strlen(m->name);
     int stamp = nl > 3 && !strcmp(m->name + nl - 3, "_at"); /* a time stamp, not a level */
-    if (m->kind == SIM_M_GAUGE && z < 0 && !stamp) {
+    if (m->kind == SIM_M_GAUGE && !stamp) {
       long pk = argmax(m);
       double first = m->series[0], peak = pk >= 0 ? m->series[pk] : 0;
       double cpeak = cm && cm->nseries ? cm->series[argmax(cm)] : NAN;
@@ -435,10 +435,10 @@ static void findings(ctx_t *c, int vi, int ci, flist_t *out) {
         snprintf(cmp, sizeof cmp, " (in %s nothing waits on it)", cname);
       }
       snprintf(line, sizeof line,
-               "%s begins the longest wait on %s: %s, %s. Up to %zu threads wait on it at once "
+               "%s begins the longest wait on %s: %s, %s. Up to %zu thread%s wait%s on it at once "
                "(first at %s)%s.",
                x->longest_thread ? x->longest_thread : "?", x->what, a, how[x->longest_end], x->peak,
-               t2, cmp);
+               x->peak == 1 ? "" : "s", x->peak == 1 ? "s" : "", t2, cmp);
       add(c, out, F_WAIT, x->longest_from, x->what, 0, 0, line);
     }
     free(ws);

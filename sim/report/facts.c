@@ -39,7 +39,11 @@ typedef struct collector {
   size_t *cur; /* threads blocked now, per wait */
   size_t capw, cape;
   uint32_t *ev_kind; /* interned kind per event fact */
-  uint64_t *w_key;   /* (wait kind << 32 | obj) per wait fact */
+  /* (wait kind << 32 | obj) + 1 -> wait fact index, open addressing; only
+   * looked up, never iterated for output */
+  uint64_t *alias_key;
+  size_t *alias_idx;
+  size_t nalias, nalias_cap;
   char **groups;
   size_t ngroups, capg;
   int oom;
@@ -76,41 +80,90 @@ static uint32_t group_of(collector_t *c, const char *name) {
   return (uint32_t)c->ngroups++;
 }
 
+/* Objects numbered per instance ("download.window.618") are told as one
+ * family ("download.window.*"): the name without its trailing number. */
+static void family_name(const char *on, char *out, size_t n) {
+  size_t l = strlen(on), k = l;
+  while (k > 0 && on[k - 1] >= '0' && on[k - 1] <= '9') k--;
+  if (k < l && k > 1 && (on[k - 1] == '.' || on[k - 1] == '-' || on[k - 1] == '_'))
+    snprintf(out, n, "%.*s*", (int)k, on);
+  else
+    snprintf(out, n, "%s", on);
+}
+
+static size_t alias_slot(collector_t *c, uint64_t key) {
+  size_t mask = c->nalias_cap - 1, h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & mask;
+  while (c->alias_key[h] && c->alias_key[h] != key + 1) h = (h + 1) & mask;
+  return h;
+}
+
 static size_t wait_index(collector_t *c, int kind, uint32_t obj, sim_time_t t) {
   uint64_t key = (uint64_t)(uint32_t)kind << 32 | obj;
   report_facts_t *f = c->f;
-  for (size_t i = f->nwaits; i-- > 0;)
-    if (c->w_key[i] == key) return i;
-  if (f->nwaits == c->capw) {
-    size_t nc = c->capw ? 2 * c->capw : 32;
-    report_wait_fact_t *v = realloc(f->waits, nc * sizeof *v);
-    uint64_t *k = v ? realloc(c->w_key, nc * sizeof *k) : NULL;
-    size_t *cur = k ? realloc(c->cur, nc * sizeof *cur) : NULL;
-    if (v) f->waits = v;
-    if (k) c->w_key = k;
-    if (cur) c->cur = cur;
-    if (!cur) {
+  if (c->nalias_cap) {
+    size_t h = alias_slot(c, key);
+    if (c->alias_key[h]) return c->alias_idx[h];
+  }
+  if (2 * (c->nalias + 1) > c->nalias_cap) { /* grow the alias table */
+    size_t nc = c->nalias_cap ? 2 * c->nalias_cap : 256;
+    uint64_t *ok = c->alias_key;
+    size_t *oi = c->alias_idx, oc = c->nalias_cap;
+    c->alias_key = calloc(nc, sizeof *c->alias_key);
+    c->alias_idx = calloc(nc, sizeof *c->alias_idx);
+    if (!c->alias_key || !c->alias_idx) {
+      free(c->alias_key);
+      free(c->alias_idx);
+      c->alias_key = ok;
+      c->alias_idx = oi;
       c->oom = 1;
       return (size_t)-1;
     }
-    c->capw = nc;
+    c->nalias_cap = nc;
+    for (size_t i = 0; i < oc; i++)
+      if (ok[i]) {
+        size_t h = alias_slot(c, ok[i] - 1);
+        c->alias_key[h] = ok[i];
+        c->alias_idx[h] = oi[i];
+      }
+    free(ok);
+    free(oi);
   }
-  char what[300];
-  const char *on = obj ? sim_interned(c->w, obj) : "";
+  char what[300], fam[256];
+  family_name(obj ? sim_interned(c->w, obj) : "", fam, sizeof fam);
   switch (kind) {
   case SIM_WAIT_CPU: snprintf(what, sizeof what, "a CPU core"); break;
-  case SIM_WAIT_JOIN: snprintf(what, sizeof what, "thread %s to finish", on); break;
-  default: snprintf(what, sizeof what, "%s %s", sim_wait_kind_name(kind), on);
+  case SIM_WAIT_JOIN: snprintf(what, sizeof what, "thread %s to finish", fam); break;
+  default: snprintf(what, sizeof what, "%s %s", sim_wait_kind_name(kind), fam);
   }
-  report_wait_fact_t *x = &f->waits[f->nwaits];
-  memset(x, 0, sizeof *x);
-  x->what = xstrdup(c, what);
-  x->wait_kind = kind;
-  x->first = t;
-  x->longest_thread = NULL;
-  c->w_key[f->nwaits] = key;
-  c->cur[f->nwaits] = 0;
-  return f->nwaits++;
+  size_t idx = (size_t)-1;
+  for (size_t i = 0; i < f->nwaits; i++)
+    if (!strcmp(f->waits[i].what, what)) idx = i;
+  if (idx == (size_t)-1) {
+    if (f->nwaits == c->capw) {
+      size_t nc = c->capw ? 2 * c->capw : 32;
+      report_wait_fact_t *v = realloc(f->waits, nc * sizeof *v);
+      size_t *cur = v ? realloc(c->cur, nc * sizeof *cur) : NULL;
+      if (v) f->waits = v;
+      if (cur) c->cur = cur;
+      if (!cur) {
+        c->oom = 1;
+        return (size_t)-1;
+      }
+      c->capw = nc;
+    }
+    report_wait_fact_t *x = &f->waits[f->nwaits];
+    memset(x, 0, sizeof *x);
+    x->what = xstrdup(c, what);
+    x->wait_kind = kind;
+    x->first = t;
+    c->cur[f->nwaits] = 0;
+    idx = f->nwaits++;
+  }
+  size_t h = alias_slot(c, key);
+  c->alias_key[h] = key + 1;
+  c->alias_idx[h] = idx;
+  c->nalias++;
+  return idx;
 }
 
 static void end_wait(collector_t *c, uint64_t tid, sim_time_t t, int how) {
@@ -322,7 +375,8 @@ report_facts_t *report_facts_collect(const sim_world_t *w, const scn_variant_res
   free(c.th);
   free(c.cur);
   free(c.ev_kind);
-  free(c.w_key);
+  free(c.alias_key);
+  free(c.alias_idx);
   for (size_t i = 0; i < c.ngroups; i++) free(c.groups[i]);
   free(c.groups);
   return c.f;
@@ -330,7 +384,8 @@ oom:
   free(c.th);
   free(c.cur);
   free(c.ev_kind);
-  free(c.w_key);
+  free(c.alias_key);
+  free(c.alias_idx);
   for (size_t i = 0; i < c.ngroups; i++) free(c.groups[i]);
   free(c.groups);
   report_facts_free(c.f);
