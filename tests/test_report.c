@@ -257,6 +257,10 @@ Test(report, dot_files_and_missing_tools) {
   free(e);
   snprintf(path, sizeof path, "%s/r.html", dir);
   cr_expect(access(path, F_OK) != 0, "no partial report is left");
+  /* an input error and nothing to show: exit 2, no page */
+  snprintf(cmd, sizeof cmd, "%s report %s/none.yaml -o %s/r.html 2> /dev/null", STORESIM, dir, dir);
+  cr_expect_eq(sh(cmd), 2);
+  cr_expect(access(path, F_OK) != 0, "no page without a scenario");
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   sh(cmd);
 }

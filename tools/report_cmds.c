@@ -429,9 +429,16 @@ static int run_all(opts_t *o, int want, report_perfetto_t *perf, per_result_fn f
 }
 
 /* ---- report ------------------------------------------------------------------------------------ */
+typedef struct html_out {
+  report_html_t *h;
+  int n; /* scenarios added */
+} html_out_t;
+
 static int add_html(void *arg, const scn_result_t *r, report_facts_t *const *facts) {
   char err[600];
-  if (report_html_add(arg, r, facts, err, sizeof err)) {
+  html_out_t *o = arg;
+  o->n++;
+  if (report_html_add(o->h, r, facts, err, sizeof err)) {
     fprintf(stderr, "storesim report: error: %s\n", err);
     return EXIT_INTERNAL;
   }
@@ -466,8 +473,9 @@ int cmd_report(int argc, char **argv) {
     rc = EXIT_INTERNAL;
     goto done;
   }
-  rc = run_all(&o, WANT_FACTS, NULL, add_html, h);
-  if (rc == EXIT_INTR || rc == EXIT_INTERNAL) {
+  html_out_t ho = {h, 0};
+  rc = run_all(&o, WANT_FACTS, NULL, add_html, &ho);
+  if (rc == EXIT_INTR || rc == EXIT_INTERNAL || ho.n == 0) { /* nothing to show: no page */
     report_html_end(h, NULL);
     goto done;
   }
@@ -482,7 +490,7 @@ int cmd_report(int argc, char **argv) {
     rc = EXIT_INTERNAL;
     goto done;
   }
-  fprintf(stderr, "storesim report: wrote %s\n", o.output);
+  fprintf(stderr, "storesim report: wrote %s (%d scenario%s)\n", o.output, ho.n, ho.n == 1 ? "" : "s");
 done:
   opts_free(&o);
   return rc;
