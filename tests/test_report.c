@@ -198,6 +198,7 @@ Test(report, html_page_is_whole_self_contained_and_deterministic) {
   cr_expect(strstr(p, "class=\"node\"") != NULL);
   cr_expect(strstr(p, "detect.deadlocks.final == 1") != NULL);
   cr_expect(strstr(p, "What happened") != NULL);
+  cr_expect(strstr(p, "with_fix: none of these") != NULL, "the brief says the fix removed it all");
   /* ids of inlined SVGs are made unique */
   cr_expect(strstr(p, "id=\"gnuplot_canvas\"") == NULL);
   cr_expect(strstr(p, "id=\"p1_gnuplot_canvas\"") != NULL);

@@ -64,6 +64,13 @@ void report_facts_free(report_facts_t *f); /* accepts NULL */
 int report_explain(FILE *f, const scn_result_t *r,
                    report_facts_t *const *facts);
 
+/* The short version: the reference variant's most telling findings (at most
+ * six: detector reports, metrics reaching 0 or a bound, model events,
+ * counters) and, for every other variant, how many of them did not happen
+ * there. Returns 0, or SIM_EIO if writing failed. */
+int report_explain_brief(FILE *f, const scn_result_t *r,
+                         report_facts_t *const *facts);
+
 /* ---- HTML report ------------------------------------------------------------------ */
 /* One self-contained page (inline CSS and SVG, no network) for several
  * scenario results: per scenario a verdict table, the expectations with

@@ -664,3 +664,95 @@ int report_explain(FILE *out, const scn_result_t *r, report_facts_t *const *fact
   if (fflush(out) || ferror(out)) return SIM_EIO;
   return c.oom ? SIM_ENOMEM : 0;
 }
+
+/* ---- the brief: the reference's key findings, and which did not happen elsewhere ---- */
+/* 1 if finding x of the reference variant happened in variant vi too, 0 if
+ * not, -1 if it cannot be told (no trace facts, no such metric). */
+static int happened(ctx_t *c, int vi, const finding_t *x) {
+  const scn_variant_res_t *vr = &c->r->variants[vi];
+  const report_facts_t *f = c->facts ? c->facts[vi] : NULL;
+  const scn_metric_res_t *m = NULL;
+  if (x->type == F_ZERO || x->type == F_NONZERO || x->type == F_THRESH) {
+    m = report__metric(vr, x->name);
+    if (!m || !m->nseries) return -1;
+  }
+  switch (x->type) {
+  case F_ZERO: return zero_at(m) >= 0;
+  case F_NONZERO: return m->sum.final > 0;
+  case F_THRESH: return first_above(m, x->value, x->op_ge) >= 0;
+  case F_REPORT:
+    for (size_t k = 0; k < vr->nreports; k++)
+      if (!strcmp(vr->reports[k].kind, x->name)) return 1;
+    return 0;
+  case F_EVENT: return f ? find_event(f, x->name) != NULL : -1;
+  default: return -1;
+  }
+}
+
+static int brief_rank(int type) {
+  switch (type) {
+  case F_REPORT: return 0;
+  case F_ZERO: return 1;
+  case F_THRESH: return 2;
+  case F_EVENT: return 3;
+  case F_NONZERO: return 4;
+  default: return 9;
+  }
+}
+
+int report_explain_brief(FILE *out, const scn_result_t *r, report_facts_t *const *facts) {
+  ctx_t c = {r, facts, 0};
+  int ref = report__ref_variant(r);
+  flist_t rf = {0};
+  char tt[48];
+  if (ref < 0) return 0;
+  findings(&c, ref, contrast_of(r, ref, ref), &rf);
+  /* the most telling findings that the contrast variant does not share: reports, metrics reaching 0 or a bound, then
+   * model events and counters; at most 6, told in time order */
+  size_t pick[6], np = 0;
+  int ci = contrast_of(r, ref, ref);
+  for (int rank = 0; rank <= 4 && np < 6; rank++)
+    for (size_t i = 0; i < rf.n && np < 6; i++) {
+      const finding_t *x = &rf.v[i];
+      if (brief_rank(x->type) != rank) continue;
+      if (ci >= 0 && happened(&c, ci, x) == 1) continue; /* only what tells them apart */
+      int dup = 0; /* one line per report kind or metric */
+      for (size_t k = 0; k < np; k++) dup |= !strcmp(rf.v[pick[k]].name, x->name);
+      if (!dup) pick[np++] = i;
+    }
+  for (size_t a = 1; a < np; a++) /* insertion sort by (time, seq) */
+    for (size_t b = a; b > 0 && cmp_finding(&rf.v[pick[b - 1]], &rf.v[pick[b]]) > 0; b--) {
+      size_t t = pick[b];
+      pick[b] = pick[b - 1];
+      pick[b - 1] = t;
+    }
+  fprintf(out, "%s:\n", r->variants[ref].v->name);
+  if (!np) fprintf(out, "  nothing out of the ordinary.\n");
+  for (size_t k = 0; k < np; k++) {
+    report__fmt_time(rf.v[pick[k]].t, tt, sizeof tt);
+    fprintf(out, "  %s  %s\n", tt, rf.v[pick[k]].text);
+  }
+  for (size_t vi = 0; vi < r->nvariants; vi++) {
+    if ((int)vi == ref || !r->variants[vi].ran || !np) continue;
+    size_t absent = 0, told = 0;
+    for (size_t k = 0; k < np; k++) {
+      int h = happened(&c, (int)vi, &rf.v[pick[k]]);
+      if (h >= 0) told++;
+      if (h == 0) absent++;
+    }
+    if (absent == told)
+      fprintf(out, "%s: none of these %zu happened", r->variants[vi].v->name, told);
+    else
+      fprintf(out, "%s: %zu of these %zu did not happen", r->variants[vi].v->name, absent, told);
+    if (absent < told) {
+      fprintf(out, " (happened:");
+      for (size_t k = 0; k < np; k++)
+        if (happened(&c, (int)vi, &rf.v[pick[k]]) == 1) fprintf(out, " %s", rf.v[pick[k]].name);
+      fprintf(out, ")");
+    }
+    fprintf(out, ".\n");
+  }
+  flist_free(&rf);
+  if (fflush(out) || ferror(out)) return SIM_EIO;
+  return c.oom ? SIM_ENOMEM : 0;
+}

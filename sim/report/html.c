@@ -222,7 +222,7 @@ static const char css[] =
     "figure.graph svg{max-width:100%;height:auto}\n"
     "figcaption{font-size:12px;color:#6b7385;padding:0 6px 4px}\n"
     "pre{background:#f7f8fa;border:1px solid #e2e5ea;padding:8px;overflow:auto;font-size:12.5px}\n"
-    "pre.story{white-space:pre-wrap}\n"
+    "pre.story{white-space:pre-wrap}pre.brief{background:#fffbe8;border-color:#eadfae}\n"
     "details{margin:6px 0}summary{cursor:pointer;font-family:monospace}\n";
 
 /* Checks every plot for data lines and every graph for nodes; the result is
@@ -717,6 +717,27 @@ int report_html_add(report_html_t *h, const scn_result_t *r, report_facts_t *con
     report__sb_printf(b, "<p>");
     report__sb_html(b, s->description);
     report__sb_printf(b, "</p>\n");
+  }
+
+  /* in short */
+  {
+    char *text = NULL;
+    size_t tlen = 0;
+    FILE *mf = open_memstream(&text, &tlen);
+    if (!mf) {
+      snprintf(err, nerr, "out of host memory");
+      return SIM_ENOMEM;
+    }
+    int brc = report_explain_brief(mf, r, facts);
+    fclose(mf);
+    report__sb_printf(b, "<h3>In short</h3>\n<pre class=\"story brief\">");
+    report__sb_html(b, text ? text : "");
+    report__sb_printf(b, "</pre>\n");
+    free(text);
+    if (brc) {
+      snprintf(err, nerr, "out of host memory");
+      return SIM_ENOMEM;
+    }
   }
 
   /* verdict table */
