@@ -557,7 +557,7 @@ static int render_plots(plotctx_t *c) {
   fputs("set terminal svg size 600,320 noenhanced dynamic font \"sans,10\" background rgb \"white\"\n"
         "set encoding utf8\nset grid lc rgb \"#dddddd\"\nset key below horizontal "
         "font \",9\"\nset offsets 0, 0, graph 0.06, graph 0.06\nset border 3\nset tics nomirror\n"
-        "set yrange [*:*]\nset format y \"%.4g\"\nset lmargin 10\n",
+        "set yrange [*:*]\nset format y \"%.6g\"\nset lmargin 10\n",
         c->gp);
   c->first_plot = c->h->nplots + 1;
   int nsingle = 0;
