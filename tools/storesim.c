@@ -580,9 +580,10 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "trace")) return cmd_trace(argc - 2, argv + 2);
   if (!strcmp(cmd, "explain")) return cmd_explain(argc - 2, argv + 2);
   if (!strcmp(cmd, "explore")) { int cli_explore(int, char **); return cli_explore(argc - 2, argv + 2); } /* tools/explore.c */
-  static const char *const cmds[] = {"run", "check", "validate", "list", "schema", "sweep", "help"};
+  static const char *const cmds[] = {"run", "check", "validate", "list", "schema", "sweep", "help",
+                                     "report", "trace", "explain"};
   char sug[200];
-  if (scn_suggest(cmd, cmds, 7, 0, sug, sizeof sug))
+  if (scn_suggest(cmd, cmds, 10, 0, sug, sizeof sug))
     fprintf(stderr, "storesim: unknown command '%s' (did you mean %s?)\n", cmd, sug);
   else
     fprintf(stderr, "storesim: unknown command '%s'\n", cmd);
