@@ -48,6 +48,7 @@
 #endif
 
 #ifdef SIM_ASAN
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 #ifdef SIM_TSAN
@@ -181,8 +182,16 @@ int sim__stack_get(sim_world_t *w, sim__ctx_t *c) {
     c->stack_size = s->stack_size;
     c->vg_id = s->vg_id;
     c->uc = s->uc;
-    c->tsan_fiber = s->tsan_fiber; /* creating TSan fibers is costly: reuse */
     c->fake_stack = NULL;
+#ifdef SIM_ASAN
+    __asan_unpoison_memory_region(c->stack, c->stack_size); /* last owner's */
+#endif
+#ifdef SIM_TSAN
+    /* A fiber cannot be reused: TSan's shadow call stack of a finished
+     * thread still holds its frames (its last switch never returns), and a
+     * reused fiber would grow it on every reuse. One fiber per thread. */
+    c->tsan_fiber = __tsan_create_fiber(0);
+#endif
     return 0;
   }
   size_t page = w->page;
@@ -216,6 +225,11 @@ int sim__stack_get(sim_world_t *w, sim__ctx_t *c) {
 
 static void stack_unmap(sim__ctx_t *c) {
   sim__ctx_release(c);
+#ifdef SIM_ASAN
+  /* Clear the stack's shadow (redzones of frames that never returned), or
+   * whatever is mapped here next inherits it. */
+  __asan_unpoison_memory_region(c->stack, c->stack_size);
+#endif
 #ifdef SIM_VALGRIND
   VALGRIND_STACK_DEREGISTER(c->vg_id);
 #endif
@@ -235,6 +249,9 @@ void sim__ctx_release(sim__ctx_t *c) {
 void sim__stack_put(sim_world_t *w, sim__ctx_t *c) {
   if (!c->map)
     return;
+#ifdef SIM_TSAN
+  sim__ctx_release(c); /* see sim__stack_get */
+#endif
   /* Keep up to 4096 stacks for reuse; unmap the rest. */
   if (w->nstack_pool >= 4096) {
     stack_unmap(c);
