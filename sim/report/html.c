@@ -285,6 +285,20 @@ int report_html_end(report_html_t *h, FILE *f) {
 static const char *const colours[] = {"#d62728", "#2ca02c", "#1f77b4", "#9467bd",
                                       "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
 
+/* Red for without_fix, green for with_fix (as the page's header says), the
+ * other colours for further variants in file order. */
+static const char *variant_colour(const scn_result_t *r, size_t i) {
+  static const char *const others[] = {"#1f77b4", "#9467bd", "#ff7f0e", "#8c564b",
+                                       "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
+  const char *n = r->variants[i].v->name;
+  if (!strcmp(n, "without_fix")) return colours[0];
+  if (!strcmp(n, "with_fix")) return colours[1];
+  size_t k = 0;
+  for (size_t j = 0; j < i; j++)
+    k += strcmp(r->variants[j].v->name, "without_fix") && strcmp(r->variants[j].v->name, "with_fix");
+  return others[k % 8];
+}
+
 /* Display scale of a metric: factor from its unit to the shown unit. */
 typedef struct yunit {
   double factor;
@@ -425,7 +439,7 @@ static int plot_metric(plotctx_t *c, const char *name) {
     if (write_series(c, path, vr, m, y.factor)) c->err = 1;
     fprintf(c->gp, "%s\"%s\" using 1:2 with lines lw %.1f dt %d lc rgb \"%s\" title ", nlines ? ", " : "",
             path, nlines == 0 ? 2.6 : nlines == 1 ? 2.0 : 1.5, nlines + 1 > 5 ? 1 : nlines + 1,
-            colours[i % 8]);
+            variant_colour(r, i));
     gp_quote(c->gp, vr->v->name);
     nlines++;
   }
@@ -745,7 +759,7 @@ int report_html_add(report_html_t *h, const scn_result_t *r, report_facts_t *con
                        "to</th><th>expectations</th><th>detector reports</th><th>trace hash</th></tr>\n");
   for (size_t i = 0; i < r->nvariants; i++) {
     const scn_variant_res_t *vr = &r->variants[i];
-    report__sb_printf(b, "<tr><td><b style=\"color:%s\">", colours[i % 8]);
+    report__sb_printf(b, "<tr><td><b style=\"color:%s\">", variant_colour(r, i));
     report__sb_html(b, vr->v->name);
     report__sb_printf(b, "</b>");
     if (vr->v->description) {
