@@ -40,8 +40,9 @@ static void cb_gauge_minus5(sim_world_t *w, void *arg) {
   sim_gauge_set(mg, 15); /* same value: not a new value */
 }
 
-/* Gauge: 10 on [0,2), 20 on [2,3), 15 on [3,5]. Values 0 (at registration),
- * 10, 20, 15. twmean = (10*2 + 20*1 + 15*2) / 5 = 14. */
+/* Gauge: 10 on [0,2), 20 on [2,3), 15 on [3,5]. Set to 10 at the instant it
+ * is registered, so its values are 10, 20, 15 (the registration 0 was never
+ * held). twmean = (10*2 + 20*1 + 15*2) / 5 = 14. */
 Test(metrics, gauge_time_weighted_mean) {
   sim_world_t *w = kt_world(NULL);
   mg = sim_metric(w, "queue", SIM_M_GAUGE, "msgs");
@@ -53,15 +54,30 @@ Test(metrics, gauge_time_weighted_mean) {
   sim_metric_summarize(mg, &s);
   cr_assert_float_eq(s.twmean, 14.0, 1e-12);
   cr_assert_float_eq(s.final, 15.0, 1e-12);
-  cr_assert_float_eq(s.min, 0.0, 1e-12);
+  cr_assert_float_eq(s.min, 10.0, 1e-12);
   cr_assert_float_eq(s.max, 20.0, 1e-12);
-  cr_assert_eq(s.count, 4);
-  cr_assert_float_eq(s.mean, 45.0 / 4.0, 1e-12);
+  cr_assert_eq(s.count, 3);
+  cr_assert_float_eq(s.mean, 45.0 / 3.0, 1e-12);
   cr_assert_str_eq(sim_metric_unit(mg), "msgs");
   /* The summary is as of now: running on changes the time weighting. */
   cr_assert_eq(sim_world_run(w, 10 * SIM_SEC), 0);
   sim_metric_summarize(mg, &s);
   cr_assert_float_eq(s.twmean, (10 * 2 + 20 * 1 + 15 * 7) / 10.0, 1e-12);
+  kt_end(w, 0);
+}
+
+/* A gauge first set after time has passed did hold 0 until then. */
+static void cb_gauge7(sim_world_t *w, void *arg) { sim_gauge_set(mg, 7); }
+Test(metrics, gauge_set_later_keeps_its_zero) {
+  sim_world_t *w = kt_world(NULL);
+  mg = sim_metric(w, "g", SIM_M_GAUGE, "");
+  sim_at(w, SIM_SEC, cb_gauge7, NULL);
+  cr_assert_eq(sim_world_run(w, 2 * SIM_SEC), 0);
+  sim_metric_summary_t s;
+  sim_metric_summarize(mg, &s);
+  cr_assert_float_eq(s.min, 0.0, 1e-12);
+  cr_assert_float_eq(s.max, 7.0, 1e-12);
+  cr_assert_float_eq(s.twmean, 3.5, 1e-12);
   kt_end(w, 0);
 }
 

@@ -43,7 +43,8 @@ const char *sim_metric_name(const sim_metric_t *m);
 const char *sim_metric_unit(const sim_metric_t *m);
 sim_metric_kind_t sim_metric_kind(const sim_metric_t *m);
 /* Summary as of now: for gauges and counters min/max/mean are over every value
- * the metric took; twmean weights by virtual time since registration. For
+ * the metric took (a gauge starts at 0 unless it is set at the instant it is
+ * registered, which then is its first value); twmean weights by virtual time since registration. For
  * samples they are over the observed values. */
 void sim_metric_summarize(const sim_metric_t *m, sim_metric_summary_t *s);
 /* The sampled time series: *n points at times (i+1) * interval. */

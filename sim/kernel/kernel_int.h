@@ -224,6 +224,7 @@ struct sim_metric {
   double *samples;
   size_t nsamples, capsamples;
   bool sorted;
+  bool initial; /* only the registration value so far, held for no time */
 };
 
 /* ---- string interning ---- */

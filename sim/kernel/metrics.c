@@ -76,6 +76,7 @@ sim_metric_t *sim_metric(sim_world_t *w, const char *name,
   if (kind != SIM_M_SAMPLE) {
     m->min = m->max = 0;
     m->count = 1;
+    m->initial = kind == SIM_M_GAUGE;
   }
   return m;
 }
@@ -102,6 +103,16 @@ void sim_counter_add(sim_metric_t *m, int64_t n) {
 }
 
 void sim_gauge_set(sim_metric_t *m, double v) {
+  if (m->initial) {
+    m->initial = false;
+    if (m->w->now == m->t0) {
+      /* Set at the instant it was registered: this is its first value, the
+       * registration 0 was never held and is not one of its values. */
+      m->value = m->min = m->max = m->sum = v;
+      m->count = 1;
+      return;
+    }
+  }
   if (v == m->value)
     return;
   advance(m);
