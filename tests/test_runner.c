@@ -320,3 +320,27 @@ Test(cli, committed_schema_is_generated) {
                         "\"expect\"", "\"faults\"", "\"workers\"", "\"interarrival\"", "\"arrivals_stop\""};
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) cr_assert(strstr(out, keys[i]), "%s", keys[i]);
 }
+
+Test(runner, seeded_schedulers_replay_exactly) {
+  scn_scenario_t *s = load_file("scenarios/validation/mmc.yaml", NULL, 0);
+  const char *scheds[] = {"random:7", "pct:3:2"};
+  for (size_t k = 0; k < 2; k++) {
+    scn_run_opts_t o = {0};
+    o.duration = SIM_HOUR;
+    o.sched = scheds[k];
+    scn_result_t *a = scn_run(s, &o), *b = scn_run(s, &o);
+    cr_assert(a->variants[0].ran, "%s: %s", scheds[k], a->diag.text ? a->diag.text : "");
+    for (size_t i = 0; i < a->nvariants; i++)
+      cr_assert_eq(a->variants[i].trace_hash, b->variants[i].trace_hash, "%s", scheds[k]);
+    scn_result_free(a);
+    scn_result_free(b);
+  }
+  scn_run_opts_t o = {0};
+  o.duration = SIM_HOUR;
+  o.sched = "bogus";
+  scn_result_t *r = scn_run(s, &o);
+  cr_assert_eq(r->status, 2);
+  cr_assert(strstr(r->diag.text, "cannot create the world"), "%s", r->diag.text);
+  scn_result_free(r);
+  scn_scenario_free(s);
+}
