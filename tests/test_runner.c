@@ -344,3 +344,14 @@ Test(runner, seeded_schedulers_replay_exactly) {
   scn_result_free(r);
   scn_scenario_free(s);
 }
+
+Test(cli, validate_warns_about_unknown_metrics_before_running) {
+  char cmd[2048], out[8192];
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' validate tests/bad/expr_unknown_metric.yaml 2>&1", SRC, BIN);
+  cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert(strstr(out, "tests/bad/expr_unknown_metric.yaml:12:15: warning: expect (with_fix): no metric "
+                        "'queue.wiat' is registered at the start of the run (nearest: 'queue.wait'"), "%s", out);
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' validate scenarios/validation/mm1.yaml 2>&1", SRC, BIN);
+  cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert(!strstr(out, "warning"), "%s", out);
+}

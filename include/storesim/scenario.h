@@ -97,6 +97,7 @@ typedef struct scn_diag {
   char *text;
   size_t len, cap;
   int nerrors;
+  int nwarnings;
 } scn_diag_t;
 
 void scn_diag_init(scn_diag_t *d);
@@ -104,6 +105,9 @@ void scn_diag_free(scn_diag_t *d);
 /* Appends "file:line:col: error: msg\n" (line <= 0: "file: error: msg\n"). */
 void scn_diag_error(scn_diag_t *d, const char *file, int line, int col,
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Appends "file:line:col: warning: msg\n"; counts in nwarnings only. */
+void scn_diag_warning(scn_diag_t *d, const char *file, int line, int col,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* ---- expressions -------------------------------------------------------------- */
 /*
@@ -333,6 +337,14 @@ scn_result_t *scn_run(const scn_scenario_t *s, const scn_run_opts_t *o);
 void scn_result_free(scn_result_t *r);
 /* One line: "reproduced without fix; absent with fix", ... */
 void scn_verdict_text(const scn_result_t *r, char *buf, size_t n);
+
+/* Builds each variant's world and model and runs it to time 0 only, then
+ * files a warning in diag for every metric its expectations name that the
+ * model has not registered by then (models may register metrics later, so
+ * this is a hint for `storesim validate`; the run checks for real). Returns
+ * 0, or SIM_EINVAL when a world or model could not be created (an error is
+ * in diag). */
+int scn_probe_metrics(const scn_scenario_t *s, scn_diag_t *diag);
 
 /* SIGINT: installs a handler that interrupts the running world (the only
  * global state of the scenario layer). */

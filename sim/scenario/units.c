@@ -702,9 +702,12 @@ void scn_diag_free(scn_diag_t *d) {
 
 #define DIAG_MAX_ERRORS 50
 
+static void diag_append(scn_diag_t *d, const char *file, int line, int col, const char *what,
+                        const char *msg);
+
 void scn_diag_error(scn_diag_t *d, const char *file, int line, int col,
                     const char *fmt, ...) {
-  char msg[1024], head[600];
+  char msg[1024];
   va_list ap;
   d->nerrors++;
   if (d->nerrors > DIAG_MAX_ERRORS) return;
@@ -712,8 +715,25 @@ void scn_diag_error(scn_diag_t *d, const char *file, int line, int col,
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   if (d->nerrors == DIAG_MAX_ERRORS) snprintf(msg, sizeof msg, "too many errors; stopping");
-  if (line > 0) snprintf(head, sizeof head, "%s:%d:%d: error: ", file, line, col);
-  else snprintf(head, sizeof head, "%s: error: ", file);
+  diag_append(d, file, line, col, "error", msg);
+}
+
+void scn_diag_warning(scn_diag_t *d, const char *file, int line, int col,
+                      const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  if (++d->nwarnings > DIAG_MAX_ERRORS) return;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  diag_append(d, file, line, col, "warning", msg);
+}
+
+static void diag_append(scn_diag_t *d, const char *file, int line, int col, const char *what,
+                        const char *msg) {
+  char head[600];
+  if (line > 0) snprintf(head, sizeof head, "%s:%d:%d: %s: ", file, line, col, what);
+  else snprintf(head, sizeof head, "%s: %s: ", file, what);
   size_t need = strlen(head) + strlen(msg) + 2;
   if (d->len + need + 1 > d->cap) {
     size_t ncap = (d->cap ? d->cap * 2 : 256) + need;
