@@ -2,10 +2,14 @@
 # The whole test suite (the README's test command; .ci/run calls exactly this):
 # installs what is missing, builds the debug and the address+undefined
 # sanitizer builds with warnings as errors, runs every Criterion suite in
-# both, and runs every shipped scenario under `storesim check`.
+# both, runs every shipped scenario under `storesim check`, and runs a
+# multi-threaded sweep under ThreadSanitizer (Criterion itself cannot start
+# under TSan, so the thread build is checked through the storesim binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh debug asan
+cmake --preset tsan >/dev/null
+cmake --build --preset tsan --target storesim -j "$(nproc)" >&2
 status=0
 echo "== ctest (debug)"
 ctest --preset debug -j 2 || status=1
@@ -15,4 +19,15 @@ if [ -x build/debug/storesim ]; then
   echo "== storesim check scenarios/"
   build/debug/storesim check scenarios/ || status=1
 fi
+echo "== ThreadSanitizer: parallel sweep and scenario runs"
+tsan_log=$(mktemp)
+if TSAN_OPTIONS="halt_on_error=1 exitcode=66" build/tsan/storesim sweep scenarios/q279798.yaml \
+     --seeds 1-6 --jobs 2 --log-dir build/tsan/out >/dev/null 2>"$tsan_log" &&
+   TSAN_OPTIONS="halt_on_error=1 exitcode=66" build/tsan/storesim check \
+     scenarios/baseline.yaml scenarios/kb922768.yaml >/dev/null 2>>"$tsan_log"; then
+  echo "ThreadSanitizer: clean"
+else
+  cat "$tsan_log"; echo "ThreadSanitizer: FAILED"; status=1
+fi
+rm -f "$tsan_log"
 exit $status
