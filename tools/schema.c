@@ -48,24 +48,6 @@ static const char *models_of(const char *path, char *buf, size_t n) {
   return buf;
 }
 
-static void fmt_bound(const sim_param_t *p, double v, char *buf, size_t n) {
-  switch (p->type) {
-  case SIM_P_DURATION:
-  case SIM_P_DIST_TIME:
-    scn_format_duration((sim_time_t)v, buf, n);
-    break;
-  case SIM_P_SIZE:
-  case SIM_P_DIST_SIZE:
-    scn_format_size(v, buf, n);
-    break;
-  case SIM_P_RATE:
-    scn_format_rate(v, buf, n);
-    break;
-  default:
-    snprintf(buf, n, "%.15g", v);
-  }
-}
-
 static const char *ref_of(sim_ptype_t t) {
   switch (t) {
   case SIM_P_DURATION: return "duration";
@@ -83,8 +65,8 @@ static void leaf(FILE *f, const entry_t *e, int ind) {
   char desc[1200], lo[64], hi[64], own[200];
   snprintf(desc, sizeof desc, "%s", p->doc ? p->doc : "");
   if (p->min != 0 || p->max != 0) {
-    fmt_bound(p, p->min, lo, sizeof lo);
-    fmt_bound(p, p->max, hi, sizeof hi);
+    scn_param_format_base(p, p->min, lo, sizeof lo);
+    scn_param_format_base(p, p->max, hi, sizeof hi);
     size_t l = strlen(desc);
     if (p->max >= 9e17) snprintf(desc + l, sizeof desc - l, " At least %s.", lo);
     else snprintf(desc + l, sizeof desc - l, " Range %s to %s.", lo, hi);
@@ -230,8 +212,8 @@ static void md_table(FILE *f, const sim_param_t *tab) {
   for (const sim_param_t *p = tab; p && p->path; p++) {
     char lo[64], hi[64], range[160];
     if (p->min != 0 || p->max != 0) {
-      fmt_bound(p, p->min, lo, sizeof lo);
-      fmt_bound(p, p->max, hi, sizeof hi);
+      scn_param_format_base(p, p->min, lo, sizeof lo);
+      scn_param_format_base(p, p->max, hi, sizeof hi);
       if (p->max >= 9e17) snprintf(range, sizeof range, ">= %s", lo);
       else snprintf(range, sizeof range, "%s .. %s", lo, hi);
     } else

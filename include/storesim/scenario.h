@@ -68,6 +68,9 @@ void scn_format_rate(double per_s, char *buf, size_t n);
  * SIM_EINVAL with a reason in err (field unchanged). */
 int scn_param_parse(const sim_param_t *p, const char *text, void *field,
                     char *err, size_t nerr);
+/* Writes v, a number in the base units of p's dimension (a range bound), as
+ * scenario text: "150m", "64KiB", "20/s", or a plain number. */
+void scn_param_format_base(const sim_param_t *p, double v, char *buf, size_t n);
 /* Writes the value of field (of parameter p) as scenario text. */
 void scn_param_format(const sim_param_t *p, const void *field, char *buf,
                       size_t n);

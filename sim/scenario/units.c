@@ -434,8 +434,7 @@ const char *scn_ptype_name(sim_ptype_t t) {
   return "?";
 }
 
-/* Formats a value of p's dimension in base units for range messages. */
-static void fmt_base(const sim_param_t *p, double v, char *buf, size_t n) {
+void scn_param_format_base(const sim_param_t *p, double v, char *buf, size_t n) {
   switch (p->type) {
   case SIM_P_DURATION:
   case SIM_P_DIST_TIME:
@@ -458,9 +457,9 @@ static int has_range(const sim_param_t *p) { return p->min != 0 || p->max != 0; 
 static int range_err(const sim_param_t *p, double v, char *err, size_t nerr) {
   char a[64], b[64], c[64];
   if (!has_range(p) || (v >= p->min && v <= p->max)) return 0;
-  fmt_base(p, v, c, sizeof c);
-  fmt_base(p, p->min, a, sizeof a);
-  fmt_base(p, p->max, b, sizeof b);
+  scn_param_format_base(p, v, c, sizeof c);
+  scn_param_format_base(p, p->min, a, sizeof a);
+  scn_param_format_base(p, p->max, b, sizeof b);
   return ERR("%s is out of range [%s, %s]", c, a, b);
 }
 
