@@ -27,6 +27,7 @@
 #include "report_cli.h"
 #include "storesim/report.h"
 #include "storesim/scenario.h"
+#include "storesim_cli.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3, EXIT_INTR = 130 };
 
@@ -214,42 +215,6 @@ void cli_progress_attach(scn_run_opts_t *o) {
 }
 
 /* ---- whole output files ----------------------------------------------------------------------- */
-typedef struct outfile {
-  const char *path;
-  char tmp[4096];
-  FILE *f;
-} outfile_t;
-
-static int out_open(outfile_t *o, const char *path) {
-  memset(o, 0, sizeof *o);
-  o->path = path;
-  snprintf(o->tmp, sizeof o->tmp, "%s.tmp.XXXXXX", path);
-  int fd = mkstemp(o->tmp);
-  if (fd >= 0) {
-    mode_t um = umask(0); /* mkstemp makes 0600; give the file the usual mode */
-    umask(um);
-    fchmod(fd, 0666 & ~um);
-  }
-  if (fd < 0 || !(o->f = fdopen(fd, "w"))) {
-    fprintf(stderr, "%s: error: cannot write: %s\n", path, strerror(errno));
-    if (fd >= 0) close(fd), unlink(o->tmp);
-    return -1;
-  }
-  return 0;
-}
-
-static int out_close(outfile_t *o, int keep) {
-  int rc = 0;
-  if (!o->f) return 0;
-  if (fflush(o->f) || ferror(o->f)) keep = 0, rc = -1;
-  if (fclose(o->f)) keep = 0, rc = -1;
-  o->f = NULL;
-  if (keep && rename(o->tmp, o->path)) rc = -1, keep = 0;
-  if (!keep) unlink(o->tmp);
-  if (rc) fprintf(stderr, "%s: error: cannot write: %s\n", o->path, strerror(errno));
-  return rc;
-}
-
 /* ---- running with the world hook ---------------------------------------------------------------- */
 typedef struct hook {
   const scn_scenario_t *s;
@@ -286,10 +251,10 @@ static int write_dots(const char *dir, const scn_result_t *r) {
       char path[4096];
       snprintf(path, sizeof path, "%s/%s.%s.%zu.%s.dot", dir, r->s->id, vr->v->name, k + 1,
                vr->reports[k].kind);
-      outfile_t o;
-      if (out_open(&o, path)) return -1;
+      cli_outfile_t o;
+      if (cli_out_open(&o, path)) return -1;
       fputs(vr->reports[k].dot, o.f);
-      if (out_close(&o, 1)) return -1;
+      if (cli_out_close(&o, 1)) return -1;
       fprintf(stderr, "storesim: wait-for graph written to %s\n", path);
     }
   }
@@ -479,14 +444,14 @@ int cmd_report(int argc, char **argv) {
     report_html_end(h, NULL);
     goto done;
   }
-  outfile_t out;
-  if (out_open(&out, o.output)) {
+  cli_outfile_t out;
+  if (cli_out_open(&out, o.output)) {
     report_html_end(h, NULL);
     rc = EXIT_USAGE;
     goto done;
   }
   int wrc = report_html_end(h, out.f);
-  if (out_close(&out, wrc == 0) || wrc) {
+  if (cli_out_close(&out, wrc == 0) || wrc) {
     rc = EXIT_INTERNAL;
     goto done;
   }
@@ -513,21 +478,21 @@ int cmd_trace(int argc, char **argv) {
     rc = usage_error("trace", "no output file given (-o trace.json)%s", "");
     goto done;
   }
-  outfile_t out;
-  if (out_open(&out, o.output)) {
+  cli_outfile_t out;
+  if (cli_out_open(&out, o.output)) {
     rc = EXIT_USAGE;
     goto done;
   }
   report_perfetto_t *p = report_perfetto_begin(out.f);
   if (!p) {
-    out_close(&out, 0);
+    cli_out_close(&out, 0);
     rc = EXIT_INTERNAL;
     goto done;
   }
   rc = run_all(&o, WANT_PERFETTO, p, NULL, NULL);
   int prc = report_perfetto_end(p);
   int keep = prc == 0 && rc != EXIT_INTR && rc != EXIT_INTERNAL;
-  if (out_close(&out, keep) || prc) rc = EXIT_INTERNAL;
+  if (cli_out_close(&out, keep) || prc) rc = EXIT_INTERNAL;
   else if (keep) fprintf(stderr, "storesim trace: wrote %s (open it in https://ui.perfetto.dev)\n", o.output);
 done:
   opts_free(&o);
@@ -549,7 +514,7 @@ static int print_explain(void *arg, const scn_result_t *r, report_facts_t *const
 int cmd_explain(int argc, char **argv) {
   opts_t o;
   int rc = parse("explain", argc, argv, &o);
-  outfile_t out = {0};
+  cli_outfile_t out = {0};
   if (rc) goto done;
   if (o.help) {
     fputs(usage_explain, stdout);
@@ -559,13 +524,13 @@ int cmd_explain(int argc, char **argv) {
     rc = usage_error("explain", "no scenario file given%s", "");
     goto done;
   }
-  if (o.output && out_open(&out, o.output)) {
+  if (o.output && cli_out_open(&out, o.output)) {
     rc = EXIT_USAGE;
     goto done;
   }
   explain_out_t e = {o.output ? out.f : stdout, 0};
   rc = run_all(&o, WANT_FACTS, NULL, print_explain, &e);
-  if (o.output && out_close(&out, rc != EXIT_INTR && rc != EXIT_INTERNAL)) rc = EXIT_INTERNAL;
+  if (o.output && cli_out_close(&out, rc != EXIT_INTR && rc != EXIT_INTERNAL)) rc = EXIT_INTERNAL;
 done:
   opts_free(&o);
   return rc;

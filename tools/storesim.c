@@ -283,46 +283,13 @@ static int collect(files_t *f, const char **args, size_t nargs, const char *def)
 }
 
 /* ---- whole output files --------------------------------------------------------------- */
-typedef struct outfile {
-  const char *path;
-  char tmp[4096];
-  FILE *f;
-} outfile_t;
-
-static int out_open(outfile_t *o, const char *path) {
-  memset(o, 0, sizeof *o);
-  if (!path) return 0;
-  o->path = path;
-  snprintf(o->tmp, sizeof o->tmp, "%s.tmp.XXXXXX", path);
-  int fd = mkstemp(o->tmp);
-  if (fd < 0 || !(o->f = fdopen(fd, "w"))) {
-    fprintf(stderr, "%s: error: cannot write: %s\n", path, strerror(errno));
-    if (fd >= 0) close(fd), unlink(o->tmp);
-    return -1;
-  }
-  return 0;
-}
-
-/* Renames the temporary file into place (keep) or removes it. */
-static int out_close(outfile_t *o, int keep) {
-  int rc = 0;
-  if (!o->f) return 0;
-  if (fflush(o->f) || ferror(o->f)) keep = 0, rc = -1;
-  if (fclose(o->f)) keep = 0, rc = -1;
-  o->f = NULL;
-  if (keep && rename(o->tmp, o->path)) rc = -1, keep = 0;
-  if (!keep) unlink(o->tmp);
-  if (rc) fprintf(stderr, "%s: error: cannot write: %s\n", o->path, strerror(errno));
-  return rc;
-}
-
 /* ---- run --------------------------------------------------------------------------------- */
 static int status_to_exit(int status) { return status; }
 
 static int cmd_run(int argc, char **argv) {
   cli_t c = {0};
   files_t files = {0};
-  outfile_t trace = {0}, metrics = {0};
+  cli_outfile_t trace = {0}, metrics = {0};
   int rc = parse_opts("run", argc, argv, " variant seed sched duration set trace metrics json ", &c);
   int worst = EXIT_OK, interrupted = 0;
   if (rc) goto done;
@@ -338,7 +305,7 @@ static int cmd_run(int argc, char **argv) {
     rc = EXIT_USAGE;
     goto done;
   }
-  if (out_open(&trace, c.trace_path) || out_open(&metrics, c.metrics_path)) {
+  if (cli_out_open(&trace, c.trace_path) || cli_out_open(&metrics, c.metrics_path)) {
     rc = EXIT_USAGE;
     goto done;
   }
@@ -378,12 +345,12 @@ static int cmd_run(int argc, char **argv) {
     scn_scenario_free(s);
   }
   if (scn_interrupted()) interrupted = 1;
-  if (out_close(&trace, 1) | out_close(&metrics, 1)) worst = worst > EXIT_USAGE ? worst : EXIT_USAGE;
+  if (cli_out_close(&trace, 1) | cli_out_close(&metrics, 1)) worst = worst > EXIT_USAGE ? worst : EXIT_USAGE;
   rc = interrupted ? EXIT_INTR : worst;
 done:
   if (rc) {
-    out_close(&trace, 0);
-    out_close(&metrics, 0);
+    cli_out_close(&trace, 0);
+    cli_out_close(&metrics, 0);
   }
   files_free(&files);
   cli_free(&c);

@@ -21,6 +21,18 @@ void cli_print_schema(FILE *f);
 void cli_print_markdown(FILE *f);
 /* JSON string literal of s. */
 void cli_json_str(FILE *f, const char *s);
+/* Output files written whole: cli_out_open writes to a temporary file beside
+ * path (mode 0666 less the umask); cli_out_close renames it into place when
+ * keep is set and nothing failed, else removes it. With path NULL, open does
+ * nothing and returns 0. Both print "path: error: cannot write: ..." and
+ * return -1 on failure. */
+typedef struct cli_outfile {
+  const char *path;
+  char tmp[4096];
+  FILE *f;
+} cli_outfile_t;
+int cli_out_open(cli_outfile_t *o, const char *path);
+int cli_out_close(cli_outfile_t *o, int keep);
 /* `storesim sweep` (tools/sweep.c). */
 int cmd_sweep(int argc, char **argv);
 

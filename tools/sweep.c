@@ -216,11 +216,8 @@ int cmd_sweep(int argc, char **argv) {
   }
   int status = 0;
   if (jsonl) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", jsonl, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-      fprintf(stderr, "storesim sweep: %s: %s\n", jsonl, strerror(errno));
+    cli_outfile_t out;
+    if (cli_out_open(&out, jsonl)) {
       status = 2;
     } else {
       char sched[96];
@@ -229,7 +226,7 @@ int cmd_sweep(int argc, char **argv) {
         if (!r->ran)
           continue;
         scn_sweep_sched_string(&o, r->seed, sched, sizeof sched);
-        fprintf(f,
+        fprintf(out.f,
                 "{\"scenario\":\"%s\",\"variant\":\"%s\",\"seed\":%" PRIu64
                 ",\"sched\":\"%s\",\"complete\":%s,\"passed\":%s,\"deadlock\":%d,"
                 "\"hang\":%d,\"lock_order\":%d,\"spin\":%d,\"trace_hash\":\"%016" PRIx64
@@ -238,11 +235,8 @@ int cmd_sweep(int argc, char **argv) {
                 r->complete ? "true" : "false", r->passed ? "true" : "false",
                 r->deadlock, r->hang, r->lock_order, r->spin, r->trace_hash);
       }
-      if (fclose(f) != 0 || rename(tmp, jsonl) != 0) {
-        fprintf(stderr, "storesim sweep: %s: cannot write: %s\n", jsonl, strerror(errno));
-        remove(tmp);
+      if (cli_out_close(&out, 1))
         status = 2;
-      }
     }
   }
   const char *family = o.sched == SCN_SWEEP_RANDOM ? "random" : o.sched == SCN_SWEEP_PCT ? "pct" : "fifo";
