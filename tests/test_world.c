@@ -848,3 +848,128 @@ Test(rng, ranges_and_means) {
   for (int k = 0; k < 7; k++)
     cr_assert_float_eq((double)hist[k] / n, 1.0 / 7, 0.005);
 }
+
+/* ---- hand-off: a thread that gives up the CPU runs the loop's next steps
+ * itself and switches straight to the next thread (world.c, "switching").
+ * These pin the cases where that path differs from going through the run
+ * loop's context. */
+
+/* A thread alone whose own timer is next picks itself: no switch at all. */
+static void sleeps_zero_and_one(void *arg) {
+  for (int i = 0; i < 1000; i++) {
+    sim_sleep(0);
+    sim_sleep(1);
+  }
+  log_at(self_world(), 1);
+}
+
+Test(handoff, thread_picks_itself) {
+  sim_world_t *w = kt_world(NULL);
+  sim_thread_spawn(w, "alone", NULL, sleeps_zero_and_one, NULL);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  cr_assert_eq(lg.n, 1);
+  cr_assert_eq(sim_now(w), 1000);
+  cr_assert_eq(sim_world_steps(w), 2001, "one run, then one per wake");
+  kt_end(w, 0);
+}
+
+/* Each thread spawns the next and finishes: every exit hands the CPU to a
+ * thread that has never run, whose first act is to release the finished
+ * thread's stack. 20,000 threads in a chain, at most two stacks in use. */
+static void chain(void *arg) {
+  long left = (long)(intptr_t)arg;
+  if (left > 0)
+    sim_thread_spawn(self_world(), "link", NULL, chain,
+                     (void *)(intptr_t)(left - 1));
+  else
+    log_at(self_world(), (long)sim_world_live_threads(self_world()));
+}
+
+Test(handoff, chain_of_exits_releases_stacks) {
+  sim_world_t *w = kt_world(NULL);
+  sim_thread_spawn(w, "link", NULL, chain, (void *)(intptr_t)20000);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  cr_assert_eq(lg.n, 1);
+  cr_assert_eq(lg.v[0], 1, "the last link is the only live thread");
+  cr_assert_eq(sim_world_steps(w), 20001);
+  kt_end(w, 0);
+}
+
+/* Callbacks still run on the run loop's stack, outside any thread, in
+ * (time, seq) order with the timers the threads process themselves. */
+static uintptr_t loop_stack;
+static void cb_mark(sim_world_t *w, void *arg) {
+  int here;
+  cr_assert_null(sim_self());
+  uintptr_t d = (uintptr_t)&here > loop_stack ? (uintptr_t)&here - loop_stack
+                                               : loop_stack - (uintptr_t)&here;
+  cr_assert_lt(d, 1u << 20, "callback ran %zu bytes from the loop's stack",
+               (size_t)d);
+  log_at(w, 'C');
+}
+static void wakes_at_1s(void *arg) {
+  sim_sleep_until(SIM_SEC);
+  log_at(self_world(), (long)(intptr_t)arg);
+}
+static void sleeps_then_spawns(void *arg) {
+  sim_sleep(SIM_SEC / 2);
+  sim_at(self_world(), SIM_SEC, cb_mark, NULL);
+  sim_thread_spawn(self_world(), "B", NULL, wakes_at_1s, (void *)(intptr_t)'B');
+}
+
+Test(handoff, callbacks_on_the_loop_stack_in_order) {
+  int here;
+  loop_stack = (uintptr_t)&here;
+  sim_world_t *w = kt_world(NULL);
+  sim_thread_spawn(w, "A", NULL, wakes_at_1s, (void *)(intptr_t)'A');
+  sim_thread_spawn(w, "S", NULL, sleeps_then_spawns, NULL);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  /* All three are due at 1 s. A's timer was queued first (at 0), so B,
+   * giving up the CPU at 0.5 s, processes it and hands off to A; when A
+   * finishes the callback (queued at 0.5 s) is next and goes back to the
+   * run loop; B's timer was queued after the callback. */
+  long want[] = {'A', 'C', 'B'};
+  assert_log(want, 3);
+  kt_end(w, 0);
+}
+
+/* Run-until holds on the thread's path too: a thread that keeps sleeping
+ * never carries the clock past `until`. */
+static void ticks_forever(void *arg) {
+  for (;;) {
+    sim_sleep(SIM_SEC);
+    log_at(self_world(), 0);
+  }
+}
+
+Test(handoff, until_stops_a_thread_that_keeps_sleeping) {
+  sim_world_t *w = kt_world(NULL);
+  sim_thread_spawn(w, "t", NULL, ticks_forever, NULL);
+  cr_assert_eq(sim_world_run(w, 5 * SIM_SEC + SIM_SEC / 2), 0);
+  cr_assert_eq(lg.n, 5);
+  cr_assert_eq(sim_now(w), 5 * SIM_SEC + SIM_SEC / 2);
+  cr_assert_eq(sim_world_run(w, 10 * SIM_SEC), 0);
+  cr_assert_eq(lg.n, 10);
+  kt_end(w, 1);
+}
+
+/* An interrupt raised by a thread while another is READY: the run stops
+ * before the READY one runs, and it runs on the next sim_world_run. */
+static void raises_interrupt(void *arg) {
+  sim_thread_spawn(self_world(), "other", NULL, wakes_at_1s,
+                   (void *)(intptr_t)'O');
+  sim_world_interrupt(self_world());
+  log_at(self_world(), 'I');
+}
+
+Test(handoff, interrupt_with_a_thread_ready) {
+  sim_world_t *w = kt_world(NULL);
+  sim_thread_spawn(w, "i", NULL, raises_interrupt, NULL);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), SIM_EINTR);
+  cr_assert_eq(lg.n, 1);
+  cr_assert_eq(sim_world_live_threads(w), 1);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  long want[] = {'I', 'O'};
+  assert_log(want, 2);
+  kt_end(w, 0);
+}

@@ -255,7 +255,9 @@ struct sim_world {
   char last_error[512];
   const sim__ctx_backend_t *ctx;
   sim__ctx_t main_ctx;
-  sim_thread_t *cur;
+  sim_thread_t *dead;   /* finished, its stack not yet released (world.c) */
+  uint64_t max_events;  /* o.max_events, or UINT64_MAX for none */
+  sim_time_t until;     /* of the sim_world_run in progress */
   /* threads */
   uint64_t next_tid, nlive;
   sim_thread_t *live_head, *live_tail;
@@ -321,6 +323,7 @@ struct sim_world {
   size_t machine_used;
   /* trace */
   uint64_t thash, tcount;
+  bool trace_slow; /* o.keep_trace or o.trace_jsonl: records leave the hash */
   sim_trace_rec_t *trace;
   size_t ntrace, captrace;
   uint32_t k_spawn, k_run, k_block, k_wake, k_timeout, k_lock, k_unlock,
@@ -405,7 +408,7 @@ static inline void sim__trace(sim_world_t *w, uint64_t thread, uint32_t kind,
   w->thash = sim__mix(h, (thread << 40) ^ ((uint64_t)kind << 20) ^ obj ^
                              ((uint64_t)arg * 0x9E3779B97F4A7C15ull));
   w->tcount++;
-  if (__builtin_expect(w->o.keep_trace || w->o.trace_jsonl != NULL, 0))
+  if (__builtin_expect(w->trace_slow, 0))
     sim__trace_slow(w, thread, kind, obj, arg);
 }
 

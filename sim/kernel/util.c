@@ -124,7 +124,7 @@ double sim_rng_uniform(sim_rng_t *r) {
 
 double sim_rng_exp(sim_rng_t *r, double mean) {
   double u = sim_rng_uniform(r);
-  return -mean * log1p(-u);
+  return -mean * log(1.0 - u); /* 1 - u is exact for these u */
 }
 
 double sim_rng_normal(sim_rng_t *r) {

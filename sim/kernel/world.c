@@ -2,10 +2,13 @@
  * The world: virtual clock, event heap, ready queue, scheduling policies,
  * simulated threads and the run loop.
  *
- * The run loop lives on the caller's stack ("scheduler context"). A thread
- * runs until it blocks, yields or finishes and then switches back; the loop
- * picks the next READY thread through the policy, and when none is READY it
- * pops the next event (time, seq) and advances the clock.
+ * The run loop lives on the caller's stack ("scheduler context"). It picks
+ * the next READY thread through the policy, and when none is READY it pops
+ * the next event (time, seq) and advances the clock. A thread runs until it
+ * blocks, yields or finishes; it then takes the loop's next steps itself and
+ * switches straight to the next thread, and switches back to the loop only
+ * for what must happen there (see "switching" below). Either way the
+ * sequence of decisions, events and trace records is the same.
  *
  *   policy   pick among READY                scheduling points
  *   fifo     oldest READY first              never switch
@@ -173,6 +176,8 @@ sim_thread_t *sim__waitq_pop(sim__waitq_t *q) {
   return t;
 }
 
+static void maybe_reap(sim_world_t *w, sim_thread_t *t);
+
 /* ---- decision log ---- */
 static void decision_write(sim_world_t *w, sim_thread_t *t) {
   if (!w->dlog)
@@ -285,12 +290,77 @@ static sim_thread_t *pick_ready(sim_world_t *w) {
   return t;
 }
 
-/* ---- switching ---- */
+/* ---- switching ----
+ * A thread that gives up the CPU (blocks, yields, finishes) runs the run
+ * loop's next steps itself, on its own stack: it dispatches the next READY
+ * thread, or, when none is READY, pops timer and sampling events until one
+ * is, exactly as the run loop would (same checks in the same order, same
+ * pick, same trace records), and switches straight to that thread. A
+ * hand-off thus costs one switch instead of two through the run loop's
+ * context. It goes back to the run loop for everything else: the loop must
+ * stop (interrupt, limits, `until`, nothing left to run, a hang), a callback
+ * event is due (callbacks run on the run loop's stack, as before), or the
+ * policy is replay (whose divergence the loop reports). The run loop then
+ * takes the same decision again from the same state.
+ *
+ * A finished thread cannot release the stack it is running on, so it leaves
+ * itself in w->dead and whichever context runs next releases it
+ * (reap_dead): a resumed thread, a new thread's first run, or the run loop. */
+static void process_event(sim_world_t *w, sim__event_t ev);
+
+static void reap_dead(sim_world_t *w) {
+  sim_thread_t *d = w->dead;
+  if (d) {
+    w->dead = NULL;
+    sim__stack_put(w, &d->ctx);
+    maybe_reap(w, d);
+  }
+}
+
+/* Makes t RUNNING and switches to it from `from` (a thread's context or the
+ * run loop's). Returns when something switches back to `from`. */
+static void dispatch(sim_world_t *w, sim__ctx_t *from, sim_thread_t *t,
+                     bool from_dies) {
+  t->state = SIM_T_RUNNING;
+  w->steps++;
+  if (w->policy == SIM__S_PCT)
+    w->pct_k++;
+  sim__trace(w, t->id, w->k_run, 0, 0);
+  tl_current = t;
+  if (from != &t->ctx) /* a thread may pick itself (its own timer, a yield) */
+    sim__ctx_swap(w->ctx, from, &t->ctx, from_dies);
+}
+
+/* The run loop's next steps, as far as a thread may take them (see above):
+ * the READY thread to dispatch, or NULL to hand over to the run loop. */
+static sim_thread_t *next_on_thread(sim_world_t *w) {
+  if (w->policy == SIM__S_REPLAY)
+    return NULL;
+  for (;;) {
+    if (w->interrupted | w->limit_hit ||
+        w->steps + w->nevents_processed > w->max_events)
+      return NULL;
+    if (w->rn > 0)
+      return pick_ready(w);
+    if (w->nreal_events == w->nstale || w->heap[0].time > w->until ||
+        SIM__EV_KIND(w->heap[0]) == SIM__EV_CALLBACK)
+      return NULL;
+    process_event(w, heap_pop(w));
+  }
+}
+
 static void switch_to_scheduler(sim_thread_t *t, bool dies) {
   sim_world_t *w = t->w;
-  tl_current = NULL;
-  sim__ctx_swap(w->ctx, &t->ctx, &w->main_ctx, dies);
-  tl_current = t;
+  if (dies)
+    w->dead = t;
+  tl_current = NULL; /* events are processed outside any thread */
+  sim_thread_t *next = next_on_thread(w);
+  if (next)
+    dispatch(w, &t->ctx, next, dies);
+  else
+    sim__ctx_swap(w->ctx, &t->ctx, &w->main_ctx, dies);
+  /* resumed: whoever switched here set tl_current to t */
+  reap_dead(w);
 }
 
 void sim__sched_point(const char *op, uint32_t obj) {
@@ -418,6 +488,7 @@ static void maybe_reap(sim_world_t *w, sim_thread_t *t) {
 void sim__ctx_entry(void) {
   sim__ctx_first_run();
   sim_thread_t *t = tl_current;
+  reap_dead(t->w); /* the thread that dispatched this one may have finished */
   t->fn(t->arg);
   sim_thread_exit();
 }
@@ -763,6 +834,7 @@ int sim_world_create(const sim_world_opts_t *o, sim_world_t **out, char *err,
   }
   if (w->o.max_threads == 0)
     w->o.max_threads = 1000000;
+  w->max_events = w->o.max_events ? w->o.max_events : UINT64_MAX;
   w->ctx = sim__ctx_default_backend();
   sim__ctx_main_init(&w->main_ctx);
   w->page = (size_t)sysconf(_SC_PAGESIZE);
@@ -787,6 +859,7 @@ int sim_world_create(const sim_world_opts_t *o, sim_world_t **out, char *err,
   w->k_yield = sim_intern(w, "yield");
   w->k_report = sim_intern(w, "report");
   w->thash = 0xcbf29ce484222325ull;
+  w->trace_slow = w->o.keep_trace || w->o.trace_jsonl != NULL;
   int rc = parse_sched(w, w->o.sched, err, nerr);
   if (rc != 0) {
     sim_world_destroy(w);
@@ -865,35 +938,28 @@ uint64_t sim_world_live_threads(const sim_world_t *w) { return w->nlive; }
 const char *sim_world_last_error(const sim_world_t *w) { return w->last_error; }
 
 static void run_thread(sim_world_t *w, sim_thread_t *t) {
-  t->state = SIM_T_RUNNING;
-  w->cur = t;
-  w->steps++;
-  if (w->policy == SIM__S_PCT)
-    w->pct_k++;
-  sim__trace(w, t->id, w->k_run, 0, 0);
-  tl_current = t;
-  sim__ctx_swap(w->ctx, &w->main_ctx, &t->ctx, false);
+  dispatch(w, &w->main_ctx, t, false);
+  /* Back in the run loop: the threads ran (t, and whatever they handed the
+   * CPU to) until one found nothing READY or the loop had to stop. */
   tl_current = NULL;
-  w->cur = NULL;
-  if (t->state == SIM_T_DONE) {
-    sim__stack_put(w, &t->ctx);
-    maybe_reap(w, t);
-  }
+  reap_dead(w);
 }
 
 int sim_world_run(sim_world_t *w, sim_time_t until) {
   if (tl_current)
     sim__die("sim_world_run: called from a simulated thread");
+  w->until = until;
   for (;;) {
-    if (w->interrupted) {
-      w->interrupted = 0;
-      if (replay_failed(w))
-        return SIM_EREPLAY;
-      return SIM_EINTR;
-    }
-    if (w->limit_hit)
+    if (__builtin_expect(w->interrupted | w->limit_hit, 0)) {
+      if (w->interrupted) {
+        w->interrupted = 0;
+        if (replay_failed(w))
+          return SIM_EREPLAY;
+        return SIM_EINTR;
+      }
       return SIM_ELIMIT;
-    if (w->o.max_events && w->steps + w->nevents_processed > w->o.max_events) {
+    }
+    if (w->steps + w->nevents_processed > w->max_events) {
       snprintf(w->last_error, sizeof w->last_error,
                "event limit reached (%llu scheduling events)",
                (unsigned long long)w->o.max_events);
@@ -938,52 +1004,58 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
         w->now = until;
       return 0;
     }
-    sim__event_t ev = heap_pop(w);
-    w->now = ev.time;
-    w->nevents_processed++;
-    switch (SIM__EV_KIND(ev)) {
-    case SIM__EV_WAKE: {
-      sim_thread_t *t = ev.t;
-      t->npending--;
-      if (t->state == SIM_T_BLOCKED && ev.token == t->timer_token) {
-        t->timer_armed = false;
-        int rc = 0;
-        switch (t->wait_kind) {
-        case SIM__W_COND:
-          sim__waitq_remove(&((sim_cond_t *)t->wait_obj)->waiters, t);
-          rc = SIM_ETIMEDOUT;
-          break;
-        case SIM__W_SEM:
-          sim__waitq_remove(&((sim_sem_t *)t->wait_obj)->waiters, t);
-          rc = SIM_ETIMEDOUT;
-          break;
-        case SIM__W_SLEEP:
-          rc = SIM_ETIMEDOUT;
-          break;
-        default:
-          rc = 0;
-          break;
-        }
-        t->timer_token++;
-        t->wake_rc = rc;
-        ready_push(w, t);
-        sim__trace(w, t->id, w->k_timeout, 0, rc);
-      } else {
-        w->nstale--; /* the clock still moved to it: harmless, it was due */
-        maybe_reap(w, t);
+    process_event(w, heap_pop(w));
+  }
+}
+
+/* Advances the clock to ev and carries it out (the run loop's step when no
+ * thread is READY). */
+static void process_event(sim_world_t *w, sim__event_t ev) {
+  w->now = ev.time;
+  w->nevents_processed++;
+  switch (SIM__EV_KIND(ev)) {
+  case SIM__EV_WAKE: {
+    sim_thread_t *t = ev.t;
+    t->npending--;
+    if (t->state == SIM_T_BLOCKED && ev.token == t->timer_token) {
+      t->timer_armed = false;
+      int rc = 0;
+      switch (t->wait_kind) {
+      case SIM__W_COND:
+        sim__waitq_remove(&((sim_cond_t *)t->wait_obj)->waiters, t);
+        rc = SIM_ETIMEDOUT;
+        break;
+      case SIM__W_SEM:
+        sim__waitq_remove(&((sim_sem_t *)t->wait_obj)->waiters, t);
+        rc = SIM_ETIMEDOUT;
+        break;
+      case SIM__W_SLEEP:
+        rc = SIM_ETIMEDOUT;
+        break;
+      default:
+        rc = 0;
+        break;
       }
-      break;
+      t->timer_token++;
+      t->wake_rc = rc;
+      ready_push(w, t);
+      sim__trace(w, t->id, w->k_timeout, 0, rc);
+    } else {
+      w->nstale--; /* the clock still moved to it: harmless, it was due */
+      maybe_reap(w, t);
     }
-    case SIM__EV_CALLBACK:
-      ev.fn(w, ev.arg);
-      break;
-    case SIM__EV_SAMPLE: {
-      sim__metrics_sample(w);
-      w->next_sample += w->o.sample_interval;
-      sim__event_t ne = {.time = w->next_sample, .seq = SIM__EV_SEQ(w, SIM__EV_SAMPLE)};
-      heap_push(w, ne);
-      break;
-    }
-    }
+    break;
+  }
+  case SIM__EV_CALLBACK:
+    ev.fn(w, ev.arg);
+    break;
+  case SIM__EV_SAMPLE: {
+    sim__metrics_sample(w);
+    w->next_sample += w->o.sample_interval;
+    sim__event_t ne = {.time = w->next_sample,
+                       .seq = SIM__EV_SEQ(w, SIM__EV_SAMPLE)};
+    heap_push(w, ne);
+    break;
+  }
   }
 }
