@@ -6,6 +6,9 @@
  */
 #include <signal.h>
 
+#include <math.h>
+#include <stdlib.h>
+
 #include "ktest.h"
 
 static sim_metric_t *mc, *mg, *ms;
@@ -107,6 +110,50 @@ Test(metrics, twmean_with_no_elapsed_time_is_the_value) {
   cr_assert_float_eq(s.twmean, 7.0, 1e-12);
   cr_assert_str_eq(sim_metric_unit(mg), "");
   kt_end(w, 0);
+}
+
+/* Percentiles agree with a comparison sort (nearest rank) for sample counts
+ * on both sides of the radix sort's digit-size switch (2^16) and of its
+ * insertion-sort cut-off (64), with negatives, zeros, ties and values whose
+ * high digits are all the same (the skipped passes). */
+static int cmp_dbl(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double rank(const double *v, size_t n, double q) {
+  size_t k = (size_t)ceil(q * (double)n);
+  return v[(k ? k : 1) - 1];
+}
+
+Test(metrics, percentiles_match_a_comparison_sort) {
+  static const size_t sizes[] = {1, 63, 64, 1000, 65535, 65536, 200001};
+  for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+    for (int shape = 0; shape < 3; shape++) {
+      size_t n = sizes[si];
+      sim_world_t *w = kt_world(NULL);
+      sim_metric_t *m = sim_metric(w, "x", SIM_M_SAMPLE, "");
+      sim_rng_t r;
+      sim_rng_init(&r, n * 3 + (size_t)shape, "test.sort");
+      double *v = malloc(n * sizeof *v);
+      for (size_t i = 0; i < n; i++) {
+        double u = sim_rng_uniform(&r);
+        v[i] = shape == 0   ? (u - 0.5) * 1e6                  /* signs */
+               : shape == 1 ? (double)sim_rng_below(&r, 50) - 10 /* ties, 0 */
+                            : 1.0 + u * 1e-9; /* same high bits */
+        sim_sample_add(m, v[i]);
+      }
+      qsort(v, n, sizeof *v, cmp_dbl);
+      sim_metric_summary_t s;
+      sim_metric_summarize(m, &s);
+      cr_assert_eq(s.p50, rank(v, n, 0.50), "n=%zu shape %d p50", n, shape);
+      cr_assert_eq(s.p95, rank(v, n, 0.95), "n=%zu shape %d p95", n, shape);
+      cr_assert_eq(s.p99, rank(v, n, 0.99), "n=%zu shape %d p99", n, shape);
+      free(v);
+      sim_world_destroy(w);
+    }
+  }
+  kt_leak_check();
 }
 
 /* Samples 1..100 added in a scrambled order. Nearest rank: p50 = the 50th

@@ -112,6 +112,78 @@ Test(runner, unknown_metric_is_an_input_error_with_position) {
   scn_scenario_free(s);
 }
 
+/* Variants on several host threads (opts.jobs) give the result of running
+ * them one after another: hashes, steps, expectation results, metric
+ * summaries, and the diagnostics in variant order. */
+static void assert_same_result(const scn_result_t *a, const scn_result_t *b) {
+  cr_assert_eq(a->status, b->status);
+  cr_assert_eq(a->nvariants, b->nvariants);
+  cr_assert_eq(a->reproduced_without_fix, b->reproduced_without_fix);
+  cr_assert_eq(a->absent_with_fix, b->absent_with_fix);
+  cr_assert_str_eq(a->diag.text ? a->diag.text : "", b->diag.text ? b->diag.text : "");
+  for (size_t i = 0; i < a->nvariants; i++) {
+    const scn_variant_res_t *x = &a->variants[i], *y = &b->variants[i];
+    cr_assert_eq(x->ran, y->ran, "variant %zu", i);
+    cr_assert_eq(x->trace_hash, y->trace_hash, "variant %zu", i);
+    cr_assert_eq(x->steps, y->steps, "variant %zu", i);
+    cr_assert_eq(x->npass, y->npass, "variant %zu", i);
+    cr_assert_eq(x->nfail, y->nfail, "variant %zu", i);
+    cr_assert_eq(x->nmetrics, y->nmetrics, "variant %zu", i);
+    for (size_t k = 0; k < x->nmetrics; k++) {
+      cr_assert_str_eq(x->metrics[k].name, y->metrics[k].name);
+      cr_assert_eq(memcmp(&x->metrics[k].sum, &y->metrics[k].sum, sizeof x->metrics[k].sum), 0,
+                   "%s of variant %zu", x->metrics[k].name, i);
+    }
+  }
+}
+
+Test(runner, parallel_variants_give_the_sequential_result) {
+  scn_scenario_t *s = load_file("scenarios/bad-day.yaml", NULL, 0);
+  cr_assert_geq(s->nvariants, 4);
+  scn_run_opts_t o = {0};
+  o.duration = 20 * SIM_MIN;
+  scn_result_t *seq = scn_run(s, &o);
+  o.jobs = 3;
+  scn_result_t *par = scn_run(s, &o);
+  assert_same_result(seq, par);
+  o.variant = "with_fix"; /* one selected: one thread */
+  scn_result_t *one = scn_run(s, &o);
+  int nran = 0;
+  for (size_t i = 0; i < one->nvariants; i++) {
+    nran += one->variants[i].ran;
+    cr_assert(!one->variants[i].ran || !strcmp(one->variants[i].v->name, "with_fix"));
+  }
+  cr_assert_eq(nran, 1);
+  scn_result_free(seq);
+  scn_result_free(par);
+  scn_result_free(one);
+  scn_scenario_free(s);
+}
+
+Test(runner, parallel_variants_merge_diagnostics_in_order) {
+  const char *text =
+      "id: t\ntitle: t\nmodel: queue\nduration: 1m\n"
+      "variants: { without_fix: {}, with_fix: {}, third: {} }\n"
+      "expect:\n  without_fix: [\"queue.wiat.mean < 1s\"]\n"
+      "  with_fix: [\"queue.lenght.max < 1\"]\n  third: [\"queue.waits.max < 1s\"]\n";
+  scn_diag_t d;
+  scn_scenario_t *s = NULL;
+  scn_diag_init(&d);
+  cr_assert_eq(scn_load_buffer("t.yaml", text, strlen(text), NULL, &s, &d), 0, "%s", d.text);
+  scn_diag_free(&d);
+  scn_run_opts_t o = {0};
+  scn_result_t *seq = scn_run(s, &o);
+  o.jobs = 3;
+  scn_result_t *par = scn_run(s, &o);
+  cr_assert_eq(seq->status, 2);
+  cr_assert_eq(seq->diag.nerrors, 3, "%s", seq->diag.text);
+  cr_assert_eq(par->diag.nerrors, 3, "%s", par->diag.text);
+  assert_same_result(seq, par);
+  scn_result_free(seq);
+  scn_result_free(par);
+  scn_scenario_free(s);
+}
+
 Test(runner, limits_stop_a_run_with_an_error) {
   const char *text =
       "id: t\ntitle: t\nmodel: queue\nduration: 1m\nburst: { at: 1s, count: 5000 }\n"

@@ -71,6 +71,9 @@ static const char usage_run[] =
     "  --trace FILE       every trace record as JSON Lines\n"
     "  --metrics FILE     metric time series as CSV (scenario,variant,time_s,metric,value)\n"
     "  --json             one JSON object per scenario on stdout (see docs/scenarios.md)\n"
+    "  --jobs N           run up to N variants at the same time, one host thread each\n"
+    "                     (default: the number of CPUs; results are the same for any N;\n"
+    "                     with --trace the variants run one after another)\n"
     "\n"
     "exit status: 0 all expectations passed, 1 an expectation failed,\n"
     "             2 usage or input error, 3 internal error, 130 interrupted\n";
@@ -83,7 +86,7 @@ static const char usage_check[] =
     "then 'N passed, N failed'. A scenario passes when every variant ran to the\n"
     "end and every expectation holds (reproduced without fix, absent with fix).\n"
     "\n"
-    "options: --seed N, --sched POLICY, --duration D, --set KEY=VALUE (as for run)\n"
+    "options: --seed N, --sched POLICY, --duration D, --set KEY=VALUE, --jobs N (as for run)\n"
     "\n"
     "exit status: 0 all passed, 1 a scenario failed, 2 an input error, 3 internal error\n";
 
@@ -133,6 +136,8 @@ static int usage_error(const char *cmd, const char *fmt, const char *a) {
 /* Parses argv of a command. `allowed` lists the options it accepts. */
 static int parse_opts(const char *cmd, int argc, char **argv, const char *allowed, cli_t *c) {
   char err[300];
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  c->run.jobs = ncpu > 0 ? (int)ncpu : 1; /* variants at once; --jobs overrides */
   c->sets = calloc((size_t)argc + 1, sizeof *c->sets);
   c->args = calloc((size_t)argc + 1, sizeof *c->args);
   if (!c->sets || !c->args) return EXIT_INTERNAL;
@@ -181,6 +186,11 @@ static int parse_opts(const char *cmd, int argc, char **argv, const char *allowe
         return usage_error(cmd, "--seed: expected a non-negative integer, got '%s'", val);
       c->run.have_seed = 1;
       c->run.seed = (uint64_t)v;
+    } else if (!strcmp(name, "--jobs")) {
+      int64_t v;
+      if (scn_parse_int(val, &v, err, sizeof err) || v < 1 || v > 1024)
+        return usage_error(cmd, "--jobs: expected an integer from 1 to 1024, got '%s'", val);
+      c->run.jobs = (int)v;
     } else if (!strcmp(name, "--duration")) {
       sim_time_t d;
       if (scn_parse_duration(val, &d, err, sizeof err) || d <= 0) {
@@ -290,7 +300,7 @@ static int cmd_run(int argc, char **argv) {
   cli_t c = {0};
   files_t files = {0};
   cli_outfile_t trace = {0}, metrics = {0};
-  int rc = parse_opts("run", argc, argv, " variant seed sched duration set trace metrics json ", &c);
+  int rc = parse_opts("run", argc, argv, " variant seed sched duration set trace metrics json jobs ", &c);
   int worst = EXIT_OK, interrupted = 0;
   if (rc) goto done;
   if (c.help) {
@@ -361,7 +371,7 @@ done:
 static int cmd_check(int argc, char **argv) {
   cli_t c = {0};
   files_t files = {0};
-  int rc = parse_opts("check", argc, argv, " seed sched duration set ", &c);
+  int rc = parse_opts("check", argc, argv, " seed sched duration set jobs ", &c);
   cli_progress_attach(&c.run);
   int npass = 0, nfail = 0, worst = EXIT_OK;
   if (rc) goto done;

@@ -108,6 +108,8 @@ void scn_diag_free(scn_diag_t *d);
 /* Appends "file:line:col: error: msg\n" (line <= 0: "file: error: msg\n"). */
 void scn_diag_error(scn_diag_t *d, const char *file, int line, int col,
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Appends the lines and counts of `from` to d (from is unchanged). */
+void scn_diag_merge(scn_diag_t *d, const scn_diag_t *from);
 /* Appends "file:line:col: warning: msg\n"; counts in nwarnings only. */
 void scn_diag_warning(scn_diag_t *d, const char *file, int line, int col,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -277,6 +279,12 @@ typedef struct scn_run_opts {
                    int done);
   void *progress_arg;
   const char *decision_log; /* write the scheduling decisions here (NULL: no) */
+  /* Variants run at the same time, each on its own host thread, up to this
+   * many (0 or 1: one after another). Results, diagnostics and their order
+   * are the same either way. Ignored (sequential) when trace, decision_log
+   * or world_done is set; progress is then called from several threads, one
+   * call at a time. */
+  int jobs;
 } scn_run_opts_t;
 
 typedef struct scn_metric_res {

@@ -169,6 +169,8 @@ struct sim_proc {
   sim_time_t cpu_busy, cpu_wait;
   int running; /* cores it occupies now */
   sim_metric_t *m_cpu, *m_mem, *m_fail;
+  /* jemalloc MIBs of stats.arenas.<arena>.{small,large}.allocated */
+  size_t mib_small[5], mib_large[5];
 };
 
 /* ---- events ---- */
@@ -321,6 +323,9 @@ struct sim_world {
   sim_proc_t **procs;
   size_t nprocs;
   size_t machine_used;
+  /* jemalloc MIBs of "epoch" and "arenas.lookup", looked up once: a name
+   * lookup costs more than the control itself on every free */
+  size_t mib_epoch[1], mib_lookup[2];
   /* trace */
   uint64_t thash, tcount;
   bool trace_slow; /* o.keep_trace or o.trace_jsonl: records leave the hash */

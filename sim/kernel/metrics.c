@@ -157,9 +157,12 @@ const double *sim_metric_series(const sim_metric_t *m, size_t *n) {
 }
 
 /* Sorts v[0..n) ascending, exactly like a comparison sort would for finite
- * values, in four 16-bit LSD radix passes over order-preserving keys (the
- * IEEE bits, all flipped for negatives, the sign flipped for the rest):
- * O(n), where qsort of 10^6 latencies dominated a run's summary. */
+ * values, by LSD radix passes over order-preserving keys (the IEEE bits, all
+ * flipped for negatives, the sign flipped for the rest): O(n), where qsort
+ * of 10^6 latencies dominated a run's summary. Digits are 16 bits (4 passes)
+ * for large n and 8 bits (8 passes) below 2^16 values, where clearing a
+ * 2^16-entry histogram four times would cost more than the values; a pass
+ * whose digit is the same for every value is skipped. */
 static void sort_doubles(double *v, size_t n) {
   if (n < 64) {
     for (size_t i = 1; i < n; i++)
@@ -170,26 +173,30 @@ static void sort_doubles(double *v, size_t n) {
       }
     return;
   }
+  const int bits = n < 65536 ? 8 : 16;
+  const size_t nb = (size_t)1 << bits;
+  const uint64_t mask = nb - 1;
   uint64_t *a = sim__xmalloc(n * sizeof *a), *b = sim__xmalloc(n * sizeof *b);
-  size_t *cnt = sim__xcalloc(65536, sizeof *cnt);
+  size_t *cnt = sim__xmalloc(nb * sizeof *cnt);
   for (size_t i = 0; i < n; i++) {
     uint64_t u;
     memcpy(&u, &v[i], sizeof u);
     a[i] = (u >> 63) ? ~u : u | 0x8000000000000000ull;
   }
-  for (int pass = 0; pass < 4; pass++) {
-    int sh = 16 * pass;
-    memset(cnt, 0, 65536 * sizeof *cnt);
+  for (int sh = 0; sh < 64; sh += bits) {
+    memset(cnt, 0, nb * sizeof *cnt);
     for (size_t i = 0; i < n; i++)
-      cnt[(a[i] >> sh) & 0xFFFF]++;
+      cnt[(a[i] >> sh) & mask]++;
+    if (cnt[(a[0] >> sh) & mask] == n)
+      continue; /* one digit for all: the order stays as it is */
     size_t sum = 0;
-    for (size_t k = 0; k < 65536; k++) {
+    for (size_t k = 0; k < nb; k++) {
       size_t c = cnt[k];
       cnt[k] = sum;
       sum += c;
     }
     for (size_t i = 0; i < n; i++)
-      b[cnt[(a[i] >> sh) & 0xFFFF]++] = a[i];
+      b[cnt[(a[i] >> sh) & mask]++] = a[i];
     uint64_t *t = a;
     a = b;
     b = t;

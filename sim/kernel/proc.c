@@ -24,13 +24,27 @@ void sim__cpu_init(sim_world_t *w) {
   w->m_runq = sim_metric(w, "cpu.runq", SIM_M_GAUGE, "threads");
 }
 
+/* The MIB of a fixed control name; its length is known to the caller. */
+static void mib_of(const char *name, size_t *mib, size_t len) {
+  size_t n = len;
+  if (mallctlnametomib(name, mib, &n) != 0 || n != len)
+    sim__die("jemalloc: no control %s", name);
+}
+
 sim_proc_t *sim_proc_create(sim_world_t *w, const char *name,
                             size_t mem_limit) {
   unsigned arena = 0;
   size_t sz = sizeof arena;
   if (mallctl("arenas.create", &arena, &sz, NULL, 0) != 0)
     return NULL;
+  if (w->nprocs == 0) {
+    mib_of("epoch", w->mib_epoch, 1);
+    mib_of("arenas.lookup", w->mib_lookup, 2);
+  }
   sim_proc_t *p = sim__xcalloc(1, sizeof *p);
+  mib_of("stats.arenas.0.small.allocated", p->mib_small, 5);
+  mib_of("stats.arenas.0.large.allocated", p->mib_large, 5);
+  p->mib_small[2] = p->mib_large[2] = arena;
   p->w = w;
   p->name = sim__xstrdup(name ? name : "proc");
   p->arena = arena;
@@ -177,7 +191,7 @@ void sim_proc_free(sim_proc_t *p, void *ptr) {
     return;
   unsigned arena = 0;
   size_t sz = sizeof arena;
-  if (mallctl("arenas.lookup", &arena, &sz, &ptr, sizeof ptr) == 0 &&
+  if (mallctlbymib(p->w->mib_lookup, 2, &arena, &sz, &ptr, sizeof ptr) == 0 &&
       arena != p->arena)
     sim__die("sim_proc_free: %p was not allocated by process '%s'", ptr,
              p->name);
@@ -199,16 +213,13 @@ size_t sim_machine_mem_limit(const sim_world_t *w) {
 size_t sim_proc_mem_jemalloc(const sim_proc_t *p) {
   uint64_t epoch = 1;
   size_t sz = sizeof epoch;
-  mallctl("epoch", &epoch, &sz, &epoch, sz);
-  char buf[96];
+  mallctlbymib(p->w->mib_epoch, 1, &epoch, &sz, &epoch, sz);
   size_t small = 0, large = 0;
   sz = sizeof small;
-  snprintf(buf, sizeof buf, "stats.arenas.%u.small.allocated", p->arena);
-  if (mallctl(buf, &small, &sz, NULL, 0) != 0)
+  if (mallctlbymib(p->mib_small, 5, &small, &sz, NULL, 0) != 0)
     small = 0;
   sz = sizeof large;
-  snprintf(buf, sizeof buf, "stats.arenas.%u.large.allocated", p->arena);
-  if (mallctl(buf, &large, &sz, NULL, 0) != 0)
+  if (mallctlbymib(p->mib_large, 5, &large, &sz, NULL, 0) != 0)
     large = 0;
   return small + large;
 }

@@ -17,10 +17,18 @@
  *   DONE/INCOMPLETE -> EVALUATED [eval_variant]
  * After an interrupt the remaining variants stay NOT_RUN.
  *
+ * Variants are independent worlds, so with opts.jobs > 1 they run at the
+ * same time, one host thread each (up to jobs), and the result is the same
+ * as one after another: each variant's diagnostics and status go to its own
+ * slot and are merged in variant order once all have finished. Runs that
+ * write one shared stream (trace, decision log) or hand worlds to a caller
+ * (world_done) stay sequential; progress calls are serialised.
+ *
  * Global state: only the SIGINT flag and the world being run, which the
  * signal handler needs (async-signal-safe sim_world_interrupt).
  */
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,6 +359,80 @@ static int verdict_of(const scn_result_t *r, const char *name) {
   return -1;
 }
 
+/* Variants run at the same time (see the top of the file). */
+typedef struct par {
+  const scn_scenario_t *s;
+  const scn_run_opts_t *o; /* the caller's, with progress serialised */
+  scn_result_t *r;
+  scn_result_t *slot;      /* per variant: diag, status, interrupted */
+  pthread_mutex_t lock;    /* next, and progress calls */
+  size_t next;
+  void (*progress)(void *, const scn_scenario_t *, const scn_variant_t *, sim_time_t,
+                   sim_time_t, uint64_t, int);
+  void *progress_arg;
+} par_t;
+
+static void par_progress(void *arg, const scn_scenario_t *s, const scn_variant_t *v,
+                         sim_time_t now, sim_time_t duration, uint64_t steps, int done) {
+  par_t *p = arg;
+  pthread_mutex_lock(&p->lock);
+  p->progress(p->progress_arg, s, v, now, duration, steps, done);
+  pthread_mutex_unlock(&p->lock);
+}
+
+static void *par_worker(void *arg) {
+  par_t *p = arg;
+  for (;;) {
+    pthread_mutex_lock(&p->lock);
+    size_t i = p->next++;
+    pthread_mutex_unlock(&p->lock);
+    if (i >= p->s->nvariants) return NULL;
+    const scn_variant_t *v = &p->s->variants[i];
+    if (p->o->variant && strcmp(p->o->variant, v->name)) continue;
+    if (g_interrupted) {
+      p->slot[i].interrupted = 1;
+      continue;
+    }
+    run_variant(p->s, v, p->o, &p->r->variants[i], &p->slot[i]);
+  }
+}
+
+/* Runs the selected variants on up to `jobs` host threads. Returns 0, or -1
+ * if no thread could be started (nothing ran then). */
+static int run_parallel(const scn_scenario_t *s, const scn_run_opts_t *o, size_t jobs,
+                        scn_result_t *r) {
+  par_t p = {.s = s, .r = r, .progress = o->progress, .progress_arg = o->progress_arg};
+  scn_run_opts_t po = *o;
+  if (o->progress) {
+    po.progress = par_progress;
+    po.progress_arg = &p;
+  }
+  p.o = &po;
+  p.slot = calloc(s->nvariants, sizeof *p.slot);
+  pthread_t *th = calloc(jobs, sizeof *th);
+  size_t nth = 0;
+  if (!p.slot || !th) {
+    free(p.slot);
+    free(th);
+    return -1;
+  }
+  for (size_t i = 0; i < s->nvariants; i++) scn_diag_init(&p.slot[i].diag);
+  pthread_mutex_init(&p.lock, NULL);
+  while (nth < jobs && pthread_create(&th[nth], NULL, par_worker, &p) == 0) nth++;
+  if (nth == 0) par_worker(&p); /* no thread to be had: run them here */
+  for (size_t k = 0; k < nth; k++) pthread_join(th[k], NULL);
+  pthread_mutex_destroy(&p.lock);
+  for (size_t i = 0; i < s->nvariants; i++) {
+    scn_diag_merge(&r->diag, &p.slot[i].diag);
+    scn_diag_free(&p.slot[i].diag);
+    r->status = worse(r->status, p.slot[i].status);
+    if (p.slot[i].interrupted) r->interrupted = 1;
+  }
+  free(p.slot);
+  free(th);
+  return 0;
+}
+
 scn_result_t *scn_run(const scn_scenario_t *s, const scn_run_opts_t *o) {
   scn_run_opts_t def;
   scn_result_t *r = calloc(1, sizeof *r);
@@ -379,14 +461,24 @@ scn_result_t *scn_run(const scn_scenario_t *s, const scn_run_opts_t *o) {
     r->status = 2;
   }
   for (size_t i = 0; i < s->nvariants; i++) r->variants[i].v = &s->variants[i];
-  for (size_t i = 0; i < s->nvariants && !bad_variant; i++) {
-    const scn_variant_t *v = &s->variants[i];
-    if (o->variant && strcmp(o->variant, v->name)) continue;
-    if (g_interrupted) {
-      r->interrupted = 1;
-      break;
+  size_t nsel = 0;
+  for (size_t i = 0; i < s->nvariants; i++)
+    nsel += !o->variant || !strcmp(o->variant, s->variants[i].name);
+  size_t jobs = o->jobs > 1 ? (size_t)o->jobs : 1;
+  if (jobs > nsel) jobs = nsel;
+  int shared_output = o->trace || o->decision_log || o->world_done;
+  if (!bad_variant && jobs > 1 && !shared_output && run_parallel(s, o, jobs, r) == 0) {
+    /* done */
+  } else {
+    for (size_t i = 0; i < s->nvariants && !bad_variant; i++) {
+      const scn_variant_t *v = &s->variants[i];
+      if (o->variant && strcmp(o->variant, v->name)) continue;
+      if (g_interrupted) {
+        r->interrupted = 1;
+        break;
+      }
+      run_variant(s, v, o, &r->variants[i], r);
     }
-    run_variant(s, v, o, &r->variants[i], r);
   }
   r->reproduced_without_fix = verdict_of(r, "without_fix");
   r->absent_with_fix = verdict_of(r, "with_fix");

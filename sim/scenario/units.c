@@ -743,3 +743,19 @@ static void diag_append(scn_diag_t *d, const char *file, int line, int col, cons
   }
   d->len += (size_t)snprintf(d->text + d->len, d->cap - d->len, "%s%s\n", head, msg);
 }
+
+void scn_diag_merge(scn_diag_t *d, const scn_diag_t *from) {
+  d->nerrors += from->nerrors;
+  d->nwarnings += from->nwarnings;
+  if (!from->len) return;
+  if (d->len + from->len + 1 > d->cap) {
+    size_t ncap = d->len + from->len + 1;
+    char *t = realloc(d->text, ncap);
+    if (!t) return; /* the counts still say what happened */
+    d->text = t;
+    d->cap = ncap;
+  }
+  memcpy(d->text + d->len, from->text, from->len);
+  d->len += from->len;
+  d->text[d->len] = 0;
+}
