@@ -35,8 +35,7 @@ static sim_world_t *store_world(void) {
 }
 
 /* Times (ns) of model trace records of kind `kind`, in order. */
-static size_t trace_times(sim_world_t *w, const char *kind, sim_time_t *out,
-                          size_t max) {
+static size_t trace_times(sim_world_t *w, const char *kind, sim_time_t *out, size_t max) {
   size_t n = 0, nrec;
   const sim_trace_rec_t *r = sim_world_trace(w, &nrec);
   uint32_t k = sim_intern(w, kind);
@@ -77,10 +76,8 @@ Test(store, param_table_is_well_formed) {
   cr_assert_eq(store_model.params, store_params);
   cr_assert_str_eq(store_model.fixes[STORE_FIX_KB924567], "kb924567");
   cr_assert_str_eq(store_model.fixes[STORE_FIX_KB941060], "kb941060");
-  cr_assert_str_eq(store_model.faults[STORE_FAULT_MTA_DISABLE].name,
-                   "mta_disable");
-  cr_assert_str_eq(store_model.faults[STORE_FAULT_STORE_RESTART].name,
-                   "store_restart");
+  cr_assert_str_eq(store_model.faults[STORE_FAULT_MTA_DISABLE].name, "mta_disable");
+  cr_assert_str_eq(store_model.faults[STORE_FAULT_STORE_RESTART].name, "store_restart");
 }
 
 Test(store, strerror_covers_model_codes) {
@@ -107,25 +104,19 @@ Test(store, defaults_match_config_init) {
     case SIM_P_DIST_NUM: {
       const sim_dist_t *a = field, *b = wf;
       cr_assert_eq(a->kind, b->kind, "%s: kind", p->path);
-      cr_assert_float_eq(a->a, b->a, 1e-9 * fabs(b->a) + 1e-12, "%s: a",
-                         p->path);
-      cr_assert_float_eq(a->b, b->b, 1e-9 * fabs(b->b) + 1e-12, "%s: b",
-                         p->path);
+      cr_assert_float_eq(a->a, b->a, 1e-9 * fabs(b->a) + 1e-12, "%s: a", p->path);
+      cr_assert_float_eq(a->b, b->b, 1e-9 * fabs(b->b) + 1e-12, "%s: b", p->path);
       break;
     }
     case SIM_P_FLOAT:
     case SIM_P_RATE:
-      cr_assert_float_eq(*(const double *)field, *(const double *)wf, 1e-12,
-                         "%s", p->path);
+      cr_assert_float_eq(*(const double *)field, *(const double *)wf, 1e-12, "%s", p->path);
       break;
-    case SIM_P_BOOL:
-      cr_assert_eq(*(const int *)field, *(const int *)wf, "%s", p->path);
-      break;
+    case SIM_P_BOOL: cr_assert_eq(*(const int *)field, *(const int *)wf, "%s", p->path); break;
     default: /* int64 / duration / size: 8 bytes */
       cr_assert_eq(*(const int64_t *)field, *(const int64_t *)wf,
                    "%s: default %lld, store_config_init %lld", p->path,
-                   (long long)*(const int64_t *)field,
-                   (long long)*(const int64_t *)wf);
+                   (long long)*(const int64_t *)field, (long long)*(const int64_t *)wf);
     }
   }
   store_config_free(&got);
@@ -231,9 +222,8 @@ Test(store, mta_disable_and_enable_faults) {
   store_config_t c;
   st_quiet_config(&c);
   c.gateway_out_threads = 1;
-  sim_fault_t f[2] = {
-      {.at = 0, .kind = STORE_FAULT_MTA_DISABLE},
-      {.at = 30 * SIM_MIN, .kind = STORE_FAULT_MTA_ENABLE}};
+  sim_fault_t f[2] = {{.at = 0, .kind = STORE_FAULT_MTA_DISABLE},
+                      {.at = 30 * SIM_MIN, .kind = STORE_FAULT_MTA_ENABLE}};
   void *inst = st_model_new(w, &c, 0, f, 2);
   at_call_t a = {store__inst_store(inst), SIM_SEC, register_flush, NULL};
   spawn_at(w, &a);
@@ -252,7 +242,8 @@ Test(store, mta_disable_and_enable_faults) {
 /* ---- RPC admission ------------------------------------------------------------------ */
 
 static int sleep_fn(store_t *s, void *arg, int64_t d) {
-  (void)s; (void)arg;
+  (void)s;
+  (void)arg;
   return sim_sleep((sim_time_t)d) == 0 ? 0 : STORE_EDOWN;
 }
 
@@ -297,9 +288,7 @@ Test(store, rpc_admission_limit) {
 
 /* ---- retry schedule, expiry and NDR --------------------------------------------------- */
 
-static void inject_one(store_t *s, void *arg) {
-  *(uint64_t *)arg = store__smtp_inject(s, 0);
-}
+static void inject_one(store_t *s, void *arg) { *(uint64_t *)arg = store__smtp_inject(s, 0); }
 
 /* A store whose cache is full from the start: capacity 1, so a message with
  * two distinct header names always needs a new entry and fails. */
@@ -329,7 +318,7 @@ Test(store, retry_schedule) {
   sim_time_t t[16];
   size_t n = trace_times(w, "smtp.attempt", t, 16);
   /* attempts at 1s, then +15m, +30m, +60m, +240m, +240m, ... */
-  const sim_time_t gaps[] = {15 * SIM_MIN, 30 * SIM_MIN, 60 * SIM_MIN,
+  const sim_time_t gaps[] = {15 * SIM_MIN,  30 * SIM_MIN,  60 * SIM_MIN,
                              240 * SIM_MIN, 240 * SIM_MIN, 240 * SIM_MIN};
   cr_assert_geq(n, 7, "%zu attempts in 20 h", n);
   cr_assert_eq(t[0], SIM_SEC);
@@ -381,12 +370,10 @@ Test(store, malformed_headers_fill_the_cache_without_fix) {
     c.smtp_vocabulary = 10;
     c.smtp_headers = 4;
     c.cache_capacity = 50;
-    void *inst = st_model_new(w, &c, fix ? STORE_FIX(STORE_FIX_KB941060) : 0,
-                           NULL, 0);
+    void *inst = st_model_new(w, &c, fix ? STORE_FIX(STORE_FIX_KB941060) : 0, NULL, 0);
     at_call_t a[20];
     for (int i = 0; i < 20; i++) {
-      a[i] = (at_call_t){store__inst_store(inst), (i + 1) * SIM_SEC,
-                         inject_malformed, NULL};
+      a[i] = (at_call_t){store__inst_store(inst), (i + 1) * SIM_SEC, inject_malformed, NULL};
       spawn_at(w, &a[i]);
     }
     cr_assert_eq(sim_world_run(w, SIM_MIN), 0);
@@ -417,8 +404,7 @@ static void check_restarted(store_t *s, void *arg) {
   (void)arg;
   for (int i = 0; i < s->ntasks; i++) {
     cr_assert(s->tasks[i].alive);
-    cr_assert_neq(sim_thread_id(s->tasks[i].th), task_ids[i],
-                  "task %d was not restarted", i);
+    cr_assert_neq(sim_thread_id(s->tasks[i].th), task_ids[i], "task %d was not restarted", i);
   }
 }
 
@@ -469,8 +455,7 @@ Test(store, shutdown_completes_and_reports) {
   store_config_t c;
   st_quiet_config(&c);
   c.gateway_out_threads = 0;
-  sim_fault_t f = {.at = SIM_HOUR, .kind = STORE_FAULT_STORE_SHUTDOWN,
-                   .timeout = 5 * SIM_MIN};
+  sim_fault_t f = {.at = SIM_HOUR, .kind = STORE_FAULT_STORE_SHUTDOWN, .timeout = 5 * SIM_MIN};
   void *inst = st_model_new(w, &c, 0, &f, 1);
   at_call_t b = {store__inst_store(inst), SIM_SEC, register_flush, NULL};
   spawn_at(w, &b);
@@ -488,7 +473,9 @@ Test(store, shutdown_completes_and_reports) {
 static sim_mutex_t *stuck_lock;
 
 static int stuck_fn(store_t *s, void *arg, int64_t val) {
-  (void)s; (void)arg; (void)val;
+  (void)s;
+  (void)arg;
+  (void)val;
   sim_mutex_lock(stuck_lock);
   sim_mutex_unlock(stuck_lock);
   return 0;
@@ -510,8 +497,7 @@ Test(store, shutdown_that_does_not_complete_says_what_tasks_do) {
   store_config_t c;
   st_quiet_config(&c);
   c.tasks = 3;
-  sim_fault_t f = {.at = SIM_HOUR, .kind = STORE_FAULT_STORE_SHUTDOWN,
-                   .timeout = 5 * SIM_MIN};
+  sim_fault_t f = {.at = SIM_HOUR, .kind = STORE_FAULT_STORE_SHUTDOWN, .timeout = 5 * SIM_MIN};
   void *inst = st_model_new(w, &c, 0, &f, 1);
   stuck_lock = sim_mutex_create(w, "test.stuck");
   cr_assert_not_null(sim_thread_spawn(w, "holder", NULL, hold_forever, NULL));
@@ -522,8 +508,7 @@ Test(store, shutdown_that_does_not_complete_says_what_tasks_do) {
   const sim_report_t *r = st_model_report(w, "shutdown");
   cr_assert_not_null(r);
   cr_assert_eq(r->time, SIM_HOUR + 5 * SIM_MIN);
-  cr_assert_not_null(strstr(r->text, "did not shut down within 5m"), "%s",
-                     r->text);
+  cr_assert_not_null(strstr(r->text, "did not shut down within 5m"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, "maint"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, "test.stuck"), "%s", r->text);
   st_end(w, inst);
@@ -573,8 +558,7 @@ Test(store, exhaustion_report_names_every_task) {
   cr_assert_not_null(r);
   cr_assert_eq(r->time, 640 * SIM_SEC);
   cr_assert_eq(r->nthreads, 6);
-  cr_assert_not_null(strstr(r->text, "storesim: EXHAUSTION: all 6 store tasks"),
-                     "%s", r->text);
+  cr_assert_not_null(strstr(r->text, "storesim: EXHAUSTION: all 6 store tasks"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, "flush=4"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, "move=2"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, "mta.flush.done"), "%s", r->text);

@@ -46,8 +46,7 @@ static sim_world_t *world_with(size_t machine_mem) {
 
 static sim_proc_t *proc_named(sim_world_t *w, const char *name) {
   for (size_t i = 0; sim_world_proc(w, i); i++)
-    if (!strcmp(sim_proc_name(sim_world_proc(w, i)), name))
-      return sim_world_proc(w, i);
+    if (!strcmp(sim_proc_name(sim_world_proc(w, i)), name)) return sim_world_proc(w, i);
   cr_assert_fail("no process '%s'", name);
   return NULL;
 }
@@ -82,8 +81,7 @@ Test(spin, synthetic_spinner_is_reported) {
   cr_assert_not_null(strstr(r->text, name), "%s", r->text);
   cr_assert_eq(st_metric(w, "detect.spins_store_tasks"), 1);
   /* the flushes fill both cores */
-  double share = (double)sim_proc_cpu_busy(proc_named(w, "store")) /
-                 (2.0 * 4 * SIM_MIN);
+  double share = (double)sim_proc_cpu_busy(proc_named(w, "store")) / (2.0 * 4 * SIM_MIN);
   cr_assert_gt(share, 0.95, "store CPU share %.3f", share);
   st_end(w, inst);
 }
@@ -143,8 +141,7 @@ static void check_leak(uint64_t leak) {
   cr_assert_eq(st_metric(w, "mapiprog.calls_ok"), 500);
   double bpc = st_metric(w, "leak.bytes_per_call");
   cr_assert_leq(fabs(bpc - (double)leak), 0.01 * (double)leak,
-                "leak %llu: measured %.1f bytes per call",
-                (unsigned long long)leak, bpc);
+                "leak %llu: measured %.1f bytes per call", (unsigned long long)leak, bpc);
   /* the arena itself: session + 500 calls' leak, read from jemalloc */
   sim_proc_t *p = proc_named(w, "mapiprog");
   double per = ((double)sim_proc_mem_jemalloc(p) - 16384.0) / 500.0;
@@ -175,8 +172,8 @@ Test(leak, machine_limit_fails_store_allocations) {
   sim_world_t *w = world_with(64u << 20);
   store_config_t c;
   program_config(&c, 64 * 1024, 0);
-  c.mapiprog_rate = 20;  /* 1.25 MiB/s: the machine is full in ~50 s */
-  c.smtp_rate = 2;       /* deliveries allocate message bodies */
+  c.mapiprog_rate = 20; /* 1.25 MiB/s: the machine is full in ~50 s */
+  c.smtp_rate = 2;      /* deliveries allocate message bodies */
   void *inst = st_model_new(w, &c, 0, NULL, 0);
   sim_world_run(w, 10 * SIM_MIN);
   store_model.finish(inst);
@@ -249,8 +246,8 @@ Test(imail, deadlock_cycle_is_the_two_conversions) {
   cr_assert_eq(r->nlocks, 2);
   cr_assert_neq(strcmp(r->locks[0], r->locks[1]), 0);
   for (int i = 0; i < 2; i++)
-    cr_assert(!strcmp(r->locks[i], "imail.cs_content") ||
-              !strcmp(r->locks[i], "imail.cs_charset"), "%s", r->locks[i]);
+    cr_assert(!strcmp(r->locks[i], "imail.cs_content") || !strcmp(r->locks[i], "imail.cs_charset"),
+              "%s", r->locks[i]);
   found_t f = {{r->threads[0], r->threads[1]}, 0, 0, 0, 0};
   sim_world_foreach_thread(w, inspect, &f);
   cr_assert_eq(f.n, 2, "both cycle threads are still alive");
@@ -298,12 +295,13 @@ Test(imail, shutdown_times_out_on_the_deadlock) {
   const sim_report_t *r = st_model_report(w, "shutdown");
   cr_assert_not_null(r);
   cr_assert_eq(r->time, 27 * SIM_MIN, "the report comes at the timeout");
-  cr_assert_not_null(strstr(r->text, "store did not shut down within 7m"), "%s",
-                     r->text);
+  cr_assert_not_null(strstr(r->text, "store did not shut down within 7m"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, "holds 'imail.cs_content', wants "
-                                     "'imail.cs_charset'"), "%s", r->text);
+                                     "'imail.cs_charset'"),
+                     "%s", r->text);
   cr_assert_not_null(strstr(r->text, "holds 'imail.cs_charset', wants "
-                                     "'imail.cs_content'"), "%s", r->text);
+                                     "'imail.cs_content'"),
+                     "%s", r->text);
   cr_assert_eq(st_metric(w, "store.shutdown_completed"), 0);
   st_end(w, inst);
 }
