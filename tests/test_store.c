@@ -13,36 +13,18 @@
  *   - every scenario in scenarios/ passes and keeps its golden trace hash
  *     for its default seed.
  *
- * Each test builds its own world, runs it and ends with kt_end(), which
- * destroys it and (under ASan) checks for leaks, including the host memory
- * of threads still blocked when the world goes.
+ * Each test builds its own world, runs it and ends with st_end() (tests/stest.h,
+ * shared with test_store2.c) or, with no model, kt_end(); both destroy it and
+ * (under ASan) check for leaks, including the host memory of threads still
+ * blocked when the world goes.
  */
 #include <math.h>
 #include <stdlib.h>
 
-#include "ktest.h"
-#include "storesim/param.h"
-#include "storesim/store.h"
+#include "stest.h"
 #include "../sim/store/store_int.h"
 
-#if defined(__has_include)
-#if __has_include("storesim/scenario.h")
-#include "storesim/scenario.h"
-#define HAVE_SCENARIO 1
-#endif
-#endif
-
 /* ---- helpers ---------------------------------------------------------------- */
-
-/* A quiet store: no generated load, no moves. */
-static void quiet_config(store_config_t *c) {
-  store_config_init(c);
-  c->smtp_rate = 0;
-  c->smtp_malformed_rate = 0;
-  c->owa_rate = 0;
-  c->mapi_rate = 0;
-  c->moves_count = 0;
-}
 
 static sim_world_t *store_world(void) {
   sim_world_opts_t o;
@@ -52,33 +34,8 @@ static sim_world_t *store_world(void) {
   return kt_world_opts(&o);
 }
 
-static void *model_new(sim_world_t *w, const store_config_t *c, uint64_t fixes,
-                       const sim_fault_t *f, size_t nf) {
-  char err[256] = "";
-  void *inst = store_model.create(w, c, fixes, f, nf, err, sizeof err);
-  cr_assert_not_null(inst, "store_model.create: %s", err);
-  return inst;
-}
-
-static double metric(sim_world_t *w, const char *name) {
-  sim_metric_t *m = sim_world_metric_find(w, name);
-  cr_assert_not_null(m, "no metric '%s'", name);
-  return sim_metric_value(m);
-}
-
-static void end(sim_world_t *w, void *inst) {
-  store_model.finish(inst);
-  store_model.destroy(inst);
-  sim_world_destroy(w);
-#ifdef KT_LSAN
-  cr_assert_eq(__lsan_do_recoverable_leak_check(), 0,
-               "memory leaked after destroy (see the report above)");
-#endif
-}
-
 /* Times (ns) of model trace records of kind `kind`, in order. */
-static size_t trace_times(sim_world_t *w, const char *kind, sim_time_t *out,
-                          size_t max) {
+static size_t trace_times(sim_world_t *w, const char *kind, sim_time_t *out, size_t max) {
   size_t n = 0, nrec;
   const sim_trace_rec_t *r = sim_world_trace(w, &nrec);
   uint32_t k = sim_intern(w, kind);
@@ -119,10 +76,8 @@ Test(store, param_table_is_well_formed) {
   cr_assert_eq(store_model.params, store_params);
   cr_assert_str_eq(store_model.fixes[STORE_FIX_KB924567], "kb924567");
   cr_assert_str_eq(store_model.fixes[STORE_FIX_KB941060], "kb941060");
-  cr_assert_str_eq(store_model.faults[STORE_FAULT_MTA_DISABLE].name,
-                   "mta_disable");
-  cr_assert_str_eq(store_model.faults[STORE_FAULT_STORE_RESTART].name,
-                   "store_restart");
+  cr_assert_str_eq(store_model.faults[STORE_FAULT_MTA_DISABLE].name, "mta_disable");
+  cr_assert_str_eq(store_model.faults[STORE_FAULT_STORE_RESTART].name, "store_restart");
 }
 
 Test(store, strerror_covers_model_codes) {
@@ -149,25 +104,19 @@ Test(store, defaults_match_config_init) {
     case SIM_P_DIST_NUM: {
       const sim_dist_t *a = field, *b = wf;
       cr_assert_eq(a->kind, b->kind, "%s: kind", p->path);
-      cr_assert_float_eq(a->a, b->a, 1e-9 * fabs(b->a) + 1e-12, "%s: a",
-                         p->path);
-      cr_assert_float_eq(a->b, b->b, 1e-9 * fabs(b->b) + 1e-12, "%s: b",
-                         p->path);
+      cr_assert_float_eq(a->a, b->a, 1e-9 * fabs(b->a) + 1e-12, "%s: a", p->path);
+      cr_assert_float_eq(a->b, b->b, 1e-9 * fabs(b->b) + 1e-12, "%s: b", p->path);
       break;
     }
     case SIM_P_FLOAT:
     case SIM_P_RATE:
-      cr_assert_float_eq(*(const double *)field, *(const double *)wf, 1e-12,
-                         "%s", p->path);
+      cr_assert_float_eq(*(const double *)field, *(const double *)wf, 1e-12, "%s", p->path);
       break;
-    case SIM_P_BOOL:
-      cr_assert_eq(*(const int *)field, *(const int *)wf, "%s", p->path);
-      break;
+    case SIM_P_BOOL: cr_assert_eq(*(const int *)field, *(const int *)wf, "%s", p->path); break;
     default: /* int64 / duration / size: 8 bytes */
       cr_assert_eq(*(const int64_t *)field, *(const int64_t *)wf,
                    "%s: default %lld, store_config_init %lld", p->path,
-                   (long long)*(const int64_t *)field,
-                   (long long)*(const int64_t *)wf);
+                   (long long)*(const int64_t *)field, (long long)*(const int64_t *)wf);
     }
   }
   store_config_free(&got);
@@ -215,23 +164,23 @@ static void register_flush(store_t *s, void *arg) {
 Test(store, flush_times_out_after_exactly_150_minutes) {
   sim_world_t *w = store_world();
   store_config_t c;
-  quiet_config(&c);
+  st_quiet_config(&c);
   c.gateway_out_threads = 0;
-  void *inst = model_new(w, &c, 0, NULL, 0);
+  void *inst = st_model_new(w, &c, 0, NULL, 0);
   store_t *s = store__inst_store(inst);
   at_call_t a = {s, 10 * SIM_SEC, register_flush, NULL};
   spawn_at(w, &a);
   sim_time_t t_out = 10 * SIM_SEC + 150 * SIM_MIN;
   cr_assert_eq(sim_world_run(w, t_out - 1), 0);
-  cr_assert_eq(metric(w, "flush.timed_out"), 0);
-  cr_assert_eq(metric(w, "flush.pending"), 1);
-  cr_assert_eq(metric(w, "tasks.busy.flush"), 1, "the flush holds a task");
-  cr_assert_eq(metric(w, "tasks.free"), c.tasks - 1);
+  cr_assert_eq(st_metric(w, "flush.timed_out"), 0);
+  cr_assert_eq(st_metric(w, "flush.pending"), 1);
+  cr_assert_eq(st_metric(w, "tasks.busy.flush"), 1, "the flush holds a task");
+  cr_assert_eq(st_metric(w, "tasks.free"), c.tasks - 1);
   cr_assert_eq(sim_world_run(w, t_out), 0);
-  cr_assert_eq(metric(w, "flush.timed_out"), 1);
-  cr_assert_eq(metric(w, "flush.pending"), 0);
-  cr_assert_eq(metric(w, "tasks.busy.flush"), 0);
-  cr_assert_eq(metric(w, "tasks.free"), c.tasks);
+  cr_assert_eq(st_metric(w, "flush.timed_out"), 1);
+  cr_assert_eq(st_metric(w, "flush.pending"), 0);
+  cr_assert_eq(st_metric(w, "tasks.busy.flush"), 0);
+  cr_assert_eq(st_metric(w, "tasks.free"), c.tasks);
   sim_time_t t[4];
   cr_assert_eq(trace_times(w, "flush.timeout", t, 4), 1);
   cr_assert_eq(t[0], t_out);
@@ -239,62 +188,62 @@ Test(store, flush_times_out_after_exactly_150_minutes) {
   sim_metric_summarize(sim_world_metric_find(w, "flush.wait"), &sum);
   cr_assert_eq(sum.count, 1);
   cr_assert_float_eq(sum.max, 9000.0, 1e-9);
-  end(w, inst);
+  st_end(w, inst);
 }
 
 Test(store, flush_with_mta_completes_and_fix_skips) {
   sim_world_t *w = store_world();
   store_config_t c;
-  quiet_config(&c);
+  st_quiet_config(&c);
   c.gateway_out_threads = 1;
-  void *inst = model_new(w, &c, 0, NULL, 0);
+  void *inst = st_model_new(w, &c, 0, NULL, 0);
   at_call_t a = {store__inst_store(inst), SIM_SEC, register_flush, NULL};
   spawn_at(w, &a);
   cr_assert_eq(sim_world_run(w, SIM_MIN), 0);
-  cr_assert_eq(metric(w, "flush.completed"), 1);
-  cr_assert_eq(metric(w, "flush.timed_out"), 0);
-  end(w, inst);
+  cr_assert_eq(st_metric(w, "flush.completed"), 1);
+  cr_assert_eq(st_metric(w, "flush.timed_out"), 0);
+  st_end(w, inst);
 
   /* the fix: Gateway Out Threads = 0 means no flush is registered */
   w = store_world();
   c.gateway_out_threads = 0;
-  inst = model_new(w, &c, STORE_FIX(STORE_FIX_KB924567), NULL, 0);
+  inst = st_model_new(w, &c, STORE_FIX(STORE_FIX_KB924567), NULL, 0);
   at_call_t b = {store__inst_store(inst), SIM_SEC, register_flush, NULL};
   spawn_at(w, &b);
   cr_assert_eq(sim_world_run(w, SIM_HOUR), 0);
-  cr_assert_eq(metric(w, "flush.registered"), 0);
-  cr_assert_eq(metric(w, "flush.skipped"), 1);
-  cr_assert_eq(metric(w, "tasks.busy.flush"), 0);
-  end(w, inst);
+  cr_assert_eq(st_metric(w, "flush.registered"), 0);
+  cr_assert_eq(st_metric(w, "flush.skipped"), 1);
+  cr_assert_eq(st_metric(w, "tasks.busy.flush"), 0);
+  st_end(w, inst);
 }
 
 Test(store, mta_disable_and_enable_faults) {
   sim_world_t *w = store_world();
   store_config_t c;
-  quiet_config(&c);
+  st_quiet_config(&c);
   c.gateway_out_threads = 1;
-  sim_fault_t f[2] = {
-      {.at = 0, .kind = STORE_FAULT_MTA_DISABLE},
-      {.at = 30 * SIM_MIN, .kind = STORE_FAULT_MTA_ENABLE}};
-  void *inst = model_new(w, &c, 0, f, 2);
+  sim_fault_t f[2] = {{.at = 0, .kind = STORE_FAULT_MTA_DISABLE},
+                      {.at = 30 * SIM_MIN, .kind = STORE_FAULT_MTA_ENABLE}};
+  void *inst = st_model_new(w, &c, 0, f, 2);
   at_call_t a = {store__inst_store(inst), SIM_SEC, register_flush, NULL};
   spawn_at(w, &a);
   cr_assert_eq(sim_world_run(w, 30 * SIM_MIN - 1), 0);
-  cr_assert_eq(metric(w, "mta.enabled"), 0);
-  cr_assert_eq(metric(w, "flush.pending"), 1, "waits for the disabled MTA");
-  cr_assert_eq(metric(w, "mta.queue"), 1);
+  cr_assert_eq(st_metric(w, "mta.enabled"), 0);
+  cr_assert_eq(st_metric(w, "flush.pending"), 1, "waits for the disabled MTA");
+  cr_assert_eq(st_metric(w, "mta.queue"), 1);
   cr_assert_eq(sim_world_run(w, 31 * SIM_MIN), 0);
-  cr_assert_eq(metric(w, "mta.enabled"), 1);
-  cr_assert_eq(metric(w, "flush.completed"), 1, "the MTA took it");
-  cr_assert_eq(metric(w, "flush.pending"), 0);
-  cr_assert_eq(metric(w, "flush.timed_out"), 0);
-  end(w, inst);
+  cr_assert_eq(st_metric(w, "mta.enabled"), 1);
+  cr_assert_eq(st_metric(w, "flush.completed"), 1, "the MTA took it");
+  cr_assert_eq(st_metric(w, "flush.pending"), 0);
+  cr_assert_eq(st_metric(w, "flush.timed_out"), 0);
+  st_end(w, inst);
 }
 
 /* ---- RPC admission ------------------------------------------------------------------ */
 
 static int sleep_fn(store_t *s, void *arg, int64_t d) {
-  (void)s; (void)arg;
+  (void)s;
+  (void)arg;
   return sim_sleep((sim_time_t)d) == 0 ? 0 : STORE_EDOWN;
 }
 
@@ -315,15 +264,15 @@ static void rpc_client(void *arg) {
 Test(store, rpc_admission_limit) {
   sim_world_t *w = store_world();
   store_config_t c;
-  quiet_config(&c);
+  st_quiet_config(&c);
   c.rpc_limit = 3;
-  void *inst = model_new(w, &c, 0, NULL, 0);
+  void *inst = st_model_new(w, &c, 0, NULL, 0);
   store_t *s = store__inst_store(inst);
   for (int i = 0; i < 5; i++)
     cr_assert_not_null(sim_thread_spawn(w, "client", NULL, rpc_client, &s));
   cr_assert_eq(sim_world_run(w, 500 * SIM_MS), 0);
-  cr_assert_eq(metric(w, "rpc.requests"), 3, "3 RPCs in flight");
-  cr_assert_eq(metric(w, "rpc.refused"), 2);
+  cr_assert_eq(st_metric(w, "rpc.requests"), 3, "3 RPCs in flight");
+  cr_assert_eq(st_metric(w, "rpc.refused"), 2);
   int ok = 0, refused = 0;
   for (int i = 0; i < 5; i++) {
     ok += admission_rc[i] == 0;
@@ -332,21 +281,19 @@ Test(store, rpc_admission_limit) {
   cr_assert_eq(ok, 3);
   cr_assert_eq(refused, 2);
   cr_assert_eq(sim_world_run(w, 2 * SIM_SEC), 0);
-  cr_assert_eq(metric(w, "rpc.requests"), 0);
-  cr_assert_float_eq(metric(w, "rpc.averaged_latency"), 1000.0, 1e-6);
-  end(w, inst);
+  cr_assert_eq(st_metric(w, "rpc.requests"), 0);
+  cr_assert_float_eq(st_metric(w, "rpc.averaged_latency"), 1000.0, 1e-6);
+  st_end(w, inst);
 }
 
 /* ---- retry schedule, expiry and NDR --------------------------------------------------- */
 
-static void inject_one(store_t *s, void *arg) {
-  *(uint64_t *)arg = store__smtp_inject(s, 0);
-}
+static void inject_one(store_t *s, void *arg) { *(uint64_t *)arg = store__smtp_inject(s, 0); }
 
 /* A store whose cache is full from the start: capacity 1, so a message with
  * two distinct header names always needs a new entry and fails. */
 static void failing_config(store_config_t *c) {
-  quiet_config(c);
+  st_quiet_config(c);
   c->cache_capacity = 1;
   c->smtp_headers = 8;
   c->smtp_vocabulary = 1000;
@@ -362,7 +309,7 @@ Test(store, retry_schedule) {
   sim_world_t *w = store_world();
   store_config_t c;
   failing_config(&c);
-  void *inst = model_new(w, &c, 0, NULL, 0);
+  void *inst = st_model_new(w, &c, 0, NULL, 0);
   uint64_t id = 0;
   at_call_t a = {store__inst_store(inst), SIM_SEC, inject_one, &id};
   spawn_at(w, &a);
@@ -371,7 +318,7 @@ Test(store, retry_schedule) {
   sim_time_t t[16];
   size_t n = trace_times(w, "smtp.attempt", t, 16);
   /* attempts at 1s, then +15m, +30m, +60m, +240m, +240m, ... */
-  const sim_time_t gaps[] = {15 * SIM_MIN, 30 * SIM_MIN, 60 * SIM_MIN,
+  const sim_time_t gaps[] = {15 * SIM_MIN,  30 * SIM_MIN,  60 * SIM_MIN,
                              240 * SIM_MIN, 240 * SIM_MIN, 240 * SIM_MIN};
   cr_assert_geq(n, 7, "%zu attempts in 20 h", n);
   cr_assert_eq(t[0], SIM_SEC);
@@ -380,34 +327,34 @@ Test(store, retry_schedule) {
                  (long long)(t[i] - t[i - 1]));
   /* 1s + 15+30+60 m + 4*240 m = 17h45m: attempts 1..8 */
   cr_assert_eq(n, 8);
-  cr_assert_eq(metric(w, "local_delivery.conversion_failed"), 1);
-  cr_assert_eq(metric(w, "local_delivery.queue"), 1, "still queued");
-  cr_assert_eq(metric(w, "local_delivery.delivered"), 0);
-  cr_assert_eq(metric(w, "smtp.ndr447"), 0);
-  end(w, inst);
+  cr_assert_eq(st_metric(w, "local_delivery.conversion_failed"), 1);
+  cr_assert_eq(st_metric(w, "local_delivery.queue"), 1, "still queued");
+  cr_assert_eq(st_metric(w, "local_delivery.delivered"), 0);
+  cr_assert_eq(st_metric(w, "smtp.ndr447"), 0);
+  st_end(w, inst);
 }
 
 Test(store, expiry_returns_ndr_447_at_expiration) {
   sim_world_t *w = store_world();
   store_config_t c;
   failing_config(&c);
-  void *inst = model_new(w, &c, 0, NULL, 0);
+  void *inst = st_model_new(w, &c, 0, NULL, 0);
   uint64_t id = 0;
   at_call_t a = {store__inst_store(inst), SIM_SEC, inject_one, &id};
   spawn_at(w, &a);
   sim_time_t exp = SIM_SEC + 2 * SIM_DAY;
   cr_assert_eq(sim_world_run(w, exp - 1), 0);
-  cr_assert_eq(metric(w, "smtp.ndr447"), 0);
-  cr_assert_eq(metric(w, "local_delivery.queue"), 1);
+  cr_assert_eq(st_metric(w, "smtp.ndr447"), 0);
+  cr_assert_eq(st_metric(w, "local_delivery.queue"), 1);
   cr_assert_eq(sim_world_run(w, exp), 0);
-  cr_assert_eq(metric(w, "smtp.ndr447"), 1);
-  cr_assert_eq(metric(w, "local_delivery.queue"), 0);
+  cr_assert_eq(st_metric(w, "smtp.ndr447"), 1);
+  cr_assert_eq(st_metric(w, "local_delivery.queue"), 0);
   sim_time_t t[2];
   cr_assert_eq(trace_times(w, "smtp.ndr447", t, 2), 1);
   cr_assert_eq(t[0], exp);
   store_model.finish(inst);
-  cr_assert_eq(metric(w, "local_delivery.conversion_failed_expired"), 1);
-  end(w, inst);
+  cr_assert_eq(st_metric(w, "local_delivery.conversion_failed_expired"), 1);
+  st_end(w, inst);
 }
 
 static void inject_malformed(store_t *s, void *arg) {
@@ -419,30 +366,28 @@ Test(store, malformed_headers_fill_the_cache_without_fix) {
   for (int fix = 0; fix < 2; fix++) {
     sim_world_t *w = store_world();
     store_config_t c;
-    quiet_config(&c);
+    st_quiet_config(&c);
     c.smtp_vocabulary = 10;
     c.smtp_headers = 4;
     c.cache_capacity = 50;
-    void *inst = model_new(w, &c, fix ? STORE_FIX(STORE_FIX_KB941060) : 0,
-                           NULL, 0);
+    void *inst = st_model_new(w, &c, fix ? STORE_FIX(STORE_FIX_KB941060) : 0, NULL, 0);
     at_call_t a[20];
     for (int i = 0; i < 20; i++) {
-      a[i] = (at_call_t){store__inst_store(inst), (i + 1) * SIM_SEC,
-                         inject_malformed, NULL};
+      a[i] = (at_call_t){store__inst_store(inst), (i + 1) * SIM_SEC, inject_malformed, NULL};
       spawn_at(w, &a[i]);
     }
     cr_assert_eq(sim_world_run(w, SIM_MIN), 0);
     if (!fix) {
       /* 20 messages x 4 misread headers = 80 new keys > 50: full, exactly */
-      cr_assert_eq(metric(w, "cache.entries"), 50);
-      cr_assert_gt(metric(w, "cache.insert_failures"), 0);
-      cr_assert_gt(metric(w, "local_delivery.queue"), 0);
+      cr_assert_eq(st_metric(w, "cache.entries"), 50);
+      cr_assert_gt(st_metric(w, "cache.insert_failures"), 0);
+      cr_assert_gt(st_metric(w, "local_delivery.queue"), 0);
     } else {
-      cr_assert_leq(metric(w, "cache.entries"), 10);
-      cr_assert_eq(metric(w, "cache.insert_failures"), 0);
-      cr_assert_eq(metric(w, "local_delivery.delivered"), 20);
+      cr_assert_leq(st_metric(w, "cache.entries"), 10);
+      cr_assert_eq(st_metric(w, "cache.insert_failures"), 0);
+      cr_assert_eq(st_metric(w, "local_delivery.delivered"), 20);
     }
-    end(w, inst);
+    st_end(w, inst);
   }
 }
 
@@ -459,8 +404,7 @@ static void check_restarted(store_t *s, void *arg) {
   (void)arg;
   for (int i = 0; i < s->ntasks; i++) {
     cr_assert(s->tasks[i].alive);
-    cr_assert_neq(sim_thread_id(s->tasks[i].th), task_ids[i],
-                  "task %d was not restarted", i);
+    cr_assert_neq(sim_thread_id(s->tasks[i].th), task_ids[i], "task %d was not restarted", i);
   }
 }
 
@@ -472,7 +416,7 @@ Test(store, restart_semantics) {
   c.gateway_out_threads = 0;
   c.restart_time = SIM_MIN;
   sim_fault_t f = {.at = SIM_HOUR, .kind = STORE_FAULT_STORE_RESTART};
-  void *inst = model_new(w, &c, 0, &f, 1);
+  void *inst = st_model_new(w, &c, 0, &f, 1);
   store_t *s = store__inst_store(inst);
   uint64_t id;
   at_call_t a = {s, SIM_SEC, inject_one, &id};
@@ -482,50 +426,46 @@ Test(store, restart_semantics) {
   spawn_at(w, &b);
   spawn_at(w, &snap);
   cr_assert_eq(sim_world_run(w, SIM_HOUR - 1), 0);
-  cr_assert_eq(metric(w, "cache.entries"), 1, "the cache holds its entry");
-  cr_assert_eq(metric(w, "tasks.busy.flush"), 1);
-  cr_assert_eq(metric(w, "local_delivery.queue"), 1);
+  cr_assert_eq(st_metric(w, "cache.entries"), 1, "the cache holds its entry");
+  cr_assert_eq(st_metric(w, "tasks.busy.flush"), 1);
+  cr_assert_eq(st_metric(w, "local_delivery.queue"), 1);
   cr_assert_gt(sim_proc_mem_used(s->proc), 0);
   /* the restart: down at 1h, up at 1h01m */
   cr_assert_eq(sim_world_run(w, SIM_HOUR + 30 * SIM_SEC), 0);
-  cr_assert_eq(metric(w, "store.up"), 0);
-  cr_assert_eq(metric(w, "cache.entries"), 0, "the cache is empty");
-  cr_assert_eq(metric(w, "flush.failed"), 1, "in-flight flush failed");
-  cr_assert_eq(metric(w, "flush.pending"), 0);
-  cr_assert_eq(metric(w, "tasks.busy.flush"), 0);
+  cr_assert_eq(st_metric(w, "store.up"), 0);
+  cr_assert_eq(st_metric(w, "cache.entries"), 0, "the cache is empty");
+  cr_assert_eq(st_metric(w, "flush.failed"), 1, "in-flight flush failed");
+  cr_assert_eq(st_metric(w, "flush.pending"), 0);
+  cr_assert_eq(st_metric(w, "tasks.busy.flush"), 0);
   cr_assert_eq(sim_proc_mem_used(s->proc), 0, "the arena was reset");
-  cr_assert_eq(metric(w, "local_delivery.queue"), 1, "SMTP queue survives");
+  cr_assert_eq(st_metric(w, "local_delivery.queue"), 1, "SMTP queue survives");
   cr_assert_eq(sim_world_run(w, SIM_HOUR + 2 * SIM_MIN), 0);
-  cr_assert_eq(metric(w, "store.up"), 1);
-  cr_assert_eq(metric(w, "store.restarts"), 1);
-  cr_assert_eq(metric(w, "tasks.free"), 4);
+  cr_assert_eq(st_metric(w, "store.up"), 1);
+  cr_assert_eq(st_metric(w, "store.restarts"), 1);
+  cr_assert_eq(st_metric(w, "tasks.free"), 4);
   at_call_t chk = {s, SIM_HOUR + 3 * SIM_MIN, check_restarted, NULL};
   spawn_at(w, &chk);
   cr_assert_eq(sim_world_run(w, SIM_HOUR + 4 * SIM_MIN), 0);
   cr_assert_gt(sim_proc_mem_used(s->proc), 0, "a new cache was built");
-  end(w, inst);
+  st_end(w, inst);
 }
 
 Test(store, shutdown_completes_and_reports) {
   sim_world_t *w = store_world();
   store_config_t c;
-  quiet_config(&c);
+  st_quiet_config(&c);
   c.gateway_out_threads = 0;
-  sim_fault_t f = {.at = SIM_HOUR, .kind = STORE_FAULT_STORE_SHUTDOWN,
-                   .timeout = 5 * SIM_MIN};
-  void *inst = model_new(w, &c, 0, &f, 1);
+  sim_fault_t f = {.at = SIM_HOUR, .kind = STORE_FAULT_STORE_SHUTDOWN, .timeout = 5 * SIM_MIN};
+  void *inst = st_model_new(w, &c, 0, &f, 1);
   at_call_t b = {store__inst_store(inst), SIM_SEC, register_flush, NULL};
   spawn_at(w, &b);
   cr_assert_eq(sim_world_run(w, 2 * SIM_HOUR), 0);
-  cr_assert_eq(metric(w, "store.shutdown_completed"), 1);
-  cr_assert_eq(metric(w, "store.up"), 0);
-  const sim_report_t *r = NULL;
-  for (size_t i = 0; i < sim_world_nreports(w); i++)
-    if (!strcmp(sim_world_report(w, i)->name, "shutdown"))
-      r = sim_world_report(w, i);
+  cr_assert_eq(st_metric(w, "store.shutdown_completed"), 1);
+  cr_assert_eq(st_metric(w, "store.up"), 0);
+  const sim_report_t *r = st_model_report(w, "shutdown");
   cr_assert_not_null(r);
   cr_assert_not_null(strstr(r->text, "store shut down in"), "%s", r->text);
-  end(w, inst);
+  st_end(w, inst);
 }
 
 /* A work function stuck on a mutex another thread never releases: mutex
@@ -533,7 +473,9 @@ Test(store, shutdown_completes_and_reports) {
 static sim_mutex_t *stuck_lock;
 
 static int stuck_fn(store_t *s, void *arg, int64_t val) {
-  (void)s; (void)arg; (void)val;
+  (void)s;
+  (void)arg;
+  (void)val;
   sim_mutex_lock(stuck_lock);
   sim_mutex_unlock(stuck_lock);
   return 0;
@@ -553,54 +495,46 @@ static void submit_stuck(store_t *s, void *arg) {
 Test(store, shutdown_that_does_not_complete_says_what_tasks_do) {
   sim_world_t *w = store_world();
   store_config_t c;
-  quiet_config(&c);
+  st_quiet_config(&c);
   c.tasks = 3;
-  sim_fault_t f = {.at = SIM_HOUR, .kind = STORE_FAULT_STORE_SHUTDOWN,
-                   .timeout = 5 * SIM_MIN};
-  void *inst = model_new(w, &c, 0, &f, 1);
+  sim_fault_t f = {.at = SIM_HOUR, .kind = STORE_FAULT_STORE_SHUTDOWN, .timeout = 5 * SIM_MIN};
+  void *inst = st_model_new(w, &c, 0, &f, 1);
   stuck_lock = sim_mutex_create(w, "test.stuck");
   cr_assert_not_null(sim_thread_spawn(w, "holder", NULL, hold_forever, NULL));
   at_call_t a = {store__inst_store(inst), SIM_SEC, submit_stuck, NULL};
   spawn_at(w, &a);
   cr_assert_eq(sim_world_run(w, 2 * SIM_HOUR), 0);
-  cr_assert_eq(metric(w, "store.shutdown_completed"), 0);
-  const sim_report_t *r = NULL;
-  for (size_t i = 0; i < sim_world_nreports(w); i++)
-    if (!strcmp(sim_world_report(w, i)->name, "shutdown"))
-      r = sim_world_report(w, i);
+  cr_assert_eq(st_metric(w, "store.shutdown_completed"), 0);
+  const sim_report_t *r = st_model_report(w, "shutdown");
   cr_assert_not_null(r);
   cr_assert_eq(r->time, SIM_HOUR + 5 * SIM_MIN);
-  cr_assert_not_null(strstr(r->text, "did not shut down within 5m"), "%s",
-                     r->text);
+  cr_assert_not_null(strstr(r->text, "did not shut down within 5m"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, "maint"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, "test.stuck"), "%s", r->text);
-  end(w, inst);
+  st_end(w, inst);
 }
 
 Test(store, restart_abandons_tasks_that_do_not_stop) {
   sim_world_t *w = store_world();
   store_config_t c;
-  quiet_config(&c);
+  st_quiet_config(&c);
   c.tasks = 3;
   c.stop_timeout = 2 * SIM_MIN;
   sim_fault_t f = {.at = SIM_HOUR, .kind = STORE_FAULT_STORE_RESTART};
-  void *inst = model_new(w, &c, 0, &f, 1);
+  void *inst = st_model_new(w, &c, 0, &f, 1);
   stuck_lock = sim_mutex_create(w, "test.stuck");
   cr_assert_not_null(sim_thread_spawn(w, "holder", NULL, hold_forever, NULL));
   at_call_t a = {store__inst_store(inst), SIM_SEC, submit_stuck, NULL};
   spawn_at(w, &a);
   cr_assert_eq(sim_world_run(w, 2 * SIM_HOUR), 0);
-  const sim_report_t *r = NULL;
-  for (size_t i = 0; i < sim_world_nreports(w); i++)
-    if (!strcmp(sim_world_report(w, i)->name, "restart"))
-      r = sim_world_report(w, i);
+  const sim_report_t *r = st_model_report(w, "restart");
   cr_assert_not_null(r);
   cr_assert_not_null(strstr(r->text, "1 tasks did not stop"), "%s", r->text);
   /* the store came back with a full new generation of tasks */
-  cr_assert_eq(metric(w, "store.up"), 1);
-  cr_assert_eq(metric(w, "tasks.free"), 3);
-  cr_assert_eq(metric(w, "store.restarts"), 1);
-  end(w, inst);
+  cr_assert_eq(st_metric(w, "store.up"), 1);
+  cr_assert_eq(st_metric(w, "tasks.free"), 3);
+  cr_assert_eq(st_metric(w, "store.restarts"), 1);
+  st_end(w, inst);
 }
 
 /* ---- exhaustion ---------------------------------------------------------------------- */
@@ -608,7 +542,7 @@ Test(store, restart_abandons_tasks_that_do_not_stop) {
 Test(store, exhaustion_report_names_every_task) {
   sim_world_t *w = store_world();
   store_config_t c;
-  quiet_config(&c);
+  st_quiet_config(&c);
   c.tasks = 6;
   c.gateway_out_threads = 0;
   c.moves_count = 10;
@@ -616,114 +550,46 @@ Test(store, exhaustion_report_names_every_task) {
   c.moves_at = 10 * SIM_MIN;
   c.moves_per_mailbox.kind = SIM_D_CONST;
   c.moves_per_mailbox.a = 20.0 * SIM_SEC;
-  void *inst = model_new(w, &c, 0, NULL, 0);
+  void *inst = st_model_new(w, &c, 0, NULL, 0);
   cr_assert_eq(sim_world_run(w, 30 * SIM_MIN), 0);
   /* 6 tasks, 2 copying: 4 flushes at 2 per 20 s: 0 free after 40 s */
-  cr_assert_float_eq(metric(w, "tasks.exhausted_at"), 600.0 + 40.0, 1e-6);
-  const sim_report_t *r = NULL;
-  for (size_t i = 0; i < sim_world_nreports(w); i++)
-    if (!strcmp(sim_world_report(w, i)->name, "exhaustion"))
-      r = sim_world_report(w, i);
+  cr_assert_float_eq(st_metric(w, "tasks.exhausted_at"), 600.0 + 40.0, 1e-6);
+  const sim_report_t *r = st_model_report(w, "exhaustion");
   cr_assert_not_null(r);
   cr_assert_eq(r->time, 640 * SIM_SEC);
   cr_assert_eq(r->nthreads, 6);
-  cr_assert_not_null(strstr(r->text, "storesim: EXHAUSTION: all 6 store tasks"),
-                     "%s", r->text);
+  cr_assert_not_null(strstr(r->text, "storesim: EXHAUSTION: all 6 store tasks"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, "flush=4"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, "move=2"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, "mta.flush.done"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, "oldest queued"), "%s", r->text);
-  end(w, inst);
+  st_end(w, inst);
 }
 
 /* Every metric the model registers is documented in docs/metrics.md (the
  * kernel's own proc.* and cpu.* metrics excepted; tasks.busy.<kind> is
  * documented once). */
 Test(store, every_metric_is_documented) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/docs/metrics.md", STORESIM_SOURCE_DIR);
-  FILE *f = fopen(path, "r");
-  cr_assert_not_null(f, "cannot open %s", path);
-  static char doc[1 << 20];
-  size_t n = fread(doc, 1, sizeof doc - 1, f);
-  doc[n] = 0;
-  fclose(f);
   sim_world_t *w = store_world();
   store_config_t c;
   store_config_init(&c);
-  void *inst = model_new(w, &c, 0, NULL, 0);
+  void *inst = st_model_new(w, &c, 0, NULL, 0);
   cr_assert_eq(sim_world_run(w, SIM_MIN), 0);
-  int missing = 0, checked = 0;
-  for (size_t i = 0; i < sim_world_nmetrics(w); i++) {
-    const char *name = sim_metric_name(sim_world_metric(w, i));
-    if (!strncmp(name, "proc.", 5) || !strncmp(name, "cpu.", 4) ||
-        !strncmp(name, "tasks.busy.", 11))
-      continue;
-    char quoted[256];
-    snprintf(quoted, sizeof quoted, "`%s`", name);
-    checked++;
-    if (!strstr(doc, quoted)) {
-      cr_log_error("metric %s is not in docs/metrics.md", name);
-      missing++;
-    }
-  }
-  cr_assert_eq(missing, 0, "%d metrics undocumented", missing);
-  cr_assert_gt(checked, 60, "only %d metrics checked", checked);
-  end(w, inst);
+  st_assert_metrics_documented(w, 60);
+  st_end(w, inst);
 }
 
 /* ---- scenarios and golden trace hashes -------------------------------------------------- */
 
 #ifdef HAVE_SCENARIO
-/* Trace hash of each variant for the scenario's default seed (fifo). A change
- * here means the way the bug shows up changed: look at the run, then update
- * the value on purpose. */
-static const struct golden {
-  const char *file, *variant;
-  uint64_t hash;
-} goldens[] = {
+/* Golden trace hashes of this suite's scenarios (st_golden_t in stest.h says
+ * what a change means). */
+static const st_golden_t goldens[] = {
 #include "store_golden.inc"
 };
 
 static void check_scenario(const char *name) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/scenarios/%s", STORESIM_SOURCE_DIR, name);
-  scn_scenario_t *sc = NULL;
-  scn_diag_t d;
-  scn_diag_init(&d);
-  int rc = scn_load(path, NULL, &sc, &d);
-  cr_assert_eq(rc, 0, "%s", d.text ? d.text : "load failed");
-  scn_run_opts_t o;
-  memset(&o, 0, sizeof o);
-  o.quiet = 1;
-  scn_result_t *r = scn_run(sc, &o);
-  cr_assert_not_null(r);
-  for (size_t i = 0; i < r->nvariants; i++) {
-    const scn_variant_res_t *v = &r->variants[i];
-    for (size_t k = 0; k < v->nexpects; k++)
-      cr_expect_eq(v->expects[k].status, SCN_X_PASS, "%s/%s: %s -> %s", name,
-                   v->v->name, v->expects[k].x->text,
-                   v->expects[k].detail ? v->expects[k].detail : "");
-    int found = 0;
-    for (size_t g = 0; g < sizeof goldens / sizeof goldens[0]; g++) {
-      if (strcmp(goldens[g].file, name) || strcmp(goldens[g].variant, v->v->name))
-        continue;
-      found = 1;
-      cr_expect_eq(v->trace_hash, goldens[g].hash,
-                   "%s/%s: trace hash %016llx, golden %016llx", name,
-                   v->v->name, (unsigned long long)v->trace_hash,
-                   (unsigned long long)goldens[g].hash);
-    }
-    cr_expect(found, "%s/%s: no golden hash (it is %016llx)", name, v->v->name,
-              (unsigned long long)v->trace_hash);
-  }
-  cr_assert_eq(r->status, 0, "%s: status %d", name, r->status);
-  scn_result_free(r);
-  scn_scenario_free(sc);
-  scn_diag_free(&d);
-#ifdef KT_LSAN
-  cr_assert_eq(__lsan_do_recoverable_leak_check(), 0, "memory leaked");
-#endif
+  st_check_scenario(name, goldens, sizeof goldens / sizeof goldens[0]);
 }
 
 Test(store_scenarios, baseline, .timeout = 120) { check_scenario("baseline.yaml"); }
