@@ -354,8 +354,17 @@ int sim__block(sim__wait_kind_t kind, void *obj, uint32_t obj_name,
 /* Makes a BLOCKED thread READY with result rc (caller removed it from any
  * wait queue). */
 void sim__wake(sim_thread_t *t, int rc);
-/* Scheduling point of the running thread (random/pct/replay may switch). */
-void sim__sched_point(const char *op, uint32_t obj);
+/* Scheduling point of the running thread t: records what t is doing (op on
+ * object obj) and, under random/pct/replay with another thread READY, may
+ * switch to it. Inline for the common case, where it only records. */
+void sim__sched_point_switch(sim_thread_t *t, uint32_t obj);
+static inline void sim__sched_point(sim_thread_t *t, const char *op,
+                                    uint32_t obj) {
+  t->op = op;
+  t->op_obj = obj;
+  if (t->w->rn != 0 && t->w->policy != SIM__S_FIFO)
+    sim__sched_point_switch(t, obj);
+}
 sim_thread_t *sim__current_checked(const char *call);
 void sim__die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void *sim__xmalloc(size_t n);

@@ -128,7 +128,7 @@ int sim_cpu_burn(sim_time_t d) {
   sim_proc_t *p = t->proc;
   if (d < 0)
     sim__die("sim_cpu_burn: negative duration %lld", (long long)d);
-  sim__sched_point("burn", 0);
+  sim__sched_point(t, "burn", 0);
   while (d > 0) {
     if (t->canceled)
       return SIM_ECANCELED;

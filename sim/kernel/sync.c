@@ -76,7 +76,7 @@ static void take(sim_mutex_t *m, sim_thread_t *t, const char *file, int line) {
 void sim_mutex_lock_at(sim_mutex_t *m, const char *file, int line) {
   sim_thread_t *t = sim__current_checked("sim_mutex_lock");
   sim_world_t *w = m->w;
-  sim__sched_point("lock", m->name_id);
+  sim__sched_point(t, "lock", m->name_id);
   if (m->owner == t) {
     sim__report_misuse(w, t, "relock of a mutex the thread already holds (AA)",
                        m, file, line);
@@ -95,7 +95,7 @@ void sim_mutex_lock_at(sim_mutex_t *m, const char *file, int line) {
 
 int sim_mutex_trylock_at(sim_mutex_t *m, const char *file, int line) {
   sim_thread_t *t = sim__current_checked("sim_mutex_trylock");
-  sim__sched_point("trylock", m->name_id);
+  sim__sched_point(t, "trylock", m->name_id);
   if (m->owner != NULL)
     return SIM_EBUSY;
   /* A successful trylock cannot deadlock, but it still orders locks. */
@@ -137,7 +137,7 @@ void sim_mutex_unlock_at(sim_mutex_t *m, const char *file, int line) {
     return;
   }
   unlock_internal(m, t);
-  sim__sched_point("unlocked", m->name_id);
+  sim__sched_point(t, "unlocked", m->name_id);
 }
 
 void sim_mutex_destroy_at(sim_mutex_t *m, const char *file, int line) {
@@ -234,7 +234,7 @@ int sim_sem_acquire_until(sim_sem_t *s, sim_time_t deadline) {
   sim_world_t *w = s->w;
   if (t->canceled)
     return SIM_ECANCELED;
-  sim__sched_point("acquire", s->name_id);
+  sim__sched_point(t, "acquire", s->name_id);
   if (s->value > 0 && s->waiters.n == 0) {
     s->value--;
     sim__trace(w, t->id, w->k_acquire, s->name_id, s->value);

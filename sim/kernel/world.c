@@ -114,17 +114,20 @@ void sim_at(sim_world_t *w, sim_time_t t, sim_callback_fn fn, void *arg) {
 }
 
 /* ---- ready queue (ring buffer) ---- */
-static void ready_push(sim_world_t *w, sim_thread_t *t) {
-  if (w->rn == w->rcap) {
-    size_t ncap = w->rcap ? 2 * w->rcap : 256;
-    sim_thread_t **r = sim__xmalloc(ncap * sizeof *r);
-    for (size_t i = 0; i < w->rn; i++)
-      r[i] = w->ready[(w->rhead + i) & (w->rcap - 1)];
-    free(w->ready);
-    w->ready = r;
-    w->rhead = 0;
-    w->rcap = ncap;
-  }
+static __attribute__((noinline)) void ready_grow(sim_world_t *w) {
+  size_t ncap = w->rcap ? 2 * w->rcap : 256;
+  sim_thread_t **r = sim__xmalloc(ncap * sizeof *r);
+  for (size_t i = 0; i < w->rn; i++)
+    r[i] = w->ready[(w->rhead + i) & (w->rcap - 1)];
+  free(w->ready);
+  w->ready = r;
+  w->rhead = 0;
+  w->rcap = ncap;
+}
+
+static inline void ready_push(sim_world_t *w, sim_thread_t *t) {
+  if (w->rn == w->rcap)
+    ready_grow(w);
   w->ready[(w->rhead + w->rn) & (w->rcap - 1)] = t;
   w->rn++;
   t->state = SIM_T_READY;
@@ -247,22 +250,16 @@ static void pct_step(sim_world_t *w, sim_thread_t *t) {
   }
 }
 
-/* Picks and removes the next READY thread (rn > 0). NULL on replay
- * divergence. */
-static sim_thread_t *pick_ready(sim_world_t *w) {
+static inline sim_thread_t *ready_pop_front(sim_world_t *w) {
+  sim_thread_t *t = w->ready[w->rhead];
+  w->rhead = (w->rhead + 1) & (w->rcap - 1);
+  w->rn--;
+  return t;
+}
+
+/* pick_ready under a policy that chooses (random, pct, replay), n > 1. */
+static __attribute__((noinline)) sim_thread_t *pick_choose(sim_world_t *w) {
   size_t n = w->rn, i = 0;
-  if (w->force_front) {
-    w->force_front = false;
-    return ready_take(w, 0);
-  }
-  if (n == 1 || w->policy == SIM__S_FIFO) {
-    sim_thread_t *t = ready_take(w, 0);
-    if (n > 1) {
-      w->ndecisions++;
-      decision_write(w, t);
-    }
-    return t;
-  }
   switch (w->policy) {
   case SIM__S_RANDOM:
     i = (size_t)sim_rng_below(&w->sched_rng, n);
@@ -288,6 +285,26 @@ static sim_thread_t *pick_ready(sim_world_t *w) {
   w->ndecisions++;
   decision_write(w, t);
   return t;
+}
+
+/* Picks and removes the next READY thread (rn > 0). NULL on replay
+ * divergence. */
+static inline sim_thread_t *pick_ready(sim_world_t *w) {
+  size_t n = w->rn;
+  if (w->force_front) {
+    w->force_front = false;
+    return ready_pop_front(w);
+  }
+  if (n == 1 || w->policy == SIM__S_FIFO) {
+    sim_thread_t *t = ready_pop_front(w);
+    if (n > 1) {
+      w->ndecisions++;
+      if (w->dlog)
+        decision_write(w, t);
+    }
+    return t;
+  }
+  return pick_choose(w);
 }
 
 /* ---- switching ----
@@ -363,15 +380,8 @@ static void switch_to_scheduler(sim_thread_t *t, bool dies) {
   reap_dead(w);
 }
 
-void sim__sched_point(const char *op, uint32_t obj) {
-  sim_thread_t *t = tl_current;
-  if (!t)
-    return;
+void sim__sched_point_switch(sim_thread_t *t, uint32_t obj) {
   sim_world_t *w = t->w;
-  t->op = op;
-  t->op_obj = obj;
-  if (w->rn == 0 || w->policy == SIM__S_FIFO)
-    return;
   /* One decision among the running thread (index 0) and the READY ones
    * (index k + 1): the same shape whether recorded or replayed. */
   size_t pick = 0;
@@ -613,7 +623,7 @@ void sim_thread_join(sim_thread_t *t) {
   if (!t->joinable || t->joined || t == self)
     sim__die("sim_thread_join: thread T%llu is not joinable by the caller",
              (unsigned long long)t->id);
-  sim__sched_point("join", t->name_id);
+  sim__sched_point(self, "join", t->name_id);
   if (t->state != SIM_T_DONE) {
     t->joiner = self;
     sim__block(SIM__W_JOIN, t, t->name_id, -1, NULL, 0);
@@ -640,7 +650,7 @@ int sim_sleep_until(sim_time_t when) {
   sim_thread_t *t = sim__current_checked("sim_sleep");
   if (t->canceled)
     return SIM_ECANCELED;
-  sim__sched_point("sleep", 0);
+  sim__sched_point(t, "sleep", 0);
   int rc = sim__block(SIM__W_SLEEP, NULL, 0, when, NULL, 0);
   return rc == SIM_ETIMEDOUT ? 0 : rc;
 }
