@@ -156,10 +156,18 @@ const double *sim_metric_series(const sim_metric_t *m, size_t *n) {
   return m->series;
 }
 
+static int key_cmp(const void *x, const void *y) {
+  uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+  return (a > b) - (a < b);
+}
+
 /* Sorts v[0..n) ascending, exactly like a comparison sort would for finite
- * values, in four 16-bit LSD radix passes over order-preserving keys (the
- * IEEE bits, all flipped for negatives, the sign flipped for the rest):
- * O(n), where qsort of 10^6 latencies dominated a run's summary. */
+ * values, over order-preserving keys (the IEEE bits, all flipped for
+ * negatives, the sign flipped for the rest). From 8192 values on, in four
+ * 16-bit LSD radix passes: O(n), where qsort of 10^6 latencies dominated a
+ * run's summary. Below that, qsort of the same keys (the same order): the
+ * radix passes' 512 KiB of counters, zeroed four times, cost more than the
+ * sort itself, and sweeps summarize thousands of short runs. */
 static void sort_doubles(double *v, size_t n) {
   if (n < 64) {
     for (size_t i = 1; i < n; i++)
@@ -170,37 +178,42 @@ static void sort_doubles(double *v, size_t n) {
       }
     return;
   }
-  uint64_t *a = sim__xmalloc(n * sizeof *a), *b = sim__xmalloc(n * sizeof *b);
-  size_t *cnt = sim__xcalloc(65536, sizeof *cnt);
+  uint64_t *a = sim__xmalloc(n * sizeof *a);
   for (size_t i = 0; i < n; i++) {
     uint64_t u;
     memcpy(&u, &v[i], sizeof u);
     a[i] = (u >> 63) ? ~u : u | 0x8000000000000000ull;
   }
-  for (int pass = 0; pass < 4; pass++) {
-    int sh = 16 * pass;
-    memset(cnt, 0, 65536 * sizeof *cnt);
-    for (size_t i = 0; i < n; i++)
-      cnt[(a[i] >> sh) & 0xFFFF]++;
-    size_t sum = 0;
-    for (size_t k = 0; k < 65536; k++) {
-      size_t c = cnt[k];
-      cnt[k] = sum;
-      sum += c;
+  if (n < 8192) {
+    qsort(a, n, sizeof *a, key_cmp);
+  } else {
+    uint64_t *b = sim__xmalloc(n * sizeof *b);
+    size_t *cnt = sim__xcalloc(65536, sizeof *cnt);
+    for (int pass = 0; pass < 4; pass++) {
+      int sh = 16 * pass;
+      memset(cnt, 0, 65536 * sizeof *cnt);
+      for (size_t i = 0; i < n; i++)
+        cnt[(a[i] >> sh) & 0xFFFF]++;
+      size_t sum = 0;
+      for (size_t k = 0; k < 65536; k++) {
+        size_t c = cnt[k];
+        cnt[k] = sum;
+        sum += c;
+      }
+      for (size_t i = 0; i < n; i++)
+        b[cnt[(a[i] >> sh) & 0xFFFF]++] = a[i];
+      uint64_t *t = a;
+      a = b;
+      b = t;
     }
-    for (size_t i = 0; i < n; i++)
-      b[cnt[(a[i] >> sh) & 0xFFFF]++] = a[i];
-    uint64_t *t = a;
-    a = b;
-    b = t;
+    free(cnt);
+    free(b); /* four passes: a is the first buffer again */
   }
   for (size_t i = 0; i < n; i++) {
     uint64_t u = (a[i] >> 63) ? a[i] & 0x7FFFFFFFFFFFFFFFull : ~a[i];
     memcpy(&v[i], &u, sizeof u);
   }
   free(a);
-  free(b);
-  free(cnt);
 }
 
 static double pct(const double *v, size_t n, double q) {
