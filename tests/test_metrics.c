@@ -185,6 +185,36 @@ Test(metrics, sample_percentiles) {
   kt_end(w, 0);
 }
 
+/* Percentiles at and around the sort's bounds (insertion sort below 64
+ * samples, 8-bit radix digits below 2^16, 16-bit from there) and others:
+ * the values -n/2 + 0.25 .. n/2 - 0.75 in a scrambled order (7919 is prime,
+ * so i * 7919 % n is a permutation), negatives included. Nearest rank r is
+ * the value r - 1 - n/2 + 0.25. */
+Test(metrics, sample_percentiles_across_sort_methods) {
+  static const size_t sizes[] = {63, 64, 1000, 8191, 8192, 20000, 65535, 65536};
+  sim_world_t *w = kt_world(NULL);
+  for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+    size_t n = sizes[k];
+    char name[32];
+    snprintf(name, sizeof name, "s%zu", n);
+    sim_metric_t *m = sim_metric(w, name, SIM_M_SAMPLE, "");
+    double off = -(double)(n / 2) + 0.25;
+    for (size_t i = 0; i < n; i++)
+      sim_sample_add(m, (double)((i * 7919) % n) + off);
+    sim_metric_summary_t s;
+    sim_metric_summarize(m, &s);
+    static const double qs[] = {0.50, 0.95, 0.99};
+    const double got[] = {s.p50, s.p95, s.p99};
+    for (int q = 0; q < 3; q++) {
+      size_t rank = (size_t)ceil(qs[q] * (double)n);
+      cr_expect_float_eq(got[q], (double)(rank - 1) + off, 1e-9, "n %zu q %.2f", n, qs[q]);
+    }
+    cr_expect_float_eq(s.min, off, 1e-9, "n %zu", n);
+    cr_expect_float_eq(s.max, (double)(n - 1) + off, 1e-9, "n %zu", n);
+  }
+  kt_end(w, 0);
+}
+
 Test(metrics, sample_small_counts) {
   sim_world_t *w = kt_world(NULL);
   ms = sim_metric(w, "one", SIM_M_SAMPLE, "");

@@ -3,34 +3,38 @@
  * counts the ones that deadlock (the Q279798 exploration).
  *
  * For each selected variant and each scheduler (random:SEED for seeds
- * first..first+N-1, pct:SEED:DEPTH likewise) the variant runs in a fresh world
- * exactly as `storesim run` would (same seed, config, fixes and faults; only
- * the schedule differs), and the run's detector reports are read: a wait-for
- * cycle (deadlock) and lock-order inversions. Printed per variant and
- * scheduler: the fraction of schedules that deadlocked, the fraction in which
- * the lock-order validator reported (deadlock or not), and the first
- * deadlocking seed. That seed is then run once more writing its decision log
- * (DIR/<id>.<variant>.<sched>-<seed>.log), and the log is replayed
- * (replay:FILE) to check that it gives the same trace hash and deadlock.
+ * first..first+N-1, pct:SEED:DEPTH:STEPS likewise) the variant runs in a
+ * fresh world exactly as `storesim run` would (same seed, config, fixes and
+ * faults; only the schedule differs), and the run's detector reports are
+ * read: a wait-for cycle (deadlock) and lock-order inversions. Printed per
+ * variant and scheduler: the fraction of schedules that deadlocked, the
+ * fraction in which the lock-order validator reported (deadlock or not), and
+ * the first deadlocking seed. That seed is then run once more writing its
+ * decision log (DIR/<id>.<variant>.<sched>-<seed>.log), and the log is
+ * replayed (replay:FILE) to check that it gives the same trace hash and
+ * deadlock.
  *
- * Runs spread over a pthread worker pool (one world per run, nothing shared
- * but the read-only scenario); results are kept per seed, so the output does
- * not depend on the number of workers.
+ * The runs, the first deadlock in seed order and the record-and-replay are
+ * the sweep engine's (scn_sweep, scn_sweep_tally, scn_sweep_replay in
+ * sim/scenario/sweep.c), one sweep per variant and scheduler, so the output
+ * does not depend on the number of workers. What is explore's own: the table
+ * of several schedulers per variant, PCT's STEPS from a fifo run of the
+ * variant, and the lock-order reports of schedules that did not deadlock.
  *
- * Exit status: 0 ok, 2 usage or input error, 3 internal error (a replay that
- * does not reproduce).
+ * Exit status: 0 ok, 2 usage or input error (or a run that could not run to
+ * its end), 3 internal error (a replay that does not reproduce).
  */
 #include <errno.h>
-#include <pthread.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "storesim/detect.h"
 #include "storesim/scenario.h"
-#include "storesim/trace.h"
+#include "storesim/sweep.h"
+#include "storesim_cli.h"
 
 static const char usage_explore[] =
     "usage: storesim explore [OPTIONS] FILE\n"
@@ -59,197 +63,143 @@ static const char usage_explore[] =
     "\n"
     "exit status: 0 ok, 2 usage or input error, 3 a decision log did not replay\n";
 
-typedef struct run_res {
-  int deadlock;   /* wait-for cycle reported */
-  sim_time_t dl_time; /* the first cycle's virtual time and threads */
-  uint64_t dl_threads[4];
-  size_t dl_n;
-  int lockorder;  /* lock-order inversion reported */
-  uint64_t hash;
-  uint64_t steps;
-  int rc;         /* 0, or why the world could not run */
-} run_res_t;
-
-/* Runs variant v of s under schedule `sched`, writing the decision log to
- * `dlog` if given. Fills *out; returns 0, or -1 with a message in err. */
-static sim_time_t g_duration; /* --duration, 0: the scenario's */
-
-static int run_one(const scn_scenario_t *s, const scn_variant_t *v,
-                   const char *sched, const char *dlog, run_res_t *out,
-                   char *err, size_t nerr) {
-  scn_world_cfg_t wcv = v->world;
-  const scn_world_cfg_t *wc = &wcv;
-  if (g_duration > 0) wcv.duration = g_duration;
-  sim_world_opts_t wo;
-  sim_world_opts_init(&wo);
-  wo.seed = (uint64_t)wc->seed;
-  wo.sched = sched;
-  wo.decision_log = dlog;
-  wo.ncores = (int)wc->cores;
-  wo.stack_size = (size_t)wc->stack_size;
-  wo.machine_mem_limit = (size_t)wc->machine_memory;
-  wo.sample_interval = wc->sample_interval ? wc->sample_interval : wc->duration / 500;
-  if (wo.sample_interval <= 0) wo.sample_interval = 1;
-  wo.cpu_quantum = wc->cpu_quantum;
-  wo.spin_window = wc->spin_window;
-  wo.max_threads = (uint64_t)wc->max_threads;
-  wo.max_events = (uint64_t)wc->max_events;
-  sim_world_t *w = NULL;
-  memset(out, 0, sizeof *out);
-  int rc = sim_world_create(&wo, &w, err, nerr);
-  if (rc) return -1;
-  void *inst = s->model->create(w, v->cfg, v->fixes, s->faults, s->nfaults, err, nerr);
-  if (!inst) {
-    sim_world_destroy(w);
-    return -1;
-  }
-  rc = sim_world_run(w, wc->duration);
-  s->model->finish(inst);
-  out->rc = rc;
-  if (rc != 0 && rc != SIM_EHANG)
-    snprintf(err, nerr, "%s: %s", sim_strerror(rc),
-             sim_world_last_error(w) ? sim_world_last_error(w) : "");
-  for (size_t i = 0; i < sim_world_nreports(w); i++) {
-    const sim_report_t *r = sim_world_report(w, i);
-    if (r->kind == SIM_R_DEADLOCK && !out->deadlock) {
-      out->deadlock = 1;
-      out->dl_time = r->time;
-      out->dl_n = r->nthreads < 4 ? r->nthreads : 4;
-      memcpy(out->dl_threads, r->threads, out->dl_n * sizeof *r->threads);
-    }
-    if (r->kind == SIM_R_LOCK_ORDER) out->lockorder = 1;
-  }
-  out->hash = sim_world_trace_hash(w);
-  out->steps = sim_world_steps(w);
-  s->model->destroy(inst);
-  sim_world_destroy(w);
-  return rc != 0 && rc != SIM_EHANG ? -1 : 0;
-}
-
-/* ---- the job pool ------------------------------------------------------------------ */
-typedef struct job {
+/* What one exploration asks for, the same for every variant and scheduler. */
+typedef struct explore {
   const scn_scenario_t *s;
-  const scn_variant_t *v;
-  int pct, depth;
-  uint64_t pct_steps;
-  uint64_t first;
-  size_t n;
-  run_res_t *res;
-  pthread_mutex_t mu;
-  size_t next;
-  int failed;
-  char err[640];
-} job_t;
+  uint64_t depth, pct_steps; /* pct_steps 0: from a fifo run of each variant */
+  uint64_t first;            /* first schedule seed */
+  sim_time_t duration;       /* 0: the scenario's */
+  int jobs;
+  const char *logdir;
+} explore_t;
 
-static void sched_name(const job_t *j, uint64_t seed, char *buf, size_t n) {
-  if (j->pct)
-    snprintf(buf, n, "pct:%llu:%d:%llu", (unsigned long long)seed, j->depth,
-             (unsigned long long)j->pct_steps);
+/* Prints why run could not run to its end (the sweep engine's reason). */
+static void run_error(const scn_scenario_t *s, const scn_sweep_opts_t *o,
+                      const scn_sweep_run_t *run, int with_sched) {
+  const char *v = s->variants[run->variant].name;
+  char sched[96];
+  scn_sweep_sched_string(o, run->seed, sched, sizeof sched);
+  if (!run->error)
+    fprintf(stderr, "%s: error: variant %s: out of host memory\n", s->file, v);
+  else if (!run->ran) /* the runner's whole message: file, variant, reason */
+    fprintf(stderr, "%s\n", run->error);
+  else if (with_sched)
+    fprintf(stderr, "%s: error: variant %s: %s: %s\n", s->file, v, sched, run->error);
   else
-    snprintf(buf, n, "random:%llu", (unsigned long long)seed);
+    fprintf(stderr, "%s: error: variant %s: %s\n", s->file, v, run->error);
 }
 
-static void *worker(void *arg) {
-  job_t *j = arg;
-  for (;;) {
-    pthread_mutex_lock(&j->mu);
-    size_t i = j->next++;
-    int stop = j->failed;
-    pthread_mutex_unlock(&j->mu);
-    if (i >= j->n || stop) return NULL;
-    char sched[64], err[512] = "";
-    sched_name(j, j->first + i, sched, sizeof sched);
-    if (run_one(j->s, j->v, sched, NULL, &j->res[i], err, sizeof err)) {
-      pthread_mutex_lock(&j->mu);
-      if (!j->failed) snprintf(j->err, sizeof j->err, "%s: %s", sched, err);
-      j->failed = 1;
-      pthread_mutex_unlock(&j->mu);
-    }
-  }
+/* Runs the sweep o into *res. Returns 0, or prints why not and returns the
+ * exit status: 2 (bad options, such as too many seeds) or 3 (host OOM). */
+static int sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_sweep_res_t **res) {
+  char err[256];
+  int rc = scn_sweep(s, o, res, err, sizeof err);
+  if (rc)
+    fprintf(stderr, "storesim explore: %s\n", rc == SIM_ENOMEM ? "out of host memory" : err);
+  return rc == 0 ? 0 : rc == SIM_ENOMEM ? 3 : 2;
 }
 
-/* Explores v under one scheduler family; prints one line. Returns 0, 2 (input
- * error) or 3 (replay did not reproduce). */
-static int explore_one(const scn_scenario_t *s, const scn_variant_t *v, int pct, int depth,
-                       uint64_t pct_steps, uint64_t first, size_t n, int jobs,
-                       const char *logdir) {
-  job_t j;
-  memset(&j, 0, sizeof j);
-  if (pct && pct_steps == 0) {
-    run_res_t f;
-    char err[512] = "";
-    if (run_one(s, v, "fifo", NULL, &f, err, sizeof err)) {
-      fprintf(stderr, "%s: error: variant %s: %s\n", s->file, v->name, err);
-      return 2;
-    }
-    pct_steps = 2 * f.steps > 10 ? 2 * f.steps : 10;
+/* PCT's STEPS for variant vi: twice the scheduling steps of a fifo run of it
+ * (at least 10). Returns 0 and *steps, or prints why not and returns the
+ * exit status (2, 3). */
+static int pct_steps_of(const explore_t *x, size_t vi, uint64_t *steps) {
+  const scn_variant_t *v = &x->s->variants[vi];
+  /* A fifo sweep sets the world seed to its seed: the variant's own. */
+  scn_sweep_opts_t o = {.variant = v->name, .sched = SCN_SWEEP_FIFO,
+                        .seed_from = (uint64_t)v->world.seed,
+                        .seed_to = (uint64_t)v->world.seed,
+                        .duration = x->duration, .jobs = 1};
+  scn_sweep_res_t *res;
+  int rc = sweep(x->s, &o, &res);
+  if (rc)
+    return rc;
+  const scn_sweep_run_t *f = &res->runs[0];
+  if (!f->complete) {
+    run_error(x->s, &o, f, 0);
+    rc = 2;
+  } else {
+    *steps = 2 * f->steps > 10 ? 2 * f->steps : 10;
   }
-  j.pct_steps = pct_steps;
-  j.s = s;
-  j.v = v;
-  j.pct = pct;
-  j.depth = depth;
-  j.first = first;
-  j.n = n;
-  j.res = calloc(n, sizeof *j.res);
-  if (!j.res) return 3;
-  pthread_mutex_init(&j.mu, NULL);
-  pthread_t th[64];
-  int nth = jobs < 64 ? jobs : 64;
-  for (int k = 0; k < nth; k++) pthread_create(&th[k], NULL, worker, &j);
-  for (int k = 0; k < nth; k++) pthread_join(th[k], NULL);
-  pthread_mutex_destroy(&j.mu);
-  if (j.failed) {
-    fprintf(stderr, "%s: error: variant %s: %s\n", s->file, v->name, j.err);
-    free(j.res);
+  scn_sweep_free(res);
+  return rc;
+}
+
+/* Explores variant vi under one scheduler family (n seeds); prints one line.
+ * Returns 0, 2 (input error, or a run that could not run to its end) or 3
+ * (the replay did not reproduce, host OOM). */
+static int explore_one(const explore_t *x, size_t vi, int pct, uint64_t n) {
+  const scn_scenario_t *s = x->s;
+  const scn_variant_t *v = &s->variants[vi];
+  uint64_t pct_steps = x->pct_steps;
+  int rc;
+  if (pct && pct_steps == 0 && (rc = pct_steps_of(x, vi, &pct_steps)))
+    return rc;
+  if (n - 1 > UINT64_MAX - x->first) {
+    fprintf(stderr, "storesim explore: %" PRIu64 " seeds from seed %" PRIu64
+            " go past the largest seed\n", n, x->first);
     return 2;
   }
-  size_t ndl = 0, nlo = 0, nlo_only = 0, firsti = n;
-  for (size_t i = 0; i < n; i++) {
-    ndl += j.res[i].deadlock;
-    nlo += j.res[i].lockorder;
-    nlo_only += j.res[i].lockorder && !j.res[i].deadlock;
-    if (j.res[i].deadlock && firsti == n) firsti = i;
+  scn_sweep_opts_t o = {.variant = v->name, .sched = pct ? SCN_SWEEP_PCT : SCN_SWEEP_RANDOM,
+                        .pct_depth = x->depth, .pct_steps = pct_steps,
+                        .seed_from = x->first, .seed_to = x->first + (n - 1),
+                        .duration = x->duration, .jobs = x->jobs, .stop_on_error = 1};
+  scn_sweep_res_t *res;
+  if ((rc = sweep(s, &o, &res)))
+    return rc;
+  scn_sweep_tally_t t;
+  scn_sweep_tally(res, vi, &t);
+  if (t.first_error) {
+    run_error(s, &o, t.first_error, 1);
+    scn_sweep_free(res);
+    return 2;
   }
-  const char *fam = pct ? "pct" : "random";
   char famd[64];
   if (pct)
-    snprintf(famd, sizeof famd, "pct(d=%d,k=%llu)", depth, (unsigned long long)pct_steps);
+    snprintf(famd, sizeof famd, "pct(d=%d,k=%llu)", (int)x->depth, (unsigned long long)pct_steps);
   else
     snprintf(famd, sizeof famd, "random");
   printf("%-18s %-16s %5zu schedules  deadlock %5zu (%.4f)  lock-order %5zu (%.4f, "
          "%zu without deadlock)",
-         v->name, famd, n, ndl, (double)ndl / (double)n, nlo, (double)nlo / (double)n, nlo_only);
-  int rc = 0;
-  if (firsti == n) {
+         v->name, famd, (size_t)n, (size_t)t.deadlock, (double)t.deadlock / (double)n,
+         (size_t)t.lock_order, (double)t.lock_order / (double)n, (size_t)t.lock_order_only);
+  const scn_sweep_run_t *dl = t.first_deadlock;
+  if (!dl) {
     printf("  first deadlock: none\n");
   } else {
-    char sched[64], path[1024], err[512] = "", rsched[1100];
-    sched_name(&j, first + firsti, sched, sizeof sched);
-    snprintf(path, sizeof path, "%s/%s.%s.%s-%llu.log", logdir, s->id, v->name, fam,
-             (unsigned long long)(first + firsti));
-    run_res_t rec, rep;
-    int ok = run_one(s, v, sched, path, &rec, err, sizeof err) == 0;
-    snprintf(rsched, sizeof rsched, "replay:%s", path);
-    ok = ok && run_one(s, v, rsched, NULL, &rep, err, sizeof err) == 0;
+    char sched[96], path[1024];
+    scn_sweep_sched_string(&o, dl->seed, sched, sizeof sched);
+    snprintf(path, sizeof path, "%s/%s.%s.%s-%llu.log", x->logdir, s->id, v->name,
+             pct ? "pct" : "random", (unsigned long long)dl->seed);
+    scn_sweep_replay_t rp;
+    if (scn_sweep_replay(s, &o, dl, path, &rp)) {
+      fprintf(stderr, "storesim explore: out of host memory\n");
+      scn_sweep_free(res);
+      return 3;
+    }
+    const scn_sweep_run_t *rec = &rp.rec, *rep = &rp.rep;
     /* The replay must give the same run: the same trace hash, hence the same
      * cycle (same threads at the same virtual time, checked too). */
-    int same = ok && rec.deadlock && rep.deadlock && rec.hash == j.res[firsti].hash &&
-               rep.hash == rec.hash && rep.dl_time == rec.dl_time && rep.dl_n == rec.dl_n &&
-               !memcmp(rep.dl_threads, rec.dl_threads, rec.dl_n * sizeof *rec.dl_threads);
-    char tb[64];
-    snprintf(tb, sizeof tb, "%.9fs", (double)rec.dl_time / 1e9);
-    printf("  first deadlock: %s at t=%s, cycle T%llu/T%llu; decision log %s (replay %s)\n",
-           sched, tb, (unsigned long long)rec.dl_threads[0],
-           (unsigned long long)(rec.dl_n > 1 ? rec.dl_threads[1] : 0), path,
+    int same = rp.same && rec->complete && rep->complete && rec->deadlock && rep->deadlock &&
+               rep->deadlock_time == rec->deadlock_time &&
+               !memcmp(rep->deadlock_threads, rec->deadlock_threads,
+                       sizeof rec->deadlock_threads);
+    printf("  first deadlock: %s at t=%.9fs, cycle T%llu/T%llu; decision log %s (replay %s)\n",
+           sched, (double)rec->deadlock_time / 1e9,
+           (unsigned long long)rec->deadlock_threads[0],
+           (unsigned long long)rec->deadlock_threads[1], path,
            same ? "reproduces it, same trace hash" : "DOES NOT reproduce it");
     if (!same) {
-      if (err[0]) fprintf(stderr, "%s: error: %s\n", path, err);
+      const scn_sweep_run_t *bad = rec->error ? rec : rep->error ? rep : NULL;
+      if (bad && !bad->ran) /* the runner's whole message */
+        fprintf(stderr, "%s\n", bad->error);
+      else if (bad)
+        fprintf(stderr, "%s: error: %s\n", path, bad->error);
       rc = 3;
     }
+    scn_sweep_replay_free(&rp);
   }
   fflush(stdout);
-  free(j.res);
+  scn_sweep_free(res);
   return rc;
 }
 
@@ -266,13 +216,30 @@ static int parse_u64(const char *opt, const char *v, uint64_t *out) {
   return 0;
 }
 
-int cli_explore(int argc, char **argv) {
+/* parse_u64 within [lo, hi]; says so when out of range. */
+static int parse_range(const char *opt, const char *v, uint64_t lo, uint64_t hi,
+                       uint64_t *out) {
+  if (parse_u64(opt, v, out)) return -1;
+  if (*out < lo || *out > hi) {
+    if (hi == UINT64_MAX)
+      fprintf(stderr, "storesim explore: %s %s: expected at least %" PRIu64 "\n", opt, v, lo);
+    else
+      fprintf(stderr, "storesim explore: %s %s: expected %" PRIu64 " to %" PRIu64 "\n", opt, v,
+              lo, hi);
+    return -1;
+  }
+  return 0;
+}
+
+int cmd_explore(int argc, char **argv) {
   const char *file = NULL, *logdir = ".";
   const char *variants[64];
   size_t nvariants = 0;
   uint64_t nrandom = 1000, npct = 1000, depth = 2, first = 1, pct_steps = 0;
+  sim_time_t duration = 0;
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   uint64_t jobs = ncpu > 0 ? (uint64_t)ncpu : 1;
+  if (jobs > 1024) jobs = 1024;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -280,7 +247,14 @@ int cli_explore(int argc, char **argv) {
       fputs(usage_explore, stdout);
       return 0;
     } else if (!strcmp(a, "--variant")) {
-      if (!val || nvariants == 64) goto usage;
+      if (!val) {
+        fprintf(stderr, "storesim explore: --variant needs a value\n");
+        goto usage;
+      }
+      if (nvariants == 64) {
+        fprintf(stderr, "storesim explore: at most 64 --variant options\n");
+        goto usage;
+      }
       variants[nvariants++] = val;
       i++;
     } else if (!strcmp(a, "--random")) {
@@ -290,15 +264,23 @@ int cli_explore(int argc, char **argv) {
       if (parse_u64(a, val, &npct)) return 2;
       i++;
     } else if (!strcmp(a, "--depth")) {
-      if (parse_u64(a, val, &depth) || depth < 1 || depth > 64) return 2;
+      if (parse_range(a, val, 1, 64, &depth)) return 2;
       i++;
     } else if (!strcmp(a, "--pct-steps")) {
-      if (parse_u64(a, val, &pct_steps) || pct_steps < 1) return 2;
+      if (parse_range(a, val, 1, UINT64_MAX, &pct_steps)) return 2;
       i++;
     } else if (!strcmp(a, "--duration")) {
       char e[200];
-      if (!val || scn_parse_duration(val, &g_duration, e, sizeof e) || g_duration <= 0) {
-        fprintf(stderr, "storesim explore: --duration: %s\n", val ? e : "missing value");
+      if (!val) {
+        fprintf(stderr, "storesim explore: --duration: missing value\n");
+        return 2;
+      }
+      if (scn_parse_duration(val, &duration, e, sizeof e)) {
+        fprintf(stderr, "storesim explore: --duration: %s\n", e);
+        return 2;
+      }
+      if (duration <= 0) {
+        fprintf(stderr, "storesim explore: --duration %s: expected more than 0\n", val);
         return 2;
       }
       i++;
@@ -306,10 +288,13 @@ int cli_explore(int argc, char **argv) {
       if (parse_u64(a, val, &first)) return 2;
       i++;
     } else if (!strcmp(a, "--jobs")) {
-      if (parse_u64(a, val, &jobs) || jobs < 1) return 2;
+      if (parse_range(a, val, 1, 1024, &jobs)) return 2;
       i++;
     } else if (!strcmp(a, "--log-dir")) {
-      if (!val) goto usage;
+      if (!val) {
+        fprintf(stderr, "storesim explore: --log-dir needs a value\n");
+        goto usage;
+      }
       logdir = val;
       i++;
     } else if (a[0] == '-') {
@@ -345,17 +330,17 @@ int cli_explore(int argc, char **argv) {
     }
   printf("explore %s (%s): seed %lld, schedules from seed %llu, PCT depth %llu\n", file, s->id,
          (long long)s->world.seed, (unsigned long long)first, (unsigned long long)depth);
+  explore_t x = {.s = s, .depth = depth, .pct_steps = pct_steps, .first = first,
+                 .duration = duration, .jobs = (int)jobs, .logdir = logdir};
   int worst = 0;
   for (size_t i = 0; i < s->nvariants; i++) {
-    const scn_variant_t *v = &s->variants[i];
     int sel = nvariants == 0;
-    for (size_t k = 0; k < nvariants; k++) sel |= !strcmp(variants[k], v->name);
+    for (size_t k = 0; k < nvariants; k++) sel |= !strcmp(variants[k], s->variants[i].name);
     if (!sel) continue;
     for (int pct = 0; pct < 2; pct++) {
       uint64_t n = pct ? npct : nrandom;
       if (n == 0) continue;
-      int rc = explore_one(s, v, pct, (int)depth, pct_steps, first, (size_t)n, (int)jobs,
-                           logdir);
+      int rc = explore_one(&x, i, pct, n);
       if (rc > worst) worst = rc;
       if (rc == 2) goto out;
     }

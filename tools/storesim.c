@@ -6,7 +6,8 @@
  *   storesim validate FILE...       load and validate only
  *   storesim list [DIR|FILE...]     id, title, source article
  *   storesim schema [--json|--markdown]
- *   storesim sweep FILE [options]  (tools/sweep.c)
+ *   storesim sweep FILE [options]   (tools/sweep.c)
+ *   storesim explore [options] FILE (tools/explore.c, on the same sweep engine)
  *
  * Exit status: 0 ok, 1 an expectation failed, 2 usage or input error,
  * 3 internal error, 130 interrupted (Ctrl-C; what was measured is printed).
@@ -564,11 +565,11 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "report")) return cmd_report(argc - 2, argv + 2); /* tools/report_cmds.c */
   if (!strcmp(cmd, "trace")) return cmd_trace(argc - 2, argv + 2);
   if (!strcmp(cmd, "explain")) return cmd_explain(argc - 2, argv + 2);
-  if (!strcmp(cmd, "explore")) { int cli_explore(int, char **); return cli_explore(argc - 2, argv + 2); } /* tools/explore.c */
+  if (!strcmp(cmd, "explore")) return cmd_explore(argc - 2, argv + 2);
   static const char *const cmds[] = {"run", "check", "validate", "list", "schema", "sweep", "help",
-                                     "report", "trace", "explain"};
+                                     "report", "trace", "explain", "explore"};
   char sug[200];
-  if (scn_suggest(cmd, cmds, 10, 0, sug, sizeof sug))
+  if (scn_suggest(cmd, cmds, sizeof cmds / sizeof *cmds, 0, sug, sizeof sug))
     fprintf(stderr, "storesim: unknown command '%s' (did you mean %s?)\n", cmd, sug);
   else
     fprintf(stderr, "storesim: unknown command '%s'\n", cmd);

@@ -33,7 +33,10 @@ typedef struct cli_outfile {
 } cli_outfile_t;
 int cli_out_open(cli_outfile_t *o, const char *path);
 int cli_out_close(cli_outfile_t *o, int keep);
-/* `storesim sweep` (tools/sweep.c). */
+/* `storesim sweep` (tools/sweep.c) and `storesim explore` (tools/explore.c),
+ * both on the sweep engine (storesim/sweep.h). Each takes the arguments after
+ * the command name and returns the exit status. */
 int cmd_sweep(int argc, char **argv);
+int cmd_explore(int argc, char **argv);
 
 #endif

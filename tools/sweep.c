@@ -44,11 +44,6 @@ static const char usage_sweep[] =
     "an expectation in some run, 2 usage or input error, 3 internal error,\n"
     "130 interrupted.\n";
 
-typedef struct tally {
-  uint64_t runs, complete, deadlock, hang, lock_order, spin, failed;
-  const scn_sweep_run_t *first_deadlock, *first_hang;
-} tally_t;
-
 static int parse_u64(const char *s, uint64_t *v) {
   char *end;
   errno = 0;
@@ -59,36 +54,39 @@ static int parse_u64(const char *s, uint64_t *v) {
   return 0;
 }
 
+/* Writes the decision log of `run` under dir (created if missing), named
+ * after the scenario, variant and scheduler, and replays it. Returns 0 with
+ * path and *same set, or -1 with errno set. */
 static int write_log_and_replay(const scn_scenario_t *s,
                                 const scn_sweep_opts_t *o,
                                 const scn_sweep_run_t *run, const char *dir,
                                 char *path, size_t npath, int *same) {
-  char sched[96], rsched[1200];
-  scn_run_opts_t ro;
+  char sched[96];
+  scn_sweep_replay_t rp;
   *same = 0;
   if (mkdir(dir, 0777) != 0 && errno != EEXIST)
     return -1;
-  scn_sweep_run_opts(s, o, run->seed, run->variant, sched, sizeof sched, &ro);
+  scn_sweep_sched_string(o, run->seed, sched, sizeof sched);
   snprintf(path, npath, "%s/%s-%s-%s.log", dir, s->id, s->variants[run->variant].name,
            sched);
   for (char *p = path + strlen(dir) + 1; *p; p++)
     if (*p == ':')
       *p = '-';
-  ro.decision_log = path;
-  scn_result_t *r = scn_run(s, &ro);
-  if (!r)
+  if (scn_sweep_replay(s, o, run, path, &rp)) {
+    errno = ENOMEM;
     return -1;
-  uint64_t h = r->variants[run->variant].trace_hash;
-  scn_result_free(r);
-  snprintf(rsched, sizeof rsched, "replay:%s", path);
-  ro.decision_log = NULL;
-  ro.sched = rsched;
-  r = scn_run(s, &ro);
-  if (!r)
-    return -1;
-  *same = r->variants[run->variant].ran && r->variants[run->variant].trace_hash == h &&
-          h == run->trace_hash;
-  scn_result_free(r);
+  }
+  *same = rp.same;
+  scn_sweep_replay_free(&rp);
+  return 0;
+}
+
+static int takes_value(const char *opt) {
+  static const char *const opts[] = {"--sched", "--seeds", "--variant", "--jobs",
+                                     "--shard", "--jsonl", "--log-dir"};
+  for (size_t i = 0; i < sizeof opts / sizeof *opts; i++)
+    if (!strcmp(opt, opts[i]))
+      return 1;
   return 0;
 }
 
@@ -113,7 +111,7 @@ int cmd_sweep(int argc, char **argv) {
       json = 1;
     } else if (!strcmp(a, "--vary-world-seed")) {
       o.vary_world_seed = 1;
-    } else if (a[0] == '-' && a[1] == '-' && !v) {
+    } else if (!v && takes_value(a)) {
       fprintf(stderr, "storesim sweep: %s needs a value\n", a);
       return 2;
     } else if (!strcmp(a, "--sched")) {
@@ -259,24 +257,8 @@ int cmd_sweep(int argc, char **argv) {
            "hang", "lock-order", "failed", "first deadlocking seed");
   int nshown = 0;
   for (size_t v = 0; v < s->nvariants; v++) {
-    tally_t t;
-    memset(&t, 0, sizeof t);
-    for (size_t i = 0; i < res->nruns; i++) {
-      const scn_sweep_run_t *r = &res->runs[i];
-      if (r->variant != v || !r->ran)
-        continue;
-      t.runs++;
-      t.complete += r->complete;
-      t.deadlock += r->deadlock > 0;
-      t.hang += r->hang > 0;
-      t.lock_order += r->lock_order > 0;
-      t.spin += r->spin > 0;
-      t.failed += !r->passed;
-      if (r->deadlock && !t.first_deadlock)
-        t.first_deadlock = r;
-      if (r->hang && !t.first_hang)
-        t.first_hang = r;
-    }
+    scn_sweep_tally_t t;
+    scn_sweep_tally(res, v, &t);
     if (!t.runs)
       continue;
     const scn_sweep_run_t *first = t.first_deadlock ? t.first_deadlock : t.first_hang;

@@ -1,12 +1,23 @@
 /*
  * storesim sweeps: many runs of one scenario (seeds, schedules) spread over a
- * pthread worker pool, or over machines as shards.
+ * pthread worker pool, or over machines as shards. `storesim sweep` and
+ * `storesim explore` are both built on this engine.
  *
  * Each run is one variant with one seed. Runs are independent and each is
  * deterministic, and results are stored by run index, so the outcome does not
  * depend on the number of workers or on how the seeds were sharded: a shard
  * computes exactly the runs whose seed index falls to it, and concatenating
  * the shards' per-run records gives the single-machine records.
+ *
+ * Life of a sweep:
+ *
+ *   scn_sweep_opts_t --scn_sweep--------> scn_sweep_res_t (one record per run,
+ *                                         in (seed, variant) order)
+ *   res --scn_sweep_tally (per variant)--> counts, first deadlocking/hanging/
+ *                                         failing run in seed order
+ *   a run --scn_sweep_replay------------> the run again writing its decision
+ *                                         log, then replayed from the log
+ *   --scn_sweep_free / scn_sweep_replay_free
  */
 #ifndef STORESIM_SWEEP_H
 #define STORESIM_SWEEP_H
@@ -30,17 +41,30 @@ typedef struct scn_sweep_opts {
   int vary_world_seed;     /* also use the seed as the world seed (default for
                               fifo); else the world keeps the scenario's seed
                               and only the schedule varies */
+  sim_time_t duration;     /* virtual time of each run (0: the scenario's) */
   int jobs;                /* worker threads (>= 1) */
   unsigned shard, nshards; /* this machine runs seed indexes i with
                               i % nshards == shard (nshards 0 = 1) */
+  int stop_on_error;       /* take no new run once a run has an error (see
+                              scn_sweep_run_t.error); every run before it in
+                              run order still runs, so the first error in
+                              run order is the same for any worker count */
 } scn_sweep_opts_t;
 
 typedef struct scn_sweep_run {
   uint64_t seed;
   size_t variant;          /* index into s->variants */
   int ran, complete, passed;
-  int deadlock, hang, lock_order, spin, misuse; /* detector reports filed */
+  int deadlock, hang, lock_order, spin, misuse; /* detector reports filed,
+                                                    by kind */
+  sim_time_t deadlock_time;     /* of the first wait-for cycle (deadlock > 0) */
+  uint64_t deadlock_threads[2]; /* its first two threads (0: none) */
+  uint64_t steps;          /* scheduling steps of the run */
   uint64_t trace_hash;
+  char *error;             /* why the run could not start or stopped early
+                              (a limit, a replay divergence, the host-memory
+                              guard; not an interrupt): the runner's reason,
+                              owned by the record's result; else NULL */
 } scn_sweep_run_t;
 
 typedef struct scn_sweep_res {
@@ -52,15 +76,56 @@ typedef struct scn_sweep_res {
 /* The scheduler string of a run ("random:7", "pct:7:2", "fifo"); buf gets it. */
 void scn_sweep_sched_string(const scn_sweep_opts_t *o, uint64_t seed, char *buf,
                             size_t n);
-/* Runs the sweep. Returns 0 and *out (free with scn_sweep_free), SIM_EINVAL
- * for bad options (message in err), SIM_ENOMEM. */
+/* Runs the sweep. Returns 0 and *out (free with scn_sweep_free); SIM_EINVAL
+ * for bad options (message in err, *out NULL); SIM_ENOMEM (*out NULL). A run
+ * that fails is not an error of the sweep: its record says so (error, ran,
+ * complete). On an interrupt (scn_interrupted) no new run starts and
+ * (*out)->interrupted is set; runs that did not start have ran = 0. */
 int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
               scn_sweep_res_t **out, char *err, size_t nerr);
+/* Frees r and the error strings of its runs. Accepts NULL. */
 void scn_sweep_free(scn_sweep_res_t *r);
-/* The run options that reproduce one run of a sweep (for logs and replays). */
+/* The run options that reproduce one run of a sweep (for logs and replays).
+ * sched (nsched bytes, 96 is enough) receives the scheduler string and
+ * ro->sched points to it; ro is overwritten whole. */
 void scn_sweep_run_opts(const scn_scenario_t *s, const scn_sweep_opts_t *o,
                         uint64_t seed, size_t variant, char *sched, size_t nsched,
                         scn_run_opts_t *ro);
+
+/* Per-variant totals of a sweep's result. Counts are of runs that ran; a run
+ * counts once per kind however many reports of that kind it filed. */
+typedef struct scn_sweep_tally {
+  uint64_t runs, complete;
+  uint64_t deadlock, hang, lock_order, spin;
+  uint64_t lock_order_only; /* a lock-order report and no deadlock */
+  uint64_t failed;          /* did not pass (an expectation failed, an error) */
+  /* The first such run in run order (lowest seed), or NULL; they point into
+   * the result. */
+  const scn_sweep_run_t *first_deadlock, *first_hang, *first_error;
+} scn_sweep_tally_t;
+/* Fills *t from the runs of r with the given variant index (all zero when it
+ * has none). */
+void scn_sweep_tally(const scn_sweep_res_t *r, size_t variant,
+                     scn_sweep_tally_t *t);
+
+/* A run of a sweep again, recorded and replayed (scn_sweep_replay). */
+typedef struct scn_sweep_replay {
+  scn_sweep_run_t rec;     /* the run again, writing its decision log */
+  scn_sweep_run_t rep;     /* the run under replay:LOG */
+  int same;                /* rec and rep both ran and both have the trace
+                              hash of the sweep's run */
+} scn_sweep_replay_t;
+/* Runs `run` (a record of the sweep o) once more writing its decision log to
+ * path, then replays that log, and compares the trace hashes. Returns 0 with
+ * *out filled (free its strings with scn_sweep_replay_free), or SIM_ENOMEM
+ * (*out zeroed; the log may have been written). A log that cannot be
+ * written or does not replay is a result, not an error: same is 0 and the
+ * error string of the record that failed says why. */
+int scn_sweep_replay(const scn_scenario_t *s, const scn_sweep_opts_t *o,
+                     const scn_sweep_run_t *run, const char *path,
+                     scn_sweep_replay_t *out);
+/* Frees the error strings of p's records (not p) and zeroes it. Accepts NULL. */
+void scn_sweep_replay_free(scn_sweep_replay_t *p);
 
 #ifdef __cplusplus
 }

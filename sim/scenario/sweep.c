@@ -1,10 +1,19 @@
 /*
- * Sweeps: a pthread worker pool over (seed, variant) runs of one scenario.
+ * Sweeps: a pthread worker pool over (seed, variant) runs of one scenario,
+ * the per-variant tally of its results, and the record-and-replay check of
+ * one of its runs.
  *
  * Workers take run indexes from one atomic counter and write only their own
  * slot of the result array, so the result is the same for any number of
- * workers. Every run builds its own world (the kernel keeps no state shared
- * between worlds but jemalloc, which is thread-safe).
+ * workers. Every run builds its own world through scn_run (the kernel keeps
+ * no state shared between worlds but jemalloc, which is thread-safe).
+ *
+ * A run's slot, as its worker sees it:
+ *   EMPTY (seed, variant set) -> RUN   [run_one: scn_run returned]
+ *   EMPTY stays EMPTY (ran = 0, error NULL) when an interrupt or
+ *   stop_on_error stopped the pool first. Indexes are taken in increasing
+ *   order and a taken index always runs, so every slot below a run that
+ *   stopped the pool is RUN.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -12,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storesim/detect.h"
 #include "storesim/sweep.h"
 
 typedef struct job {
@@ -20,7 +30,8 @@ typedef struct job {
   scn_sweep_run_t *runs;
   size_t nruns;
   atomic_size_t next;
-  atomic_int stop;
+  atomic_int stop;   /* interrupted */
+  atomic_int failed; /* stop_on_error: a run has an error */
 } job_t;
 
 void scn_sweep_sched_string(const scn_sweep_opts_t *o, uint64_t seed, char *buf,
@@ -50,6 +61,7 @@ void scn_sweep_run_opts(const scn_scenario_t *s, const scn_sweep_opts_t *o,
   scn_sweep_sched_string(o, seed, sched, nsched);
   ro->sched = sched;
   ro->variant = s->variants[variant].name;
+  ro->duration = o->duration;
   ro->quiet = 1;
   if (o->vary_world_seed || o->sched == SCN_SWEEP_FIFO) {
     ro->have_seed = 1;
@@ -57,41 +69,75 @@ void scn_sweep_run_opts(const scn_scenario_t *s, const scn_sweep_opts_t *o,
   }
 }
 
-static void run_one(job_t *j, scn_sweep_run_t *run) {
-  char sched[96];
-  scn_run_opts_t ro;
-  scn_sweep_run_opts(j->s, j->o, run->seed, run->variant, sched, sizeof sched,
-                     &ro);
-  scn_result_t *r = scn_run(j->s, &ro);
+/* world_done hook: the detector reports, read by kind from the world. */
+static void read_reports(sim_world_t *w, const scn_variant_t *v,
+                         scn_variant_res_t *vr, void *arg) {
+  scn_sweep_run_t *run = arg;
+  (void)v;
+  (void)vr;
+  for (size_t i = 0; i < sim_world_nreports(w); i++) {
+    const sim_report_t *r = sim_world_report(w, i);
+    switch (r->kind) {
+    case SIM_R_DEADLOCK:
+      if (!run->deadlock++) {
+        run->deadlock_time = r->time;
+        for (size_t k = 0; k < 2; k++)
+          run->deadlock_threads[k] = k < r->nthreads ? r->threads[k] : 0;
+      }
+      break;
+    case SIM_R_HANG: run->hang++; break;
+    case SIM_R_LOCK_ORDER: run->lock_order++; break;
+    case SIM_R_SPIN: run->spin++; break;
+    case SIM_R_MISUSE: run->misuse++; break;
+    default: break;
+    }
+  }
+}
+
+/* Runs ro (one variant) into *run, whose seed and variant are set. Returns
+ * the run's interrupted flag, or -1 on host OOM (run->ran 0). */
+static int run_one(const scn_scenario_t *s, scn_run_opts_t *ro,
+                   scn_sweep_run_t *run) {
+  ro->world_done = read_reports;
+  ro->world_done_arg = run;
+  scn_result_t *r = scn_run(s, ro);
   if (!r)
-    return;
+    return -1;
   const scn_variant_res_t *vr = &r->variants[run->variant];
   run->ran = vr->ran;
   run->complete = vr->ran && !vr->incomplete;
   run->passed = vr->ran && vr->nfail == 0 && vr->nerror == 0 && r->status == 0;
   run->trace_hash = vr->trace_hash;
-  for (size_t k = 0; k < vr->nreports; k++) {
-    const char *kind = vr->reports[k].kind;
-    run->deadlock += strcmp(kind, "deadlock") == 0;
-    run->hang += strcmp(kind, "hang") == 0;
-    run->lock_order += strcmp(kind, "lock-order") == 0;
-    run->spin += strcmp(kind, "spin") == 0;
-    run->misuse += strcmp(kind, "misuse") == 0;
+  run->steps = vr->steps;
+  if (!r->interrupted && (vr->error || (!vr->ran && r->diag.text))) {
+    const char *why = vr->error ? vr->error : r->diag.text;
+    size_t n = strlen(why);
+    while (n && why[n - 1] == '\n')
+      n--;
+    run->error = strndup(why, n);
   }
-  if (r->interrupted)
-    atomic_store(&j->stop, 1);
+  int interrupted = r->interrupted;
   scn_result_free(r);
+  return interrupted;
 }
 
 static void *worker(void *arg) {
   job_t *j = arg;
   for (;;) {
-    if (atomic_load(&j->stop) || scn_interrupted())
+    if (atomic_load(&j->stop) || atomic_load(&j->failed) || scn_interrupted())
       return NULL;
     size_t i = atomic_fetch_add(&j->next, 1);
     if (i >= j->nruns)
       return NULL;
-    run_one(j, &j->runs[i]);
+    scn_sweep_run_t *run = &j->runs[i];
+    char sched[96];
+    scn_run_opts_t ro;
+    scn_sweep_run_opts(j->s, j->o, run->seed, run->variant, sched, sizeof sched,
+                       &ro);
+    if (run_one(j->s, &ro, run) > 0)
+      atomic_store(&j->stop, 1);
+    if (j->o->stop_on_error && run->error)
+      atomic_store(&j->failed, 1);
   }
 }
 
@@ -122,9 +168,12 @@ int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
     return SIM_EINVAL;
   }
   uint64_t span = o->seed_to - o->seed_from + 1;
-  if (span > 100000000ull) {
-    snprintf(err, nerr, "seed range too large (%llu seeds, at most 10^8)",
-             (unsigned long long)span);
+  if (span == 0 || span > 100000000ull) { /* 0: all 2^64 seeds */
+    if (span)
+      snprintf(err, nerr, "seed range too large (%llu seeds, at most 10^8)",
+               (unsigned long long)span);
+    else
+      snprintf(err, nerr, "seed range too large (2^64 seeds, at most 10^8)");
     return SIM_EINVAL;
   }
   scn_sweep_res_t *r = calloc(1, sizeof *r);
@@ -151,6 +200,7 @@ int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
   job_t j = {.s = s, .o = o, .runs = r->runs, .nruns = r->nruns};
   atomic_init(&j.next, 0);
   atomic_init(&j.stop, 0);
+  atomic_init(&j.failed, 0);
   int jobs = o->jobs > 0 ? o->jobs : 1;
   if ((size_t)jobs > r->nruns)
     jobs = r->nruns ? (int)r->nruns : 1;
@@ -177,6 +227,74 @@ int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
 void scn_sweep_free(scn_sweep_res_t *r) {
   if (!r)
     return;
+  for (size_t i = 0; i < r->nruns; i++)
+    free(r->runs[i].error);
   free(r->runs);
   free(r);
+}
+
+void scn_sweep_tally(const scn_sweep_res_t *r, size_t variant,
+                     scn_sweep_tally_t *t) {
+  memset(t, 0, sizeof *t);
+  for (size_t i = 0; i < r->nruns; i++) {
+    const scn_sweep_run_t *run = &r->runs[i];
+    if (run->variant != variant)
+      continue;
+    if (run->error && !t->first_error)
+      t->first_error = run;
+    if (!run->ran)
+      continue;
+    t->runs++;
+    t->complete += run->complete;
+    t->deadlock += run->deadlock > 0;
+    t->hang += run->hang > 0;
+    t->lock_order += run->lock_order > 0;
+    t->lock_order_only += run->lock_order > 0 && !run->deadlock;
+    t->spin += run->spin > 0;
+    t->failed += !run->passed;
+    if (run->deadlock && !t->first_deadlock)
+      t->first_deadlock = run;
+    if (run->hang && !t->first_hang)
+      t->first_hang = run;
+  }
+}
+
+int scn_sweep_replay(const scn_scenario_t *s, const scn_sweep_opts_t *o,
+                     const scn_sweep_run_t *run, const char *path,
+                     scn_sweep_replay_t *out) {
+  char sched[96];
+  scn_run_opts_t ro;
+  memset(out, 0, sizeof *out);
+  size_t nrsched = strlen(path) + sizeof "replay:";
+  char *rsched = malloc(nrsched);
+  if (!rsched)
+    return SIM_ENOMEM;
+  snprintf(rsched, nrsched, "replay:%s", path);
+  out->rec.seed = out->rep.seed = run->seed;
+  out->rec.variant = out->rep.variant = run->variant;
+  scn_sweep_run_opts(s, o, run->seed, run->variant, sched, sizeof sched, &ro);
+  ro.decision_log = path;
+  int rc = run_one(s, &ro, &out->rec);
+  if (rc >= 0) {
+    scn_sweep_run_opts(s, o, run->seed, run->variant, sched, sizeof sched, &ro);
+    ro.sched = rsched;
+    rc = run_one(s, &ro, &out->rep);
+  }
+  free(rsched);
+  if (rc < 0) {
+    scn_sweep_replay_free(out);
+    return SIM_ENOMEM;
+  }
+  out->same = out->rec.ran && out->rep.ran &&
+              out->rec.trace_hash == run->trace_hash &&
+              out->rep.trace_hash == run->trace_hash;
+  return 0;
+}
+
+void scn_sweep_replay_free(scn_sweep_replay_t *p) {
+  if (!p)
+    return;
+  free(p->rec.error);
+  free(p->rep.error);
+  memset(p, 0, sizeof *p);
 }
