@@ -3,6 +3,9 @@
  *
  *   storesim-bench switch [--n N]          context switch cost
  *   storesim-bench mmc --lambda L --mu M --servers C --customers N --seed S
+ *                                          M/M/c speed, and its agreement
+ *                                          with Erlang C (mmc_stats.h; exit 1
+ *                                          when it disagrees)
  *   storesim-bench timers [--threads K] [--events N]
  *   storesim-bench threads [--n N]         memory per idle simulated thread
  *
@@ -20,6 +23,8 @@
 #include "storesim/sim.h"
 #include "storesim/sync.h"
 #include "storesim/trace.h"
+
+#include "mmc_stats.h"
 
 static double wall(void) {
   struct timespec ts;
@@ -110,6 +115,7 @@ typedef struct mmc {
   double wait_sum;
   long waited;
   sim_metric_t *m_wait;
+  mmc_obs_t *obs; /* what the clock said of each customer, for mmc_stats */
 } mmc_t;
 
 static void customer(void *arg) {
@@ -118,13 +124,15 @@ static void customer(void *arg) {
   sim_world_t *w = sim_thread_world(sim_self());
   sim_time_t t0 = sim_now(w);
   sim_sem_acquire(m->servers);
-  double wq = (double)(sim_now(w) - t0) / 1e9;
+  sim_time_t t1 = sim_now(w);
+  double wq = (double)(t1 - t0) / 1e9;
   if (idx >= m->warmup) {
     m->wait_sum += wq;
     m->waited += wq > 0;
     sim_sample_add(m->m_wait, wq);
   }
   sim_sleep((sim_time_t)(sim_rng_exp(&m->svc, 1e9 / m->mu)));
+  m->obs[idx] = (mmc_obs_t){(double)t0 * 1e-9, (double)t1 * 1e-9, (double)sim_now(w) * 1e-9};
   sim_sem_release(m->servers);
 }
 
@@ -135,17 +143,6 @@ static void arrivals(void *arg) {
     sim_sleep((sim_time_t)sim_rng_exp(&m->arr, 1e9 / m->lambda));
     sim_thread_spawn(w, "customer", NULL, customer, m);
   }
-}
-
-static void erlang_c(double lambda, double mu, int c, double *pw, double *wq) {
-  double a = lambda / mu, rho = a / c, term = 1, sum = 0;
-  for (int k = 0; k < c; k++) {
-    sum += term;
-    term *= a / (k + 1);
-  }
-  double top = term / (1 - rho);
-  *pw = top / (sum + top);
-  *wq = *pw / (c * mu - lambda);
 }
 
 static int bench_mmc(int argc, char **argv) {
@@ -167,21 +164,33 @@ static int bench_mmc(int argc, char **argv) {
   sim_rng_init(&m.svc, seed, "mmc.service");
   m.servers = sim_sem_create(w, "servers", c);
   m.m_wait = sim_metric(w, "mmc.wait", SIM_M_SAMPLE, "s");
+  m.obs = malloc((size_t)m.customers * sizeof *m.obs);
+  if (!m.obs) {
+    fprintf(stderr, "storesim-bench mmc: out of memory\n");
+    return 3;
+  }
   sim_thread_spawn(w, "arrivals", NULL, arrivals, &m);
   double t0 = wall();
   int rc = sim_world_run(w, SIM_TIME_MAX);
   double dt = wall() - t0;
   long n = m.customers - m.warmup;
-  double pw, wq;
-  erlang_c(m.lambda, m.mu, c, &pw, &wq);
+  mmc_stats_t st;
+  char why[512] = "too few customers for the batch regression";
+  int ok = rc == 0 &&
+           mmc_stats_compute(m.lambda, m.mu, c, m.obs, m.customers, m.warmup, 50, &st) == 0 &&
+           mmc_stats_verdict(&st, 0.03, 0.01, why, sizeof why);
   printf("customers=%ld wall_s=%.3f customers_per_s=%.0f mean_wait=%.5f "
-         "p_wait=%.5f erlang_c_wait=%.5f erlang_c_p=%.5f trace_hash=%016llx "
-         "rc=%d\n",
+         "p_wait=%.5f erlang_c_wait=%.5f erlang_c_p=%.5f mean_wait_cv=%.5f "
+         "mean_wait_cv_se=%.5f p_wait_cv=%.5f service_mean=%.5f inter_mean=%.5f "
+         "erlang_c_check=%s trace_hash=%016llx rc=%d\n",
          m.customers, dt, (double)m.customers / dt, m.wait_sum / (double)n,
-         (double)m.waited / (double)n, wq, pw,
+         (double)m.waited / (double)n, st.erlang_wait, st.erlang_p, st.wait_cv,
+         st.wait_cv_se, st.p_wait_cv, st.service_mean, st.inter_mean, ok ? "ok" : "FAIL",
          (unsigned long long)sim_world_trace_hash(w), rc);
+  if (!ok) fprintf(stderr, "storesim-bench mmc: disagrees with Erlang C: %s\n", why);
   sim_world_destroy(w);
-  return rc == 0 ? 0 : 3;
+  free(m.obs);
+  return rc != 0 ? 3 : ok ? 0 : 1;
 }
 
 /* ---- timers ---- */

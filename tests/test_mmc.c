@@ -12,10 +12,18 @@
  * that lost a server, served customers too slowly or let them wait wrongly
  * fails. Little's law (L_q = lambda W_q) and the server utilisation
  * (a busy servers on average) are checked on the way.
+ *
+ * Suite mmc_erlang: the issue's own figures -- utilisation 0.9, 10^6
+ * customers, mean wait within 3 % and P(wait) within 0.01 -- on single runs,
+ * through the control-variate estimates of bench/mmc_stats.c (whose SD is
+ * about 0.1 % where the raw mean wait's is 2.9 %), with c = 1, 2, 10, and
+ * three wrong kernels it must reject.
  */
 #include <math.h>
+#include <stdlib.h>
 
 #include "ktest.h"
+#include "mmc_stats.h"
 
 typedef struct mmc {
   double lambda, mu;
@@ -26,6 +34,9 @@ typedef struct mmc {
   double wait_sum;
   long waited, measured;
   sim_metric_t *queue, *busy;
+  mmc_obs_t *obs;           /* when set: arrival, start, end of each customer */
+  double stretch;           /* injected bugs: service slept this much longer, */
+  sim_time_t hold;          /* and the server kept this long after the end */
 } mmc_t;
 
 static void customer(void *arg) {
@@ -43,7 +54,12 @@ static void customer(void *arg) {
     m->waited += wq > 0;
     m->measured++;
   }
-  sim_sleep((sim_time_t)sim_rng_exp(&m->svc, 1e9 / m->mu));
+  sim_sleep((sim_time_t)(sim_rng_exp(&m->svc, 1e9 / m->mu) * (1 + m->stretch)));
+  if (m->obs)
+    m->obs[idx] = (mmc_obs_t){(double)t0 * 1e-9, (double)(t0 + wq) * 1e-9,
+                              (double)sim_now(w) * 1e-9};
+  if (m->hold)
+    sim_sleep(m->hold);
   sim_gauge_add(m->busy, -1);
   sim_sem_release(m->servers);
 }
@@ -165,4 +181,96 @@ Test(mmc, same_seed_same_hash, .timeout = 600) {
   cr_assert_eq(a.hash, b.hash);
   cr_assert_eq(a.wq, b.wq);
   cr_assert_neq(a.hash, d.hash);
+}
+
+/* ---- agreement at utilisation up to 0.9 (bench/mmc_stats.h) ----
+ * The raw mean wait of one run at rho = 0.9 has an SD of about 2.9 % at
+ * 10^6 customers; the control-variate estimate of mmc_stats about 0.1 %, and
+ * P(wait)'s about 0.05 percentage points. So these check what the issue
+ * asks -- mean wait within 3 % and P(wait) within 0.01 of Erlang C -- on
+ * single runs, together with the inputs the controls rely on (the service
+ * and inter-arrival times the clock measured), and that the same checks
+ * reject a kernel that keeps a server idle, stretches timers or lost a
+ * server. */
+typedef struct {
+  double stretch;
+  sim_time_t hold;
+  int sim_c; /* servers actually simulated (0: c) */
+} bug_t;
+
+static int agrees(double lambda, double mu, int c, long customers, uint64_t seed, bug_t bug,
+                  mmc_stats_t *st, char *why, size_t nwhy) {
+  sim_world_opts_t o;
+  sim_world_opts_init(&o);
+  o.seed = seed;
+  o.stack_size = 16 * 1024;
+  sim_world_t *w = kt_world_opts(&o);
+  static mmc_t m;
+  memset(&m, 0, sizeof m);
+  m.lambda = lambda;
+  m.mu = mu;
+  m.c = bug.sim_c ? bug.sim_c : c;
+  m.customers = customers;
+  m.warmup = customers / 10;
+  m.stretch = bug.stretch;
+  m.hold = bug.hold;
+  m.obs = malloc((size_t)customers * sizeof *m.obs);
+  cr_assert_not_null(m.obs);
+  sim_rng_init(&m.arr, seed, "mmc.arrivals");
+  sim_rng_init(&m.svc, seed, "mmc.service");
+  m.servers = sim_sem_create(w, "servers", m.c);
+  m.queue = sim_metric(w, "mmc.queue", SIM_M_GAUGE, "customers");
+  m.busy = sim_metric(w, "mmc.busy", SIM_M_GAUGE, "servers");
+  sim_thread_spawn(w, "arrivals", NULL, arrivals, &m);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  cr_assert_eq(m.arrived, customers);
+  cr_assert_eq(mmc_stats_compute(lambda, mu, c, m.obs, customers, m.warmup, 50, st), 0);
+  int ok = mmc_stats_verdict(st, 0.03, 0.01, why, nwhy);
+  cr_log_info("M/M/%d lambda=%g mu=%g n=%ld seed=%llu: raw W_q %.5f, adjusted %.5f +- %.5f, "
+              "Erlang C %.5f; P_w raw %.5f adjusted %.5f, Erlang C %.5f: %s",
+              c, lambda, mu, customers, (unsigned long long)seed, st->mean_wait, st->wait_cv,
+              st->wait_cv_se, st->erlang_wait, st->p_wait, st->p_wait_cv, st->erlang_p, why);
+  free(m.obs);
+  kt_end(w, 0);
+  return ok;
+}
+
+static void assert_agrees(double lambda, double mu, int c, long customers, uint64_t seed) {
+  mmc_stats_t st;
+  char why[512];
+  bug_t none = {0, 0, 0};
+  cr_assert(agrees(lambda, mu, c, customers, seed, none, &st, why, sizeof why),
+            "M/M/%d lambda=%g mu=%g: %s", c, lambda, mu, why);
+  /* far inside the band: 1 % is about 10 SD at 10^6 customers */
+  cr_assert_lt(fabs(st.wait_cv / st.erlang_wait - 1), 0.01, "adjusted W_q %.5f vs %.5f",
+               st.wait_cv, st.erlang_wait);
+}
+
+/* The issue's example: lambda = 9/s, mu = 1/s, c = 10 over 10^6 customers. */
+Test(mmc_erlang, ten_servers_rho_09_million, .timeout = 900) {
+  assert_agrees(9, 1, 10, 1000000, 1);
+}
+Test(mmc_erlang, one_server_rho_09, .timeout = 900) { assert_agrees(0.9, 1, 1, 300000, 2); }
+Test(mmc_erlang, two_servers_rho_09, .timeout = 900) { assert_agrees(3.6, 2, 2, 300000, 3); }
+Test(mmc_erlang, ten_servers_rho_05, .timeout = 900) { assert_agrees(5, 1, 10, 300000, 4); }
+
+static void assert_rejected(bug_t bug, double lambda, int c, const char *what) {
+  mmc_stats_t st;
+  char why[512];
+  cr_assert_not(agrees(lambda, 1, c, 300000, 5, bug, &st, why, sizeof why),
+                "a wrong kernel passed: %s", why);
+  kt_assert_contains(why, what);
+}
+
+/* A server kept 10 ms past each service: queue logic that idles a server. */
+Test(mmc_erlang, rejects_an_idle_server, .timeout = 900) {
+  assert_rejected((bug_t){0, 10 * SIM_MS, 0}, 9, 10, "adjusted mean wait");
+}
+/* Timers 3 % long: the inputs are wrong (and the controls would absorb it). */
+Test(mmc_erlang, rejects_stretched_timers, .timeout = 900) {
+  assert_rejected((bug_t){0.03, 0, 0}, 9, 10, "mean service time");
+}
+/* A server lost (c - 1 at utilisation 0.5, still stable). */
+Test(mmc_erlang, rejects_a_lost_server, .timeout = 900) {
+  assert_rejected((bug_t){0, 0, 9}, 5, 10, "adjusted mean wait");
 }
