@@ -90,26 +90,34 @@ typedef struct {
   uint64_t hash;
 } mmc_result_t;
 
-static mmc_result_t run_mmc(double lambda, double mu, int c, long customers,
-                            uint64_t seed) {
+/* The one M/M/c of this file, in a new world: *m filled in, the arrival
+ * thread spawned, nothing run yet. */
+static sim_world_t *mmc_world(mmc_t *m, double lambda, double mu, int c, long customers,
+                              uint64_t seed) {
   sim_world_opts_t o;
   sim_world_opts_init(&o);
   o.seed = seed;
   o.stack_size = 16 * 1024;
   sim_world_t *w = kt_world_opts(&o);
+  memset(m, 0, sizeof *m);
+  m->lambda = lambda;
+  m->mu = mu;
+  m->c = c;
+  m->customers = customers;
+  m->warmup = customers / 10;
+  sim_rng_init(&m->arr, seed, "mmc.arrivals");
+  sim_rng_init(&m->svc, seed, "mmc.service");
+  m->servers = sim_sem_create(w, "servers", c);
+  m->queue = sim_metric(w, "mmc.queue", SIM_M_GAUGE, "customers");
+  m->busy = sim_metric(w, "mmc.busy", SIM_M_GAUGE, "servers");
+  sim_thread_spawn(w, "arrivals", NULL, arrivals, m);
+  return w;
+}
+
+static mmc_result_t run_mmc(double lambda, double mu, int c, long customers,
+                            uint64_t seed) {
   static mmc_t m;
-  memset(&m, 0, sizeof m);
-  m.lambda = lambda;
-  m.mu = mu;
-  m.c = c;
-  m.customers = customers;
-  m.warmup = customers / 10;
-  sim_rng_init(&m.arr, seed, "mmc.arrivals");
-  sim_rng_init(&m.svc, seed, "mmc.service");
-  m.servers = sim_sem_create(w, "servers", c);
-  m.queue = sim_metric(w, "mmc.queue", SIM_M_GAUGE, "customers");
-  m.busy = sim_metric(w, "mmc.busy", SIM_M_GAUGE, "servers");
-  sim_thread_spawn(w, "arrivals", NULL, arrivals, &m);
+  sim_world_t *w = mmc_world(&m, lambda, mu, c, customers, seed);
   cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
   cr_assert_eq(m.arrived, customers, "every customer was served");
   cr_assert_eq(sim_sem_value(m.servers), c, "every server was returned");
@@ -200,28 +208,12 @@ typedef struct {
 
 static int agrees(double lambda, double mu, int c, long customers, uint64_t seed, bug_t bug,
                   mmc_stats_t *st, char *why, size_t nwhy) {
-  sim_world_opts_t o;
-  sim_world_opts_init(&o);
-  o.seed = seed;
-  o.stack_size = 16 * 1024;
-  sim_world_t *w = kt_world_opts(&o);
   static mmc_t m;
-  memset(&m, 0, sizeof m);
-  m.lambda = lambda;
-  m.mu = mu;
-  m.c = bug.sim_c ? bug.sim_c : c;
-  m.customers = customers;
-  m.warmup = customers / 10;
+  sim_world_t *w = mmc_world(&m, lambda, mu, bug.sim_c ? bug.sim_c : c, customers, seed);
   m.stretch = bug.stretch;
   m.hold = bug.hold;
   m.obs = malloc((size_t)customers * sizeof *m.obs);
   cr_assert_not_null(m.obs);
-  sim_rng_init(&m.arr, seed, "mmc.arrivals");
-  sim_rng_init(&m.svc, seed, "mmc.service");
-  m.servers = sim_sem_create(w, "servers", m.c);
-  m.queue = sim_metric(w, "mmc.queue", SIM_M_GAUGE, "customers");
-  m.busy = sim_metric(w, "mmc.busy", SIM_M_GAUGE, "servers");
-  sim_thread_spawn(w, "arrivals", NULL, arrivals, &m);
   cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
   cr_assert_eq(m.arrived, customers);
   cr_assert_eq(mmc_stats_compute(lambda, mu, c, m.obs, customers, m.warmup, 50, st), 0);
