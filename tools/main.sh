@@ -15,7 +15,7 @@ echo "== validation: M/M/c through the kernel against Erlang C"
 # 0.01 of Erlang C, measured service and inter-arrival times as specified
 # (bench/mmc_stats.h); exit status 1 otherwise.
 vstatus=0
-build/release/storesim-bench mmc --lambda 9 --mu 1 --servers 10 --customers 1000000 --seed 1 ||
+build/release/storesim-bench mmc --lambda 9 --mu 1 --servers 10 --customers 1000000 --seed 1 --check ||
   vstatus=$?
 [ "$status" -eq 0 ] && status=$vstatus
 if [ -x build/release/storesim ]; then
