@@ -299,8 +299,7 @@ static inline sim_thread_t *pick_ready(sim_world_t *w) {
     sim_thread_t *t = ready_pop_front(w);
     if (n > 1) {
       w->ndecisions++;
-      if (w->dlog)
-        decision_write(w, t);
+      decision_write(w, t);
     }
     return t;
   }
@@ -317,8 +316,9 @@ static inline sim_thread_t *pick_ready(sim_world_t *w) {
  * context. It goes back to the run loop for everything else: the loop must
  * stop (interrupt, limits, `until`, nothing left to run, a hang), a callback
  * event is due (callbacks run on the run loop's stack, as before), or the
- * policy is replay (whose divergence the loop reports). The run loop then
- * takes the same decision again from the same state.
+ * policy is replay (whose divergence the loop reports). Both run the same
+ * steps (advance), so the order of checks cannot drift apart; the run loop
+ * then takes the same decision again from the same state.
  *
  * A finished thread cannot release the stack it is running on, so it leaves
  * itself in w->dead and whichever context runs next releases it
@@ -348,10 +348,13 @@ static void dispatch(sim_world_t *w, sim__ctx_t *from, sim_thread_t *t,
     sim__ctx_swap(w->ctx, from, &t->ctx, from_dies);
 }
 
-/* The run loop's next steps, as far as a thread may take them (see above):
- * the READY thread to dispatch, or NULL to hand over to the run loop. */
-static sim_thread_t *next_on_thread(sim_world_t *w) {
-  if (w->policy == SIM__S_REPLAY)
+/* The run loop's steps up to the next dispatch: carries out events until a
+ * thread is READY and returns it, picked. NULL when the loop must stop
+ * (interrupt, limits, nothing left, `until`; sim_world_run says which) or on
+ * replay divergence (the pick fails, rn > 0). On a thread (see above) also
+ * NULL for what belongs to the run loop: replay, and a due callback. */
+static sim_thread_t *advance(sim_world_t *w, bool on_thread) {
+  if (on_thread && w->policy == SIM__S_REPLAY)
     return NULL;
   for (;;) {
     if (w->interrupted | w->limit_hit ||
@@ -359,8 +362,9 @@ static sim_thread_t *next_on_thread(sim_world_t *w) {
       return NULL;
     if (w->rn > 0)
       return pick_ready(w);
-    if (w->nreal_events == w->nstale || w->heap[0].time > w->until ||
-        SIM__EV_KIND(w->heap[0]) == SIM__EV_CALLBACK)
+    if (w->nreal_events == w->nstale || w->heap[0].time > w->until)
+      return NULL;
+    if (on_thread && SIM__EV_KIND(w->heap[0]) == SIM__EV_CALLBACK)
       return NULL;
     process_event(w, heap_pop(w));
   }
@@ -371,7 +375,7 @@ static void switch_to_scheduler(sim_thread_t *t, bool dies) {
   if (dies)
     w->dead = t;
   tl_current = NULL; /* events are processed outside any thread */
-  sim_thread_t *next = next_on_thread(w);
+  sim_thread_t *next = advance(w, true);
   if (next)
     dispatch(w, &t->ctx, next, dies);
   else
@@ -960,15 +964,20 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
     sim__die("sim_world_run: called from a simulated thread");
   w->until = until;
   for (;;) {
-    if (__builtin_expect(w->interrupted | w->limit_hit, 0)) {
-      if (w->interrupted) {
-        w->interrupted = 0;
-        if (replay_failed(w))
-          return SIM_EREPLAY;
-        return SIM_EINTR;
-      }
-      return SIM_ELIMIT;
+    sim_thread_t *t = advance(w, false);
+    if (t) {
+      run_thread(w, t);
+      continue;
     }
+    /* Stopped: why, in the order advance looks. */
+    if (w->interrupted) {
+      w->interrupted = 0;
+      if (replay_failed(w))
+        return SIM_EREPLAY;
+      return SIM_EINTR;
+    }
+    if (w->limit_hit)
+      return SIM_ELIMIT;
     if (w->steps + w->nevents_processed > w->max_events) {
       snprintf(w->last_error, sizeof w->last_error,
                "event limit reached (%llu scheduling events)",
@@ -976,13 +985,8 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
       w->limit_hit = true;
       return SIM_ELIMIT;
     }
-    if (w->rn > 0) {
-      sim_thread_t *t = pick_ready(w);
-      if (!t)
-        return SIM_EREPLAY;
-      run_thread(w, t);
-      continue;
-    }
+    if (w->rn > 0)
+      return SIM_EREPLAY; /* the replay log names no READY thread */
     if (w->nreal_events == w->nstale) {
       if (w->nlive > 0) {
         if (!w->hang_reported)
@@ -1009,12 +1013,10 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
         w->now = until;
       return 0;
     }
-    if (w->heap[0].time > until) {
-      if (until > w->now)
-        w->now = until;
-      return 0;
-    }
-    process_event(w, heap_pop(w));
+    /* the next event is past `until` */
+    if (until > w->now)
+      w->now = until;
+    return 0;
   }
 }
 
