@@ -30,6 +30,17 @@ static scn_scenario_t *load_file(const char *rel, const char *const *sets, size_
   return s;
 }
 
+/* A scenario from text (named t.yaml in messages); the test fails if it
+ * does not load. */
+static scn_scenario_t *load_text(const char *text, size_t len) {
+  scn_diag_t d;
+  scn_scenario_t *s = NULL;
+  scn_diag_init(&d);
+  cr_assert_eq(scn_load_buffer("t.yaml", text, len, NULL, &s, &d), 0, "%s", d.text);
+  scn_diag_free(&d);
+  return s;
+}
+
 static const scn_metric_res_t *metric(const scn_variant_res_t *vr, const char *name) {
   for (size_t i = 0; i < vr->nmetrics; i++)
     if (!strcmp(vr->metrics[i].name, name)) return &vr->metrics[i];
@@ -97,11 +108,7 @@ Test(runner, unknown_metric_is_an_input_error_with_position) {
       "id: t\ntitle: t\nmodel: queue\nduration: 1m\n"
       "variants: { without_fix: {}, with_fix: {} }\n"
       "expect:\n  without_fix: [\"queue.wiat.mean < 1s\"]\n  with_fix: [\"queue.wait.p99 < 1h\", \"queue.length.p99 < 1\"]\n";
-  scn_diag_t d;
-  scn_scenario_t *s = NULL;
-  scn_diag_init(&d);
-  cr_assert_eq(scn_load_buffer("t.yaml", text, strlen(text), NULL, &s, &d), 0, "%s", d.text);
-  scn_diag_free(&d);
+  scn_scenario_t *s = load_text(text, strlen(text));
   scn_result_t *r = scn_run(s, NULL);
   cr_assert_eq(r->status, 2);
   cr_assert(strstr(r->diag.text, "t.yaml:7:18: error: expect (without_fix): unknown metric 'queue.wiat' (nearest: 'queue.wait'"),
@@ -166,11 +173,7 @@ Test(runner, parallel_variants_merge_diagnostics_in_order) {
       "variants: { without_fix: {}, with_fix: {}, third: {} }\n"
       "expect:\n  without_fix: [\"queue.wiat.mean < 1s\"]\n"
       "  with_fix: [\"queue.lenght.max < 1\"]\n  third: [\"queue.waits.max < 1s\"]\n";
-  scn_diag_t d;
-  scn_scenario_t *s = NULL;
-  scn_diag_init(&d);
-  cr_assert_eq(scn_load_buffer("t.yaml", text, strlen(text), NULL, &s, &d), 0, "%s", d.text);
-  scn_diag_free(&d);
+  scn_scenario_t *s = load_text(text, strlen(text));
   scn_run_opts_t o = {0};
   scn_result_t *seq = scn_run(s, &o);
   o.jobs = 3;
@@ -184,16 +187,37 @@ Test(runner, parallel_variants_merge_diagnostics_in_order) {
   scn_scenario_free(s);
 }
 
+/* More errors than the diagnostics print (50): the cap applies to the
+ * scenario's errors in variant order, however many variants ran at once. */
+Test(runner, parallel_variants_keep_the_error_cap) {
+  char text[8192];
+  size_t k = (size_t)snprintf(text, sizeof text,
+                              "id: t\ntitle: t\nmodel: queue\nduration: 1m\n"
+                              "variants: { without_fix: {}, with_fix: {} }\nexpect:\n");
+  for (int v = 0; v < 2; v++) {
+    k += (size_t)snprintf(text + k, sizeof text - k, "  %s:\n", v ? "with_fix" : "without_fix");
+    for (int i = 0; i < 30; i++)
+      k += (size_t)snprintf(text + k, sizeof text - k, "    - \"queue.nope%d.max < 1\"\n", i);
+  }
+  scn_scenario_t *s = load_text(text, k);
+  scn_run_opts_t o = {0};
+  scn_result_t *seq = scn_run(s, &o);
+  o.jobs = 2;
+  scn_result_t *par = scn_run(s, &o);
+  cr_assert_eq(seq->diag.nerrors, 60);
+  cr_assert(strstr(seq->diag.text, "too many errors; stopping"), "%s", seq->diag.text);
+  assert_same_result(seq, par);
+  scn_result_free(seq);
+  scn_result_free(par);
+  scn_scenario_free(s);
+}
+
 Test(runner, limits_stop_a_run_with_an_error) {
   const char *text =
       "id: t\ntitle: t\nmodel: queue\nduration: 1m\nburst: { at: 1s, count: 5000 }\n"
       "limits: { max_threads: 100 }\nvariants: { without_fix: {}, with_fix: {} }\n"
       "expect: { without_fix: [\"queue.arrivals.final > 0\"] }\n";
-  scn_diag_t d;
-  scn_scenario_t *s = NULL;
-  scn_diag_init(&d);
-  cr_assert_eq(scn_load_buffer("t.yaml", text, strlen(text), NULL, &s, &d), 0, "%s", d.text);
-  scn_diag_free(&d);
+  scn_scenario_t *s = load_text(text, strlen(text));
   scn_result_t *r = scn_run(s, NULL);
   cr_assert_eq(r->status, 2);
   cr_assert(r->variants[0].incomplete);
@@ -210,11 +234,7 @@ Test(runner, faults_reach_the_model) {
       "faults: [{at: 30m, action: arrivals_stop}]\n"
       "variants: { without_fix: {}, with_fix: {} }\n"
       "expect:\n  without_fix: [\"queue.arrivals.final == 1799\"]\n";
-  scn_diag_t d;
-  scn_scenario_t *s = NULL;
-  scn_diag_init(&d);
-  cr_assert_eq(scn_load_buffer("t.yaml", text, strlen(text), NULL, &s, &d), 0, "%s", d.text);
-  scn_diag_free(&d);
+  scn_scenario_t *s = load_text(text, strlen(text));
   scn_result_t *r = scn_run(s, NULL);
   cr_assert_eq(r->variants[0].npass, 1, "%s", r->variants[0].expects[0].detail);
   scn_result_free(r);

@@ -108,7 +108,9 @@ void scn_diag_free(scn_diag_t *d);
 /* Appends "file:line:col: error: msg\n" (line <= 0: "file: error: msg\n"). */
 void scn_diag_error(scn_diag_t *d, const char *file, int line, int col,
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* Appends the lines and counts of `from` to d (from is unchanged). */
+/* Appends the entries of `from` to d as if they had been filed on d, in
+ * order, so d's caps on printed errors and warnings apply (from is
+ * unchanged). */
 void scn_diag_merge(scn_diag_t *d, const scn_diag_t *from);
 /* Appends "file:line:col: warning: msg\n"; counts in nwarnings only. */
 void scn_diag_warning(scn_diag_t *d, const char *file, int line, int col,

@@ -368,7 +368,13 @@ static int verdict_of(const scn_result_t *r, const char *name) {
   return -1;
 }
 
-/* Variants run at the same time (see the top of the file). */
+/* Whether the run options select variant v. */
+static int selected(const scn_run_opts_t *o, const scn_variant_t *v) {
+  return !o->variant || !strcmp(o->variant, v->name);
+}
+
+/* The selected variants, on up to `jobs` host threads (see the top of the
+ * file); jobs <= 1 runs them one after another on this thread. */
 typedef struct par {
   const scn_scenario_t *s;
   const scn_run_opts_t *o; /* the caller's, with progress serialised */
@@ -397,38 +403,38 @@ static void *par_worker(void *arg) {
     pthread_mutex_unlock(&p->lock);
     if (i >= p->s->nvariants) return NULL;
     const scn_variant_t *v = &p->s->variants[i];
-    if (p->o->variant && strcmp(p->o->variant, v->name)) continue;
+    if (!selected(p->o, v)) continue;
     if (g_interrupted) {
-      p->slot[i].interrupted = 1;
+      p->slot[i].interrupted = 1; /* this one and the rest stay NOT_RUN */
       continue;
     }
     run_variant(p->s, v, p->o, &p->r->variants[i], &p->slot[i]);
   }
 }
 
-/* Runs the selected variants on up to `jobs` host threads. Returns 0, or -1
- * if no thread could be started (nothing ran then). */
-static int run_parallel(const scn_scenario_t *s, const scn_run_opts_t *o, size_t jobs,
-                        scn_result_t *r) {
+static void run_variants(const scn_scenario_t *s, const scn_run_opts_t *o, size_t jobs,
+                         scn_result_t *r) {
   par_t p = {.s = s, .r = r, .progress = o->progress, .progress_arg = o->progress_arg};
   scn_run_opts_t po = *o;
-  if (o->progress) {
+  if (jobs > 1 && o->progress) {
     po.progress = par_progress;
     po.progress_arg = &p;
   }
   p.o = &po;
-  p.slot = calloc(s->nvariants, sizeof *p.slot);
-  pthread_t *th = calloc(jobs, sizeof *th);
-  size_t nth = 0;
-  if (!p.slot || !th) {
+  p.slot = calloc(s->nvariants ? s->nvariants : 1, sizeof *p.slot);
+  pthread_t *th = jobs > 1 ? calloc(jobs, sizeof *th) : NULL;
+  if (!p.slot || (jobs > 1 && !th)) {
+    scn_diag_error(&r->diag, s->file, 0, 0, "out of host memory");
+    r->status = worse(r->status, 3);
     free(p.slot);
     free(th);
-    return -1;
+    return;
   }
   for (size_t i = 0; i < s->nvariants; i++) scn_diag_init(&p.slot[i].diag);
   pthread_mutex_init(&p.lock, NULL);
-  while (nth < jobs && pthread_create(&th[nth], NULL, par_worker, &p) == 0) nth++;
-  if (nth == 0) par_worker(&p); /* no thread to be had: run them here */
+  size_t nth = 0;
+  while (nth < jobs && jobs > 1 && pthread_create(&th[nth], NULL, par_worker, &p) == 0) nth++;
+  if (nth == 0) par_worker(&p); /* one job, or no thread to be had: here */
   for (size_t k = 0; k < nth; k++) pthread_join(th[k], NULL);
   pthread_mutex_destroy(&p.lock);
   for (size_t i = 0; i < s->nvariants; i++) {
@@ -439,7 +445,6 @@ static int run_parallel(const scn_scenario_t *s, const scn_run_opts_t *o, size_t
   }
   free(p.slot);
   free(th);
-  return 0;
 }
 
 scn_result_t *scn_run(const scn_scenario_t *s, const scn_run_opts_t *o) {
@@ -471,24 +476,11 @@ scn_result_t *scn_run(const scn_scenario_t *s, const scn_run_opts_t *o) {
   }
   for (size_t i = 0; i < s->nvariants; i++) r->variants[i].v = &s->variants[i];
   size_t nsel = 0;
-  for (size_t i = 0; i < s->nvariants; i++)
-    nsel += !o->variant || !strcmp(o->variant, s->variants[i].name);
+  for (size_t i = 0; i < s->nvariants; i++) nsel += selected(o, &s->variants[i]);
   size_t jobs = o->jobs > 1 ? (size_t)o->jobs : 1;
   if (jobs > nsel) jobs = nsel;
-  int shared_output = o->trace || o->decision_log || o->world_done;
-  if (!bad_variant && jobs > 1 && !shared_output && run_parallel(s, o, jobs, r) == 0) {
-    /* done */
-  } else {
-    for (size_t i = 0; i < s->nvariants && !bad_variant; i++) {
-      const scn_variant_t *v = &s->variants[i];
-      if (o->variant && strcmp(o->variant, v->name)) continue;
-      if (g_interrupted) {
-        r->interrupted = 1;
-        break;
-      }
-      run_variant(s, v, o, &r->variants[i], r);
-    }
-  }
+  if (o->trace || o->decision_log || o->world_done) jobs = 1; /* one stream, one caller */
+  if (!bad_variant) run_variants(s, o, jobs, r);
   r->reproduced_without_fix = verdict_of(r, "without_fix");
   r->absent_with_fix = verdict_of(r, "with_fix");
   for (size_t i = 0; i < r->nvariants; i++)

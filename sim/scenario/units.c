@@ -703,6 +703,7 @@ void scn_diag_free(scn_diag_t *d) {
 
 static void diag_append(scn_diag_t *d, const char *file, int line, int col, const char *what,
                         const char *msg);
+static void diag_raw(scn_diag_t *d, const char *p, size_t len);
 
 void scn_diag_error(scn_diag_t *d, const char *file, int line, int col,
                     const char *fmt, ...) {
@@ -733,29 +734,51 @@ static void diag_append(scn_diag_t *d, const char *file, int line, int col, cons
   char head[600];
   if (line > 0) snprintf(head, sizeof head, "%s:%d:%d: %s: ", file, line, col, what);
   else snprintf(head, sizeof head, "%s: %s: ", file, what);
-  size_t need = strlen(head) + strlen(msg) + 2;
-  if (d->len + need + 1 > d->cap) {
-    size_t ncap = (d->cap ? d->cap * 2 : 256) + need;
-    char *t = realloc(d->text, ncap);
-    if (!t) return; /* the count still says an error happened */
-    d->text = t;
-    d->cap = ncap;
-  }
-  d->len += (size_t)snprintf(d->text + d->len, d->cap - d->len, "%s%s\n", head, msg);
+  char buf[sizeof head + 1024 + 2]; /* head and a message of scn_diag_* fit */
+  int n = snprintf(buf, sizeof buf, "%s%s\n", head, msg);
+  if (n > 0) diag_raw(d, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
-void scn_diag_merge(scn_diag_t *d, const scn_diag_t *from) {
-  d->nerrors += from->nerrors;
-  d->nwarnings += from->nwarnings;
-  if (!from->len) return;
-  if (d->len + from->len + 1 > d->cap) {
-    size_t ncap = d->len + from->len + 1;
+/* Appends len bytes of lines as they are. */
+static void diag_raw(scn_diag_t *d, const char *p, size_t len) {
+  if (d->len + len + 1 > d->cap) {
+    size_t ncap = (d->cap ? d->cap * 2 : 256) + len;
     char *t = realloc(d->text, ncap);
     if (!t) return; /* the counts still say what happened */
     d->text = t;
     d->cap = ncap;
   }
-  memcpy(d->text + d->len, from->text, from->len);
-  d->len += from->len;
+  memcpy(d->text + d->len, p, len);
+  d->len += len;
   d->text[d->len] = 0;
+}
+
+/* As if each entry of `from` had been filed on d, in order: d's caps apply
+ * (the 50th error reads "too many errors; stopping", later ones only count).
+ * Lines are told apart by diag_append's head, the first ": error: " or
+ * ": warning: " of the line. */
+void scn_diag_merge(scn_diag_t *d, const scn_diag_t *from) {
+  int nerr = 0, nwarn = 0;
+  const char *p = from->text ? from->text : "", *end = p + from->len;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t len = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+    const char *e = memmem(p, len, ": error: ", 9), *wn = memmem(p, len, ": warning: ", 11);
+    if (e && (!wn || e < wn)) {
+      nerr++;
+      if (++d->nerrors < DIAG_MAX_ERRORS) {
+        diag_raw(d, p, len);
+      } else if (d->nerrors == DIAG_MAX_ERRORS) {
+        diag_raw(d, p, (size_t)(e - p) + 9);
+        diag_raw(d, "too many errors; stopping\n", 26);
+      }
+    } else {
+      nwarn++;
+      if (++d->nwarnings <= DIAG_MAX_ERRORS) diag_raw(d, p, len);
+    }
+    p += len;
+  }
+  /* entries `from` counted past its own caps */
+  d->nerrors += from->nerrors - nerr;
+  d->nwarnings += from->nwarnings - nwarn;
 }
