@@ -182,11 +182,14 @@ static int cv_estimate(const double *bm, int nb, int y, const int *x, int q, dou
 int mmc_stats_compute(double lambda, double mu, int c, const mmc_obs_t *obs, long n,
                       long first, int nbatches, mmc_stats_t *out) {
   memset(out, 0, sizeof *out);
+  out->wait_cv = out->p_wait_cv = out->wait_cv_se = out->p_wait_cv_se = NAN;
   mmc_erlang_c(lambda, mu, c, &out->erlang_p, &out->erlang_wait);
   long kept = n - first;
   out->kept = kept;
-  if (first < 1 || nbatches < Q_CTL + 2 || kept < 10L * nbatches) return -1;
-  long per = kept / nbatches;
+  if (first < 1 || kept < 1) return -1;
+  /* too few customers for the regression: the raw figures only */
+  int regress = nbatches >= Q_CTL + 2 && kept >= 10L * nbatches;
+  long per = regress ? kept / nbatches : kept;
 
   dfun_t d = {lambda, lambda / (c * mu), lambda * out->erlang_wait, out->erlang_p, c, NULL};
   d.r = malloc((size_t)c * sizeof *d.r);
@@ -203,7 +206,7 @@ int mmc_stats_compute(double lambda, double mu, int c, const mmc_obs_t *obs, lon
   double tcur = 0, waits = 0, nwait = 0, s1 = 0, s2 = 0, a1 = 0, a2 = 0;
   for (long i = 0; i < n; i++) {
     double t = obs[i].arrive;
-    int keep = i >= first && (i - first) / per < nbatches;
+    int keep = regress && i >= first && (i - first) / per < nbatches;
     double *row = keep ? bm + ((i - first) / per) * NCOL : NULL;
     double xa = 0, xd = 0, pa = 0, pd = 0;
     for (;;) { /* events before this arrival */
@@ -273,6 +276,8 @@ int mmc_stats_compute(double lambda, double mu, int c, const mmc_obs_t *obs, lon
    * sqrt(20)/2/sqrt(n) (E X^4 = 24/rate^4) */
   out->tol_mean = 5.0 / sqrt(k);
   out->tol_m2 = 5.0 * sqrt(20.0) / 2.0 / sqrt(k);
+  if (!regress)
+    goto done;
   for (int b = 0; b < nbatches; b++)
     for (int j = 0; j < NCOL; j++) bm[b * NCOL + j] /= (double)per;
   /* Not the inter-arrival control for P(wait): for c = 1 its arrival part

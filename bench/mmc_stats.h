@@ -45,11 +45,13 @@ typedef struct mmc_stats {
   double tol_mean, tol_m2;
 } mmc_stats_t;
 
-/* Computes the statistics of obs[0..n) with the first `first` customers as
- * warm-up, the kept ones in `nbatches` equal batches (>= 5; kept customers
- * beyond a multiple of nbatches are not used for the regression).
- * lambda < c mu. Returns 0, or -1 when there are too few kept customers or
- * the batch regression is singular (*out is then partly filled). */
+/* Computes the statistics of obs[0..n) with the first `first` (>= 1)
+ * customers as warm-up, the kept ones in `nbatches` equal batches (>= 5;
+ * kept customers beyond a multiple of nbatches are not used for the
+ * regression). lambda < c mu. Returns 0, or -1 when the regression could not
+ * be made (fewer than 10 kept customers a batch, or singular): the raw
+ * figures and input ratios are filled then if there were kept customers, the
+ * adjusted ones are NaN. */
 int mmc_stats_compute(double lambda, double mu, int c, const mmc_obs_t *obs, long n,
                       long first, int nbatches, mmc_stats_t *out);
 

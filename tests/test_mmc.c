@@ -73,18 +73,6 @@ static void arrivals(void *arg) {
   }
 }
 
-/* Erlang C for c servers, offered load a = lambda / mu < c. */
-static void erlang_c(double lambda, double mu, int c, double *pw, double *wq) {
-  double a = lambda / mu, term = 1, sum = 0;
-  for (int k = 0; k < c; k++) {
-    sum += term;
-    term *= a / (k + 1);
-  }
-  double top = term / (1 - a / c); /* a^c / c! / (1 - rho) */
-  *pw = top / (sum + top);
-  *wq = *pw / (c * mu - lambda);
-}
-
 typedef struct {
   double wq, pw, lq, busy;
   uint64_t hash;
@@ -144,8 +132,8 @@ static int matches(const mmc_result_t *r, double pw, double wq) {
 
 static void validate(double lambda, double mu, int c, uint64_t seed) {
   double pw, wq, pw_bad, wq_bad;
-  erlang_c(lambda, mu, c, &pw, &wq);
-  erlang_c(lambda, mu, c - 1, &pw_bad, &wq_bad);
+  mmc_erlang_c(lambda, mu, c, &pw, &wq);
+  mmc_erlang_c(lambda, mu, c - 1, &pw_bad, &wq_bad);
   cr_assert_lt(lambda, (c - 1) * mu, "the c - 1 model must be stable too");
   mmc_result_t r = run_mmc(lambda, mu, c, 200000, seed);
   cr_log_info("M/M/%d lambda=%g mu=%g seed=%llu: W_q=%.5f (Erlang C %.5f) "
@@ -166,14 +154,14 @@ static void validate(double lambda, double mu, int c, uint64_t seed) {
                      r.busy);
 }
 
-Test(mmc, erlang_c_formula) {
+Test(mmc, erlang_c_formula) { /* bench/mmc_stats.c's, which every check here uses */
   double pw, wq;
   /* M/M/1: P_w = rho, W_q = rho / (mu - lambda). */
-  erlang_c(0.5, 1, 1, &pw, &wq);
+  mmc_erlang_c(0.5, 1, 1, &pw, &wq);
   cr_assert_float_eq(pw, 0.5, 1e-12);
   cr_assert_float_eq(wq, 1.0, 1e-12);
   /* M/M/2, a = 1: P_w = 1/3, W_q = (1/3) / (2 - 1). */
-  erlang_c(1, 1, 2, &pw, &wq);
+  mmc_erlang_c(1, 1, 2, &pw, &wq);
   cr_assert_float_eq(pw, 1.0 / 3.0, 1e-12);
   cr_assert_float_eq(wq, 1.0 / 3.0, 1e-12);
 }
