@@ -54,8 +54,7 @@ static const char *arg_str(int argc, char **argv, const char *name,
 
 static int arg_flag(int argc, char **argv, const char *name) {
   for (int i = 0; i < argc; i++)
-    if (strcmp(argv[i], name) == 0)
-      return 1;
+    if (strcmp(argv[i], name) == 0) return 1;
   return 0;
 }
 
@@ -137,8 +136,7 @@ static void customer(void *arg) {
   sim_time_t t0 = sim_now(w);
   sim_sem_acquire(m->servers);
   sim_time_t t1 = sim_now(w);
-  if (idx >= m->warmup)
-    sim_sample_add(m->m_wait, (double)(t1 - t0) / 1e9);
+  if (idx >= m->warmup) sim_sample_add(m->m_wait, (double)(t1 - t0) / 1e9);
   sim_sleep((sim_time_t)(sim_rng_exp(&m->svc, 1e9 / m->mu)));
   m->obs[idx] = (mmc_obs_t){(double)t0 * 1e-9, (double)t1 * 1e-9, (double)sim_now(w) * 1e-9};
   sim_sem_release(m->servers);
@@ -192,9 +190,9 @@ static int bench_mmc(int argc, char **argv) {
          "p_wait=%.5f erlang_c_wait=%.5f erlang_c_p=%.5f mean_wait_cv=%.5f "
          "mean_wait_cv_se=%.5f p_wait_cv=%.5f service_mean=%.5f inter_mean=%.5f "
          "erlang_c_check=%s trace_hash=%016llx rc=%d\n",
-         m.customers, dt, dc, (double)m.customers / dt, st.mean_wait, st.p_wait, st.erlang_wait, st.erlang_p, st.wait_cv,
-         st.wait_cv_se, st.p_wait_cv, st.service_mean, st.inter_mean, ok ? "ok" : "FAIL",
-         (unsigned long long)sim_world_trace_hash(w), rc);
+         m.customers, dt, dc, (double)m.customers / dt, st.mean_wait, st.p_wait, st.erlang_wait,
+         st.erlang_p, st.wait_cv, st.wait_cv_se, st.p_wait_cv, st.service_mean, st.inter_mean,
+         ok ? "ok" : "FAIL", (unsigned long long)sim_world_trace_hash(w), rc);
   int check = arg_flag(argc, argv, "--check");
   if (!ok && check) fprintf(stderr, "storesim-bench mmc: disagrees with Erlang C: %s\n", why);
   sim_world_destroy(w);

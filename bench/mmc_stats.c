@@ -179,8 +179,8 @@ static int cv_estimate(const double *bm, int nb, int y, const int *x, int q, dou
   return 0;
 }
 
-int mmc_stats_compute(double lambda, double mu, int c, const mmc_obs_t *obs, long n,
-                      long first, int nbatches, mmc_stats_t *out) {
+int mmc_stats_compute(double lambda, double mu, int c, const mmc_obs_t *obs, long n, long first,
+                      int nbatches, mmc_stats_t *out) {
   memset(out, 0, sizeof *out);
   out->wait_cv = out->p_wait_cv = out->wait_cv_se = out->p_wait_cv_se = NAN;
   mmc_erlang_c(lambda, mu, c, &out->erlang_p, &out->erlang_wait);
@@ -276,8 +276,7 @@ int mmc_stats_compute(double lambda, double mu, int c, const mmc_obs_t *obs, lon
    * sqrt(20)/2/sqrt(n) (E X^4 = 24/rate^4) */
   out->tol_mean = 5.0 / sqrt(k);
   out->tol_m2 = 5.0 * sqrt(20.0) / 2.0 / sqrt(k);
-  if (!regress)
-    goto done;
+  if (!regress) goto done;
   for (int b = 0; b < nbatches; b++)
     for (int j = 0; j < NCOL; j++) bm[b * NCOL + j] /= (double)per;
   /* Not the inter-arrival control for P(wait): for c = 1 its arrival part
@@ -293,8 +292,7 @@ done:
   return rc;
 }
 
-int mmc_stats_verdict(const mmc_stats_t *s, double wait_tol, double p_tol, char *why,
-                      size_t nwhy) {
+int mmc_stats_verdict(const mmc_stats_t *s, double wait_tol, double p_tol, char *why, size_t nwhy) {
   struct {
     const char *what;
     double dev, tol;

@@ -52,14 +52,13 @@ typedef struct mmc_stats {
  * be made (fewer than 10 kept customers a batch, or singular): the raw
  * figures and input ratios are filled then if there were kept customers, the
  * adjusted ones are NaN. */
-int mmc_stats_compute(double lambda, double mu, int c, const mmc_obs_t *obs, long n,
-                      long first, int nbatches, mmc_stats_t *out);
+int mmc_stats_compute(double lambda, double mu, int c, const mmc_obs_t *obs, long n, long first,
+                      int nbatches, mmc_stats_t *out);
 
 /* 1 when everything agrees: inputs within their bands, the adjusted mean
  * wait within wait_tol (relative) of Erlang C, the adjusted P(wait) within
  * p_tol (absolute). Writes what failed (or "ok") into why[0..nwhy). */
-int mmc_stats_verdict(const mmc_stats_t *s, double wait_tol, double p_tol, char *why,
-                      size_t nwhy);
+int mmc_stats_verdict(const mmc_stats_t *s, double wait_tol, double p_tol, char *why, size_t nwhy);
 
 /* Erlang C: probability of waiting and mean wait in queue, lambda < c mu. */
 void mmc_erlang_c(double lambda, double mu, int c, double *p_wait, double *mean_wait);

@@ -138,9 +138,9 @@ Test(metrics, percentiles_match_a_comparison_sort) {
       double *v = malloc(n * sizeof *v);
       for (size_t i = 0; i < n; i++) {
         double u = sim_rng_uniform(&r);
-        v[i] = shape == 0   ? (u - 0.5) * 1e6                  /* signs */
+        v[i] = shape == 0   ? (u - 0.5) * 1e6                    /* signs */
                : shape == 1 ? (double)sim_rng_below(&r, 50) - 10 /* ties, 0 */
-                            : 1.0 + u * 1e-9; /* same high bits */
+                            : 1.0 + u * 1e-9;                    /* same high bits */
         sim_sample_add(m, v[i]);
       }
       qsort(v, n, sizeof *v, cmp_dbl);
@@ -199,8 +199,7 @@ Test(metrics, sample_percentiles_across_sort_methods) {
     snprintf(name, sizeof name, "s%zu", n);
     sim_metric_t *m = sim_metric(w, name, SIM_M_SAMPLE, "");
     double off = -(double)(n / 2) + 0.25;
-    for (size_t i = 0; i < n; i++)
-      sim_sample_add(m, (double)((i * 7919) % n) + off);
+    for (size_t i = 0; i < n; i++) sim_sample_add(m, (double)((i * 7919) % n) + off);
     sim_metric_summary_t s;
     sim_metric_summarize(m, &s);
     static const double qs[] = {0.50, 0.95, 0.99};

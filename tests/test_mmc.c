@@ -34,9 +34,9 @@ typedef struct mmc {
   double wait_sum;
   long waited, measured;
   sim_metric_t *queue, *busy;
-  mmc_obs_t *obs;           /* when set: arrival, start, end of each customer */
-  double stretch;           /* injected bugs: service slept this much longer, */
-  sim_time_t hold;          /* and the server kept this long after the end */
+  mmc_obs_t *obs;  /* when set: arrival, start, end of each customer */
+  double stretch;  /* injected bugs: service slept this much longer, */
+  sim_time_t hold; /* and the server kept this long after the end */
 } mmc_t;
 
 static void customer(void *arg) {
@@ -56,10 +56,9 @@ static void customer(void *arg) {
   }
   sim_sleep((sim_time_t)(sim_rng_exp(&m->svc, 1e9 / m->mu) * (1 + m->stretch)));
   if (m->obs)
-    m->obs[idx] = (mmc_obs_t){(double)t0 * 1e-9, (double)(t0 + wq) * 1e-9,
-                              (double)sim_now(w) * 1e-9};
-  if (m->hold)
-    sim_sleep(m->hold);
+    m->obs[idx] =
+        (mmc_obs_t){(double)t0 * 1e-9, (double)(t0 + wq) * 1e-9, (double)sim_now(w) * 1e-9};
+  if (m->hold) sim_sleep(m->hold);
   sim_gauge_add(m->busy, -1);
   sim_sem_release(m->servers);
 }
@@ -102,8 +101,7 @@ static sim_world_t *mmc_world(mmc_t *m, double lambda, double mu, int c, long cu
   return w;
 }
 
-static mmc_result_t run_mmc(double lambda, double mu, int c, long customers,
-                            uint64_t seed) {
+static mmc_result_t run_mmc(double lambda, double mu, int c, long customers, uint64_t seed) {
   static mmc_t m;
   sim_world_t *w = mmc_world(&m, lambda, mu, c, customers, seed);
   cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
@@ -222,8 +220,8 @@ static void assert_agrees(double lambda, double mu, int c, long customers, uint6
   cr_assert(agrees(lambda, mu, c, customers, seed, none, &st, why, sizeof why),
             "M/M/%d lambda=%g mu=%g: %s", c, lambda, mu, why);
   /* far inside the band: 1 % is about 10 SD at 10^6 customers */
-  cr_assert_lt(fabs(st.wait_cv / st.erlang_wait - 1), 0.01, "adjusted W_q %.5f vs %.5f",
-               st.wait_cv, st.erlang_wait);
+  cr_assert_lt(fabs(st.wait_cv / st.erlang_wait - 1), 0.01, "adjusted W_q %.5f vs %.5f", st.wait_cv,
+               st.erlang_wait);
 }
 
 /* The example: lambda = 9/s, mu = 1/s, c = 10 over 10^6 customers. */

@@ -300,7 +300,7 @@ Test(sweep, fifo_sweep_at_the_variant_seed_is_the_plain_run, .timeout = 60) {
   cr_assert(plain);
   cr_expect_eq(r->runs[0].trace_hash, plain->variants[vi].trace_hash);
   cr_expect_eq(r->runs[0].steps, plain->variants[vi].steps);
-  cr_expect_eq(r->runs[0].steps, 36); /* explore prints pct(d=2,k=72) */
+  cr_expect_eq(r->runs[0].steps, 36);   /* explore prints pct(d=2,k=72) */
   cr_expect_eq(r->runs[0].deadlock, 0); /* fifo does not interleave them */
   scn_result_free(plain);
   scn_sweep_free(r);
@@ -324,27 +324,26 @@ Test(sweep, fifo_sweep_at_the_variant_seed_is_the_plain_run, .timeout = 60) {
 
 /* The tiny queue over 2 minutes with an event limit that seeds 5 and 8
  * reach (the world seed varies with the sweep seed). */
-static const char *limit_yaml =
-    "id: lim\n"
-    "title: limited\n"
-    "source: test\n"
-    "model: queue\n"
-    "seed: 1\n"
-    "duration: 2m\n"
-    "limits: { max_events: 1280 }\n"
-    "arrivals: { interarrival: exp(1s) }\n"
-    "service: { time: exp(700ms) }\n"
-    "queue: { workers: 1, warmup: 1m }\n"
-    "variants:\n"
-    "  without_fix: { description: one }\n"
-    "  with_fix: { description: two }\n";
+static const char *limit_yaml = "id: lim\n"
+                                "title: limited\n"
+                                "source: test\n"
+                                "model: queue\n"
+                                "seed: 1\n"
+                                "duration: 2m\n"
+                                "limits: { max_events: 1280 }\n"
+                                "arrivals: { interarrival: exp(1s) }\n"
+                                "service: { time: exp(700ms) }\n"
+                                "queue: { workers: 1, warmup: 1m }\n"
+                                "variants:\n"
+                                "  without_fix: { description: one }\n"
+                                "  with_fix: { description: two }\n";
 
 Test(sweep, first_error_in_seed_order_for_any_worker_count) {
   scn_diag_t d;
   scn_diag_init(&d);
   scn_scenario_t *s = NULL;
-  cr_assert_eq(scn_load_buffer("lim.yaml", limit_yaml, strlen(limit_yaml), NULL, &s, &d), 0,
-               "%s", d.text ? d.text : "");
+  cr_assert_eq(scn_load_buffer("lim.yaml", limit_yaml, strlen(limit_yaml), NULL, &s, &d), 0, "%s",
+               d.text ? d.text : "");
   scn_diag_free(&d);
   scn_sweep_opts_t o;
   memset(&o, 0, sizeof o);
@@ -374,10 +373,8 @@ Test(sweep, first_error_in_seed_order_for_any_worker_count) {
     scn_sweep_tally(r, 0, &t);
     cr_assert(t.first_error, "jobs %d", jobs);
     cr_expect_eq(t.first_error->seed, 5, "jobs %d", jobs);
-    for (size_t i = 0; i < 4; i++)
-      cr_expect(r->runs[i].complete, "jobs %d seed %zu", jobs, i + 1);
-    if (jobs == 1)
-      cr_expect_not(r->runs[5].ran, "one worker stops after the failing run");
+    for (size_t i = 0; i < 4; i++) cr_expect(r->runs[i].complete, "jobs %d seed %zu", jobs, i + 1);
+    if (jobs == 1) cr_expect_not(r->runs[5].ran, "one worker stops after the failing run");
     cr_expect_not(r->interrupted);
     scn_sweep_free(r);
   }
@@ -414,8 +411,9 @@ Test(cli, explore_output_same_for_one_and_two_workers, .timeout = 120) {
   }
   cr_expect_str_eq(out[0], out[1]);
   cr_expect(strstr(out[0], "race_without_fix   pct(d=2,k=72)       60 schedules"), "%s", out[0]);
-  cr_expect(strstr(out[0], "first deadlock: random:2 at t=2.000000000s, cycle T3/T2; decision log "),
-            "%s", out[0]);
+  cr_expect(
+      strstr(out[0], "first deadlock: random:2 at t=2.000000000s, cycle T3/T2; decision log "),
+      "%s", out[0]);
   cr_expect(strstr(out[0], "(replay reproduces it, same trace hash)"), "%s", out[0]);
   cr_expect(!strstr(out[0], "DOES NOT"), "%s", out[0]);
   free(out[0]);
@@ -425,14 +423,18 @@ Test(cli, explore_output_same_for_one_and_two_workers, .timeout = 120) {
 }
 
 Test(cli, explore_and_sweep_refuse_bad_options) {
-  static const struct { const char *args, *msg; } cases[] = {
+  static const struct {
+    const char *args, *msg;
+  } cases[] = {
       {"explore --depth 0 x.yaml", "storesim explore: --depth 0: expected 1 to 64\n"},
       {"explore --jobs 0 x.yaml", "storesim explore: --jobs 0: expected 1 to 1024\n"},
       {"explore --pct-steps 0 x.yaml", "storesim explore: --pct-steps 0: expected at least 1\n"},
       {"explore --duration 0 x.yaml", "storesim explore: --duration 0: expected more than 0\n"},
-      {"explore --random -1 x.yaml", "storesim explore: --random needs a non-negative integer, not -1\n"},
+      {"explore --random -1 x.yaml",
+       "storesim explore: --random needs a non-negative integer, not -1\n"},
       {"sweep x.yaml --jobs 0", "storesim sweep: --jobs 0: expected 1 to 1024\n"},
-      {"sweep x.yaml --bogus", "storesim sweep: unknown option '--bogus' (see storesim sweep --help)\n"},
+      {"sweep x.yaml --bogus",
+       "storesim sweep: unknown option '--bogus' (see storesim sweep --help)\n"},
       {"sweep x.yaml --jobs", "storesim sweep: --jobs needs a value\n"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {

@@ -878,11 +878,8 @@ Test(handoff, thread_picks_itself) {
  * thread's stack. 20,000 threads in a chain, at most two stacks in use. */
 static void chain(void *arg) {
   long left = (long)(intptr_t)arg;
-  if (left > 0)
-    sim_thread_spawn(self_world(), "link", NULL, chain,
-                     (void *)(intptr_t)(left - 1));
-  else
-    log_at(self_world(), (long)sim_world_live_threads(self_world()));
+  if (left > 0) sim_thread_spawn(self_world(), "link", NULL, chain, (void *)(intptr_t)(left - 1));
+  else log_at(self_world(), (long)sim_world_live_threads(self_world()));
 }
 
 Test(handoff, chain_of_exits_releases_stacks) {
@@ -901,10 +898,9 @@ static uintptr_t loop_stack;
 static void cb_mark(sim_world_t *w, void *arg) {
   int here;
   cr_assert_null(sim_self());
-  uintptr_t d = (uintptr_t)&here > loop_stack ? (uintptr_t)&here - loop_stack
-                                               : loop_stack - (uintptr_t)&here;
-  cr_assert_lt(d, 1u << 20, "callback ran %zu bytes from the loop's stack",
-               (size_t)d);
+  uintptr_t d =
+      (uintptr_t)&here > loop_stack ? (uintptr_t)&here - loop_stack : loop_stack - (uintptr_t)&here;
+  cr_assert_lt(d, 1u << 20, "callback ran %zu bytes from the loop's stack", (size_t)d);
   log_at(w, 'C');
 }
 static void wakes_at_1s(void *arg) {
@@ -956,8 +952,7 @@ Test(handoff, until_stops_a_thread_that_keeps_sleeping) {
 /* An interrupt raised by a thread while another is READY: the run stops
  * before the READY one runs, and it runs on the next sim_world_run. */
 static void raises_interrupt(void *arg) {
-  sim_thread_spawn(self_world(), "other", NULL, wakes_at_1s,
-                   (void *)(intptr_t)'O');
+  sim_thread_spawn(self_world(), "other", NULL, wakes_at_1s, (void *)(intptr_t)'O');
   sim_world_interrupt(self_world());
   log_at(self_world(), 'I');
 }

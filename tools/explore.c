@@ -79,14 +79,12 @@ static void run_error(const scn_scenario_t *s, const scn_sweep_opts_t *o,
   const char *v = s->variants[run->variant].name;
   char sched[96];
   scn_sweep_sched_string(o, run->seed, sched, sizeof sched);
-  if (!run->error)
-    fprintf(stderr, "%s: error: variant %s: out of host memory\n", s->file, v);
+  if (!run->error) fprintf(stderr, "%s: error: variant %s: out of host memory\n", s->file, v);
   else if (!run->ran) /* the runner's whole message: file, variant, reason */
     fprintf(stderr, "%s\n", run->error);
   else if (with_sched)
     fprintf(stderr, "%s: error: variant %s: %s: %s\n", s->file, v, sched, run->error);
-  else
-    fprintf(stderr, "%s: error: variant %s: %s\n", s->file, v, run->error);
+  else fprintf(stderr, "%s: error: variant %s: %s\n", s->file, v, run->error);
 }
 
 /* Runs the sweep o into *res. Returns 0, or prints why not and returns the
@@ -94,8 +92,7 @@ static void run_error(const scn_scenario_t *s, const scn_sweep_opts_t *o,
 static int sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_sweep_res_t **res) {
   char err[256];
   int rc = scn_sweep(s, o, res, err, sizeof err);
-  if (rc)
-    fprintf(stderr, "storesim explore: %s\n", rc == SIM_ENOMEM ? "out of host memory" : err);
+  if (rc) fprintf(stderr, "storesim explore: %s\n", rc == SIM_ENOMEM ? "out of host memory" : err);
   return rc == 0 ? 0 : rc == SIM_ENOMEM ? 3 : 2;
 }
 
@@ -105,14 +102,15 @@ static int sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_sweep_r
 static int pct_steps_of(const explore_t *x, size_t vi, uint64_t *steps) {
   const scn_variant_t *v = &x->s->variants[vi];
   /* A fifo sweep sets the world seed to its seed: the variant's own. */
-  scn_sweep_opts_t o = {.variant = v->name, .sched = SCN_SWEEP_FIFO,
+  scn_sweep_opts_t o = {.variant = v->name,
+                        .sched = SCN_SWEEP_FIFO,
                         .seed_from = (uint64_t)v->world.seed,
                         .seed_to = (uint64_t)v->world.seed,
-                        .duration = x->duration, .jobs = 1};
+                        .duration = x->duration,
+                        .jobs = 1};
   scn_sweep_res_t *res;
   int rc = sweep(x->s, &o, &res);
-  if (rc)
-    return rc;
+  if (rc) return rc;
   const scn_sweep_run_t *f = &res->runs[0];
   if (!f->complete) {
     run_error(x->s, &o, f, 0);
@@ -132,20 +130,24 @@ static int explore_one(const explore_t *x, size_t vi, int pct, uint64_t n) {
   const scn_variant_t *v = &s->variants[vi];
   uint64_t pct_steps = x->pct_steps;
   int rc;
-  if (pct && pct_steps == 0 && (rc = pct_steps_of(x, vi, &pct_steps)))
-    return rc;
+  if (pct && pct_steps == 0 && (rc = pct_steps_of(x, vi, &pct_steps))) return rc;
   if (n - 1 > UINT64_MAX - x->first) {
-    fprintf(stderr, "storesim explore: %" PRIu64 " seeds from seed %" PRIu64
-            " go past the largest seed\n", n, x->first);
+    fprintf(stderr,
+            "storesim explore: %" PRIu64 " seeds from seed %" PRIu64 " go past the largest seed\n",
+            n, x->first);
     return 2;
   }
-  scn_sweep_opts_t o = {.variant = v->name, .sched = pct ? SCN_SWEEP_PCT : SCN_SWEEP_RANDOM,
-                        .pct_depth = x->depth, .pct_steps = pct_steps,
-                        .seed_from = x->first, .seed_to = x->first + (n - 1),
-                        .duration = x->duration, .jobs = x->jobs, .stop_on_error = 1};
+  scn_sweep_opts_t o = {.variant = v->name,
+                        .sched = pct ? SCN_SWEEP_PCT : SCN_SWEEP_RANDOM,
+                        .pct_depth = x->depth,
+                        .pct_steps = pct_steps,
+                        .seed_from = x->first,
+                        .seed_to = x->first + (n - 1),
+                        .duration = x->duration,
+                        .jobs = x->jobs,
+                        .stop_on_error = 1};
   scn_sweep_res_t *res;
-  if ((rc = sweep(s, &o, &res)))
-    return rc;
+  if ((rc = sweep(s, &o, &res))) return rc;
   scn_sweep_tally_t t;
   scn_sweep_tally(res, vi, &t);
   if (t.first_error) {
@@ -181,19 +183,16 @@ static int explore_one(const explore_t *x, size_t vi, int pct, uint64_t n) {
      * cycle (same threads at the same virtual time, checked too). */
     int same = rp.same && rec->complete && rep->complete && rec->deadlock && rep->deadlock &&
                rep->deadlock_time == rec->deadlock_time &&
-               !memcmp(rep->deadlock_threads, rec->deadlock_threads,
-                       sizeof rec->deadlock_threads);
+               !memcmp(rep->deadlock_threads, rec->deadlock_threads, sizeof rec->deadlock_threads);
     printf("  first deadlock: %s at t=%.9fs, cycle T%llu/T%llu; decision log %s (replay %s)\n",
-           sched, (double)rec->deadlock_time / 1e9,
-           (unsigned long long)rec->deadlock_threads[0],
+           sched, (double)rec->deadlock_time / 1e9, (unsigned long long)rec->deadlock_threads[0],
            (unsigned long long)rec->deadlock_threads[1], path,
            same ? "reproduces it, same trace hash" : "DOES NOT reproduce it");
     if (!same) {
       const scn_sweep_run_t *bad = rec->error ? rec : rep->error ? rep : NULL;
       if (bad && !bad->ran) /* the runner's whole message */
         fprintf(stderr, "%s\n", bad->error);
-      else if (bad)
-        fprintf(stderr, "%s: error: %s\n", path, bad->error);
+      else if (bad) fprintf(stderr, "%s: error: %s\n", path, bad->error);
       rc = 3;
     }
     scn_sweep_replay_free(&rp);
@@ -217,15 +216,14 @@ static int parse_u64(const char *opt, const char *v, uint64_t *out) {
 }
 
 /* parse_u64 within [lo, hi]; says so when out of range. */
-static int parse_range(const char *opt, const char *v, uint64_t lo, uint64_t hi,
-                       uint64_t *out) {
+static int parse_range(const char *opt, const char *v, uint64_t lo, uint64_t hi, uint64_t *out) {
   if (parse_u64(opt, v, out)) return -1;
   if (*out < lo || *out > hi) {
     if (hi == UINT64_MAX)
       fprintf(stderr, "storesim explore: %s %s: expected at least %" PRIu64 "\n", opt, v, lo);
     else
-      fprintf(stderr, "storesim explore: %s %s: expected %" PRIu64 " to %" PRIu64 "\n", opt, v,
-              lo, hi);
+      fprintf(stderr, "storesim explore: %s %s: expected %" PRIu64 " to %" PRIu64 "\n", opt, v, lo,
+              hi);
     return -1;
   }
   return 0;
@@ -330,8 +328,13 @@ int cmd_explore(int argc, char **argv) {
     }
   printf("explore %s (%s): seed %lld, schedules from seed %llu, PCT depth %llu\n", file, s->id,
          (long long)s->world.seed, (unsigned long long)first, (unsigned long long)depth);
-  explore_t x = {.s = s, .depth = depth, .pct_steps = pct_steps, .first = first,
-                 .duration = duration, .jobs = (int)jobs, .logdir = logdir};
+  explore_t x = {.s = s,
+                 .depth = depth,
+                 .pct_steps = pct_steps,
+                 .first = first,
+                 .duration = duration,
+                 .jobs = (int)jobs,
+                 .logdir = logdir};
   int worst = 0;
   for (size_t i = 0; i < s->nvariants; i++) {
     int sel = nvariants == 0;

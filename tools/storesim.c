@@ -301,7 +301,8 @@ static int cmd_run(int argc, char **argv) {
   cli_t c = {0};
   files_t files = {0};
   cli_outfile_t trace = {0}, metrics = {0};
-  int rc = parse_opts("run", argc, argv, " variant seed sched duration set trace metrics json jobs ", &c);
+  int rc = parse_opts("run", argc, argv,
+                      " variant seed sched duration set trace metrics json jobs ", &c);
   int worst = EXIT_OK, interrupted = 0;
   if (rc) goto done;
   if (c.help) {
@@ -566,8 +567,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "trace")) return cmd_trace(argc - 2, argv + 2);
   if (!strcmp(cmd, "explain")) return cmd_explain(argc - 2, argv + 2);
   if (!strcmp(cmd, "explore")) return cmd_explore(argc - 2, argv + 2);
-  static const char *const cmds[] = {"run", "check", "validate", "list", "schema", "sweep", "help",
-                                     "report", "trace", "explain", "explore"};
+  static const char *const cmds[] = {"run",  "check",  "validate", "list",    "schema", "sweep",
+                                     "help", "report", "trace",    "explain", "explore"};
   char sug[200];
   if (scn_suggest(cmd, cmds, sizeof cmds / sizeof *cmds, 0, sug, sizeof sug))
     fprintf(stderr, "storesim: unknown command '%s' (did you mean %s?)\n", cmd, sug);

@@ -85,8 +85,7 @@ static int takes_value(const char *opt) {
   static const char *const opts[] = {"--sched", "--seeds", "--variant", "--jobs",
                                      "--shard", "--jsonl", "--log-dir"};
   for (size_t i = 0; i < sizeof opts / sizeof *opts; i++)
-    if (!strcmp(opt, opts[i]))
-      return 1;
+    if (!strcmp(opt, opts[i])) return 1;
   return 0;
 }
 

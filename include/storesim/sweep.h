@@ -57,11 +57,11 @@ typedef struct scn_sweep_run {
   int ran, complete, passed;
   int deadlock, hang, lock_order, spin, misuse; /* detector reports filed,
                                                     by kind */
-  sim_time_t deadlock_time;     /* of the first wait-for cycle (deadlock > 0) */
-  uint64_t deadlock_threads[2]; /* its first two threads (0: none) */
-  uint64_t steps;          /* scheduling steps of the run */
+  sim_time_t deadlock_time;                     /* of the first wait-for cycle (deadlock > 0) */
+  uint64_t deadlock_threads[2];                 /* its first two threads (0: none) */
+  uint64_t steps;                               /* scheduling steps of the run */
   uint64_t trace_hash;
-  char *error;             /* why the run could not start or stopped early
+  char *error; /* why the run could not start or stopped early
                               (a limit, a replay divergence, the host-memory
                               guard; not an interrupt): the runner's reason,
                               owned by the record's result; else NULL */
@@ -105,14 +105,13 @@ typedef struct scn_sweep_tally {
 } scn_sweep_tally_t;
 /* Fills *t from the runs of r with the given variant index (all zero when it
  * has none). */
-void scn_sweep_tally(const scn_sweep_res_t *r, size_t variant,
-                     scn_sweep_tally_t *t);
+void scn_sweep_tally(const scn_sweep_res_t *r, size_t variant, scn_sweep_tally_t *t);
 
 /* A run of a sweep again, recorded and replayed (scn_sweep_replay). */
 typedef struct scn_sweep_replay {
-  scn_sweep_run_t rec;     /* the run again, writing its decision log */
-  scn_sweep_run_t rep;     /* the run under replay:LOG */
-  int same;                /* rec and rep both ran and both have the trace
+  scn_sweep_run_t rec; /* the run again, writing its decision log */
+  scn_sweep_run_t rep; /* the run under replay:LOG */
+  int same;            /* rec and rep both ran and both have the trace
                               hash of the sweep's run */
 } scn_sweep_replay_t;
 /* Runs `run` (a record of the sweep o) once more writing its decision log to
@@ -121,9 +120,8 @@ typedef struct scn_sweep_replay {
  * (*out zeroed; the log may have been written). A log that cannot be
  * written or does not replay is a result, not an error: same is 0 and the
  * error string of the record that failed says why. */
-int scn_sweep_replay(const scn_scenario_t *s, const scn_sweep_opts_t *o,
-                     const scn_sweep_run_t *run, const char *path,
-                     scn_sweep_replay_t *out);
+int scn_sweep_replay(const scn_scenario_t *s, const scn_sweep_opts_t *o, const scn_sweep_run_t *run,
+                     const char *path, scn_sweep_replay_t *out);
 /* Frees the error strings of p's records (not p) and zeroes it. Accepts NULL. */
 void scn_sweep_replay_free(scn_sweep_replay_t *p);
 

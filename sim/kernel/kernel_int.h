@@ -257,9 +257,9 @@ struct sim_world {
   char last_error[512];
   const sim__ctx_backend_t *ctx;
   sim__ctx_t main_ctx;
-  sim_thread_t *dead;   /* finished, its stack not yet released (world.c) */
-  uint64_t max_events;  /* o.max_events, or UINT64_MAX for none */
-  sim_time_t until;     /* of the sim_world_run in progress */
+  sim_thread_t *dead;  /* finished, its stack not yet released (world.c) */
+  uint64_t max_events; /* o.max_events, or UINT64_MAX for none */
+  sim_time_t until;    /* of the sim_world_run in progress */
   /* threads */
   uint64_t next_tid, nlive;
   sim_thread_t *live_head, *live_tail;
@@ -358,12 +358,10 @@ void sim__wake(sim_thread_t *t, int rc);
  * object obj) and, under random/pct/replay with another thread READY, may
  * switch to it. Inline for the common case, where it only records. */
 void sim__sched_point_switch(sim_thread_t *t, uint32_t obj);
-static inline void sim__sched_point(sim_thread_t *t, const char *op,
-                                    uint32_t obj) {
+static inline void sim__sched_point(sim_thread_t *t, const char *op, uint32_t obj) {
   t->op = op;
   t->op_obj = obj;
-  if (t->w->rn != 0 && t->w->policy != SIM__S_FIFO)
-    sim__sched_point_switch(t, obj);
+  if (t->w->rn != 0 && t->w->policy != SIM__S_FIFO) sim__sched_point_switch(t, obj);
 }
 sim_thread_t *sim__current_checked(const char *call);
 void sim__die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -422,8 +420,7 @@ static inline void sim__trace(sim_world_t *w, uint64_t thread, uint32_t kind,
   w->thash = sim__mix(h, (thread << 40) ^ ((uint64_t)kind << 20) ^ obj ^
                              ((uint64_t)arg * 0x9E3779B97F4A7C15ull));
   w->tcount++;
-  if (__builtin_expect(w->trace_slow, 0))
-    sim__trace_slow(w, thread, kind, obj, arg);
+  if (__builtin_expect(w->trace_slow, 0)) sim__trace_slow(w, thread, kind, obj, arg);
 }
 
 /* Growable string buffer for reports. */

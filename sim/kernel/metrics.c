@@ -185,18 +185,15 @@ static void sort_doubles(double *v, size_t n) {
   }
   for (int sh = 0; sh < 64; sh += bits) {
     memset(cnt, 0, nb * sizeof *cnt);
-    for (size_t i = 0; i < n; i++)
-      cnt[(a[i] >> sh) & mask]++;
-    if (cnt[(a[0] >> sh) & mask] == n)
-      continue; /* one digit for all: the order stays as it is */
+    for (size_t i = 0; i < n; i++) cnt[(a[i] >> sh) & mask]++;
+    if (cnt[(a[0] >> sh) & mask] == n) continue; /* one digit for all: the order stays as it is */
     size_t sum = 0;
     for (size_t k = 0; k < nb; k++) {
       size_t c = cnt[k];
       cnt[k] = sum;
       sum += c;
     }
-    for (size_t i = 0; i < n; i++)
-      b[cnt[(a[i] >> sh) & mask]++] = a[i];
+    for (size_t i = 0; i < n; i++) b[cnt[(a[i] >> sh) & mask]++] = a[i];
     uint64_t *t = a;
     a = b;
     b = t;

@@ -27,8 +27,7 @@ void sim__cpu_init(sim_world_t *w) {
 /* The MIB of a fixed control name; its length is known to the caller. */
 static void mib_of(const char *name, size_t *mib, size_t len) {
   size_t n = len;
-  if (mallctlnametomib(name, mib, &n) != 0 || n != len)
-    sim__die("jemalloc: no control %s", name);
+  if (mallctlnametomib(name, mib, &n) != 0 || n != len) sim__die("jemalloc: no control %s", name);
 }
 
 sim_proc_t *sim_proc_create(sim_world_t *w, const char *name,
@@ -191,8 +190,7 @@ void sim_proc_free(sim_proc_t *p, void *ptr) {
     return;
   unsigned arena = 0;
   size_t sz = sizeof arena;
-  if (mallctlbymib(p->w->mib_lookup, 2, &arena, &sz, &ptr, sizeof ptr) == 0 &&
-      arena != p->arena)
+  if (mallctlbymib(p->w->mib_lookup, 2, &arena, &sz, &ptr, sizeof ptr) == 0 && arena != p->arena)
     sim__die("sim_proc_free: %p was not allocated by process '%s'", ptr,
              p->name);
   size_t usable = sallocx(ptr, 0);
@@ -216,11 +214,9 @@ size_t sim_proc_mem_jemalloc(const sim_proc_t *p) {
   mallctlbymib(p->w->mib_epoch, 1, &epoch, &sz, &epoch, sz);
   size_t small = 0, large = 0;
   sz = sizeof small;
-  if (mallctlbymib(p->mib_small, 5, &small, &sz, NULL, 0) != 0)
-    small = 0;
+  if (mallctlbymib(p->mib_small, 5, &small, &sz, NULL, 0) != 0) small = 0;
   sz = sizeof large;
-  if (mallctlbymib(p->mib_large, 5, &large, &sz, NULL, 0) != 0)
-    large = 0;
+  if (mallctlbymib(p->mib_large, 5, &large, &sz, NULL, 0) != 0) large = 0;
   return small + large;
 }
 

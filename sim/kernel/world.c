@@ -117,8 +117,7 @@ void sim_at(sim_world_t *w, sim_time_t t, sim_callback_fn fn, void *arg) {
 static __attribute__((noinline)) void ready_grow(sim_world_t *w) {
   size_t ncap = w->rcap ? 2 * w->rcap : 256;
   sim_thread_t **r = sim__xmalloc(ncap * sizeof *r);
-  for (size_t i = 0; i < w->rn; i++)
-    r[i] = w->ready[(w->rhead + i) & (w->rcap - 1)];
+  for (size_t i = 0; i < w->rn; i++) r[i] = w->ready[(w->rhead + i) & (w->rcap - 1)];
   free(w->ready);
   w->ready = r;
   w->rhead = 0;
@@ -126,8 +125,7 @@ static __attribute__((noinline)) void ready_grow(sim_world_t *w) {
 }
 
 static inline void ready_push(sim_world_t *w, sim_thread_t *t) {
-  if (w->rn == w->rcap)
-    ready_grow(w);
+  if (w->rn == w->rcap) ready_grow(w);
   w->ready[(w->rhead + w->rn) & (w->rcap - 1)] = t;
   w->rn++;
   t->state = SIM_T_READY;
@@ -336,12 +334,10 @@ static void reap_dead(sim_world_t *w) {
 
 /* Makes t RUNNING and switches to it from `from` (a thread's context or the
  * run loop's). Returns when something switches back to `from`. */
-static void dispatch(sim_world_t *w, sim__ctx_t *from, sim_thread_t *t,
-                     bool from_dies) {
+static void dispatch(sim_world_t *w, sim__ctx_t *from, sim_thread_t *t, bool from_dies) {
   t->state = SIM_T_RUNNING;
   w->steps++;
-  if (w->policy == SIM__S_PCT)
-    w->pct_k++;
+  if (w->policy == SIM__S_PCT) w->pct_k++;
   sim__trace(w, t->id, w->k_run, 0, 0);
   tl_current = t;
   if (from != &t->ctx) /* a thread may pick itself (its own timer, a yield) */
@@ -354,32 +350,24 @@ static void dispatch(sim_world_t *w, sim__ctx_t *from, sim_thread_t *t,
  * replay divergence (the pick fails, rn > 0). On a thread (see above) also
  * NULL for what belongs to the run loop: replay, and a due callback. */
 static sim_thread_t *advance(sim_world_t *w, bool on_thread) {
-  if (on_thread && w->policy == SIM__S_REPLAY)
-    return NULL;
+  if (on_thread && w->policy == SIM__S_REPLAY) return NULL;
   for (;;) {
-    if (w->interrupted | w->limit_hit ||
-        w->steps + w->nevents_processed > w->max_events)
+    if (w->interrupted | w->limit_hit || w->steps + w->nevents_processed > w->max_events)
       return NULL;
-    if (w->rn > 0)
-      return pick_ready(w);
-    if (w->nreal_events == w->nstale || w->heap[0].time > w->until)
-      return NULL;
-    if (on_thread && SIM__EV_KIND(w->heap[0]) == SIM__EV_CALLBACK)
-      return NULL;
+    if (w->rn > 0) return pick_ready(w);
+    if (w->nreal_events == w->nstale || w->heap[0].time > w->until) return NULL;
+    if (on_thread && SIM__EV_KIND(w->heap[0]) == SIM__EV_CALLBACK) return NULL;
     process_event(w, heap_pop(w));
   }
 }
 
 static void switch_to_scheduler(sim_thread_t *t, bool dies) {
   sim_world_t *w = t->w;
-  if (dies)
-    w->dead = t;
+  if (dies) w->dead = t;
   tl_current = NULL; /* events are processed outside any thread */
   sim_thread_t *next = advance(w, true);
-  if (next)
-    dispatch(w, &t->ctx, next, dies);
-  else
-    sim__ctx_swap(w->ctx, &t->ctx, &w->main_ctx, dies);
+  if (next) dispatch(w, &t->ctx, next, dies);
+  else sim__ctx_swap(w->ctx, &t->ctx, &w->main_ctx, dies);
   /* resumed: whoever switched here set tl_current to t */
   reap_dead(w);
 }
@@ -985,8 +973,7 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
       w->limit_hit = true;
       return SIM_ELIMIT;
     }
-    if (w->rn > 0)
-      return SIM_EREPLAY; /* the replay log names no READY thread */
+    if (w->rn > 0) return SIM_EREPLAY; /* the replay log names no READY thread */
     if (w->nreal_events == w->nstale) {
       if (w->nlive > 0) {
         if (!w->hang_reported)
@@ -1014,8 +1001,7 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
       return 0;
     }
     /* the next event is past `until` */
-    if (until > w->now)
-      w->now = until;
+    if (until > w->now) w->now = until;
     return 0;
   }
 }
@@ -1041,12 +1027,8 @@ static void process_event(sim_world_t *w, sim__event_t ev) {
         sim__waitq_remove(&((sim_sem_t *)t->wait_obj)->waiters, t);
         rc = SIM_ETIMEDOUT;
         break;
-      case SIM__W_SLEEP:
-        rc = SIM_ETIMEDOUT;
-        break;
-      default:
-        rc = 0;
-        break;
+      case SIM__W_SLEEP: rc = SIM_ETIMEDOUT; break;
+      default: rc = 0; break;
       }
       t->timer_token++;
       t->wake_rc = rc;
@@ -1058,14 +1040,11 @@ static void process_event(sim_world_t *w, sim__event_t ev) {
     }
     break;
   }
-  case SIM__EV_CALLBACK:
-    ev.fn(w, ev.arg);
-    break;
+  case SIM__EV_CALLBACK: ev.fn(w, ev.arg); break;
   case SIM__EV_SAMPLE: {
     sim__metrics_sample(w);
     w->next_sample += w->o.sample_interval;
-    sim__event_t ne = {.time = w->next_sample,
-                       .seq = SIM__EV_SEQ(w, SIM__EV_SAMPLE)};
+    sim__event_t ne = {.time = w->next_sample, .seq = SIM__EV_SEQ(w, SIM__EV_SAMPLE)};
     heap_push(w, ne);
     break;
   }

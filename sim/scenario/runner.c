@@ -379,16 +379,16 @@ typedef struct par {
   const scn_scenario_t *s;
   const scn_run_opts_t *o; /* the caller's, with progress serialised */
   scn_result_t *r;
-  scn_result_t *slot;      /* per variant: diag, status, interrupted */
-  pthread_mutex_t lock;    /* next, and progress calls */
+  scn_result_t *slot;   /* per variant: diag, status, interrupted */
+  pthread_mutex_t lock; /* next, and progress calls */
   size_t next;
-  void (*progress)(void *, const scn_scenario_t *, const scn_variant_t *, sim_time_t,
-                   sim_time_t, uint64_t, int);
+  void (*progress)(void *, const scn_scenario_t *, const scn_variant_t *, sim_time_t, sim_time_t,
+                   uint64_t, int);
   void *progress_arg;
 } par_t;
 
-static void par_progress(void *arg, const scn_scenario_t *s, const scn_variant_t *v,
-                         sim_time_t now, sim_time_t duration, uint64_t steps, int done) {
+static void par_progress(void *arg, const scn_scenario_t *s, const scn_variant_t *v, sim_time_t now,
+                         sim_time_t duration, uint64_t steps, int done) {
   par_t *p = arg;
   pthread_mutex_lock(&p->lock);
   p->progress(p->progress_arg, s, v, now, duration, steps, done);

@@ -70,8 +70,7 @@ void scn_sweep_run_opts(const scn_scenario_t *s, const scn_sweep_opts_t *o,
 }
 
 /* world_done hook: the detector reports, read by kind from the world. */
-static void read_reports(sim_world_t *w, const scn_variant_t *v,
-                         scn_variant_res_t *vr, void *arg) {
+static void read_reports(sim_world_t *w, const scn_variant_t *v, scn_variant_res_t *vr, void *arg) {
   scn_sweep_run_t *run = arg;
   (void)v;
   (void)vr;
@@ -96,13 +95,11 @@ static void read_reports(sim_world_t *w, const scn_variant_t *v,
 
 /* Runs ro (one variant) into *run, whose seed and variant are set. Returns
  * the run's interrupted flag, or -1 on host OOM (run->ran 0). */
-static int run_one(const scn_scenario_t *s, scn_run_opts_t *ro,
-                   scn_sweep_run_t *run) {
+static int run_one(const scn_scenario_t *s, scn_run_opts_t *ro, scn_sweep_run_t *run) {
   ro->world_done = read_reports;
   ro->world_done_arg = run;
   scn_result_t *r = scn_run(s, ro);
-  if (!r)
-    return -1;
+  if (!r) return -1;
   const scn_variant_res_t *vr = &r->variants[run->variant];
   run->ran = vr->ran;
   run->complete = vr->ran && !vr->incomplete;
@@ -112,8 +109,7 @@ static int run_one(const scn_scenario_t *s, scn_run_opts_t *ro,
   if (!r->interrupted && (vr->error || (!vr->ran && r->diag.text))) {
     const char *why = vr->error ? vr->error : r->diag.text;
     size_t n = strlen(why);
-    while (n && why[n - 1] == '\n')
-      n--;
+    while (n && why[n - 1] == '\n') n--;
     run->error = strndup(why, n);
   }
   int interrupted = r->interrupted;
@@ -124,20 +120,16 @@ static int run_one(const scn_scenario_t *s, scn_run_opts_t *ro,
 static void *worker(void *arg) {
   job_t *j = arg;
   for (;;) {
-    if (atomic_load(&j->stop) || atomic_load(&j->failed) || scn_interrupted())
-      return NULL;
+    if (atomic_load(&j->stop) || atomic_load(&j->failed) || scn_interrupted()) return NULL;
     size_t i = atomic_fetch_add(&j->next, 1);
     if (i >= j->nruns)
       return NULL;
     scn_sweep_run_t *run = &j->runs[i];
     char sched[96];
     scn_run_opts_t ro;
-    scn_sweep_run_opts(j->s, j->o, run->seed, run->variant, sched, sizeof sched,
-                       &ro);
-    if (run_one(j->s, &ro, run) > 0)
-      atomic_store(&j->stop, 1);
-    if (j->o->stop_on_error && run->error)
-      atomic_store(&j->failed, 1);
+    scn_sweep_run_opts(j->s, j->o, run->seed, run->variant, sched, sizeof sched, &ro);
+    if (run_one(j->s, &ro, run) > 0) atomic_store(&j->stop, 1);
+    if (j->o->stop_on_error && run->error) atomic_store(&j->failed, 1);
   }
 }
 
@@ -172,8 +164,7 @@ int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
     if (span)
       snprintf(err, nerr, "seed range too large (%llu seeds, at most 10^8)",
                (unsigned long long)span);
-    else
-      snprintf(err, nerr, "seed range too large (2^64 seeds, at most 10^8)");
+    else snprintf(err, nerr, "seed range too large (2^64 seeds, at most 10^8)");
     return SIM_EINVAL;
   }
   scn_sweep_res_t *r = calloc(1, sizeof *r);
@@ -227,23 +218,18 @@ int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
 void scn_sweep_free(scn_sweep_res_t *r) {
   if (!r)
     return;
-  for (size_t i = 0; i < r->nruns; i++)
-    free(r->runs[i].error);
+  for (size_t i = 0; i < r->nruns; i++) free(r->runs[i].error);
   free(r->runs);
   free(r);
 }
 
-void scn_sweep_tally(const scn_sweep_res_t *r, size_t variant,
-                     scn_sweep_tally_t *t) {
+void scn_sweep_tally(const scn_sweep_res_t *r, size_t variant, scn_sweep_tally_t *t) {
   memset(t, 0, sizeof *t);
   for (size_t i = 0; i < r->nruns; i++) {
     const scn_sweep_run_t *run = &r->runs[i];
-    if (run->variant != variant)
-      continue;
-    if (run->error && !t->first_error)
-      t->first_error = run;
-    if (!run->ran)
-      continue;
+    if (run->variant != variant) continue;
+    if (run->error && !t->first_error) t->first_error = run;
+    if (!run->ran) continue;
     t->runs++;
     t->complete += run->complete;
     t->deadlock += run->deadlock > 0;
@@ -252,23 +238,19 @@ void scn_sweep_tally(const scn_sweep_res_t *r, size_t variant,
     t->lock_order_only += run->lock_order > 0 && !run->deadlock;
     t->spin += run->spin > 0;
     t->failed += !run->passed;
-    if (run->deadlock && !t->first_deadlock)
-      t->first_deadlock = run;
-    if (run->hang && !t->first_hang)
-      t->first_hang = run;
+    if (run->deadlock && !t->first_deadlock) t->first_deadlock = run;
+    if (run->hang && !t->first_hang) t->first_hang = run;
   }
 }
 
-int scn_sweep_replay(const scn_scenario_t *s, const scn_sweep_opts_t *o,
-                     const scn_sweep_run_t *run, const char *path,
-                     scn_sweep_replay_t *out) {
+int scn_sweep_replay(const scn_scenario_t *s, const scn_sweep_opts_t *o, const scn_sweep_run_t *run,
+                     const char *path, scn_sweep_replay_t *out) {
   char sched[96];
   scn_run_opts_t ro;
   memset(out, 0, sizeof *out);
   size_t nrsched = strlen(path) + sizeof "replay:";
   char *rsched = malloc(nrsched);
-  if (!rsched)
-    return SIM_ENOMEM;
+  if (!rsched) return SIM_ENOMEM;
   snprintf(rsched, nrsched, "replay:%s", path);
   out->rec.seed = out->rep.seed = run->seed;
   out->rec.variant = out->rep.variant = run->variant;
@@ -285,15 +267,13 @@ int scn_sweep_replay(const scn_scenario_t *s, const scn_sweep_opts_t *o,
     scn_sweep_replay_free(out);
     return SIM_ENOMEM;
   }
-  out->same = out->rec.ran && out->rep.ran &&
-              out->rec.trace_hash == run->trace_hash &&
+  out->same = out->rec.ran && out->rep.ran && out->rec.trace_hash == run->trace_hash &&
               out->rep.trace_hash == run->trace_hash;
   return 0;
 }
 
 void scn_sweep_replay_free(scn_sweep_replay_t *p) {
-  if (!p)
-    return;
+  if (!p) return;
   free(p->rec.error);
   free(p->rep.error);
   memset(p, 0, sizeof *p);
