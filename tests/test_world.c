@@ -270,6 +270,80 @@ Test(events, heap_order_many) {
   kt_end(w, 0);
 }
 
+/* Threads that sleep and callbacks that schedule more callbacks, interleaved,
+ * so that pops are followed by pushes at the same and later times, and the
+ * run is cut by `until` and resumed: every event must come due exactly at
+ * its time, in (time, order of scheduling). k numbers the events in the
+ * order they were scheduled, which is the order of their sequence numbers. */
+#define MIX_MAX 100000
+static struct {
+  long last_t, last_k, n, next_k;
+  sim_time_t due[MIX_MAX];
+  sim_rng_t rng;
+} mix;
+
+static void mix_note(sim_world_t *w, long k) {
+  long t = (long)sim_now(w);
+  cr_assert_eq(t, (long)mix.due[k], "event %ld came at %ld, due at %lld", k, t,
+               (long long)mix.due[k]);
+  cr_assert(t > mix.last_t || (t == mix.last_t && k > mix.last_k),
+            "event (t=%ld, k=%ld) came after (t=%ld, k=%ld)", t, k, mix.last_t, mix.last_k);
+  mix.last_t = t;
+  mix.last_k = k;
+  mix.n++;
+}
+
+static long mix_schedule(sim_world_t *w, sim_time_t d) {
+  long k = mix.next_k++;
+  cr_assert_lt(k, MIX_MAX);
+  mix.due[k] = sim_now(w) + d;
+  return k;
+}
+
+static void cb_mix(sim_world_t *w, void *arg) {
+  mix_note(w, (long)(intptr_t)arg);
+  for (int j = (int)sim_rng_below(&mix.rng, 3); j > 0 && mix.next_k < 20000; j--) {
+    sim_time_t d = (sim_time_t)sim_rng_below(&mix.rng, 4) * 7;
+    sim_at(w, sim_now(w) + d, cb_mix, (void *)(intptr_t)mix_schedule(w, d));
+  }
+}
+
+static void mix_sleeper(void *arg) {
+  (void)arg;
+  sim_world_t *w = self_world();
+  for (int i = 0; i < 300; i++) {
+    sim_time_t d = (sim_time_t)sim_rng_below(&mix.rng, 4) * 7;
+    long k = mix_schedule(w, d);
+    sim_sleep(d);
+    mix_note(w, k);
+  }
+}
+
+Test(events, heap_order_with_pushes_after_pops) {
+  sim_world_opts_t o;
+  sim_world_opts_init(&o);
+  o.sample_interval = 5; /* sampling events in the heap too */
+  o.stack_size = 64 * 1024;
+  sim_world_t *w = kt_world_opts(&o);
+  mix.last_t = mix.last_k = -1;
+  sim_rng_init(&mix.rng, 7, "heap");
+  for (int i = 0; i < 20; i++) sim_thread_spawn(w, "s", NULL, mix_sleeper, NULL);
+  for (int i = 0; i < 20; i++) {
+    sim_time_t d = (sim_time_t)sim_rng_below(&mix.rng, 30);
+    sim_at(w, d, cb_mix, (void *)(intptr_t)mix_schedule(w, d));
+  }
+  sim_time_t until = 0;
+  int rc;
+  while ((rc = sim_world_run(w, until)) == 0 && until < 100000) {
+    cr_assert_eq(sim_now(w), until);
+    until += 13;
+  }
+  cr_assert_eq(rc, 0);
+  cr_assert_gt(mix.n, 20 * 300);
+  cr_assert_eq(mix.n, mix.next_k, "%ld events scheduled, %ld came", mix.next_k, mix.n);
+  kt_end(w, 0);
+}
+
 static void cb_chain(sim_world_t *w, void *arg) {
   long k = (long)(intptr_t)arg;
   log_at(w, k);

@@ -285,6 +285,7 @@ struct sim_world {
   /* event heap */
   sim__event_t *heap;
   size_t nheap, capheap;
+  bool heap_hole;        /* heap[0] was popped and is not refilled yet (world.c) */
   uint64_t nreal_events; /* events other than samples */
   uint64_t nstale;       /* of those, timers made stale by an earlier wake */
   /* sched */

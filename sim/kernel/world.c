@@ -52,12 +52,55 @@ void sim_world_opts_init(sim_world_opts_t *o) {
   o->max_threads = 1000000;
 }
 
-/* ---- event heap (binary, ordered by time then seq) ---- */
+/* ---- event heap (binary, ordered by time then seq) ----
+ * A pop leaves its slot at the root empty (heap_hole) instead of refilling it
+ * at once: nearly every pop is followed by a push before the next pop (the
+ * woken thread sleeps again, or hands a server to one that does), and that
+ * push then drops into the root and sifts down, one pass for the pair instead
+ * of a sift-down and a sift-up. Anything that looks at the top first fills
+ * the hole (heap_fill). (time, seq) is a strict total order, so the events
+ * come out in the same order whatever the heap's layout. */
 static inline bool ev_less(const sim__event_t *a, const sim__event_t *b) {
   return a->time < b->time || (a->time == b->time && a->seq < b->seq);
 }
 
+/* Puts ev at slot i (empty) or below it, keeping the heap order below i. */
+static inline void heap_sift_down(sim__event_t *h, size_t n, size_t i, sim__event_t ev) {
+  for (;;) {
+    size_t l = 2 * i + 1;
+    if (l >= n) break;
+    size_t c = (l + 1 < n && ev_less(&h[l + 1], &h[l])) ? l + 1 : l;
+    if (!ev_less(&h[c], &ev)) break;
+    h[i] = h[c];
+    i = c;
+  }
+  h[i] = ev;
+}
+
+/* Fills the empty root, if any, with the last event. */
+static inline void heap_fill(sim_world_t *w) {
+  if (w->heap_hole) {
+    w->heap_hole = false;
+    size_t n = --w->nheap;
+    if (n > 0) heap_sift_down(w->heap, n, 0, w->heap[n]);
+  }
+}
+
+static inline size_t heap_size(const sim_world_t *w) { return w->nheap - w->heap_hole; }
+
+/* The earliest event (heap_size > 0). */
+static inline const sim__event_t *heap_top(sim_world_t *w) {
+  heap_fill(w);
+  return &w->heap[0];
+}
+
 static void heap_push(sim_world_t *w, sim__event_t ev) {
+  if (SIM__EV_KIND(ev) != SIM__EV_SAMPLE) w->nreal_events++;
+  if (w->heap_hole) {
+    w->heap_hole = false;
+    heap_sift_down(w->heap, w->nheap, 0, ev);
+    return;
+  }
   if (w->nheap == w->capheap) {
     w->capheap = w->capheap ? 2 * w->capheap : 256;
     w->heap = sim__xrealloc(w->heap, w->capheap * sizeof *w->heap);
@@ -71,26 +114,13 @@ static void heap_push(sim_world_t *w, sim__event_t ev) {
     i = p;
   }
   w->heap[i] = ev;
-  if (SIM__EV_KIND(ev) != SIM__EV_SAMPLE)
-    w->nreal_events++;
 }
 
+/* Removes and returns the earliest event (heap_size > 0). */
 static sim__event_t heap_pop(sim_world_t *w) {
+  heap_fill(w);
   sim__event_t top = w->heap[0];
-  sim__event_t last = w->heap[--w->nheap];
-  size_t i = 0, n = w->nheap;
-  for (;;) {
-    size_t l = 2 * i + 1;
-    if (l >= n)
-      break;
-    size_t c = (l + 1 < n && ev_less(&w->heap[l + 1], &w->heap[l])) ? l + 1 : l;
-    if (!ev_less(&w->heap[c], &last))
-      break;
-    w->heap[i] = w->heap[c];
-    i = c;
-  }
-  if (n > 0)
-    w->heap[i] = last;
+  w->heap_hole = true;
   if (SIM__EV_KIND(top) != SIM__EV_SAMPLE)
     w->nreal_events--;
   return top;
@@ -355,8 +385,10 @@ static sim_thread_t *advance(sim_world_t *w, bool on_thread) {
     if (w->interrupted | w->limit_hit || w->steps + w->nevents_processed > w->max_events)
       return NULL;
     if (w->rn > 0) return pick_ready(w);
-    if (w->nreal_events == w->nstale || w->heap[0].time > w->until) return NULL;
-    if (on_thread && SIM__EV_KIND(w->heap[0]) == SIM__EV_CALLBACK) return NULL;
+    if (w->nreal_events == w->nstale) return NULL;
+    const sim__event_t *top = heap_top(w);
+    if (top->time > w->until) return NULL;
+    if (on_thread && SIM__EV_KIND(*top) == SIM__EV_CALLBACK) return NULL;
     process_event(w, heap_pop(w));
   }
 }
@@ -982,7 +1014,7 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
       }
       /* Everything finished. With a finite `until` the clock goes on to it so
        * that the series cover the whole run; stale timers are dropped. */
-      while (until != SIM_TIME_MAX && w->nheap > 0 && w->heap[0].time <= until) {
+      while (until != SIM_TIME_MAX && heap_size(w) > 0 && heap_top(w)->time <= until) {
         sim__event_t ev = heap_pop(w);
         if (SIM__EV_KIND(ev) == SIM__EV_WAKE) {
           w->nstale--;
