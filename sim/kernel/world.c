@@ -94,7 +94,7 @@ static inline const sim__event_t *heap_top(sim_world_t *w) {
   return &w->heap[0];
 }
 
-static void heap_push(sim_world_t *w, sim__event_t ev) {
+static inline __attribute__((always_inline)) void heap_push(sim_world_t *w, sim__event_t ev) {
   if (SIM__EV_KIND(ev) != SIM__EV_SAMPLE) w->nreal_events++;
   if (w->heap_hole) {
     w->heap_hole = false;
@@ -351,7 +351,7 @@ static inline sim_thread_t *pick_ready(sim_world_t *w) {
  * A finished thread cannot release the stack it is running on, so it leaves
  * itself in w->dead and whichever context runs next releases it
  * (reap_dead): a resumed thread, a new thread's first run, or the run loop. */
-static void process_event(sim_world_t *w, sim__event_t ev);
+static inline __attribute__((always_inline)) void process_event(sim_world_t *w, sim__event_t ev);
 
 static void reap_dead(sim_world_t *w) {
   sim_thread_t *d = w->dead;
@@ -1040,7 +1040,7 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
 
 /* Advances the clock to ev and carries it out (the run loop's step when no
  * thread is READY). */
-static void process_event(sim_world_t *w, sim__event_t ev) {
+static inline __attribute__((always_inline)) void process_event(sim_world_t *w, sim__event_t ev) {
   w->now = ev.time;
   w->nevents_processed++;
   switch (SIM__EV_KIND(ev)) {
