@@ -213,6 +213,7 @@ int sim__stack_get(sim_world_t *w, sim__ctx_t *c) {
   c->stack = (char *)map + page;
   c->stack_size = size;
   c->uc = NULL;
+  c->vg_id = 0;
 #ifdef SIM_VALGRIND
   c->vg_id = VALGRIND_STACK_REGISTER(c->stack, (char *)c->stack + size);
 #endif

@@ -548,7 +548,7 @@ static sim_thread_t *spawn(sim_world_t *w, const char *name, sim_proc_t *p,
     }
     t = &w->slabs[w->nslabs - 1][w->slab_used++];
   }
-  memset(t, 0, offsetof(sim_thread_t, held));
+  memset(t, 0, offsetof(sim_thread_t, id)); /* the per-life block */
   t->nheld = 0;
   t->spin_reported = false;
   t->progress_mark = w->now;
