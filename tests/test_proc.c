@@ -6,6 +6,7 @@
  * run-queue waits and utilisation against hand arithmetic, exactly).
  */
 #include <jemalloc/jemalloc.h>
+#include <pthread.h>
 
 #include "ktest.h"
 
@@ -86,6 +87,56 @@ Test(mem, processes_do_not_share_arenas) {
   sim_proc_free(a, x);
   sim_proc_free(b, y);
   kt_end(w, 0);
+}
+
+/* A destroyed world's arenas are reset and reused by later processes (proc.c):
+ * a process that gets one starts empty and measures what it allocates, even
+ * when the world before it left allocations behind; and two live processes
+ * never get the same arena. Worlds on several host threads at once share the
+ * pool. */
+Test(mem, arenas_reused_across_worlds_start_empty) {
+  for (int round = 0; round < 20; round++) {
+    sim_world_t *w = kt_world(NULL);
+    sim_proc_t *a = sim_proc_create(w, "a", 0);
+    sim_proc_t *b = sim_proc_create(w, "b", 0);
+    assert_mem(a, 0);
+    assert_mem(b, 0);
+    void *x = sim_proc_alloc(a, 70000);
+    void *y = sim_proc_alloc(b, 300);
+    cr_assert(x && y);
+    assert_mem(a, usable(70000));
+    assert_mem(b, usable(300));
+    sim_proc_free(a, x); /* y stays allocated: the next world must not see it */
+    kt_end(w, 0);
+  }
+}
+
+static void *world_churn(void *arg) {
+  (void)arg;
+  for (int round = 0; round < 50; round++) {
+    sim_world_t *w = NULL;
+    char err[256];
+    sim_world_opts_t o;
+    sim_world_opts_init(&o);
+    o.stack_size = 64 * 1024;
+    if (sim_world_create(&o, &w, err, sizeof err) != 0) return "create";
+    sim_proc_t *p = sim_proc_create(w, "p", 0);
+    if (!p || sim_proc_mem_jemalloc(p) != 0) return "a reused arena was not empty";
+    void *q = sim_proc_alloc(p, 1000 + (size_t)round);
+    if (!q || sim_proc_mem_jemalloc(p) != usable(1000 + (size_t)round)) return "wrong measure";
+    sim_world_destroy(w);
+  }
+  return NULL;
+}
+
+Test(mem, arena_pool_shared_by_host_threads) {
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++) cr_assert_eq(pthread_create(&th[i], NULL, world_churn, NULL), 0);
+  for (int i = 0; i < 4; i++) {
+    void *r;
+    pthread_join(th[i], &r);
+    cr_assert_null(r, "host thread %d: %s", i, (const char *)r);
+  }
 }
 
 /* Fills p with 1000-byte blocks until refused; returns how many fit. */

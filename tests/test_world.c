@@ -8,10 +8,13 @@
  * checks the number of live threads and destroys the world.
  */
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 
 #include "ktest.h"
+
+static _Atomic int stack_bad;
 
 /* An ordered log of small integers, shared by the threads of one test. */
 #define LOGMAX 256
@@ -645,6 +648,46 @@ static void set_activity_then_sleep(void *arg) {
 
 static void collect_ids(sim_thread_t *t, void *arg) {
   log_at(sim_thread_world(t), (long)sim_thread_id(t));
+}
+
+/* Stacks outlive their world in a process-wide cache (ctx.c) and serve the
+ * next worlds, on any host thread: threads of later worlds, of two stack
+ * sizes, fill a buffer on their stack, sleep, and find it intact. */
+static void stack_user(void *arg) {
+  volatile unsigned char buf[8192];
+  unsigned seed = (unsigned)(uintptr_t)arg;
+  for (size_t i = 0; i < sizeof buf; i++) buf[i] = (unsigned char)(seed + i * 7);
+  sim_sleep(1 + seed % 5);
+  for (size_t i = 0; i < sizeof buf; i++)
+    if (buf[i] != (unsigned char)(seed + i * 7)) stack_bad = 1;
+}
+
+static void *stack_churn(void *arg) {
+  for (int round = 0; round < 30; round++) {
+    sim_world_opts_t o;
+    sim_world_opts_init(&o);
+    o.stack_size = (round + (int)(intptr_t)arg) % 2 ? 64 * 1024 : 32 * 1024;
+    sim_world_t *w = NULL;
+    char err[256];
+    if (sim_world_create(&o, &w, err, sizeof err) != 0) return "create";
+    for (int i = 0; i < 100; i++)
+      sim_thread_spawn(w, "u", NULL, stack_user, (void *)(intptr_t)(i + round));
+    if (sim_world_run(w, SIM_TIME_MAX) != 0) return "run";
+    sim_world_destroy(w);
+  }
+  return NULL;
+}
+
+Test(threads, stacks_reused_across_worlds_and_host_threads) {
+  pthread_t th[3];
+  for (int i = 0; i < 3; i++)
+    cr_assert_eq(pthread_create(&th[i], NULL, stack_churn, (void *)(intptr_t)i), 0);
+  for (int i = 0; i < 3; i++) {
+    void *r;
+    pthread_join(th[i], &r);
+    cr_assert_null(r, "host thread %d: %s", i, (const char *)r);
+  }
+  cr_assert_eq(stack_bad, 0, "a thread's stack changed under it");
 }
 
 Test(threads, state_describe_and_foreach) {

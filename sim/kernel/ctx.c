@@ -20,6 +20,7 @@
  * VALGRIND_STACK_REGISTER.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -172,8 +173,56 @@ void sim__ctx_swap(const sim__ctx_backend_t *b, sim__ctx_t *from,
 void sim__ctx_first_run(void);
 void sim__ctx_first_run(void) { after_switch(NULL); }
 
-/* ---- stacks ---- */
+/* ---- stacks ----
+ * A world keeps its finished threads' stacks in its pool (w->stack_pool). A
+ * world that is destroyed hands its pool to a process-wide cache instead of
+ * unmapping it, and a world whose pool is empty takes from there before it
+ * maps a new stack: in a sweep of thousands of short runs on several host
+ * threads, munmap (with its TLB shootdowns to the other cores) and mmap under
+ * the address-space lock cost more than the runs. Stacks are cached by map
+ * size, in up to STACK_CACHE_SIZES sizes and STACK_CACHE_MAX stacks per size;
+ * the rest are unmapped. */
+#define STACK_CACHE_SIZES 4
+#define STACK_CACHE_MAX 1024
+#define STACK_CACHE_TAKE 64 /* stacks moved to a world's pool at a time */
+static pthread_mutex_t stack_cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  size_t map_size;
+  size_t n;
+  sim__ctx_t *v; /* STACK_CACHE_MAX entries once allocated */
+} stack_cache[STACK_CACHE_SIZES];
+
+static size_t stack_map_size(const sim_world_t *w) {
+  return ((w->stack_size + w->page - 1) & ~(w->page - 1)) + w->page;
+}
+
+static void pool_reserve(sim_world_t *w, size_t n) {
+  if (n <= w->capstack_pool) return;
+  size_t cap = w->capstack_pool ? w->capstack_pool : 64;
+  while (cap < n) cap *= 2;
+  w->stack_pool = sim__xrealloc(w->stack_pool, cap * sizeof *w->stack_pool);
+  w->capstack_pool = cap;
+}
+
+/* Moves up to STACK_CACHE_TAKE cached stacks of this world's size into its
+ * (empty) pool. */
+static void stack_cache_take(sim_world_t *w) {
+  size_t ms = stack_map_size(w);
+  pool_reserve(w, STACK_CACHE_TAKE);
+  pthread_mutex_lock(&stack_cache_mu);
+  for (int b = 0; b < STACK_CACHE_SIZES; b++) {
+    if (stack_cache[b].map_size != ms || stack_cache[b].n == 0) continue;
+    size_t k = stack_cache[b].n < STACK_CACHE_TAKE ? stack_cache[b].n : STACK_CACHE_TAKE;
+    stack_cache[b].n -= k;
+    memcpy(w->stack_pool, stack_cache[b].v + stack_cache[b].n, k * sizeof *w->stack_pool);
+    w->nstack_pool = k;
+    break;
+  }
+  pthread_mutex_unlock(&stack_cache_mu);
+}
+
 int sim__stack_get(sim_world_t *w, sim__ctx_t *c) {
+  if (w->nstack_pool == 0) stack_cache_take(w);
   if (w->nstack_pool > 0) {
     sim__ctx_t *s = &w->stack_pool[--w->nstack_pool];
     c->map = s->map;
@@ -257,11 +306,7 @@ void sim__stack_put(sim_world_t *w, sim__ctx_t *c) {
   if (w->nstack_pool >= 4096) {
     stack_unmap(c);
   } else {
-    if (w->nstack_pool == w->capstack_pool) {
-      w->capstack_pool = w->capstack_pool ? 2 * w->capstack_pool : 64;
-      w->stack_pool = sim__xrealloc(w->stack_pool,
-                                    w->capstack_pool * sizeof *w->stack_pool);
-    }
+    pool_reserve(w, w->nstack_pool + 1);
     w->stack_pool[w->nstack_pool++] = *c;
   }
   c->map = NULL;
@@ -269,8 +314,25 @@ void sim__stack_put(sim_world_t *w, sim__ctx_t *c) {
 }
 
 void sim__stack_pool_free(sim_world_t *w) {
-  for (size_t i = 0; i < w->nstack_pool; i++)
-    stack_unmap(&w->stack_pool[i]);
+  size_t ms = stack_map_size(w), kept = 0;
+  pthread_mutex_lock(&stack_cache_mu);
+  int b = 0;
+  while (b < STACK_CACHE_SIZES && stack_cache[b].map_size != ms) b++;
+  if (b == STACK_CACHE_SIZES) /* a free size slot, if any */
+    for (b = 0; b < STACK_CACHE_SIZES && stack_cache[b].n > 0; b++) {
+    }
+  if (b < STACK_CACHE_SIZES && w->nstack_pool > 0) {
+    if (!stack_cache[b].v) stack_cache[b].v = malloc(STACK_CACHE_MAX * sizeof *stack_cache[b].v);
+    if (stack_cache[b].v) {
+      stack_cache[b].map_size = ms;
+      kept = STACK_CACHE_MAX - stack_cache[b].n;
+      if (kept > w->nstack_pool) kept = w->nstack_pool;
+      memcpy(stack_cache[b].v + stack_cache[b].n, w->stack_pool, kept * sizeof *w->stack_pool);
+      stack_cache[b].n += kept;
+    }
+  }
+  pthread_mutex_unlock(&stack_cache_mu);
+  for (size_t i = kept; i < w->nstack_pool; i++) stack_unmap(&w->stack_pool[i]);
   free(w->stack_pool);
   w->stack_pool = NULL;
   w->nstack_pool = w->capstack_pool = 0;
