@@ -299,7 +299,7 @@ BOUND=$("$OUT/mmc_ref" "${MMC[@]}" --customers "$N_STORESIM" --seed "$SEED")
 echo "== summary: median customers/s over $RUNS runs; $(nproc) cores," \
   "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 echo "  (per wall-clock second, the headline; per CPU second, less sensitive to other load:"
-echo "   the peers' timed span, storesim-bench's whole process, start-up included)"
+echo "   CPU time of each model's timed span, as it prints it in cpu_s=)"
 printf '  %-12s %14s %14s\n' model wall cpu
 for m in "${MODELS[@]}"; do
   printf '  %-12s %14.0f %14.0f\n' "$m" "${MEDIAN[$m]}" "${CPU_MEDIAN[$m]}"
