@@ -257,6 +257,8 @@ struct sim_world {
   sim_time_t now;
   uint64_t seq;
   uint64_t steps, nevents_processed;
+  uint64_t nsched;  /* steps + nevents_processed */
+  uint64_t stop_at; /* advance stops at nsched >= stop_at: max_events + 1, 0 once limit_hit */
   bool interrupted_flag;
   volatile int interrupted;
   char last_error[512];

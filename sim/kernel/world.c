@@ -209,6 +209,13 @@ sim_thread_t *sim__waitq_pop(sim__waitq_t *q) {
 
 static void maybe_reap(sim_world_t *w, sim_thread_t *t);
 
+/* A run limit was reached: the world stops at its next step, and stays
+ * stopped (every later sim_world_run returns SIM_ELIMIT). */
+static void limit_trip(sim_world_t *w) {
+  w->limit_hit = true;
+  w->stop_at = 0;
+}
+
 /* ---- decision log ---- */
 static void decision_write(sim_world_t *w, sim_thread_t *t) {
   if (!w->dlog)
@@ -367,6 +374,7 @@ static void reap_dead(sim_world_t *w) {
 static void dispatch(sim_world_t *w, sim__ctx_t *from, sim_thread_t *t, bool from_dies) {
   t->state = SIM_T_RUNNING;
   w->steps++;
+  w->nsched++;
   if (w->policy == SIM__S_PCT) w->pct_k++;
   sim__trace(w, t->id, w->k_run, 0, 0);
   tl_current = t;
@@ -382,7 +390,7 @@ static void dispatch(sim_world_t *w, sim__ctx_t *from, sim_thread_t *t, bool fro
 static sim_thread_t *advance(sim_world_t *w, bool on_thread) {
   if (on_thread && w->policy == SIM__S_REPLAY) return NULL;
   for (;;) {
-    if (w->interrupted | w->limit_hit || w->steps + w->nevents_processed > w->max_events)
+    if (w->interrupted || w->nsched >= w->stop_at) /* interrupt, a limit hit or max_events */
       return NULL;
     if (w->rn > 0) return pick_ready(w);
     if (w->nreal_events == w->nstale) return NULL;
@@ -534,7 +542,7 @@ static sim_thread_t *spawn(sim_world_t *w, const char *name, sim_proc_t *p,
       snprintf(w->last_error, sizeof w->last_error,
                "live thread limit reached (%llu threads)",
                (unsigned long long)w->o.max_threads);
-    w->limit_hit = true;
+    limit_trip(w);
     return NULL;
   }
   sim_thread_t *t = w->free_threads;
@@ -562,7 +570,7 @@ static sim_thread_t *spawn(sim_world_t *w, const char *name, sim_proc_t *p,
     thread_free(w, t);
     snprintf(w->last_error, sizeof w->last_error,
              "cannot map a thread stack (host memory or vm.max_map_count)");
-    w->limit_hit = true;
+    limit_trip(w);
     return NULL;
   }
   w->ctx->make(&t->ctx);
@@ -869,6 +877,7 @@ int sim_world_create(const sim_world_opts_t *o, sim_world_t **out, char *err,
   if (w->o.max_threads == 0)
     w->o.max_threads = 1000000;
   w->max_events = w->o.max_events ? w->o.max_events : UINT64_MAX;
+  w->stop_at = w->max_events == UINT64_MAX ? UINT64_MAX : w->max_events + 1;
   w->ctx = sim__ctx_default_backend();
   sim__ctx_main_init(&w->main_ctx);
   w->page = (size_t)sysconf(_SC_PAGESIZE);
@@ -1002,7 +1011,7 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
       snprintf(w->last_error, sizeof w->last_error,
                "event limit reached (%llu scheduling events)",
                (unsigned long long)w->o.max_events);
-      w->limit_hit = true;
+      limit_trip(w);
       return SIM_ELIMIT;
     }
     if (w->rn > 0) return SIM_EREPLAY; /* the replay log names no READY thread */
@@ -1043,6 +1052,7 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
 static inline __attribute__((always_inline)) void process_event(sim_world_t *w, sim__event_t ev) {
   w->now = ev.time;
   w->nevents_processed++;
+  w->nsched++;
   switch (SIM__EV_KIND(ev)) {
   case SIM__EV_WAKE: {
     sim_thread_t *t = ev.t;
