@@ -12,6 +12,9 @@
  * Each prints one line of key=value pairs. Wall-clock time is used here and
  * only here: it measures the harness, it never feeds a simulation.
  */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,29 +47,73 @@ static int cmp_d(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static const char *arg_str(int argc, char **argv, const char *name,
-                           const char *def) {
-  for (int i = 0; i + 1 < argc; i++)
-    if (strcmp(argv[i], name) == 0)
-      return argv[i + 1];
+/* ---- options ----
+ * Each benchmark names the options it takes; anything else is a usage error
+ * (exit 2), as is a missing or malformed value or one out of range: a typo
+ * must not run the benchmark with a default. */
+typedef struct bench_opt {
+  const char *name;
+  bool flag; /* takes no value */
+} bench_opt_t;
+
+static const char *g_bench = "storesim-bench"; /* "storesim-bench mmc" once known */
+
+static void usage_error(const char *fmt, const char *a, const char *b) {
+  fprintf(stderr, "%s: ", g_bench);
+  fprintf(stderr, fmt, a, b);
+  fprintf(stderr, " (storesim-bench --help)\n");
+  exit(2);
+}
+
+static void check_opts(int argc, char **argv, const bench_opt_t *opts) {
+  for (int i = 2; i < argc; i++) {
+    const bench_opt_t *o = opts;
+    while (o->name && strcmp(o->name, argv[i]) != 0) o++;
+    if (!o->name) usage_error("unknown option '%s'%s", argv[i], "");
+    if (!o->flag && ++i >= argc) usage_error("%s needs a value%s", o->name, "");
+  }
+}
+
+static const char *arg_str(int argc, char **argv, const char *name, const char *def) {
+  for (int i = 2; i + 1 < argc; i++)
+    if (strcmp(argv[i], name) == 0) return argv[i + 1];
   return def;
 }
 
 static int arg_flag(int argc, char **argv, const char *name) {
-  for (int i = 0; i < argc; i++)
+  for (int i = 2; i < argc; i++)
     if (strcmp(argv[i], name) == 0) return 1;
   return 0;
 }
 
-static double arg_num(int argc, char **argv, const char *name, double def) {
+/* A real number > 0 (rates). */
+static double arg_pos(int argc, char **argv, const char *name, double def) {
   const char *s = arg_str(argc, argv, name, NULL);
-  if (!s)
-    return def;
+  if (!s) return def;
   char *end;
+  errno = 0;
   double v = strtod(s, &end);
-  if (*end || end == s) {
-    fprintf(stderr, "storesim-bench: %s: not a number: '%s'\n", name, s);
-    exit(2);
+  if (*end || end == s || errno || !isfinite(v) || v <= 0)
+    usage_error("%s: '%s' is not a positive number", name, s);
+  return v;
+}
+
+/* An integer in [lo, hi]; "1e6" is accepted when it is a whole number. */
+static long long arg_int(int argc, char **argv, const char *name, long long def, long long lo,
+                         long long hi) {
+  const char *s = arg_str(argc, argv, name, NULL);
+  if (!s) return def;
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (end != s && (*end == 'e' || *end == 'E' || *end == '.')) {
+    double d = strtod(s, &end);
+    v = d >= -9.2e18 && d <= 9.2e18 && d == (double)(long long)d ? (long long)d : lo - 1;
+  }
+  if (*end || end == s || errno || v < lo || v > hi) {
+    char range[96];
+    snprintf(range, sizeof range, "'%s' is not an integer in [%lld, %lld]", s, lo, hi);
+    usage_error("%s: %s", name, range);
   }
   return v;
 }
@@ -95,11 +142,9 @@ static void yielder(void *arg) {
 }
 
 static int bench_switch(int argc, char **argv) {
-  g_iters = (long)arg_num(argc, argv, "--n", 2e6);
-  int reps = (int)arg_num(argc, argv, "--reps", 7);
+  g_iters = (long)arg_int(argc, argv, "--n", 2000000, 1, 1000000000);
+  int reps = (int)arg_int(argc, argv, "--reps", 7, 1, 64);
   double per[64];
-  if (reps > 64)
-    reps = 64;
   for (int r = 0; r < reps; r++) {
     sim_world_t *w = world(1, 0);
     sim_thread_spawn(w, "a", NULL, yielder, NULL);
@@ -153,11 +198,11 @@ static void arrivals(void *arg) {
 
 static int bench_mmc(int argc, char **argv) {
   mmc_t m = {0};
-  m.lambda = arg_num(argc, argv, "--lambda", 9);
-  m.mu = arg_num(argc, argv, "--mu", 1);
-  int c = (int)arg_num(argc, argv, "--servers", 10);
-  m.customers = (long)arg_num(argc, argv, "--customers", 1e6);
-  uint64_t seed = (uint64_t)arg_num(argc, argv, "--seed", 1);
+  m.lambda = arg_pos(argc, argv, "--lambda", 9);
+  m.mu = arg_pos(argc, argv, "--mu", 1);
+  int c = (int)arg_int(argc, argv, "--servers", 10, 1, 100000);
+  m.customers = (long)arg_int(argc, argv, "--customers", 1000000, 10, 1000000000);
+  uint64_t seed = (uint64_t)arg_int(argc, argv, "--seed", 1, 0, INT64_MAX);
   m.warmup = m.customers / 10;
   if (m.lambda <= 0 || m.mu <= 0 || c < 1 || m.lambda / (c * m.mu) >= 1 ||
       m.customers < 10) {
@@ -188,7 +233,12 @@ static int bench_mmc(int argc, char **argv) {
   mmc_stats_t st;
   char why[512] = "too few customers for the batch regression";
   int computed = mmc_stats_compute(m.lambda, m.mu, c, m.obs, m.customers, m.warmup, 50, &st);
-  int ok = rc == 0 && computed == 0 && mmc_stats_verdict(&st, 0.03, 0.01, why, sizeof why);
+  /* The adjusted mean wait must be within 3 % of Erlang C (issue 2's band at
+   * 10^6 customers), or within 5 of its standard errors where that is wider:
+   * with fewer customers the estimate itself is that uncertain (at 10^5, 1-3 %),
+   * and a fixed 3 % would fail a correct kernel about one run in ten. */
+  double wait_tol = computed == 0 ? fmax(0.03, 5 * st.wait_cv_se / st.erlang_wait) : 0.03;
+  int ok = rc == 0 && computed == 0 && mmc_stats_verdict(&st, wait_tol, 0.01, why, sizeof why);
   printf("customers=%ld wall_s=%.3f cpu_s=%.3f customers_per_s=%.0f mean_wait=%.5f "
          "p_wait=%.5f erlang_c_wait=%.5f erlang_c_p=%.5f mean_wait_cv=%.5f "
          "mean_wait_cv_se=%.5f p_wait_cv=%.5f service_mean=%.5f inter_mean=%.5f "
@@ -215,8 +265,8 @@ static void sleeper(void *arg) {
 }
 
 static int bench_timers(int argc, char **argv) {
-  int k = (int)arg_num(argc, argv, "--threads", 1000);
-  long n = (long)arg_num(argc, argv, "--events", 2e6);
+  int k = (int)arg_int(argc, argv, "--threads", 1000, 1, 1000000);
+  long n = (long)arg_int(argc, argv, "--events", 2000000, 1, 100000000000LL);
   sim_world_t *w = world(1, 16384);
   tim_t *ts = calloc((size_t)k, sizeof *ts);
   for (int i = 0; i < k; i++) {
@@ -251,7 +301,7 @@ static long rss_kib(const char *field) {
 static void idle(void *arg) { sim_sem_acquire(arg); }
 
 static int bench_threads(int argc, char **argv) {
-  long n = (long)arg_num(argc, argv, "--n", 1e5);
+  long n = (long)arg_int(argc, argv, "--n", 100000, 1, 10000000);
   sim_world_opts_t o;
   sim_world_opts_init(&o);
   o.max_threads = (uint64_t)n + 10;
@@ -284,24 +334,51 @@ static int bench_threads(int argc, char **argv) {
   return 0;
 }
 
+static const char usage[] =
+    "usage: storesim-bench switch|mmc|timers|threads [options]\n"
+    "  switch  [--n N] [--reps R]\n"
+    "  mmc     [--lambda L] [--mu M] [--servers C] [--customers N] [--seed S] [--check]\n"
+    "          (defaults 9, 1, 10, 10^6, 1; --check: exit 1 unless erlang_c_check=ok:\n"
+    "          adjusted mean wait within max(3 %, 5 SE) of Erlang C, P(wait) within\n"
+    "          0.01, the drawn times' moments within 5 SD; see bench/mmc_stats.h)\n"
+    "  timers  [--threads K] [--events N]\n"
+    "  threads [--n N]\n"
+    "Each prints one line of key=value pairs; bench/README.md says what they mean.\n"
+    "exit status: 0 ok, 1 mmc --check disagreed with Erlang C, 2 usage error,\n"
+    "3 the run failed\n";
+
 int main(int argc, char **argv) {
-  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-    printf("usage: storesim-bench switch|mmc|timers|threads [options]\n"
-           "  switch  [--n N] [--reps R]\n"
-           "  mmc     --lambda L --mu M --servers C --customers N --seed S [--check]\n"
-           "          (--check: exit 1 unless erlang_c_check=ok, see bench/mmc_stats.h)\n"
-           "  timers  [--threads K] [--events N]\n"
-           "  threads [--n N]\n");
-    return argc < 2 ? 2 : 0;
+  static const bench_opt_t o_switch[] = {{"--n", false}, {"--reps", false}, {NULL, false}};
+  static const bench_opt_t o_mmc[] = {
+      {"--lambda", false}, {"--mu", false},   {"--servers", false}, {"--customers", false},
+      {"--seed", false},   {"--check", true}, {NULL, false}};
+  static const bench_opt_t o_timers[] = {{"--threads", false}, {"--events", false}, {NULL, false}};
+  static const bench_opt_t o_threads[] = {{"--n", false}, {NULL, false}};
+  static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const bench_opt_t *opts;
+  } benches[] = {{"switch", bench_switch, o_switch},
+                 {"mmc", bench_mmc, o_mmc},
+                 {"timers", bench_timers, o_timers},
+                 {"threads", bench_threads, o_threads}};
+  if (argc < 2) {
+    fputs(usage, stderr);
+    return 2;
   }
-  if (strcmp(argv[1], "switch") == 0)
-    return bench_switch(argc, argv);
-  if (strcmp(argv[1], "mmc") == 0)
-    return bench_mmc(argc, argv);
-  if (strcmp(argv[1], "timers") == 0)
-    return bench_timers(argc, argv);
-  if (strcmp(argv[1], "threads") == 0)
-    return bench_threads(argc, argv);
-  fprintf(stderr, "storesim-bench: unknown benchmark '%s'\n", argv[1]);
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      fputs(usage, stdout);
+      return 0;
+    }
+  for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++) {
+    if (strcmp(argv[1], benches[i].name) != 0) continue;
+    static char who[64];
+    snprintf(who, sizeof who, "storesim-bench %s", benches[i].name);
+    g_bench = who;
+    check_opts(argc, argv, benches[i].opts);
+    return benches[i].fn(argc, argv);
+  }
+  fprintf(stderr, "storesim-bench: unknown benchmark '%s' (storesim-bench --help)\n", argv[1]);
   return 2;
 }

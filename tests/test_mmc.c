@@ -21,6 +21,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include "ktest.h"
 #include "mmc_stats.h"
@@ -251,4 +252,47 @@ Test(mmc_erlang, rejects_stretched_timers, .timeout = 900) {
 /* A server lost (c - 1 at utilisation 0.5, still stable). */
 Test(mmc_erlang, rejects_a_lost_server, .timeout = 900) {
   assert_rejected((bug_t){0, 0, 9}, 5, 10, "adjusted mean wait");
+}
+
+/* ---- storesim-bench's command line: a typo or a bad value is a usage error
+ * (exit 2, one line naming it), never a run with a default. ---- */
+static int bench(const char *args, char *out, size_t n) {
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "'%s/storesim-bench' %s 2>&1", STORESIM_BINARY_DIR, args);
+  FILE *p = popen(cmd, "r");
+  cr_assert(p, "%s", cmd);
+  size_t k = fread(out, 1, n - 1, p);
+  out[k] = 0;
+  int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+Test(bench_cli, bad_options_are_usage_errors) {
+  static const struct {
+    const char *args, *says;
+  } cases[] = {
+      {"", "usage: storesim-bench"},
+      {"frob", "unknown benchmark 'frob'"},
+      {"mmc --custmers 10", "storesim-bench mmc: unknown option '--custmers'"},
+      {"mmc --customers", "--customers needs a value"},
+      {"mmc --customers 5", "--customers: '5' is not an integer in [10, 1000000000]"},
+      {"mmc --customers 1e30", "is not an integer"},
+      {"mmc --customers 12x", "is not an integer"},
+      {"mmc --lambda -1", "--lambda: '-1' is not a positive number"},
+      {"mmc --lambda nan", "is not a positive number"},
+      {"mmc --lambda 10", "lambda/(servers*mu) < 1"},
+      {"switch --reps 100", "--reps: '100' is not an integer in [1, 64]"},
+      {"threads --n 0", "--n: '0' is not an integer"},
+      {"timers --check", "unknown option '--check'"},
+  };
+  char out[4096];
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int rc = bench(cases[i].args, out, sizeof out);
+    cr_expect_eq(rc, 2, "storesim-bench %s: exit %d\n%s", cases[i].args, rc, out);
+    cr_expect(strstr(out, cases[i].says), "storesim-bench %s said:\n%s", cases[i].args, out);
+  }
+  cr_expect_eq(bench("--help", out, sizeof out), 0);
+  cr_expect(strstr(out, "exit status"), "%s", out);
+  cr_expect_eq(bench("mmc --customers 1e4 --seed 2", out, sizeof out), 0, "%s", out);
+  cr_expect(strstr(out, "customers=10000 "), "%s", out);
 }
