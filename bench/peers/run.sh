@@ -58,16 +58,19 @@ Z=4 REF_REPS=100
 die() { echo "run.sh: $*" >&2; exit 3; }
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0; }
 
+# The value of option $1, which must be there ($2 is what follows it).
+val() { [ $# -ge 2 ] && [ -n "$2" ] || { echo "run.sh: $1 needs a value (try --help)" >&2; exit 2; }; }
+
 while [ $# -gt 0 ]; do
   case "$1" in
-    --lambda) LAMBDA=${2:?}; shift 2 ;;
-    --mu) MU=${2:?}; shift 2 ;;
-    --servers) SERVERS=${2:?}; shift 2 ;;
-    --runs) RUNS=${2:?}; shift 2 ;;
-    --seed) SEED=${2:?}; shift 2 ;;
-    --storesim-customers) N_STORESIM=${2:?}; shift 2 ;;
-    --simpy-customers) N_SIMPY=${2:?}; shift 2 ;;
-    --simgrid-customers) N_SIMGRID=${2:?}; shift 2 ;;
+    --lambda) val "$@"; LAMBDA=$2; shift 2 ;;
+    --mu) val "$@"; MU=$2; shift 2 ;;
+    --servers) val "$@"; SERVERS=$2; shift 2 ;;
+    --runs) val "$@"; RUNS=$2; shift 2 ;;
+    --seed) val "$@"; SEED=$2; shift 2 ;;
+    --storesim-customers) val "$@"; N_STORESIM=$2; shift 2 ;;
+    --simpy-customers) val "$@"; N_SIMPY=$2; shift 2 ;;
+    --simgrid-customers) val "$@"; N_SIMGRID=$2; shift 2 ;;
     --peers-only) PEERS_ONLY=1; shift ;;
     --no-install) INSTALL=0; shift ;;
     --no-simgrid-64k) SIMGRID_64K=0; shift ;;
