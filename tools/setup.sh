@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake pkg-config libjemalloc-dev libcriterion-dev
-      libyaml-dev gnuplot-nox graphviz python3 chromium)
+      libyaml-dev gnuplot-nox graphviz python3 chromium clang)
 [ -n "${STORESIM_EXTRA_PKGS:-}" ] && read -r -a extra <<<"$STORESIM_EXTRA_PKGS" && PKGS+=("${extra[@]}")
 
 missing=()

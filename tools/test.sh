@@ -4,7 +4,8 @@
 # sanitizer builds with warnings as errors, runs every Criterion suite in
 # both, runs every shipped scenario under `storesim check`, and runs a
 # multi-threaded sweep under ThreadSanitizer (Criterion itself cannot start
-# under TSan, so the thread build is checked through the storesim binary).
+# under TSan, so the thread build is checked through the storesim binary), and
+# checks that a clang release build gives the same golden trace hashes as gcc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh debug asan
@@ -30,4 +31,8 @@ else
   cat "$tsan_log"; echo "ThreadSanitizer: FAILED"; status=1
 fi
 rm -f "$tsan_log"
+echo "== clang release build: the same trace hashes as gcc's (tests/store*_golden.inc)"
+cmake --preset clang >/dev/null
+cmake --build --preset clang --target storesim test_store test_store2 -j "$(nproc)" >&2
+build/clang/test_store --jobs 2 && build/clang/test_store2 --jobs 2 || status=1
 exit $status

@@ -56,8 +56,13 @@ void sim__trace_slow(sim_world_t *w, uint64_t thread, uint32_t kind,
 void sim_trace_emit(sim_world_t *w, const char *kind, const char *obj,
                     int64_t arg) {
   sim_thread_t *t = sim_self();
-  sim__trace(w, t ? t->id : 0, sim_intern(w, kind), obj ? sim_intern(w, obj) : 0,
-             arg);
+  /* Interned in this order, as separate statements: interning gives the next
+   * id, ids go into the trace hash, and the order in which a call's arguments
+   * are evaluated is unspecified (gcc and clang differ), so two interning
+   * arguments made clang builds hash differently from gcc builds. */
+  uint32_t obj_id = obj ? sim_intern(w, obj) : 0;
+  uint32_t kind_id = sim_intern(w, kind);
+  sim__trace(w, t ? t->id : 0, kind_id, obj_id, arg);
 }
 
 const char *sim_wait_kind_name(int kind) {
