@@ -180,17 +180,21 @@ void sim__ctx_first_run(void) { after_switch(NULL); }
  * maps a new stack: in a sweep of thousands of short runs on several host
  * threads, munmap (with its TLB shootdowns to the other cores) and mmap under
  * the address-space lock cost more than the runs. Stacks are cached by map
- * size, in up to STACK_CACHE_SIZES sizes and STACK_CACHE_MAX stacks per size;
- * the rest are unmapped. */
+ * size, in up to STACK_CACHE_SIZES sizes, up to STACK_CACHE_BYTES of mappings
+ * in all (so at most that much of their pages stays in memory, whatever the
+ * threads did with them: 256 stacks of the default 256 KiB); the rest are
+ * unmapped. A world that found no stack there looks again only after
+ * STACK_CACHE_TAKE more spawns, so spawning never takes the lock each time. */
 #define STACK_CACHE_SIZES 4
-#define STACK_CACHE_MAX 1024
+#define STACK_CACHE_BYTES ((size_t)64 << 20)
 #define STACK_CACHE_TAKE 64 /* stacks moved to a world's pool at a time */
 static pthread_mutex_t stack_cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
   size_t map_size;
-  size_t n;
-  sim__ctx_t *v; /* STACK_CACHE_MAX entries once allocated */
+  size_t n, cap;
+  sim__ctx_t *v;
 } stack_cache[STACK_CACHE_SIZES];
+static size_t stack_cache_bytes; /* mapped bytes of all cached stacks */
 
 static size_t stack_map_size(const sim_world_t *w) {
   return ((w->stack_size + w->page - 1) & ~(w->page - 1)) + w->page;
@@ -207,8 +211,13 @@ static void pool_reserve(sim_world_t *w, size_t n) {
 /* Moves up to STACK_CACHE_TAKE cached stacks of this world's size into its
  * (empty) pool. */
 static void stack_cache_take(sim_world_t *w) {
+  if (w->stack_cache_skip > 0) {
+    w->stack_cache_skip--;
+    return;
+  }
   size_t ms = stack_map_size(w);
   pool_reserve(w, STACK_CACHE_TAKE);
+  w->stack_cache_skip = STACK_CACHE_TAKE - 1; /* unless it finds some */
   pthread_mutex_lock(&stack_cache_mu);
   for (int b = 0; b < STACK_CACHE_SIZES; b++) {
     if (stack_cache[b].map_size != ms || stack_cache[b].n == 0) continue;
@@ -216,6 +225,8 @@ static void stack_cache_take(sim_world_t *w) {
     stack_cache[b].n -= k;
     memcpy(w->stack_pool, stack_cache[b].v + stack_cache[b].n, k * sizeof *w->stack_pool);
     w->nstack_pool = k;
+    stack_cache_bytes -= k * ms;
+    w->stack_cache_skip = 0;
     break;
   }
   pthread_mutex_unlock(&stack_cache_mu);
@@ -321,15 +332,27 @@ void sim__stack_pool_free(sim_world_t *w) {
   if (b == STACK_CACHE_SIZES) /* a free size slot, if any */
     for (b = 0; b < STACK_CACHE_SIZES && stack_cache[b].n > 0; b++) {
     }
-  if (b < STACK_CACHE_SIZES && w->nstack_pool > 0) {
-    if (!stack_cache[b].v) stack_cache[b].v = malloc(STACK_CACHE_MAX * sizeof *stack_cache[b].v);
-    if (stack_cache[b].v) {
-      stack_cache[b].map_size = ms;
-      kept = STACK_CACHE_MAX - stack_cache[b].n;
-      if (kept > w->nstack_pool) kept = w->nstack_pool;
-      memcpy(stack_cache[b].v + stack_cache[b].n, w->stack_pool, kept * sizeof *w->stack_pool);
-      stack_cache[b].n += kept;
+  size_t room = (STACK_CACHE_BYTES - stack_cache_bytes) / ms;
+  kept = w->nstack_pool < room ? w->nstack_pool : room;
+  if (b < STACK_CACHE_SIZES && kept > 0) {
+    size_t need = stack_cache[b].n + kept;
+    if (need > stack_cache[b].cap) {
+      sim__ctx_t *v = realloc(stack_cache[b].v, need * sizeof *v);
+      if (v) {
+        stack_cache[b].v = v;
+        stack_cache[b].cap = need;
+      }
     }
+    if (need <= stack_cache[b].cap) {
+      stack_cache[b].map_size = ms;
+      memcpy(stack_cache[b].v + stack_cache[b].n, w->stack_pool, kept * sizeof *w->stack_pool);
+      stack_cache[b].n = need;
+      stack_cache_bytes += kept * ms;
+    } else {
+      kept = 0;
+    }
+  } else {
+    kept = 0;
   }
   pthread_mutex_unlock(&stack_cache_mu);
   for (size_t i = kept; i < w->nstack_pool; i++) stack_unmap(&w->stack_pool[i]);

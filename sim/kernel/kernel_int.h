@@ -170,6 +170,7 @@ struct sim_proc {
   unsigned arena;
   bool has_arena;
   size_t used, limit;
+  size_t peak; /* most it ever held (arena pool, proc.c) */
   uint64_t failures;
   sim_time_t cpu_busy, cpu_wait;
   int running; /* cores it occupies now */
@@ -284,6 +285,7 @@ struct sim_world {
   /* stacks */
   sim__ctx_t *stack_pool;
   size_t nstack_pool, capstack_pool;
+  unsigned stack_cache_skip; /* spawns before it looks in the process-wide cache again */
   size_t stack_size, page;
   bool guard_madvise;
   /* ready queue: ring buffer */

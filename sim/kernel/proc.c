@@ -38,17 +38,28 @@ static void mib_of(const char *name, size_t *mib, size_t len) {
  * (arena.<i>.reset: all its allocations are gone, its pages stay) and given to
  * the next process created, in whichever world and host thread. Statistics
  * count live allocations only, so a reused arena measures the same as a new
- * one. Up to ARENA_POOL_MAX are kept; jemalloc's decay returns their unused
- * pages to the system over time. */
-#define ARENA_POOL_MAX 256
+ * one. Up to ARENA_POOL_MAX arenas are kept. Their pages are bounded too: an
+ * arena keeps about as many as its process held at its peak, and when the
+ * pooled arenas' peaks add up to more than ARENA_POOL_BYTES the largest are
+ * purged (arena.<i>.purge gives their unused pages back) until they do not.
+ * jemalloc's own decay would not do it: it runs only while an arena is used. */
+#define ARENA_POOL_MAX 16
+#define ARENA_POOL_BYTES ((size_t)64 << 20)
 static pthread_mutex_t arena_pool_mu = PTHREAD_MUTEX_INITIALIZER;
-static unsigned arena_pool[ARENA_POOL_MAX];
-static size_t narena_pool;
+static struct {
+  unsigned arena;
+  size_t peak; /* what it may still hold; 0 once purged */
+} arena_pool[ARENA_POOL_MAX];
+static size_t narena_pool, arena_pool_bytes;
 
 static int arena_take(unsigned *arena) {
   pthread_mutex_lock(&arena_pool_mu);
   bool got = narena_pool > 0;
-  if (got) *arena = arena_pool[--narena_pool];
+  if (got) {
+    narena_pool--;
+    *arena = arena_pool[narena_pool].arena;
+    arena_pool_bytes -= arena_pool[narena_pool].peak;
+  }
   pthread_mutex_unlock(&arena_pool_mu);
   if (got) return 0;
   size_t sz = sizeof *arena;
@@ -57,12 +68,34 @@ static int arena_take(unsigned *arena) {
 
 static void arena_ctl(unsigned arena, const char *op);
 
-static void arena_give(unsigned arena) {
+static void arena_give(unsigned arena, size_t peak) {
   arena_ctl(arena, "reset");
+  unsigned purge[ARENA_POOL_MAX + 1];
+  size_t npurge = 0;
+  if (peak > ARENA_POOL_BYTES) { /* could never stay whole */
+    purge[npurge++] = arena;
+    peak = 0;
+  }
   pthread_mutex_lock(&arena_pool_mu);
   bool kept = narena_pool < ARENA_POOL_MAX;
-  if (kept) arena_pool[narena_pool++] = arena;
+  if (kept) {
+    arena_pool[narena_pool].arena = arena;
+    arena_pool[narena_pool].peak = peak;
+    narena_pool++;
+    arena_pool_bytes += peak;
+  }
+  while (arena_pool_bytes > ARENA_POOL_BYTES) {
+    size_t big = 0;
+    for (size_t i = 1; i < narena_pool; i++)
+      if (arena_pool[i].peak > arena_pool[big].peak) big = i;
+    purge[npurge++] = arena_pool[big].arena;
+    arena_pool_bytes -= arena_pool[big].peak;
+    arena_pool[big].peak = 0;
+  }
   pthread_mutex_unlock(&arena_pool_mu);
+  /* Outside the lock: purging an arena another thread has just taken is safe
+   * (only its unused pages go). */
+  for (size_t i = 0; i < npurge; i++) arena_ctl(purge[i], "purge");
   if (!kept) arena_ctl(arena, "destroy");
 }
 
@@ -111,7 +144,7 @@ static void arena_ctl(unsigned arena, const char *op) {
 void sim__procs_free(sim_world_t *w) {
   for (size_t i = 0; i < w->nprocs; i++) {
     sim_proc_t *p = w->procs[i];
-    if (p->has_arena) arena_give(p->arena);
+    if (p->has_arena) arena_give(p->arena, p->peak);
     free(p->name);
     free(p);
   }
@@ -213,6 +246,7 @@ void *sim_proc_alloc(sim_proc_t *p, size_t size) {
     return NULL;
   }
   p->used += usable;
+  if (p->used > p->peak) p->peak = p->used;
   w->machine_used += usable;
   sim_gauge_set(p->m_mem, (double)p->used);
   return ptr;

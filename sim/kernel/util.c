@@ -126,7 +126,7 @@ double sim_rng_uniform(sim_rng_t *r) {
 
 /* Exponential by the ziggurat method (tables and reference: zig_exp.inc,
  * tools/gen_zig_exp.py). One 64-bit draw gives the strip (low 8 bits) and the
- * position in it (high 53 bits); about 98.9 % of draws land in a strip's core
+ * position in it (high 53 bits); 97.8 % of draws land in a strip's core
  * and cost a multiply and a compare, no log. The rest (zig_exp_slow) test the
  * wedge against exp(-x), or, in the base strip, draw the tail beyond R as
  * R + Exp(1) (memorylessness). Exact in distribution, as the inversion

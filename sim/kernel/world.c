@@ -949,6 +949,7 @@ void sim_world_destroy(sim_world_t *w) {
     free(w->slabs[i]);
   free(w->slabs);
   sim__stack_pool_free(w);
+  free(w->main_ctx.uc); /* the run loop's context (ucontext backend only) */
   for (sim__obj_t *ob = w->objs, *next; ob; ob = next) {
     next = ob->onext;
     free(ob);
