@@ -25,7 +25,8 @@ tsan_log=$(mktemp)
 if TSAN_OPTIONS="halt_on_error=1 exitcode=66" build/tsan/storesim sweep scenarios/q279798.yaml \
      --seeds 1-6 --jobs 2 --log-dir build/tsan/out >/dev/null 2>"$tsan_log" &&
    TSAN_OPTIONS="halt_on_error=1 exitcode=66" build/tsan/storesim check \
-     scenarios/baseline.yaml scenarios/kb922768.yaml >/dev/null 2>>"$tsan_log"; then
+     scenarios/baseline.yaml scenarios/kb922768.yaml scenarios/q279798.yaml --jobs 2 \
+     >/dev/null 2>>"$tsan_log"; then
   echo "ThreadSanitizer: clean"
 else
   cat "$tsan_log"; echo "ThreadSanitizer: FAILED"; status=1
