@@ -12,7 +12,9 @@
 
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define KT_LSAN 1
@@ -40,6 +42,33 @@ static inline sim_world_t *kt_world_opts(const sim_world_opts_t *o) {
   cr_assert_eq(rc, 0, "sim_world_create: %s (%s)", sim_strerror(rc), err);
   cr_assert_not_null(w);
   return w;
+}
+
+/* The host process's resident memory, in MiB (VmRSS of /proc/self/status). */
+__attribute__((unused)) static long kt_rss_mib(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kib = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (strncmp(line, "VmRSS:", 6) == 0) kib = atol(line + 6);
+  if (f) fclose(f);
+  return kib / 1024;
+}
+
+/* Runs cmd through the shell; out gets the first n - 1 bytes it printed on
+ * stdout, NUL-terminated. Returns its exit status (128 + signal if killed). */
+__attribute__((unused)) static int kt_sh(const char *cmd, char *out, size_t n) {
+  FILE *p = popen(cmd, "r");
+  size_t k = 0;
+  cr_assert(p, "%s", cmd);
+  while (k + 1 < n) {
+    size_t r = fread(out + k, 1, n - 1 - k, p);
+    if (!r) break;
+    k += r;
+  }
+  out[k] = 0;
+  int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 /* A world with default options, scheduler `sched` (NULL = fifo). */

@@ -21,7 +21,6 @@
  */
 #include <math.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 
 #include "ktest.h"
 #include "mmc_stats.h"
@@ -259,12 +258,7 @@ Test(mmc_erlang, rejects_a_lost_server, .timeout = 900) {
 static int bench(const char *args, char *out, size_t n) {
   char cmd[1024];
   snprintf(cmd, sizeof cmd, "'%s/storesim-bench' %s 2>&1", STORESIM_BINARY_DIR, args);
-  FILE *p = popen(cmd, "r");
-  cr_assert(p, "%s", cmd);
-  size_t k = fread(out, 1, n - 1, p);
-  out[k] = 0;
-  int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+  return kt_sh(cmd, out, n);
 }
 
 Test(bench_cli, bad_options_are_usage_errors) {

@@ -140,22 +140,12 @@ Test(mem, arena_pool_shared_by_host_threads) {
   }
 }
 
-__attribute__((unused)) static long rss_mib(void) {
-  FILE *f = fopen("/proc/self/status", "r");
-  char line[256];
-  long kib = -1;
-  while (f && fgets(line, sizeof line, f))
-    if (strncmp(line, "VmRSS:", 6) == 0) kib = atol(line + 6);
-  if (f) fclose(f);
-  return kib / 1024;
-}
-
 /* A pooled arena does not keep a big process's pages: one that held 512 MiB
  * is purged as it enters the pool (proc.c, ARENA_POOL_BYTES), so the host
  * process gets its memory back when the world is destroyed. */
 Test(mem, pooled_arenas_give_big_memory_back) {
 #ifndef KT_LSAN /* AddressSanitizer's own bookkeeping moves RSS */
-  long before = rss_mib();
+  long before = kt_rss_mib();
   sim_world_t *w = kt_world(NULL);
   sim_proc_t *p = sim_proc_create(w, "big", 0);
   enum { N = 512 };
@@ -164,9 +154,9 @@ Test(mem, pooled_arenas_give_big_memory_back) {
     cr_assert_not_null(b);
     memset(b, 1, 1 << 20);
   }
-  cr_assert_geq(rss_mib() - before, N - 16, "the allocations are resident");
+  cr_assert_geq(kt_rss_mib() - before, N - 16, "the allocations are resident");
   kt_end(w, 0);
-  long left = rss_mib() - before;
+  long left = kt_rss_mib() - before;
   cr_assert_lt(left, 64, "%ld MiB still resident after the world was destroyed", left);
 #endif
 }

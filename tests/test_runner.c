@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ktest.h"
 #include "storesim/scenario.h"
 
 #define BIN STORESIM_BINARY_DIR "/storesim"
@@ -241,21 +242,6 @@ Test(runner, faults_reach_the_model) {
   scn_scenario_free(s);
 }
 
-/* Runs a shell command; returns its exit status and its output in out. */
-static int sh(const char *cmd, char *out, size_t n) {
-  FILE *p = popen(cmd, "r");
-  size_t k = 0;
-  cr_assert(p);
-  while (k + 1 < n) {
-    size_t r = fread(out + k, 1, n - 1 - k, p);
-    if (!r) break;
-    k += r;
-  }
-  out[k] = 0;
-  int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 Test(cli, bad_input_corpus) {
   char line[2048], cmd[4096], out[8192];
   FILE *f = fopen(SRC "/tests/bad/EXPECTED", "r");
@@ -268,7 +254,7 @@ Test(cli, bad_input_corpus) {
     char *want = tab + 1;
     want[strcspn(want, "\n")] = 0;
     snprintf(cmd, sizeof cmd, "cd '%s' && '%s' run 'tests/bad/%s' 2>&1 >/dev/null", SRC, BIN, line);
-    int rc = sh(cmd, out, sizeof out);
+    int rc = kt_sh(cmd, out, sizeof out);
     cr_expect_eq(rc, 2, "%s: exit %d, output:\n%s", line, rc, out);
     out[strcspn(out, "\n")] = 0;
     cr_expect_str_eq(out, want, "%s", line);
@@ -278,26 +264,26 @@ Test(cli, bad_input_corpus) {
   cr_assert(n >= 40, "only %d corpus files", n);
   /* also: a directory without scenarios, a missing file, an unreadable one */
   snprintf(cmd, sizeof cmd, "cd '%s' && '%s' validate tests/bad/empty_dir 2>&1", SRC, BIN);
-  cr_assert_eq(sh(cmd, out, sizeof out), 2);
+  cr_assert_eq(kt_sh(cmd, out, sizeof out), 2);
   cr_assert_str_eq(out, "tests/bad/empty_dir: error: no scenario files (*.yaml, *.yml) in this directory\n");
   snprintf(cmd, sizeof cmd, "'%s' validate /nonexistent.yaml 2>&1", BIN);
-  cr_assert_eq(sh(cmd, out, sizeof out), 2);
+  cr_assert_eq(kt_sh(cmd, out, sizeof out), 2);
   cr_assert_str_eq(out, "/nonexistent.yaml: error: cannot open: No such file or directory\n");
   snprintf(cmd, sizeof cmd, "'%s' validate /proc/self/mem 2>&1", BIN);
-  cr_assert_eq(sh(cmd, out, sizeof out), 2);
+  cr_assert_eq(kt_sh(cmd, out, sizeof out), 2);
   cr_assert(strstr(out, "/proc/self/mem: error: cannot read"), "%s", out);
 }
 
 Test(cli, check_validation_scenarios) {
   char cmd[2048], out[8192];
   snprintf(cmd, sizeof cmd, "cd '%s' && '%s' check scenarios/validation 2>&1", SRC, BIN);
-  int rc = sh(cmd, out, sizeof out);
+  int rc = kt_sh(cmd, out, sizeof out);
   cr_assert_eq(rc, 0, "%s", out);
   cr_assert(strstr(out, "\n4 passed, 0 failed\n"), "%s", out);
   /* a failing scenario: exit 1, and the failed expectation is named */
   snprintf(cmd, sizeof cmd, "cd '%s' && '%s' check --duration 1d --set 'service.time=const(1s)' "
            "scenarios/validation/mm1.yaml 2>&1", SRC, BIN);
-  rc = sh(cmd, out, sizeof out);
+  rc = kt_sh(cmd, out, sizeof out);
   cr_assert_eq(rc, 1, "%s", out);
   cr_assert(strstr(out, "FAIL ") && strstr(out, "failed:") && strstr(out, "\n0 passed, 1 failed\n"), "%s", out);
 }
@@ -308,7 +294,7 @@ Test(cli, run_outputs_table_json_csv_trace) {
   /* half a virtual hour: too short for the closed forms (exit 1), enough for the files */
   snprintf(cmd, sizeof cmd, "cd '%s' && '%s' run --duration 30m --metrics %s/m.csv --trace %s/t.jsonl "
            "scenarios/validation/mmc.yaml", SRC, BIN, dir, dir);
-  int rc = sh(cmd, out, sizeof out);
+  int rc = kt_sh(cmd, out, sizeof out);
   cr_assert_eq(rc, 1, "%s", out);
   cr_assert(strstr(out, "== mmc: "), "%s", out);
   cr_assert(strstr(out, "verdict: NOT reproduced without fix"), "%s", out);
@@ -328,7 +314,7 @@ Test(cli, run_outputs_table_json_csv_trace) {
   /* JSON: one object per scenario, the documented keys */
   snprintf(cmd, sizeof cmd, "cd '%s' && '%s' run --json --duration 1d scenarios/validation/mmc.yaml "
            "scenarios/validation/md1.yaml", SRC, BIN);
-  rc = sh(cmd, out, sizeof out);
+  rc = kt_sh(cmd, out, sizeof out);
   cr_assert_eq(rc, 0, "%s", out);
   int lines = 0;
   for (char *q = out; *q; q++) lines += *q == '\n';
@@ -340,7 +326,7 @@ Test(cli, run_outputs_table_json_csv_trace) {
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) cr_assert(strstr(out, keys[i]), "%s missing", keys[i]);
   /* the same run twice prints the same bytes */
   char out2[65536];
-  sh(cmd, out2, sizeof out2);
+  kt_sh(cmd, out2, sizeof out2);
   cr_assert_str_eq(out, out2);
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   cr_assert_eq(system(cmd), 0);
@@ -351,10 +337,10 @@ Test(cli, output_files_are_whole_or_absent) {
   /* an input error: nothing is left behind, not even a temporary file */
   snprintf(cmd, sizeof cmd, "d=$(mktemp -d) && cd '%s' && '%s' run --metrics $d/m.csv tests/bad/empty.yaml "
            ">/dev/null 2>&1; echo $?; ls -A $d; rm -rf $d", SRC, BIN);
-  sh(cmd, out, sizeof out);
+  kt_sh(cmd, out, sizeof out);
   cr_assert_str_eq(out, "2\nm.csv\n", "metrics of zero scenarios is a whole (header-only) file");
   snprintf(cmd, sizeof cmd, "'%s' run --metrics /nonexistent-dir/m.csv x.yaml 2>&1; echo $?", BIN);
-  sh(cmd, out, sizeof out);
+  kt_sh(cmd, out, sizeof out);
   cr_assert(strstr(out, "/nonexistent-dir/m.csv: error: cannot write") && strstr(out, "\n2\n"), "%s", out);
 }
 
@@ -363,7 +349,7 @@ Test(cli, ctrl_c_prints_what_was_measured) {
   /* a run of thousands of virtual days; SIGINT after half a second */
   snprintf(cmd, sizeof cmd, "cd '%s' && { '%s' run --duration 5000d scenarios/validation/mm1.yaml & pid=$!; "
            "sleep 0.5; kill -INT $pid; wait $pid; echo \"exit=$?\"; }", SRC, BIN);
-  sh(cmd, out, sizeof out);
+  kt_sh(cmd, out, sizeof out);
   cr_assert(strstr(out, "exit=130"), "%s", out);
   cr_assert(strstr(out, "INCOMPLETE (interrupted)"), "%s", out);
   cr_assert(strstr(out, "queue.wait"), "metrics so far are printed: %s", out);
@@ -372,27 +358,27 @@ Test(cli, ctrl_c_prints_what_was_measured) {
 Test(cli, help_usage_and_exit_codes) {
   char cmd[2048], out[16384];
   snprintf(cmd, sizeof cmd, "'%s' --help", BIN);
-  cr_assert_eq(sh(cmd, out, sizeof out), 0);
+  cr_assert_eq(kt_sh(cmd, out, sizeof out), 0);
   cr_assert(strstr(out, "exit status: 0 ok, 1 an expectation failed, 2 usage or input error"));
   const char *cmds[] = {"run", "check", "validate", "list", "schema"};
   for (size_t i = 0; i < 5; i++) {
     snprintf(cmd, sizeof cmd, "'%s' %s --help", BIN, cmds[i]);
-    cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", cmds[i]);
+    cr_assert_eq(kt_sh(cmd, out, sizeof out), 0, "%s", cmds[i]);
     cr_assert(strstr(out, "usage: storesim"), "%s", cmds[i]);
   }
   snprintf(cmd, sizeof cmd, "'%s' rnu 2>&1", BIN);
-  cr_assert_eq(sh(cmd, out, sizeof out), 2);
+  cr_assert_eq(kt_sh(cmd, out, sizeof out), 2);
   cr_assert(strstr(out, "did you mean 'run'"), "%s", out);
   snprintf(cmd, sizeof cmd, "'%s' run --frobnicate x 2>&1", BIN);
-  cr_assert_eq(sh(cmd, out, sizeof out), 2);
+  cr_assert_eq(kt_sh(cmd, out, sizeof out), 2);
   snprintf(cmd, sizeof cmd, "'%s' run --seed -3 x 2>&1", BIN);
-  cr_assert_eq(sh(cmd, out, sizeof out), 2);
+  cr_assert_eq(kt_sh(cmd, out, sizeof out), 2);
   snprintf(cmd, sizeof cmd, "'%s' 2>&1", BIN);
-  cr_assert_eq(sh(cmd, out, sizeof out), 2);
+  cr_assert_eq(kt_sh(cmd, out, sizeof out), 2);
   snprintf(cmd, sizeof cmd, "cd '%s' && '%s' run --sched bogus --duration 1m scenarios/validation/mm1.yaml 2>&1", SRC, BIN);
-  cr_assert_eq(sh(cmd, out, sizeof out), 2, "%s", out);
+  cr_assert_eq(kt_sh(cmd, out, sizeof out), 2, "%s", out);
   snprintf(cmd, sizeof cmd, "cd '%s' && '%s' list scenarios/validation", SRC, BIN);
-  cr_assert_eq(sh(cmd, out, sizeof out), 0);
+  cr_assert_eq(kt_sh(cmd, out, sizeof out), 0);
   cr_assert(strstr(out, "mm1 ") && strstr(out, "mmc ") && strstr(out, "md1 "), "%s", out);
 }
 
@@ -400,7 +386,7 @@ Test(cli, committed_schema_is_generated) {
   char cmd[2048], out[1 << 16];
   /* other models' tables change on their own: a stale file is a warning */
   snprintf(cmd, sizeof cmd, "cd '%s' && '%s' schema --json | cmp - scenarios/schema.json 2>&1", SRC, BIN);
-  if (sh(cmd, out, sizeof out))
+  if (kt_sh(cmd, out, sizeof out))
     fprintf(stderr, "note: scenarios/schema.json differs from `storesim schema --json`: regenerate it\n");
   /* but it must cover the scenario layer and the queueing model */
   FILE *f = fopen(SRC "/scenarios/schema.json", "r");
@@ -440,10 +426,10 @@ Test(runner, seeded_schedulers_replay_exactly) {
 Test(cli, validate_warns_about_unknown_metrics_before_running) {
   char cmd[2048], out[8192];
   snprintf(cmd, sizeof cmd, "cd '%s' && '%s' validate tests/bad/expr_unknown_metric.yaml 2>&1", SRC, BIN);
-  cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert_eq(kt_sh(cmd, out, sizeof out), 0, "%s", out);
   cr_assert(strstr(out, "tests/bad/expr_unknown_metric.yaml:12:15: warning: expect (with_fix): no metric "
                         "'queue.wiat' is registered at the start of the run (nearest: 'queue.wait'"), "%s", out);
   snprintf(cmd, sizeof cmd, "cd '%s' && '%s' validate scenarios/validation/mm1.yaml 2>&1", SRC, BIN);
-  cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert_eq(kt_sh(cmd, out, sizeof out), 0, "%s", out);
   cr_assert(!strstr(out, "warning"), "%s", out);
 }

@@ -700,27 +700,17 @@ __attribute__((unused)) static void deep_stack(void *arg) {
   sim_sleep(1);
 }
 
-__attribute__((unused)) static long rss_mib(void) {
-  FILE *f = fopen("/proc/self/status", "r");
-  char line[256];
-  long kib = -1;
-  while (f && fgets(line, sizeof line, f))
-    if (strncmp(line, "VmRSS:", 6) == 0) kib = atol(line + 6);
-  if (f) fclose(f);
-  return kib / 1024;
-}
-
 Test(threads, stack_cache_keeps_bounded_memory) {
 #ifndef KT_LSAN /* AddressSanitizer's fake stacks and shadow move RSS */
-  long before = rss_mib();
+  long before = kt_rss_mib();
   sim_world_opts_t o;
   sim_world_opts_init(&o); /* default 256 KiB stacks */
   sim_world_t *w = kt_world_opts(&o);
   for (int i = 0; i < 1024; i++) sim_thread_spawn(w, "deep", NULL, deep_stack, NULL);
   cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
-  cr_assert_geq(rss_mib() - before, 180, "the stacks were used");
+  cr_assert_geq(kt_rss_mib() - before, 180, "the stacks were used");
   kt_end(w, 0);
-  long left = rss_mib() - before;
+  long left = kt_rss_mib() - before;
   cr_assert_lt(left, 80, "%ld MiB of stacks still resident after the world was destroyed", left);
 #endif
 }

@@ -255,8 +255,8 @@ int sim__stack_get(sim_world_t *w, sim__ctx_t *c) {
     return 0;
   }
   size_t page = w->page;
-  size_t size = (w->stack_size + page - 1) & ~(page - 1);
-  size_t total = size + page;
+  size_t total = stack_map_size(w); /* the guard page, then the stack */
+  size_t size = total - page;
   void *map = mmap(NULL, total, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1,
                    0);
