@@ -224,8 +224,7 @@ static int bench_mmc(int argc, char **argv) {
    * host's cost of the bench's bookkeeping, not the simulation's. A plain
    * memset would not do: the compiler folds malloc + memset(0) into calloc,
    * which leaves the pages untouched (it did, at -O2). */
-  for (size_t i = 0; i < (size_t)m.customers; i++)
-    ((volatile mmc_obs_t *)m.obs)[i].start = 0;
+  for (size_t i = 0; i < (size_t)m.customers; i++) ((volatile mmc_obs_t *)m.obs)[i].start = 0;
   sim_thread_spawn(w, "arrivals", NULL, arrivals, &m);
   double t0 = wall(), c0 = cpu();
   int rc = sim_world_run(w, SIM_TIME_MAX);
