@@ -1153,3 +1153,46 @@ Test(handoff, interrupt_with_a_thread_ready) {
   assert_log(want, 2);
   kt_end(w, 0);
 }
+
+/* Regression (issue 12): a thread that finishes while a stale timer of its
+ * own is still in the heap (its timed wait ended early by a signal) pops
+ * that timer itself, on its own stack, while it looks for the next thread.
+ * The struct must survive until another context releases its stack: the
+ * kernel freed it there and again in reap_dead, and two later spawns then
+ * shared one struct (abort "a finished thread was resumed", or SIGSEGV). */
+static sim_mutex_t *stale_m;
+static sim_cond_t *stale_c;
+static sim_thread_t *stale_kids[2];
+static void stale_waiter(void *arg) {
+  sim_mutex_lock(stale_m);
+  int rc = sim_cond_timedwait(stale_c, stale_m, 10 * SIM_SEC); /* signalled at 1 s */
+  sim_mutex_unlock(stale_m);
+  log_at(self_world(), rc);
+} /* finishes at 1 s; its timer at 10 s is stale */
+static void stale_kid(void *arg) {
+  sim_sleep(SIM_SEC);
+  log_at(self_world(), (long)(intptr_t)arg);
+}
+static void stale_signaller(void *arg) {
+  sim_sleep(SIM_SEC);
+  sim_mutex_lock(stale_m);
+  sim_cond_signal(stale_c);
+  sim_mutex_unlock(stale_m);
+  sim_sleep(19 * SIM_SEC); /* the waiter runs, finishes and pops its 10 s timer */
+  stale_kids[0] = sim_thread_spawn(self_world(), "kid", NULL, stale_kid, (void *)(intptr_t)'a');
+  stale_kids[1] = sim_thread_spawn(self_world(), "kid", NULL, stale_kid, (void *)(intptr_t)'b');
+}
+
+Test(handoff, finished_thread_pops_its_own_stale_timer) {
+  sim_world_t *w = kt_world(NULL);
+  stale_m = sim_mutex_create(w, "m");
+  stale_c = sim_cond_create(w, "c");
+  sim_thread_spawn(w, "waiter", NULL, stale_waiter, NULL);
+  sim_thread_spawn(w, "signaller", NULL, stale_signaller, NULL);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+  cr_assert_neq(stale_kids[0], stale_kids[1], "two live threads share one struct");
+  long want[] = {0, 'a', 'b'};
+  assert_log(want, 3);
+  cr_assert_eq(sim_now(w), 21 * SIM_SEC);
+  kt_end(w, 0);
+}

@@ -118,6 +118,7 @@ struct sim_thread {
   uint64_t prio;    /* PCT priority */
   sim_thread_t *next, *prev; /* live threads, in id order */
   sim_thread_t *free_next;   /* struct free list */
+  bool freed;                /* on the free list (a second free is a kernel bug) */
 };
 _Static_assert(offsetof(struct sim_thread, id) <= 80, "the per-life block stays small");
 

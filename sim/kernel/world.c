@@ -515,15 +515,22 @@ static void live_unlink(sim_world_t *w, sim_thread_t *t) {
 }
 
 static void thread_free(sim_world_t *w, sim_thread_t *t) {
+  if (t->freed)
+    sim__die("thread T%llu freed twice (kernel bug)", (unsigned long long)t->id);
+  t->freed = true;
   t->free_next = w->free_threads;
   w->free_threads = t;
 }
 
-/* Frees t's struct once nothing refers to it any more. */
+/* Frees t's struct once nothing refers to it any more. A thread that
+ * finished holding locks stays: the locks name it as owner. The finished
+ * thread in w->dead stays too: it is still running the run loop's steps on
+ * its own stack (switch_to_scheduler), and reap_dead frees it once another
+ * context runs; a stale timer of its own that it pops there must not free it
+ * first (that freed the struct twice, and two later spawns shared it). */
 static void maybe_reap(sim_world_t *w, sim_thread_t *t) {
-  /* A thread that finished holding locks stays: the locks name it as owner. */
   if (t->state == SIM_T_DONE && t->npending == 0 && t->nheld == 0 &&
-      (!t->joinable || t->joined))
+      (!t->joinable || t->joined) && t != w->dead)
     thread_free(w, t);
 }
 
@@ -566,6 +573,7 @@ static sim_thread_t *spawn(sim_world_t *w, const char *name, sim_proc_t *p,
   t->op = "start";
   t->op_obj = 0;
   t->next = t->prev = t->free_next = NULL;
+  t->freed = false;
   if (sim__stack_get(w, &t->ctx) != 0) {
     thread_free(w, t);
     snprintf(w->last_error, sizeof w->last_error,
