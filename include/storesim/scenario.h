@@ -198,6 +198,8 @@ typedef struct scn_world_cfg {
   uint64_t stack_size;
   sim_time_t cpu_quantum;
   sim_time_t spin_window;
+  double seed_fraction; /* promised to `check --seeds`: the fraction of world
+                           seeds on which every expectation of a variant holds */
 } scn_world_cfg_t;
 
 /* The scenario layer's parameter table over scn_world_cfg_t ({NULL}-ended). */

@@ -55,6 +55,9 @@ static const sim_param_t world_params[] = {
      "CPU time slice of a simulated core."},
     {"kernel.spin_window", SIM_P_DURATION, WOFF(spin_window), 0, 3.1536e17, "60s",
      "Window of the CPU spin detector (0 = off)."},
+    {"seed_fraction", SIM_P_FLOAT, WOFF(seed_fraction), 0, 1, "1",
+     "Fraction of world seeds on which every expectation of each variant holds: "
+     "the scenario's promise to `check --seeds` (which exits 1 below it)."},
     {NULL, 0, 0, 0, 0, NULL, NULL}};
 
 const sim_param_t *scn_world_params(void) { return world_params; }
