@@ -540,6 +540,7 @@ done:
 }
 
 int main(int argc, char **argv) {
+  scn_crash_install(argc, argv);
   if (argc < 2) {
     fputs(usage_main, stderr);
     return EXIT_USAGE;

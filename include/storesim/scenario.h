@@ -366,6 +366,28 @@ int scn_probe_metrics(const scn_scenario_t *s, scn_diag_t *diag);
 void scn_interrupt_install(void);
 int scn_interrupted(void);
 
+/* ---- internal errors (crash.c) ----
+ * A fatal signal or kernel assertion during a run prints "internal error",
+ * the run (scenario, variant, seed, scheduler) and the command that replays
+ * it, and exits 3. */
+typedef struct scn_crash_ctx {
+  const char *id, *file, *variant;
+  uint64_t seed;
+  const char *sched;   /* NULL: fifo */
+  sim_time_t duration; /* 0: the scenario's */
+} scn_crash_ctx_t;
+/* Installs the handlers; argv (kept, not copied) supplies the command line's
+ * --set overrides to replay commands. Call once, first thing in main. */
+void scn_crash_install(int argc, char **argv);
+/* The run on this host thread is c (copied) / no run is in progress. */
+void scn_crash_enter(const scn_crash_ctx_t *c);
+void scn_crash_leave(void);
+/* In a sweep's worker process: a crash kills the process by its signal,
+ * silently (the parent reports it). */
+void scn_crash_quiet(int on);
+/* The `storesim run ...` command that replays run c, into buf (n bytes). */
+void scn_crash_command(const scn_crash_ctx_t *c, char *buf, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -210,6 +210,9 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
   vr->duration = world.duration;
   vr->sample_interval = world.sample_interval ? world.sample_interval : world.duration / 500;
   if (vr->sample_interval <= 0) vr->sample_interval = 1;
+  scn_crash_ctx_t crash = {.id = s->id, .file = s->file, .variant = v->name,
+                           .seed = vr->seed, .sched = o->sched, .duration = o->duration};
+  scn_crash_enter(&crash);
 
   sim_world_opts_init(&wo);
   wo.seed = (uint64_t)world.seed;
@@ -238,6 +241,7 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
     scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: cannot create the world: %s", v->name,
                    err[0] ? err : sim_strerror(rc));
     r->status = worse(r->status, rc == SIM_EINVAL ? 2 : 3);
+    scn_crash_leave();
     return;
   }
   err[0] = 0;
@@ -355,6 +359,7 @@ oom:
 done:
   if (inst) s->model->destroy(inst);
   sim_world_destroy(w);
+  scn_crash_leave();
 }
 
 /* ---- the scenario --------------------------------------------------------------------------- */
