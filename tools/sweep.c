@@ -33,16 +33,22 @@ static const char usage_sweep[] =
     "  --variant NAME          only this variant (default: all)\n"
     "  --vary-world-seed       the seed is also the world seed (default for fifo;\n"
     "                          otherwise the world keeps the scenario's seed)\n"
-    "  --jobs N                worker threads (default: the number of cores)\n"
+    "  --jobs N                worker processes (default: the number of cores)\n"
+    "  --wall-limit SECONDS    host time one run may take; a run over it is\n"
+    "                          stopped and counted as crashed (default 600, 0: none)\n"
     "  --shard I/N             run only seed indexes i with i %% N == I (0-based),\n"
     "                          to spread one sweep over N machines\n"
     "  --jsonl FILE            one JSON record per run (shards concatenate)\n"
     "  --log-dir DIR           where decision logs go (default out/)\n"
     "  --json                  print the summary as one JSON object\n"
     "\n"
+    "A run that crashes (or exceeds --wall-limit) ends only its worker process:\n"
+    "it is counted in the 'crashed' column, the first one's replay command is\n"
+    "printed, and the other runs go on.\n"
+    "\n"
     "exit status: 0 ok, 1 a variant named with_fix deadlocked, hung or failed\n"
-    "an expectation in some run, 2 usage or input error, 3 internal error,\n"
-    "130 interrupted.\n";
+    "an expectation in some run, 2 usage or input error, 3 internal error (a\n"
+    "run crashed or exceeded --wall-limit), 130 interrupted.\n";
 
 static int parse_u64(const char *s, uint64_t *v) {
   char *end;
@@ -83,7 +89,7 @@ static int write_log_and_replay(const scn_scenario_t *s,
 
 static int takes_value(const char *opt) {
   static const char *const opts[] = {"--sched", "--seeds", "--variant", "--jobs",
-                                     "--shard", "--jsonl", "--log-dir"};
+                                     "--shard", "--jsonl", "--log-dir", "--wall-limit"};
   for (size_t i = 0; i < sizeof opts / sizeof *opts; i++)
     if (!strcmp(opt, opts[i])) return 1;
   return 0;
@@ -98,6 +104,7 @@ int cmd_sweep(int argc, char **argv) {
   o.seed_to = 100;
   long nproc = sysconf(_SC_NPROCESSORS_ONLN);
   o.jobs = nproc > 0 ? (int)nproc : 1;
+  o.wall_limit = 600;
   const char *file = NULL, *jsonl = NULL, *logdir = "out";
   int json = 0;
   for (int i = 0; i < argc; i++) {
@@ -164,6 +171,16 @@ int cmd_sweep(int argc, char **argv) {
         return 2;
       }
       o.jobs = (int)n;
+    } else if (!strcmp(a, "--wall-limit")) {
+      char *end;
+      i++;
+      errno = 0;
+      double x = strtod(v, &end);
+      if (errno || end == v || *end || !(x >= 0) || x > 1e9) {
+        fprintf(stderr, "storesim sweep: --wall-limit %s: expected seconds, 0 to 1e9\n", v);
+        return 2;
+      }
+      o.wall_limit = x;
     } else if (!strcmp(a, "--shard")) {
       unsigned si, sn;
       char tail;
@@ -226,11 +243,16 @@ int cmd_sweep(int argc, char **argv) {
         fprintf(out.f,
                 "{\"scenario\":\"%s\",\"variant\":\"%s\",\"seed\":%" PRIu64
                 ",\"sched\":\"%s\",\"complete\":%s,\"passed\":%s,\"deadlock\":%d,"
-                "\"hang\":%d,\"lock_order\":%d,\"spin\":%d,\"trace_hash\":\"%016" PRIx64
-                "\"}\n",
+                "\"hang\":%d,\"lock_order\":%d,\"spin\":%d,\"crashed\":%d,\"trace_hash\":\"%016" PRIx64
+                "\"",
                 s->id, s->variants[r->variant].name, r->seed, sched,
                 r->complete ? "true" : "false", r->passed ? "true" : "false",
-                r->deadlock, r->hang, r->lock_order, r->spin, r->trace_hash);
+                r->deadlock, r->hang, r->lock_order, r->spin, r->crashed, r->trace_hash);
+        if (r->error) {
+          fputs(",\"error\":", out.f);
+          cli_json_str(out.f, r->error);
+        }
+        fputs("}\n", out.f);
       }
       if (cli_out_close(&out, 1))
         status = 2;
@@ -252,8 +274,8 @@ int cmd_sweep(int argc, char **argv) {
            s->id, family, o.seed_from, o.seed_to, o.shard, o.nshards ? o.nshards : 1,
            res->interrupted ? "true" : "false");
   if (!json)
-    printf("  %-16s %6s %9s %9s %6s %11s %8s  %s\n", "variant", "runs", "deadlock", "fraction",
-           "hang", "lock-order", "failed", "first deadlocking seed");
+    printf("  %-16s %6s %9s %9s %6s %11s %8s %8s  %s\n", "variant", "runs", "deadlock", "fraction",
+           "hang", "lock-order", "failed", "crashed", "first deadlocking seed");
   int nshown = 0;
   for (size_t v = 0; v < s->nvariants; v++) {
     scn_sweep_tally_t t;
@@ -273,12 +295,30 @@ int cmd_sweep(int argc, char **argv) {
     double frac = (double)t.deadlock / (double)t.runs;
     if (!strcmp(s->variants[v].name, "with_fix") && (t.deadlock || t.hang || t.failed))
       status = status ? status : 1;
+    if (t.crashed) status = 3;
+    char crash_cmd[2048] = "";
+    if (t.first_crash) {
+      char sched[96];
+      scn_sweep_sched_string(&o, t.first_crash->seed, sched, sizeof sched);
+      scn_crash_ctx_t c = {.id = s->id, .file = file, .variant = s->variants[v].name,
+                           .seed = o.vary_world_seed || o.sched == SCN_SWEEP_FIFO
+                                       ? t.first_crash->seed
+                                       : (uint64_t)s->variants[v].world.seed,
+                           .sched = sched};
+      scn_crash_command(&c, crash_cmd, sizeof crash_cmd);
+    }
     if (json) {
       printf("%s{\"name\":\"%s\",\"runs\":%" PRIu64 ",\"deadlock\":%" PRIu64
              ",\"deadlock_fraction\":%.6f,\"hang\":%" PRIu64 ",\"lock_order\":%" PRIu64
-             ",\"spin\":%" PRIu64 ",\"failed\":%" PRIu64,
+             ",\"spin\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"crashed\":%" PRIu64,
              nshown++ ? "," : "", s->variants[v].name, t.runs, t.deadlock, frac, t.hang,
-             t.lock_order, t.spin, t.failed);
+             t.lock_order, t.spin, t.failed, t.crashed);
+      if (t.first_crash) {
+        printf(",\"first_crash_seed\":%" PRIu64 ",\"first_crash\":", t.first_crash->seed);
+        cli_json_str(stdout, t.first_crash->error);
+        fputs(",\"first_crash_replay\":", stdout);
+        cli_json_str(stdout, crash_cmd);
+      }
       if (first)
         printf(",\"first_seed\":%" PRIu64 ",\"decision_log\":\"%s\",\"replay_same_hash\":%s",
                first->seed, have_log ? logpath : "", same ? "true" : "false");
@@ -287,8 +327,13 @@ int cmd_sweep(int argc, char **argv) {
       char fs[32] = "-";
       if (first)
         snprintf(fs, sizeof fs, "%" PRIu64 "%s", first->seed, t.first_deadlock ? "" : " (hang)");
-      printf("  %-16s %6" PRIu64 " %9" PRIu64 " %9.4f %6" PRIu64 " %11" PRIu64 " %8" PRIu64 "  %s\n",
-             s->variants[v].name, t.runs, t.deadlock, frac, t.hang, t.lock_order, t.failed, fs);
+      printf("  %-16s %6" PRIu64 " %9" PRIu64 " %9.4f %6" PRIu64 " %11" PRIu64 " %8" PRIu64
+             " %8" PRIu64 "  %s\n",
+             s->variants[v].name, t.runs, t.deadlock, frac, t.hang, t.lock_order, t.failed,
+             t.crashed, fs);
+      if (t.first_crash)
+        printf("      first crash, seed %" PRIu64 ": %s\n      replay it with: %s\n",
+               t.first_crash->seed, t.first_crash->error, crash_cmd);
       if (have_log) {
         char sched[96];
         scn_sweep_sched_string(&o, first->seed, sched, sizeof sched);

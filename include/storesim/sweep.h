@@ -30,6 +30,9 @@
 extern "C" {
 #endif
 
+/* Most worker processes of one sweep. */
+#define SCN_SWEEP_MAX_JOBS 1024
+
 typedef enum { SCN_SWEEP_FIFO, SCN_SWEEP_RANDOM, SCN_SWEEP_PCT } scn_sweep_sched_t;
 
 typedef struct scn_sweep_opts {
@@ -42,7 +45,10 @@ typedef struct scn_sweep_opts {
                               fifo); else the world keeps the scenario's seed
                               and only the schedule varies */
   sim_time_t duration;     /* virtual time of each run (0: the scenario's) */
-  int jobs;                /* worker threads (>= 1) */
+  int jobs;                /* worker processes (1 .. SCN_SWEEP_MAX_JOBS) */
+  double wall_limit;       /* host seconds one run may take before its worker
+                              is killed and the run recorded as over the
+                              limit (0: no limit) */
   unsigned shard, nshards; /* this machine runs seed indexes i with
                               i % nshards == shard (nshards 0 = 1) */
   int stop_on_error;       /* take no new run once a run has an error (see
@@ -61,6 +67,9 @@ typedef struct scn_sweep_run {
   uint64_t deadlock_threads[2];                 /* its first two threads (0: none) */
   uint64_t steps;                               /* scheduling steps of the run */
   uint64_t trace_hash;
+  int crashed; /* its worker process died in it of this signal (> 0),
+                  or ended otherwise in it / was killed for the wall-clock
+                  limit (-1); error says which; else 0 */
   char *error; /* why the run could not start or stopped early
                               (a limit, a replay divergence, the host-memory
                               guard; not an interrupt): the runner's reason,
@@ -76,10 +85,12 @@ typedef struct scn_sweep_res {
 /* The scheduler string of a run ("random:7", "pct:7:2", "fifo"); buf gets it. */
 void scn_sweep_sched_string(const scn_sweep_opts_t *o, uint64_t seed, char *buf,
                             size_t n);
-/* Runs the sweep. Returns 0 and *out (free with scn_sweep_free); SIM_EINVAL
- * for bad options (message in err, *out NULL); SIM_ENOMEM (*out NULL). A run
- * that fails is not an error of the sweep: its record says so (error, ran,
- * complete). On an interrupt (scn_interrupted) no new run starts and
+/* Runs the sweep on o->jobs worker processes (forked: call it while the
+ * process has no other threads). Returns 0 and *out (free with
+ * scn_sweep_free); SIM_EINVAL for bad options (message in err, *out NULL);
+ * SIM_ENOMEM (*out NULL). A run that fails is not an error of the sweep: its
+ * record says so (error, ran, complete), and so does a run that crashed or
+ * exceeded the wall-clock limit (crashed; the other runs go on). On an interrupt (scn_interrupted) no new run starts and
  * (*out)->interrupted is set; runs that did not start have ran = 0. */
 int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
               scn_sweep_res_t **out, char *err, size_t nerr);
@@ -99,9 +110,10 @@ typedef struct scn_sweep_tally {
   uint64_t deadlock, hang, lock_order, spin;
   uint64_t lock_order_only; /* a lock-order report and no deadlock */
   uint64_t failed;          /* did not pass (an expectation failed, an error) */
+  uint64_t crashed;         /* crashed or exceeded the wall-clock limit */
   /* The first such run in run order (lowest seed), or NULL; they point into
    * the result. */
-  const scn_sweep_run_t *first_deadlock, *first_hang, *first_error;
+  const scn_sweep_run_t *first_deadlock, *first_hang, *first_error, *first_crash;
 } scn_sweep_tally_t;
 /* Fills *t from the runs of r with the given variant index (all zero when it
  * has none). */

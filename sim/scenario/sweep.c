@@ -1,38 +1,38 @@
 /*
- * Sweeps: a pthread worker pool over (seed, variant) runs of one scenario,
- * the per-variant tally of its results, and the record-and-replay check of
- * one of its runs.
+ * Sweeps: a pool of worker processes over (seed, variant) runs of one
+ * scenario, the per-variant tally of its results, and the record-and-replay
+ * check of one of its runs.
  *
- * Workers take run indexes from one atomic counter and write only their own
- * slot of the result array, so the result is the same for any number of
- * workers. Every run builds its own world through scn_run (the kernel keeps
- * no state shared between worlds but jemalloc, which is thread-safe).
+ * Workers take run indexes from one atomic counter (in shared memory) and
+ * the parent writes each run's record to that run's slot of the result
+ * array, so the result is the same for any number of workers. Every run
+ * builds its own world through scn_run. Workers are processes, not threads,
+ * so that a run that crashes or runs away is one result of the sweep, not
+ * its end (see "the worker pool" below).
  *
- * A run's slot, as its worker sees it:
- *   EMPTY (seed, variant set) -> RUN   [run_one: scn_run returned]
+ * A run's slot:
+ *   EMPTY (seed, variant set) -> RUN      [a worker's record: scn_run returned]
+ *   EMPTY -> CRASHED (ran, error, crashed) [its worker died in it, or was
+ *                                          killed for the wall-clock budget]
  *   EMPTY stays EMPTY (ran = 0, error NULL) when an interrupt or
  *   stop_on_error stopped the pool first. Indexes are taken in increasing
- *   order and a taken index always runs, so every slot below a run that
- *   stopped the pool is RUN.
+ *   order and a taken index always ends RUN or CRASHED (but for a Ctrl-C),
+ *   so every slot below a run that stopped the pool has a result.
  */
-#include <pthread.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "storesim/detect.h"
 #include "storesim/sweep.h"
-
-typedef struct job {
-  const scn_scenario_t *s;
-  const scn_sweep_opts_t *o;
-  scn_sweep_run_t *runs;
-  size_t nruns;
-  atomic_size_t next;
-  atomic_int stop;   /* interrupted */
-  atomic_int failed; /* stop_on_error: a run has an error */
-} job_t;
 
 void scn_sweep_sched_string(const scn_sweep_opts_t *o, uint64_t seed, char *buf,
                             size_t n) {
@@ -117,22 +117,268 @@ static int run_one(const scn_scenario_t *s, scn_run_opts_t *ro, scn_sweep_run_t 
   return interrupted;
 }
 
-static void *worker(void *arg) {
-  job_t *j = arg;
-  for (;;) {
-    if (atomic_load(&j->stop) || atomic_load(&j->failed) || scn_interrupted()) return NULL;
-    size_t i = atomic_fetch_add(&j->next, 1);
-    if (i >= j->nruns)
-      return NULL;
-    scn_sweep_run_t *run = &j->runs[i];
-    char sched[96];
-    scn_run_opts_t ro;
-    scn_sweep_run_opts(j->s, j->o, run->seed, run->variant, sched, sizeof sched, &ro);
-    if (run_one(j->s, &ro, run) > 0) atomic_store(&j->stop, 1);
-    if (j->o->stop_on_error && run->error) atomic_store(&j->failed, 1);
-  }
+/* ---- the worker pool: one process per worker ----
+ * A run that crashes (a fatal signal, a kernel assertion) kills only its
+ * worker process: the parent sees the worker end in the middle of a run
+ * (its slot names the run), records that run as crashed, and starts a new
+ * worker for the runs left. The same goes for a run that exceeds the
+ * wall-clock budget: the parent kills its worker. Workers take run indexes
+ * from one counter in shared memory and send each finished run's record
+ * through their own pipe; the parent writes it to the run's slot, so the
+ * result is the same for any number of workers.
+ *
+ *   worker k: take i -> cur[k] = i + 1, start[k] = now -> run -> record on
+ *             pipe k -> cur[k] = 0 -> take the next i ... -> exit 0
+ *   parent:   poll pipes; record -> runs[i]; pipe EOF -> waitpid; cur[k] != 0
+ *             -> runs[cur[k] - 1] crashed (or over budget); respawn if runs
+ *             are left; Ctrl-C -> SIGINT to every worker, no respawn. */
+typedef struct shared {
+  atomic_size_t next;
+  atomic_int stop;   /* interrupted, or stop_on_error saw an error */
+  atomic_size_t cur[SCN_SWEEP_MAX_JOBS];
+  _Atomic int64_t start[SCN_SWEEP_MAX_JOBS]; /* CLOCK_MONOTONIC ns of cur's start */
+} shared_t;
+
+/* One run's record on the wire (error follows, nerror bytes). */
+typedef struct wire {
+  uint64_t index;
+  int32_t ran, complete, passed, deadlock, hang, lock_order, spin, misuse, interrupted;
+  uint32_t nerror;
+  int64_t deadlock_time;
+  uint64_t deadlock_threads[2], steps, trace_hash;
+} wire_t;
+
+typedef struct worker {
+  pid_t pid;   /* 0: not running */
+  int fd;      /* read end of its pipe */
+  char *buf;   /* bytes read, not yet a whole record */
+  size_t n, cap;
+  int killed;  /* the parent killed it for the wall-clock budget */
+} worker_t;
+
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static int write_all(int fd, const void *p, size_t n) {
+  const char *c = p;
+  while (n > 0) {
+    ssize_t k = write(fd, c, n);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return -1;
+    c += k;
+    n -= (size_t)k;
+  }
+  return 0;
+}
+
+static _Noreturn void worker_main(const scn_scenario_t *s, const scn_sweep_opts_t *o,
+                                  scn_sweep_run_t *runs, size_t nruns, shared_t *sh,
+                                  int k, int fd) {
+  scn_crash_quiet(1);
+  for (;;) {
+    if (atomic_load(&sh->stop) || scn_interrupted()) break;
+    size_t i = atomic_fetch_add(&sh->next, 1);
+    if (i >= nruns) break;
+    atomic_store(&sh->start[k], mono_ns());
+    atomic_store(&sh->cur[k], i + 1);
+    scn_sweep_run_t *run = &runs[i];
+    char sched[96];
+    scn_run_opts_t ro;
+    scn_sweep_run_opts(s, o, run->seed, run->variant, sched, sizeof sched, &ro);
+    int intr = run_one(s, &ro, run);
+    if (intr < 0) {
+      run->error = strdup("out of host memory");
+      intr = 0;
+    }
+    if (intr > 0 || (o->stop_on_error && run->error)) atomic_store(&sh->stop, 1);
+    wire_t wr = {.index = i, .ran = run->ran, .complete = run->complete, .passed = run->passed,
+                 .deadlock = run->deadlock, .hang = run->hang, .lock_order = run->lock_order,
+                 .spin = run->spin, .misuse = run->misuse, .interrupted = intr > 0,
+                 .deadlock_time = run->deadlock_time, .steps = run->steps,
+                 .trace_hash = run->trace_hash};
+    wr.deadlock_threads[0] = run->deadlock_threads[0];
+    wr.deadlock_threads[1] = run->deadlock_threads[1];
+    size_t ne = run->error ? strlen(run->error) : 0;
+    wr.nerror = (uint32_t)(ne < 65536 ? ne : 65536);
+    if (write_all(fd, &wr, sizeof wr) || write_all(fd, run->error ? run->error : "", wr.nerror))
+      _exit(4);
+    atomic_store(&sh->cur[k], 0);
+  }
+  _exit(0);
+}
+
+static int worker_start(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_sweep_res_t *r,
+                        shared_t *sh, worker_t *ws, int nw, int k) {
+  int p[2];
+  if (pipe(p) != 0) return -1;
+  fflush(NULL); /* the child must not write the parent's buffered output again */
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(p[0]);
+    close(p[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    close(p[0]);
+    for (int i = 0; i < nw; i++)
+      if (ws[i].pid) close(ws[i].fd);
+    worker_main(s, o, r->runs, r->nruns, sh, k, p[1]);
+  }
+  close(p[1]);
+  ws[k].pid = pid;
+  ws[k].fd = p[0];
+  ws[k].n = 0;
+  ws[k].killed = 0;
+  atomic_store(&sh->cur[k], 0);
+  return 0;
+}
+
+/* Takes the whole records out of w's buffer into r. */
+static int worker_drain(worker_t *w, scn_sweep_res_t *r, int *interrupted) {
+  size_t off = 0;
+  while (w->n - off >= sizeof(wire_t)) {
+    wire_t wr;
+    memcpy(&wr, w->buf + off, sizeof wr);
+    if (w->n - off < sizeof wr + wr.nerror) break;
+    if (wr.index >= r->nruns) return -1;
+    scn_sweep_run_t *run = &r->runs[wr.index];
+    run->ran = wr.ran;
+    run->complete = wr.complete;
+    run->passed = wr.passed;
+    run->deadlock = wr.deadlock;
+    run->hang = wr.hang;
+    run->lock_order = wr.lock_order;
+    run->spin = wr.spin;
+    run->misuse = wr.misuse;
+    run->deadlock_time = wr.deadlock_time;
+    run->deadlock_threads[0] = wr.deadlock_threads[0];
+    run->deadlock_threads[1] = wr.deadlock_threads[1];
+    run->steps = wr.steps;
+    run->trace_hash = wr.trace_hash;
+    if (wr.nerror) run->error = strndup(w->buf + off + sizeof wr, wr.nerror);
+    if (wr.interrupted) *interrupted = 1;
+    off += sizeof wr + wr.nerror;
+  }
+  memmove(w->buf, w->buf + off, w->n - off);
+  w->n -= off;
+  return 0;
+}
+
+/* The worker's process ended: waits for it and, if it ended in the middle
+ * of a run, records that run as crashed (or over the wall-clock budget). */
+static void worker_reap(worker_t *w, shared_t *sh, int k, scn_sweep_res_t *r, int interrupted,
+                        double wall_limit) {
+  int st = 0;
+  close(w->fd);
+  while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  w->pid = 0;
+  size_t cur = atomic_load(&sh->cur[k]);
+  if (!cur || cur > r->nruns) return;
+  scn_sweep_run_t *run = &r->runs[cur - 1];
+  char why[160];
+  if (w->killed) {
+    snprintf(why, sizeof why,
+             "wall-clock limit: the run took more than %g s of host time "
+             "(sweep --wall-limit raises it)", wall_limit);
+    run->crashed = -1;
+  } else if (WIFSIGNALED(st)) {
+    int sig = WTERMSIG(st);
+    if (interrupted && (sig == SIGINT || sig == SIGTERM)) return; /* a Ctrl-C, not a crash */
+    snprintf(why, sizeof why, "internal error: the run crashed with signal %d (%s)", sig,
+             strsignal(sig));
+    run->crashed = sig;
+  } else {
+    snprintf(why, sizeof why, "internal error: the worker exited with status %d in the run",
+             WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    run->crashed = -1;
+  }
+  run->ran = 1;
+  run->complete = run->passed = 0;
+  free(run->error);
+  run->error = strdup(why);
+}
+
+static int pool_run(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_sweep_res_t *r,
+                    int jobs, double wall_limit) {
+  shared_t *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (sh == MAP_FAILED) return SIM_ENOMEM;
+  memset(sh, 0, sizeof *sh);
+  worker_t ws[SCN_SWEEP_MAX_JOBS];
+  memset(ws, 0, sizeof ws);
+  int rc = 0, interrupted = 0, forwarded = 0, alive = 0;
+  for (int k = 0; k < jobs; k++) {
+    if (worker_start(s, o, r, sh, ws, jobs, k) == 0) alive++;
+    else if (k == 0) rc = SIM_ENOMEM;
+    else break;
+  }
+  while (alive > 0) {
+    struct pollfd pf[SCN_SWEEP_MAX_JOBS];
+    int idx[SCN_SWEEP_MAX_JOBS], np = 0;
+    for (int k = 0; k < jobs; k++)
+      if (ws[k].pid) {
+        pf[np] = (struct pollfd){.fd = ws[k].fd, .events = POLLIN};
+        idx[np++] = k;
+      }
+    int pr = poll(pf, (nfds_t)np, 100);
+    if (scn_interrupted() && !forwarded) {
+      forwarded = interrupted = 1;
+      atomic_store(&sh->stop, 1);
+      for (int k = 0; k < jobs; k++)
+        if (ws[k].pid) kill(ws[k].pid, SIGINT);
+    }
+    if (wall_limit > 0) {
+      int64_t now = mono_ns();
+      for (int k = 0; k < jobs; k++)
+        if (ws[k].pid && !ws[k].killed && atomic_load(&sh->cur[k]) &&
+            (double)(now - atomic_load(&sh->start[k])) > wall_limit * 1e9) {
+          ws[k].killed = 1;
+          kill(ws[k].pid, SIGKILL);
+        }
+    }
+    if (pr <= 0) continue;
+    for (int p = 0; p < np; p++) {
+      if (!(pf[p].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      worker_t *w = &ws[idx[p]];
+      if (w->cap - w->n < 65536) {
+        size_t ncap = w->cap ? 2 * w->cap : 131072;
+        char *b = realloc(w->buf, ncap);
+        if (!b) {
+          rc = SIM_ENOMEM;
+          kill(w->pid, SIGKILL);
+          continue;
+        }
+        w->buf = b;
+        w->cap = ncap;
+      }
+      ssize_t got = read(w->fd, w->buf + w->n, w->cap - w->n);
+      if (got < 0 && errno == EINTR) continue;
+      if (got > 0) {
+        w->n += (size_t)got;
+        if (worker_drain(w, r, &interrupted)) rc = SIM_ENOMEM;
+        if (interrupted) atomic_store(&sh->stop, 1);
+        continue;
+      }
+      worker_reap(w, sh, idx[p], r, interrupted || scn_interrupted(), wall_limit);
+      alive--;
+      if (o->stop_on_error) {
+        size_t cur = atomic_load(&sh->cur[idx[p]]);
+        if (cur && cur <= r->nruns && r->runs[cur - 1].error) atomic_store(&sh->stop, 1);
+      }
+      if (!interrupted && !scn_interrupted() && !atomic_load(&sh->stop) &&
+          atomic_load(&sh->next) < r->nruns &&
+          worker_start(s, o, r, sh, ws, jobs, idx[p]) == 0)
+        alive++;
+    }
+  }
+  for (int k = 0; k < jobs; k++) free(ws[k].buf);
+  munmap(sh, sizeof *sh);
+  r->interrupted = interrupted || scn_interrupted();
+  return rc;
+}
 int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
               scn_sweep_res_t **out, char *err, size_t nerr) {
   *out = NULL;
@@ -188,29 +434,14 @@ int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
       run->variant = first + v;
     }
   }
-  job_t j = {.s = s, .o = o, .runs = r->runs, .nruns = r->nruns};
-  atomic_init(&j.next, 0);
-  atomic_init(&j.stop, 0);
-  atomic_init(&j.failed, 0);
   int jobs = o->jobs > 0 ? o->jobs : 1;
   if ((size_t)jobs > r->nruns)
     jobs = r->nruns ? (int)r->nruns : 1;
-  pthread_t *th = calloc((size_t)jobs, sizeof *th);
-  if (!th) {
+  int rc = pool_run(s, o, r, jobs, o->wall_limit);
+  if (rc) {
     scn_sweep_free(r);
-    return SIM_ENOMEM;
+    return rc;
   }
-  int started = 0;
-  for (int k = 1; k < jobs; k++) {
-    if (pthread_create(&th[k], NULL, worker, &j) != 0)
-      break;
-    started++;
-  }
-  worker(&j); /* the calling thread works too */
-  for (int k = 1; k <= started; k++)
-    pthread_join(th[k], NULL);
-  free(th);
-  r->interrupted = atomic_load(&j.stop) || scn_interrupted();
   *out = r;
   return 0;
 }
@@ -229,7 +460,9 @@ void scn_sweep_tally(const scn_sweep_res_t *r, size_t variant, scn_sweep_tally_t
     const scn_sweep_run_t *run = &r->runs[i];
     if (run->variant != variant) continue;
     if (run->error && !t->first_error) t->first_error = run;
+    if (run->crashed && !t->first_crash) t->first_crash = run;
     if (!run->ran) continue;
+    t->crashed += run->crashed != 0;
     t->runs++;
     t->complete += run->complete;
     t->deadlock += run->deadlock > 0;
