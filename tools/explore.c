@@ -54,14 +54,19 @@ static const char usage_explore[] =
     "  --duration D     virtual time of each run (default: the scenario's; faults\n"
     "                   after it do not happen)\n"
     "  --first-seed S   first schedule seed (default 1)\n"
-    "  --jobs J         worker threads (default: online CPUs)\n"
+    "  --jobs J         worker processes (default: online CPUs)\n"
+    "  --wall-limit S   host seconds one run may take (default 600; 0: none)\n"
     "  --log-dir DIR    where decision logs go (default: .)\n"
     "\n"
     "example (the Q279798 exploration, 1,000 seeds of each scheduler):\n"
     "  storesim explore --variant race_without_fix --variant race_with_fix \\\n"
     "      --duration 10s --log-dir out scenarios/q279798.yaml\n"
     "\n"
-    "exit status: 0 ok, 2 usage or input error, 3 a decision log did not replay\n";
+    "A run that crashes, exceeds a limit or --wall-limit is counted and the first\n"
+    "one's replay command printed; the other schedules still run.\n"
+    "\n"
+    "exit status: 0 ok, 2 usage or input error (or a run stopped by a limit),\n"
+    "             3 a run crashed or a decision log did not replay\n";
 
 /* What one exploration asks for, the same for every variant and scheduler. */
 typedef struct explore {
@@ -70,6 +75,7 @@ typedef struct explore {
   uint64_t first;            /* first schedule seed */
   sim_time_t duration;       /* 0: the scenario's */
   int jobs;
+  double wall_limit; /* host seconds per run (0: none) */
   const char *logdir;
 } explore_t;
 
@@ -145,15 +151,27 @@ static int explore_one(const explore_t *x, size_t vi, int pct, uint64_t n) {
                         .seed_to = x->first + (n - 1),
                         .duration = x->duration,
                         .jobs = x->jobs,
-                        .stop_on_error = 1};
+                        .wall_limit = x->wall_limit};
   scn_sweep_res_t *res;
   if ((rc = sweep(s, &o, &res))) return rc;
   scn_sweep_tally_t t;
   scn_sweep_tally(res, vi, &t);
+  /* A run that crashed, hit a limit or could not run is a result: it is
+   * counted and the first one named with its replay command; the other
+   * schedules still count. */
+  uint64_t nerr = 0;
+  for (size_t i = 0; i < res->nruns; i++) nerr += res->runs[i].error != NULL;
   if (t.first_error) {
+    char sched[96], cmd[2048];
     run_error(s, &o, t.first_error, 1);
-    scn_sweep_free(res);
-    return 2;
+    scn_sweep_sched_string(&o, t.first_error->seed, sched, sizeof sched);
+    scn_crash_ctx_t c = {.id = s->id, .file = s->file, .variant = v->name,
+                         .seed = (uint64_t)v->world.seed, .sched = sched, .duration = x->duration};
+    scn_crash_command(&c, cmd, sizeof cmd);
+    fprintf(stderr, "%s: %" PRIu64 " of %" PRIu64 " runs of variant %s did not run to their end "
+            "(%" PRIu64 " crashed); replay the first with: %s\n",
+            s->file, nerr, n, v->name, t.crashed, cmd);
+    rc = t.crashed ? 3 : 2;
   }
   char famd[64];
   if (pct)
@@ -236,7 +254,7 @@ int cmd_explore(int argc, char **argv) {
   uint64_t nrandom = 1000, npct = 1000, depth = 2, first = 1, pct_steps = 0;
   sim_time_t duration = 0;
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  uint64_t jobs = ncpu > 0 ? (uint64_t)ncpu : 1;
+  uint64_t jobs = ncpu > 0 ? (uint64_t)ncpu : 1, wall = 600;
   if (jobs > 1024) jobs = 1024;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
@@ -288,6 +306,9 @@ int cmd_explore(int argc, char **argv) {
     } else if (!strcmp(a, "--jobs")) {
       if (parse_range(a, val, 1, 1024, &jobs)) return 2;
       i++;
+    } else if (!strcmp(a, "--wall-limit")) {
+      if (parse_range(a, val, 0, 1000000000, &wall)) return 2;
+      i++;
     } else if (!strcmp(a, "--log-dir")) {
       if (!val) {
         fprintf(stderr, "storesim explore: --log-dir needs a value\n");
@@ -334,6 +355,7 @@ int cmd_explore(int argc, char **argv) {
                  .first = first,
                  .duration = duration,
                  .jobs = (int)jobs,
+                 .wall_limit = (double)wall,
                  .logdir = logdir};
   int worst = 0;
   for (size_t i = 0; i < s->nvariants; i++) {

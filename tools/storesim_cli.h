@@ -38,5 +38,18 @@ int cli_out_close(cli_outfile_t *o, int keep);
  * the command name and returns the exit status. */
 int cmd_sweep(int argc, char **argv);
 int cmd_explore(int argc, char **argv);
+/* `storesim check --seeds` (tools/check_seeds.c): every variant of each file
+ * on world seeds from..to; prints per scenario and variant the fraction of
+ * seeds whose expectations hold, then 'N passed, N failed'. Returns the exit
+ * status: 0 every scenario meets its seed_fraction, 1 one does not, 2 input
+ * error, 3 a run crashed, 130 interrupted. */
+typedef struct cli_seeds_opts {
+  uint64_t from, to;
+  sim_time_t duration; /* 0: each scenario's */
+  int jobs;
+  double wall_limit;   /* host seconds per run (0: none) */
+} cli_seeds_opts_t;
+int cli_check_seeds(char **files, size_t nfiles, const scn_load_opts_t *lo,
+                    const cli_seeds_opts_t *co);
 
 #endif

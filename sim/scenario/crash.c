@@ -67,7 +67,11 @@ static void put(const char *s) {
 }
 
 static void on_fatal(int sig) {
-  if (g_quiet) return; /* SA_RESETHAND: the signal comes again and kills */
+  if (g_quiet) { /* die of the signal: a fault comes again, a raise() must be repeated */
+    signal(sig, SIG_DFL);
+    raise(sig); /* pending until the handler returns */
+    return;
+  }
   put("storesim: internal error: ");
   put(sig_name(sig));
   if (tl_msg[0]) {
@@ -145,10 +149,13 @@ void scn_crash_command(const scn_crash_ctx_t *c, char *buf, size_t n) {
     append_arg(buf, n, num);
   }
   /* the command line's overrides, which the scenario in memory already has */
-  for (int i = 0; i + 1 < g_argc; i++)
-    if (!strcmp(g_argv[i], "--set")) {
+  for (int i = 0; i < g_argc; i++)
+    if (!strcmp(g_argv[i], "--set") && i + 1 < g_argc) {
       append_arg(buf, n, "--set");
       append_arg(buf, n, g_argv[++i]);
+    } else if (!strncmp(g_argv[i], "--set=", 6)) {
+      append_arg(buf, n, "--set");
+      append_arg(buf, n, g_argv[i] + 6);
     }
 }
 

@@ -82,6 +82,22 @@ static uint64_t host_rss(int statm) {
 
 static int worse(int a, int b) { return a > b ? a : b; }
 
+/* Fault injector for the tests of crash handling (tests/test_crash.c):
+ * STORESIM_TEST_CRASH=VARIANT:SEED:HOW makes that run crash as it starts,
+ * HOW being segv (SIGSEGV), abort (a kernel assertion) or hang (a run that
+ * never ends: only a wall-clock limit stops it). */
+static void test_crash(const char *variant, uint64_t seed) {
+  const char *e = getenv("STORESIM_TEST_CRASH");
+  char v[64], how[16];
+  unsigned long long sd;
+  if (!e || sscanf(e, "%63[^:]:%llu:%15s", v, &sd, how) != 3) return;
+  if (strcmp(v, variant) || sd != seed) return;
+  if (!strcmp(how, "segv")) raise(SIGSEGV);
+  if (!strcmp(how, "abort")) abort();
+  if (!strcmp(how, "hang"))
+    for (;;) pause();
+}
+
 /* ---- evaluation environment ---------------------------------------------------------- */
 typedef struct env {
   const scn_scenario_t *s;
@@ -213,6 +229,7 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
   scn_crash_ctx_t crash = {.id = s->id, .file = s->file, .variant = v->name,
                            .seed = vr->seed, .sched = o->sched, .duration = o->duration};
   scn_crash_enter(&crash);
+  test_crash(v->name, vr->seed);
 
   sim_world_opts_init(&wo);
   wo.seed = (uint64_t)world.seed;

@@ -283,7 +283,7 @@ static void worker_reap(worker_t *w, shared_t *sh, int k, scn_sweep_res_t *r, in
   if (w->killed) {
     snprintf(why, sizeof why,
              "wall-clock limit: the run took more than %g s of host time "
-             "(sweep --wall-limit raises it)", wall_limit);
+             "(--wall-limit raises it)", wall_limit);
     run->crashed = -1;
   } else if (WIFSIGNALED(st)) {
     int sig = WTERMSIG(st);
