@@ -64,8 +64,8 @@ static int write_log_and_replay(const scn_scenario_t *s,
   char sched[96];
   scn_sweep_replay_t rp;
   *same = 0;
-  if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-    return -1;
+  if (cli_mkdirs(dir)) /* it says why */
+    return errno = 0, -1;
   scn_sweep_sched_string(o, run->seed, sched, sizeof sched);
   snprintf(path, npath, "%s/%s-%s-%s.log", dir, s->id, s->variants[run->variant].name,
            sched);
@@ -192,6 +192,8 @@ int cmd_sweep(int argc, char **argv) {
     fputs(usage_sweep, stderr);
     return 2;
   }
+  if (cli_dir_usable(logdir)) /* created when the first log is written */
+    return 2;
   scn_diag_t diag;
   scn_diag_init(&diag);
   scn_scenario_t *s = NULL;
@@ -232,6 +234,8 @@ int cmd_sweep(int argc, char **argv) {
                 r->complete ? "true" : "false", r->passed ? "true" : "false",
                 r->deadlock, r->hang, r->lock_order, r->spin, r->trace_hash);
       }
+      if (res->interrupted) /* the runs that finished, and a last line that says so */
+        cli_out_mark_incomplete(&out, 0);
       if (cli_out_close(&out, 1))
         status = 2;
     }
@@ -266,7 +270,7 @@ int cmd_sweep(int argc, char **argv) {
     if (first && !res->interrupted) {
       if (write_log_and_replay(s, &o, first, logdir, logpath, sizeof logpath, &same) == 0)
         have_log = 1;
-      else
+      else if (errno)
         fprintf(stderr, "storesim sweep: %s: cannot write the decision log: %s\n", logdir,
                 strerror(errno));
     }
