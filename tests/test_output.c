@@ -97,7 +97,7 @@ Test(output, dash_is_stdout_and_dev_stdout_shares_it) {
   char out[65536];
   int rc = sh("$B run --duration 2d --metrics - $S; echo rc=$?; ls -A", out, sizeof out);
   cr_assert_eq(rc, 0, "%s", out);
-  cr_assert(strstr(out, "== mm1:") && strstr(out, "\nscenario,variant,time_s,metric,value\n"), "%s",
+  cr_assert(strstr(out, "== mm1:") && strstr(out, "scenario,variant,time_s,metric,value\n"), "%s",
             out);
   cr_assert(strstr(out, "rc=0\n"), "%s", out);
   cr_assert(!strstr(out, "\n-\n"), "no file named '-': %s", out);

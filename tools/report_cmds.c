@@ -229,7 +229,7 @@ typedef struct hook {
   report_facts_t **facts; /* parallel to s->variants, or NULL */
   report_perfetto_t *perf;
   int pid;
-  int err;
+  int err; /* 1 out of memory, 2 the trace could not be written (said at close) */
 } hook_t;
 
 static void on_world(sim_world_t *w, const scn_variant_t *v, struct scn_variant_res *vr, void *arg) {
@@ -242,7 +242,8 @@ static void on_world(sim_world_t *w, const scn_variant_t *v, struct scn_variant_
   if (h->perf) {
     char label[300];
     snprintf(label, sizeof label, "%s / %s", h->s->id, v->name);
-    if (report_perfetto_world(h->perf, w, ++h->pid, label)) h->err = 1;
+    int rc = report_perfetto_world(h->perf, w, ++h->pid, label);
+    if (rc && !h->err) h->err = rc == SIM_EIO ? 2 : 1;
   }
 }
 
@@ -374,12 +375,12 @@ static int run_all(opts_t *o, int want, report_perfetto_t *perf, per_result_fn f
     h.err = 0;
     h.facts = want & WANT_FACTS ? calloc(s->nvariants ? s->nvariants : 1, sizeof *h.facts) : NULL;
     scn_result_t *r = scn_run(s, &o->run);
-    if (!r || h.err || ((want & WANT_FACTS) && !h.facts)) {
-      fprintf(stderr, "%s: error: out of host memory (or the trace could not be written)\n",
-              files.v[i]);
+    if (!r || h.err == 1 || ((want & WANT_FACTS) && !h.facts)) {
+      fprintf(stderr, "%s: error: out of host memory\n", files.v[i]);
       worst = EXIT_INTERNAL;
     } else {
       if (r->diag.text) fputs(r->diag.text, stderr);
+      if (h.err == 2) worst = worst > EXIT_USAGE ? worst : EXIT_USAGE;
       if (write_dots(o->dot_dir, r)) worst = worst > EXIT_USAGE ? worst : EXIT_USAGE;
       int frc = fn ? fn(arg, r, h.facts) : 0;
       if (frc > worst) worst = frc;
