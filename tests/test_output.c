@@ -71,8 +71,8 @@ Test(output, a_device_is_written_in_place_not_replaced) {
   cr_assert_eq(rc, 0, "%s", out);
   cr_assert(strstr(out, "rc=0\n") && strstr(out, "chardev\n"), "%s", out);
   cr_assert(!strstr(out, ".tmp."), "no temporary file: %s", out);
-  sh("$B run --duration 2d --metrics /dev/null $S >/dev/null; echo rc=$?; test -c /dev/null && echo "
-     "chardev",
+  sh("$B run --duration 2d --metrics /dev/null $S >/dev/null; echo rc=$?; "
+     "test -c /dev/null && echo chardev",
      out, sizeof out);
   cr_assert(strstr(out, "rc=0\nchardev\n"), "%s", out);
 }
@@ -90,7 +90,8 @@ Test(output, a_symlink_is_followed_and_stays_a_link) {
   read_file("sub/real.csv", buf, sizeof buf);
   cr_assert(!strncmp(buf, "scenario,variant,time_s,metric,value\n", 37), "%.200s", buf);
   read_file("dangling.csv", buf, sizeof buf);
-  cr_assert(!strncmp(buf, "{\"run\":\"mm1\"", 12), "a dangling link's target is created: %.200s", buf);
+  cr_assert(!strncmp(buf, "{\"run\":\"mm1\"", 12), "a dangling link's target is created: %.200s",
+            buf);
 }
 
 Test(output, dash_is_stdout_and_dev_stdout_shares_it) {
@@ -101,9 +102,10 @@ Test(output, dash_is_stdout_and_dev_stdout_shares_it) {
             out);
   cr_assert(strstr(out, "rc=0\n"), "%s", out);
   cr_assert(!strstr(out, "\n-\n"), "no file named '-': %s", out);
-  rc = sh("$B run --duration 2d --metrics /dev/stdout $S | grep -c ',queue.wait,'; ls -A /dev | grep "
-          "-c tmp",
-          out, sizeof out);
+  rc = sh(
+      "$B run --duration 2d --metrics /dev/stdout $S | grep -c ',queue.wait,'; ls -A /dev | grep "
+      "-c tmp",
+      out, sizeof out);
   cr_assert(atoi(out) > 10 && strstr(out, "\n0\n"), "%s", out);
 }
 
@@ -134,15 +136,25 @@ Test(output, a_full_device_is_exit_2_with_a_message) {
   struct {
     const char *script, *msg;
   } cases[] = {
-      {"$B run --json --duration 2d $S > /dev/full", "stdout: error: cannot write: No space left on device"},
-      {"$B run --duration 2d $S > /dev/full", "stdout: error: cannot write: No space left on device"},
-      {"$B explain --duration 2d $S > /dev/full", "stdout: error: cannot write: No space left on device"},
-      {"$B explain --duration 2d -o /dev/full $S", "/dev/full: error: cannot write: No space left on device"},
-      {"$B sweep --seeds 3 --jsonl /dev/full $Q > /dev/null", "/dev/full: error: cannot write: No space left on device"},
+      {"$B run --json --duration 2d $S > /dev/full",
+       "stdout: error: cannot write: No space left on device"},
+      {"$B run --duration 2d $S > /dev/full",
+       "stdout: error: cannot write: No space left on device"},
+      {"$B explain --duration 2d $S > /dev/full",
+       "stdout: error: cannot write: No space left on device"},
+      {"$B explain --duration 2d -o /dev/full $S",
+       "/dev/full: error: cannot write: No space left on device"},
+      {"$B sweep --seeds 3 --jsonl /dev/full $Q > /dev/null",
+       "/dev/full: error: cannot write: No space left on device"},
       {"$B sweep --seeds 3 $Q > /dev/full", "stdout: error: cannot write: No space left on device"},
-      {"$B report --duration 2d -o /dev/full $S", "/dev/full: error: cannot write: No space left on device"},
-      {"$B trace --duration 2d -o /dev/full $S", "/dev/full: error: cannot write: No space left on device"},
-      {"$B run --duration 2d --metrics /dev/full $S > /dev/null", "/dev/full: error: cannot write: No space left on device"},
+      {"command -v gnuplot >/dev/null && command -v dot >/dev/null || "
+       "{ echo '/dev/full: error: cannot write: No space left on device (no gnuplot)'; exit 2; }; "
+       "$B report --duration 2d -o /dev/full $S",
+       "/dev/full: error: cannot write: No space left on device"},
+      {"$B trace --duration 2d -o /dev/full $S",
+       "/dev/full: error: cannot write: No space left on device"},
+      {"$B run --duration 2d --metrics /dev/full $S > /dev/null",
+       "/dev/full: error: cannot write: No space left on device"},
       {"$B list $S > /dev/full", "stdout: error: cannot write"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -178,7 +190,8 @@ Test(output, an_interrupted_run_marks_its_files_incomplete) {
     snprintf(cmd, sizeof cmd, "tail -c 4096 t.jsonl > t.tail");
     sh(cmd, out, sizeof out);
     read_file("t.tail", buf, sizeof buf);
-    snprintf(marker, sizeof marker, "{\"incomplete\":true,\"reason\":\"interrupted by SIG%s\"}\n", sigs[i]);
+    snprintf(marker, sizeof marker, "{\"incomplete\":true,\"reason\":\"interrupted by SIG%s\"}\n",
+             sigs[i]);
     cr_assert_str_eq(last_line(buf), marker, "%s", sigs[i]);
     read_file("m.csv", buf, sizeof buf);
     cr_assert(!strncmp(buf, "scenario,variant,time_s,metric,value\n", 37));
@@ -196,8 +209,7 @@ Test(output, a_killed_or_aborted_run_keeps_the_old_file_and_no_temporary) {
     cr_assert(!strstr(out, ".tmp."), "%s: a temporary file is left: %s", kills[i], out);
     read_file("t.jsonl", buf, sizeof buf);
     /* killed at once: the old file; or the first TERM won: a marked file */
-    if (!strstr(out, "rc=130\n"))
-      cr_assert_str_eq(buf, "old\n", "%s: %s", kills[i], out);
+    if (!strstr(out, "rc=130\n")) cr_assert_str_eq(buf, "old\n", "%s: %s", kills[i], out);
   }
   /* an interrupted report, trace or explain -o writes nothing */
   sh("echo old > p.json; $B trace --duration 5000d -o p.json $S & pid=$!; sleep 0.7; kill -INT "

@@ -57,14 +57,14 @@ static const char usage_explore[] =
     "                   after it do not happen)\n"
     "  --first-seed S   first schedule seed (default 1)\n"
     "  --jobs J         worker threads (default: online CPUs)\n"
-    "  --log-dir DIR    where decision logs go (default: .)\n"
+    "  --log-dir DIR    where decision logs go (default: .; created if missing)\n"
     "\n"
     "example (the Q279798 exploration, 1,000 seeds of each scheduler):\n"
     "  storesim explore --variant race_without_fix --variant race_with_fix \\\n"
     "      --duration 10s --log-dir out scenarios/q279798.yaml\n"
     "\n"
-    "exit status: 0 ok, 2 usage or input error, 3 a decision log did not replay,\n"
-    "130 interrupted (the schedules run so far are printed)\n";
+    "exit status: 0 ok, 2 usage, input or output error, 3 a decision log did not\n"
+    "replay, 130 interrupted (the schedules run so far are printed)\n";
 
 /* What one exploration asks for, the same for every variant and scheduler. */
 typedef struct explore {
@@ -156,7 +156,7 @@ static int explore_one(const explore_t *x, size_t vi, int pct, uint64_t n) {
   scn_sweep_tally_t t;
   scn_sweep_tally(res, vi, &t);
   if (res->interrupted) n = t.runs; /* what ran so far; no replay */
-  double dn = n ? (double)n : 1; /* interrupted before any schedule ran: 0 of 0 */
+  double dn = n ? (double)n : 1;    /* interrupted before any schedule ran: 0 of 0 */
   if (t.first_error && !res->interrupted) {
     run_error(s, &o, t.first_error, 1);
     scn_sweep_free(res);

@@ -48,7 +48,8 @@ static const char usage_report[] =
     "  --variant NAME, --seed N, --sched POLICY, --duration D, --set KEY=VALUE  as for run\n"
     "\n"
     "exit status: 0 all expectations passed, 1 an expectation failed (the page is\n"
-    "             written), 2 usage or input error, 3 internal error, 130 interrupted\n";
+    "             written), 2 usage, input or output error, 3 internal error,\n"
+    "             130 interrupted\n";
 
 static const char usage_trace[] =
     "usage: storesim trace [OPTIONS] FILE... -o trace.json\n"
@@ -220,8 +221,8 @@ void cli_progress_attach(scn_run_opts_t *o) {
 /* ---- whole output files ----------------------------------------------------------------------- */
 /* An interrupted report, trace or explain -o writes no file. */
 static void not_written(const char *cmd, const char *path) {
-  fprintf(stderr, "storesim %s: %s: not written (interrupted; an old file is left as it was)\n", cmd,
-          path);
+  fprintf(stderr, "storesim %s: %s: not written (interrupted; an old file is left as it was)\n",
+          cmd, path);
 }
 /* ---- running with the world hook ---------------------------------------------------------------- */
 typedef struct hook {

@@ -53,8 +53,8 @@ static const char usage_main[] =
     "\n"
     "  storesim COMMAND --help  options of a command\n"
     "\n"
-    "exit status: 0 ok, 1 an expectation failed, 2 usage or input error,\n"
-    "             3 internal error, 130 interrupted by Ctrl-C\n";
+    "exit status: 0 ok, 1 an expectation failed, 2 usage, input or output error,\n"
+    "             3 internal error, 130 interrupted (Ctrl-C, SIGTERM, SIGHUP)\n";
 
 static const char usage_run[] =
     "usage: storesim run [OPTIONS] FILE...\n"
@@ -77,8 +77,11 @@ static const char usage_run[] =
     "                     (default: the number of CPUs; results are the same for any N;\n"
     "                     with --trace the variants run one after another)\n"
     "\n"
+    "A FILE '-' is read from standard input; an output FILE '-' is standard output.\n"
+    "Output files are replaced whole when complete (docs/scenarios.md, \"Output files\").\n"
+    "\n"
     "exit status: 0 all expectations passed, 1 an expectation failed,\n"
-    "             2 usage or input error, 3 internal error, 130 interrupted\n";
+    "             2 usage, input or output error, 3 internal error, 130 interrupted\n";
 
 static const char usage_check[] =
     "usage: storesim check [OPTIONS] [DIR|FILE...]\n"

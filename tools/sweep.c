@@ -37,11 +37,12 @@ static const char usage_sweep[] =
     "  --shard I/N             run only seed indexes i with i %% N == I (0-based),\n"
     "                          to spread one sweep over N machines\n"
     "  --jsonl FILE            one JSON record per run (shards concatenate)\n"
-    "  --log-dir DIR           where decision logs go (default out/)\n"
+    "  --log-dir DIR           where decision logs go (default out/, created\n"
+    "                          if missing)\n"
     "  --json                  print the summary as one JSON object\n"
     "\n"
     "exit status: 0 ok, 1 a variant named with_fix deadlocked, hung or failed\n"
-    "an expectation in some run, 2 usage or input error, 3 internal error,\n"
+    "an expectation in some run, 2 usage, input or output error, 3 internal error,\n"
     "130 interrupted.\n";
 
 static int parse_u64(const char *s, uint64_t *v) {
