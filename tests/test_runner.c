@@ -359,7 +359,7 @@ Test(cli, help_usage_and_exit_codes) {
   char cmd[2048], out[16384];
   snprintf(cmd, sizeof cmd, "'%s' --help", BIN);
   cr_assert_eq(kt_sh(cmd, out, sizeof out), 0);
-  cr_assert(strstr(out, "exit status: 0 ok, 1 an expectation failed, 2 usage or input error"));
+  cr_assert(strstr(out, "exit status: 0 ok, 1 an expectation failed, 2 usage, input or output error"));
   const char *cmds[] = {"run", "check", "validate", "list", "schema"};
   for (size_t i = 0; i < 5; i++) {
     snprintf(cmd, sizeof cmd, "'%s' %s --help", BIN, cmds[i]);

@@ -22,7 +22,9 @@
  * variant, and the lock-order reports of schedules that did not deadlock.
  *
  * Exit status: 0 ok, 2 usage or input error (or a run that could not run to
- * its end), 3 internal error (a replay that does not reproduce).
+ * its end), 3 internal error (a replay that does not reproduce), 130
+ * interrupted (SIGINT, SIGTERM, SIGHUP: the schedules run so far are
+ * counted and printed, marked INTERRUPTED).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -56,7 +58,7 @@ static const char usage_explore[] =
     "  --first-seed S   first schedule seed (default 1)\n"
     "  --jobs J         worker processes (default: online CPUs)\n"
     "  --wall-limit S   host seconds one run may take (default 600; 0: none)\n"
-    "  --log-dir DIR    where decision logs go (default: .)\n"
+    "  --log-dir DIR    where decision logs go (default: .; created if missing)\n"
     "\n"
     "example (the Q279798 exploration, 1,000 seeds of each scheduler):\n"
     "  storesim explore --variant race_without_fix --variant race_with_fix \\\n"
@@ -65,8 +67,9 @@ static const char usage_explore[] =
     "A run that crashes, exceeds a limit or --wall-limit is counted and the first\n"
     "one's replay command printed; the other schedules still run.\n"
     "\n"
-    "exit status: 0 ok, 2 usage or input error (or a run stopped by a limit),\n"
-    "             3 a run crashed or a decision log did not replay\n";
+    "exit status: 0 ok, 2 usage, input or output error (or a run stopped by a\n"
+    "             limit), 3 a run crashed or a decision log did not replay,\n"
+    "             130 interrupted (the schedules run so far are printed)\n";
 
 /* What one exploration asks for, the same for every variant and scheduler. */
 typedef struct explore {
@@ -118,7 +121,9 @@ static int pct_steps_of(const explore_t *x, size_t vi, uint64_t *steps) {
   int rc = sweep(x->s, &o, &res);
   if (rc) return rc;
   const scn_sweep_run_t *f = &res->runs[0];
-  if (!f->complete) {
+  if (scn_interrupted()) {
+    rc = 130;
+  } else if (!f->complete) {
     run_error(x->s, &o, f, 0);
     rc = 2;
   } else {
@@ -156,12 +161,14 @@ static int explore_one(const explore_t *x, size_t vi, int pct, uint64_t n) {
   if ((rc = sweep(s, &o, &res))) return rc;
   scn_sweep_tally_t t;
   scn_sweep_tally(res, vi, &t);
+  if (res->interrupted) n = t.runs; /* what ran so far; no replay */
+  double dn = n ? (double)n : 1;    /* interrupted before any schedule ran: 0 of 0 */
   /* A run that crashed, hit a limit or could not run is a result: it is
    * counted and the first one named with its replay command; the other
    * schedules still count. */
   uint64_t nerr = 0;
   for (size_t i = 0; i < res->nruns; i++) nerr += res->runs[i].error != NULL;
-  if (t.first_error) {
+  if (t.first_error && !res->interrupted) {
     char sched[96], cmd[2048];
     run_error(s, &o, t.first_error, 1);
     scn_sweep_sched_string(&o, t.first_error->seed, sched, sizeof sched);
@@ -180,11 +187,17 @@ static int explore_one(const explore_t *x, size_t vi, int pct, uint64_t n) {
     snprintf(famd, sizeof famd, "random");
   printf("%-18s %-16s %5zu schedules  deadlock %5zu (%.4f)  lock-order %5zu (%.4f, "
          "%zu without deadlock)",
-         v->name, famd, (size_t)n, (size_t)t.deadlock, (double)t.deadlock / (double)n,
-         (size_t)t.lock_order, (double)t.lock_order / (double)n, (size_t)t.lock_order_only);
+         v->name, famd, (size_t)n, (size_t)t.deadlock, (double)t.deadlock / dn,
+         (size_t)t.lock_order, (double)t.lock_order / dn, (size_t)t.lock_order_only);
   const scn_sweep_run_t *dl = t.first_deadlock;
-  if (!dl) {
+  if (res->interrupted) {
+    printf("  (INTERRUPTED: partial)\n");
+    rc = 130;
+  } else if (!dl) {
     printf("  first deadlock: none\n");
+  } else if (cli_mkdirs(x->logdir)) {
+    printf("  first deadlock: %" PRIu64 "\n", dl->seed);
+    rc = 2;
   } else {
     char sched[96], path[1024];
     scn_sweep_sched_string(&o, dl->seed, sched, sizeof sched);
@@ -327,11 +340,7 @@ int cmd_explore(int argc, char **argv) {
     }
   }
   if (!file) goto usage;
-  struct stat st;
-  if (stat(logdir, &st) || !S_ISDIR(st.st_mode)) {
-    fprintf(stderr, "%s: error: not a directory\n", logdir);
-    return 2;
-  }
+  if (cli_dir_usable(logdir)) return 2; /* created when the first log is written */
   scn_diag_t diag;
   scn_scenario_t *s = NULL;
   scn_diag_init(&diag);
@@ -347,6 +356,7 @@ int cmd_explore(int argc, char **argv) {
       scn_scenario_free(s);
       return 2;
     }
+  scn_interrupt_install(); /* SIGINT, SIGTERM: the counts so far, exit 130 */
   printf("explore %s (%s): seed %lld, schedules from seed %llu, PCT depth %llu\n", file, s->id,
          (long long)s->world.seed, (unsigned long long)first, (unsigned long long)depth);
   explore_t x = {.s = s,
@@ -365,9 +375,9 @@ int cmd_explore(int argc, char **argv) {
     for (int pct = 0; pct < 2; pct++) {
       uint64_t n = pct ? npct : nrandom;
       if (n == 0) continue;
-      int rc = explore_one(&x, i, pct, n);
+      int rc = scn_interrupted() ? 130 : explore_one(&x, i, pct, n);
       if (rc > worst) worst = rc;
-      if (rc == 2) goto out;
+      if (rc == 2 || rc == 130) goto out;
     }
   }
 out:

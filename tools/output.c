@@ -6,11 +6,8 @@
  * run prints the same bytes.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <math.h>
 #include <string.h>
 
@@ -351,36 +348,4 @@ void cli_print_csv(FILE *f, const scn_result_t *r) {
       }
     }
   }
-}
-
-/* ---- whole output files ---- */
-int cli_out_open(cli_outfile_t *o, const char *path) {
-  memset(o, 0, sizeof *o);
-  if (!path) return 0;
-  o->path = path;
-  snprintf(o->tmp, sizeof o->tmp, "%s.tmp.XXXXXX", path);
-  int fd = mkstemp(o->tmp);
-  if (fd >= 0) {
-    mode_t um = umask(0); /* mkstemp makes 0600; give the file the usual mode */
-    umask(um);
-    fchmod(fd, 0666 & ~um);
-  }
-  if (fd < 0 || !(o->f = fdopen(fd, "w"))) {
-    fprintf(stderr, "%s: error: cannot write: %s\n", path, strerror(errno));
-    if (fd >= 0) close(fd), unlink(o->tmp);
-    return -1;
-  }
-  return 0;
-}
-
-int cli_out_close(cli_outfile_t *o, int keep) {
-  int rc = 0;
-  if (!o->f) return 0;
-  if (fflush(o->f) || ferror(o->f)) keep = 0, rc = -1;
-  if (fclose(o->f)) keep = 0, rc = -1;
-  o->f = NULL;
-  if (keep && rename(o->tmp, o->path)) rc = -1, keep = 0;
-  if (!keep) unlink(o->tmp);
-  if (rc) fprintf(stderr, "%s: error: cannot write: %s\n", o->path, strerror(errno));
-  return rc;
 }

@@ -9,11 +9,12 @@
  * --sched, --duration, --set, --variant), keeping what its output needs:
  * metric series and, through scn_run_opts_t.world_done, the trace records
  * of each world before it is destroyed. Output files are written to a
- * temporary file beside the target and renamed when whole.
+ * temporary file beside the target and renamed when whole (tools/outfile.c);
+ * an interrupted command leaves the old file as it was.
  *
  * Exit status as for run: 0 ok, 1 an expectation failed (the output is still
- * written), 2 usage or input error (including gnuplot or dot missing for
- * report), 3 internal error, 130 interrupted.
+ * written), 2 usage, input or output error (including gnuplot or dot missing
+ * for report), 3 internal error, 130 interrupted.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -47,7 +48,8 @@ static const char usage_report[] =
     "  --variant NAME, --seed N, --sched POLICY, --duration D, --set KEY=VALUE  as for run\n"
     "\n"
     "exit status: 0 all expectations passed, 1 an expectation failed (the page is\n"
-    "             written), 2 usage or input error, 3 internal error, 130 interrupted\n";
+    "             written), 2 usage, input or output error, 3 internal error,\n"
+    "             130 interrupted\n";
 
 static const char usage_trace[] =
     "usage: storesim trace [OPTIONS] FILE... -o trace.json\n"
@@ -98,7 +100,7 @@ static int usage_error(const char *cmd, const char *fmt, const char *a) {
 }
 
 static int parse(const char *cmd, int argc, char **argv, opts_t *o) {
-  char err[300];
+  char err[300] = "";
   memset(o, 0, sizeof *o);
   o->sets = calloc((size_t)argc + 1, sizeof *o->sets);
   o->args = calloc((size_t)argc + 1, sizeof *o->args);
@@ -145,8 +147,10 @@ static int parse(const char *cmd, int argc, char **argv, opts_t *o) {
       o->run.seed = (uint64_t)v;
     } else if (!strcmp(name, "--duration")) {
       sim_time_t d;
+      err[0] = 0; /* set only on a parse error: 0.4ns parses, to 0 */
       if (scn_parse_duration(val, &d, err, sizeof err) || d <= 0) {
-        fprintf(stderr, "storesim %s: --duration: %s\n", cmd, err[0] ? err : "must be > 0");
+        if (err[0]) fprintf(stderr, "storesim %s: --duration: %s\n", cmd, err);
+        else fprintf(stderr, "storesim %s: --duration %s: must be more than 0\n", cmd, val);
         return EXIT_USAGE;
       }
       o->run.duration = d;
@@ -215,13 +219,18 @@ void cli_progress_attach(scn_run_opts_t *o) {
 }
 
 /* ---- whole output files ----------------------------------------------------------------------- */
+/* An interrupted report, trace or explain -o writes no file. */
+static void not_written(const char *cmd, const char *path) {
+  fprintf(stderr, "storesim %s: %s: not written (interrupted; an old file is left as it was)\n",
+          cmd, path);
+}
 /* ---- running with the world hook ---------------------------------------------------------------- */
 typedef struct hook {
   const scn_scenario_t *s;
   report_facts_t **facts; /* parallel to s->variants, or NULL */
   report_perfetto_t *perf;
   int pid;
-  int err;
+  int err; /* 1 out of memory, 2 the trace could not be written (said at close) */
 } hook_t;
 
 static void on_world(sim_world_t *w, const scn_variant_t *v, struct scn_variant_res *vr, void *arg) {
@@ -234,16 +243,14 @@ static void on_world(sim_world_t *w, const scn_variant_t *v, struct scn_variant_
   if (h->perf) {
     char label[300];
     snprintf(label, sizeof label, "%s / %s", h->s->id, v->name);
-    if (report_perfetto_world(h->perf, w, ++h->pid, label)) h->err = 1;
+    int rc = report_perfetto_world(h->perf, w, ++h->pid, label);
+    if (rc && !h->err) h->err = rc == SIM_EIO ? 2 : 1;
   }
 }
 
 static int write_dots(const char *dir, const scn_result_t *r) {
   if (!dir) return 0;
-  if (mkdir(dir, 0777) && errno != EEXIST) {
-    fprintf(stderr, "%s: error: cannot create directory: %s\n", dir, strerror(errno));
-    return -1;
-  }
+  if (cli_mkdirs(dir)) return -1;
   for (size_t i = 0; i < r->nvariants; i++) {
     const scn_variant_res_t *vr = &r->variants[i];
     for (size_t k = 0; k < vr->nreports; k++) {
@@ -369,12 +376,12 @@ static int run_all(opts_t *o, int want, report_perfetto_t *perf, per_result_fn f
     h.err = 0;
     h.facts = want & WANT_FACTS ? calloc(s->nvariants ? s->nvariants : 1, sizeof *h.facts) : NULL;
     scn_result_t *r = scn_run(s, &o->run);
-    if (!r || h.err || ((want & WANT_FACTS) && !h.facts)) {
-      fprintf(stderr, "%s: error: out of host memory (or the trace could not be written)\n",
-              files.v[i]);
+    if (!r || h.err == 1 || ((want & WANT_FACTS) && !h.facts)) {
+      fprintf(stderr, "%s: error: out of host memory\n", files.v[i]);
       worst = EXIT_INTERNAL;
     } else {
       if (r->diag.text) fputs(r->diag.text, stderr);
+      if (h.err == 2) worst = worst > EXIT_USAGE ? worst : EXIT_USAGE;
       if (write_dots(o->dot_dir, r)) worst = worst > EXIT_USAGE ? worst : EXIT_USAGE;
       int frc = fn ? fn(arg, r, h.facts) : 0;
       if (frc > worst) worst = frc;
@@ -442,6 +449,7 @@ int cmd_report(int argc, char **argv) {
   rc = run_all(&o, WANT_FACTS, NULL, add_html, &ho);
   if (rc == EXIT_INTR || rc == EXIT_INTERNAL || ho.n == 0) { /* nothing to show: no page */
     report_html_end(h, NULL);
+    if (rc == EXIT_INTR) not_written("report", o.output);
     goto done;
   }
   cli_outfile_t out;
@@ -451,7 +459,11 @@ int cmd_report(int argc, char **argv) {
     goto done;
   }
   int wrc = report_html_end(h, out.f);
-  if (cli_out_close(&out, wrc == 0) || wrc) {
+  if (cli_out_close(&out, wrc == 0)) { /* the message names the file */
+    rc = rc > EXIT_USAGE ? rc : EXIT_USAGE;
+    goto done;
+  }
+  if (wrc) {
     rc = EXIT_INTERNAL;
     goto done;
   }
@@ -491,8 +503,10 @@ int cmd_trace(int argc, char **argv) {
   }
   rc = run_all(&o, WANT_PERFETTO, p, NULL, NULL);
   int prc = report_perfetto_end(p);
-  int keep = prc == 0 && rc != EXIT_INTR && rc != EXIT_INTERNAL;
-  if (cli_out_close(&out, keep) || prc) rc = EXIT_INTERNAL;
+  int keep = prc == 0 && rc != EXIT_INTR && rc != EXIT_INTERNAL, replaced = out.tmp[0] != 0;
+  if (cli_out_close(&out, keep)) rc = rc > EXIT_USAGE ? rc : EXIT_USAGE; /* it names the file */
+  else if (prc) rc = EXIT_INTERNAL;
+  else if (replaced && rc == EXIT_INTR) not_written("trace", o.output);
   else if (keep) fprintf(stderr, "storesim trace: wrote %s (open it in https://ui.perfetto.dev)\n", o.output);
 done:
   opts_free(&o);
@@ -508,7 +522,9 @@ typedef struct explain_out {
 static int print_explain(void *arg, const scn_result_t *r, report_facts_t *const *facts) {
   explain_out_t *e = arg;
   if (e->n++) fputc('\n', e->f);
-  return report_explain(e->f, r, facts) ? EXIT_INTERNAL : 0;
+  int rc = report_explain(e->f, r, facts);
+  /* a write error is reported where the stream is closed (cli_out_close, cli_exit) */
+  return rc == SIM_EIO ? EXIT_USAGE : rc ? EXIT_INTERNAL : 0;
 }
 
 int cmd_explain(int argc, char **argv) {
@@ -530,7 +546,10 @@ int cmd_explain(int argc, char **argv) {
   }
   explain_out_t e = {o.output ? out.f : stdout, 0};
   rc = run_all(&o, WANT_FACTS, NULL, print_explain, &e);
-  if (o.output && cli_out_close(&out, rc != EXIT_INTR && rc != EXIT_INTERNAL)) rc = EXIT_INTERNAL;
+  int replaced = out.tmp[0] != 0; /* a file renamed into place, not one written in place */
+  if (o.output && cli_out_close(&out, rc != EXIT_INTR && rc != EXIT_INTERNAL))
+    rc = rc > EXIT_USAGE ? rc : EXIT_USAGE;
+  else if (replaced && rc == EXIT_INTR) not_written("explain", o.output);
 done:
   opts_free(&o);
   return rc;

@@ -9,10 +9,11 @@
  *   storesim sweep FILE [options]   (tools/sweep.c)
  *   storesim explore [options] FILE (tools/explore.c, on the same sweep engine)
  *
- * Exit status: 0 ok, 1 an expectation failed, 2 usage or input error,
- * 3 internal error, 130 interrupted (Ctrl-C; what was measured is printed).
- * Output files (--trace, --metrics) are written to a temporary file in the
- * same directory and renamed when complete, so they are whole or absent.
+ * Exit status: 0 ok, 1 an expectation failed, 2 usage, input or output
+ * error, 3 internal error, 130 interrupted (SIGINT, SIGTERM, SIGHUP; what was
+ * measured is printed). Output files and standard output: tools/outfile.c
+ * (whole or absent, or marked incomplete when interrupted; every write
+ * checked, in cli_out_close and cli_exit).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -52,8 +53,8 @@ static const char usage_main[] =
     "\n"
     "  storesim COMMAND --help  options of a command\n"
     "\n"
-    "exit status: 0 ok, 1 an expectation failed, 2 usage or input error,\n"
-    "             3 internal error, 130 interrupted by Ctrl-C\n";
+    "exit status: 0 ok, 1 an expectation failed, 2 usage, input or output error,\n"
+    "             3 internal error, 130 interrupted (Ctrl-C, SIGTERM, SIGHUP)\n";
 
 static const char usage_run[] =
     "usage: storesim run [OPTIONS] FILE...\n"
@@ -76,8 +77,11 @@ static const char usage_run[] =
     "                     (default: the number of CPUs; results are the same for any N;\n"
     "                     with --trace the variants run one after another)\n"
     "\n"
+    "A FILE '-' is read from standard input; an output FILE '-' is standard output.\n"
+    "Output files are replaced whole when complete (docs/scenarios.md, \"Output files\").\n"
+    "\n"
     "exit status: 0 all expectations passed, 1 an expectation failed,\n"
-    "             2 usage or input error, 3 internal error, 130 interrupted\n";
+    "             2 usage, input or output error, 3 internal error, 130 interrupted\n";
 
 static const char usage_check[] =
     "usage: storesim check [OPTIONS] [DIR|FILE...]\n"
@@ -145,7 +149,7 @@ static int usage_error(const char *cmd, const char *fmt, const char *a) {
 
 /* Parses argv of a command. `allowed` lists the options it accepts. */
 static int parse_opts(const char *cmd, int argc, char **argv, const char *allowed, cli_t *c) {
-  char err[300];
+  char err[300] = "";
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   c->run.jobs = ncpu > 0 ? (int)ncpu : 1; /* variants at once; --jobs overrides */
   c->sets = calloc((size_t)argc + 1, sizeof *c->sets);
@@ -205,9 +209,10 @@ static int parse_opts(const char *cmd, int argc, char **argv, const char *allowe
       c->run.jobs = (int)v;
     } else if (!strcmp(name, "--duration")) {
       sim_time_t d;
+      err[0] = 0; /* set only on a parse error: 0.4ns parses, to 0 */
       if (scn_parse_duration(val, &d, err, sizeof err) || d <= 0) {
-        fprintf(stderr, "storesim %s: --duration: %s\n", cmd,
-                err[0] ? err : "must be > 0");
+        if (err[0]) fprintf(stderr, "storesim %s: --duration: %s\n", cmd, err);
+        else fprintf(stderr, "storesim %s: --duration %s: must be more than 0\n", cmd, val);
         return EXIT_USAGE;
       }
       c->run.duration = d;
@@ -368,6 +373,10 @@ static int cmd_run(int argc, char **argv) {
     scn_scenario_free(s);
   }
   if (scn_interrupted()) interrupted = 1;
+  if (interrupted) { /* partial outputs say so in their last line */
+    cli_out_mark_incomplete(&trace, 0);
+    cli_out_mark_incomplete(&metrics, 1);
+  }
   if (cli_out_close(&trace, 1) | cli_out_close(&metrics, 1)) worst = worst > EXIT_USAGE ? worst : EXIT_USAGE;
   rc = interrupted ? EXIT_INTR : worst;
 done:
@@ -529,7 +538,7 @@ static int cmd_validate(int argc, char **argv) {
       if (probe.text) fputs(probe.text, stderr);
       for (size_t v = 0; v < s->nvariants; v++) nx += s->variants[v].nexpects;
       if (!probe.nerrors)
-        printf("%s: ok (%s, model %s, %zu variants, %zu faults, %zu expectations%s)\n", files.v[i],
+        printf("%s: ok (%s, model %s, %zu variants, %zu faults, %zu expectations%s)\n", s->file,
                s->id, s->model->name, s->nvariants, s->nfaults, nx,
                probe.nwarnings ? ", see the warnings" : "");
       scn_diag_free(&probe);
@@ -588,8 +597,7 @@ done:
   return rc;
 }
 
-int main(int argc, char **argv) {
-  scn_crash_install(argc, argv);
+static int dispatch(int argc, char **argv) {
   if (argc < 2) {
     fputs(usage_main, stderr);
     return EXIT_USAGE;
@@ -598,7 +606,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
     if (argc > 2 && strcmp(argv[2], "help")) {
       char *sub[] = {argv[0], argv[2], "--help", NULL};
-      return main(3, sub);
+      return dispatch(3, sub);
     }
     fputs(usage_main, stdout);
     return EXIT_OK;
@@ -626,4 +634,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "storesim: unknown command '%s'\n", cmd);
   fputs("(storesim --help lists the commands)\n", stderr);
   return EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+  scn_crash_install(argc, argv);
+  cli_stdio_init();
+  return cli_exit(dispatch(argc, argv)); /* every command's stdout checked here */
 }

@@ -21,18 +21,56 @@ void cli_print_schema(FILE *f);
 void cli_print_markdown(FILE *f);
 /* JSON string literal of s. */
 void cli_json_str(FILE *f, const char *s);
-/* Output files written whole: cli_out_open writes to a temporary file beside
- * path (mode 0666 less the umask); cli_out_close renames it into place when
- * keep is set and nothing failed, else removes it. With path NULL, open does
- * nothing and returns 0. Both print "path: error: cannot write: ..." and
- * return -1 on failure. */
+/* ---- output files and standard output (tools/outfile.c) ---- */
+/* A stream's descriptor and the first write error it met (errno, 0 none). */
+typedef struct cli_stream {
+  int fd, err;
+} cli_stream_t;
 typedef struct cli_outfile {
-  const char *path;
-  char tmp[4096];
+  const char *path;  /* as given, "stdout" for "-"; messages name it */
+  char target[4096]; /* path with its symlinks followed */
+  char tmp[4096];    /* the temporary file beside target, "" when in place */
   FILE *f;
+  int is_stdout; /* f is stdout: flushed, not closed, by cli_out_close */
+  int slot;
+  cli_stream_t ck;
 } cli_outfile_t;
+/* Replaces stdout with a stream that remembers its first write error; call
+ * first thing in main, and end with `return cli_exit(rc)`. */
+void cli_stdio_init(void);
+/* Opens an output. path NULL: does nothing, o->f NULL, returns 0. "-" is
+ * standard output; a device, FIFO or socket (also /dev/stdout and
+ * /proc/self/fd/N) is written in place; a regular file (or a new one) is
+ * written to a temporary file beside it (beside a symlink's target, so the
+ * link stays), which replaces it at cli_out_close; stale temporary files of
+ * dead processes beside it are removed first. On failure prints
+ * "path: error: cannot write: strerror" and returns -1 with o->f NULL. */
 int cli_out_open(cli_outfile_t *o, const char *path);
+/* Flushes and closes an output (accepts one never opened). A temporary file
+ * is fsync'd and renamed onto its target when keep is set and nothing
+ * failed, else removed: the old file, if any, is left as it was. Output
+ * written in place stays written. Returns 0, or prints "path: error: cannot
+ * write: strerror" (any write, flush, fsync, close or rename that failed)
+ * and returns -1. */
 int cli_out_close(cli_outfile_t *o, int keep);
+/* Whether a write to o has failed so far (o still open). */
+int cli_out_failed(const cli_outfile_t *o);
+/* The end of every command: removes temporary files left open, flushes and
+ * checks standard output ("stdout: error: cannot write: ..."). Returns rc,
+ * or 2 when rc was 0 or 1 and standard output failed. */
+int cli_exit(int rc);
+/* mkdir -p DIR. Returns 0, or prints "DIR: error: cannot create directory:
+ * strerror" and returns -1. */
+int cli_mkdirs(const char *dir);
+/* 0 when dir is a directory or does not exist (yet); else prints
+ * "DIR: error: not a directory" and returns -1. */
+int cli_dir_usable(const char *dir);
+/* "interrupted by SIGTERM" (the signal scn_interrupt_signal names). */
+const char *cli_interrupt_reason(void);
+/* Ends a partial output with its marker: the CSV line "# incomplete:
+ * interrupted by SIG..." (csv set), else the JSON Lines record
+ * {"incomplete":true,"reason":"interrupted by SIG..."}. o may be unopened. */
+void cli_out_mark_incomplete(cli_outfile_t *o, int csv);
 /* `storesim sweep` (tools/sweep.c) and `storesim explore` (tools/explore.c),
  * both on the sweep engine (storesim/sweep.h). Each takes the arguments after
  * the command name and returns the exit status. */

@@ -39,7 +39,8 @@ static const char usage_sweep[] =
     "  --shard I/N             run only seed indexes i with i %% N == I (0-based),\n"
     "                          to spread one sweep over N machines\n"
     "  --jsonl FILE            one JSON record per run (shards concatenate)\n"
-    "  --log-dir DIR           where decision logs go (default out/)\n"
+    "  --log-dir DIR           where decision logs go (default out/, created\n"
+    "                          if missing)\n"
     "  --json                  print the summary as one JSON object\n"
     "\n"
     "A run that crashes (or exceeds --wall-limit) ends only its worker process:\n"
@@ -47,8 +48,8 @@ static const char usage_sweep[] =
     "printed, and the other runs go on.\n"
     "\n"
     "exit status: 0 ok, 1 a variant named with_fix deadlocked, hung or failed\n"
-    "an expectation in some run, 2 usage or input error, 3 internal error (a\n"
-    "run crashed or exceeded --wall-limit), 130 interrupted.\n";
+    "an expectation in some run, 2 usage, input or output error, 3 internal\n"
+    "error (a run crashed or exceeded --wall-limit), 130 interrupted.\n";
 
 static int parse_u64(const char *s, uint64_t *v) {
   char *end;
@@ -70,8 +71,8 @@ static int write_log_and_replay(const scn_scenario_t *s,
   char sched[96];
   scn_sweep_replay_t rp;
   *same = 0;
-  if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-    return -1;
+  if (cli_mkdirs(dir)) /* it says why */
+    return errno = 0, -1;
   scn_sweep_sched_string(o, run->seed, sched, sizeof sched);
   snprintf(path, npath, "%s/%s-%s-%s.log", dir, s->id, s->variants[run->variant].name,
            sched);
@@ -209,6 +210,8 @@ int cmd_sweep(int argc, char **argv) {
     fputs(usage_sweep, stderr);
     return 2;
   }
+  if (cli_dir_usable(logdir)) /* created when the first log is written */
+    return 2;
   scn_diag_t diag;
   scn_diag_init(&diag);
   scn_scenario_t *s = NULL;
@@ -254,6 +257,8 @@ int cmd_sweep(int argc, char **argv) {
         }
         fputs("}\n", out.f);
       }
+      if (res->interrupted) /* the runs that finished, and a last line that says so */
+        cli_out_mark_incomplete(&out, 0);
       if (cli_out_close(&out, 1))
         status = 2;
     }
@@ -288,7 +293,7 @@ int cmd_sweep(int argc, char **argv) {
     if (first && !res->interrupted) {
       if (write_log_and_replay(s, &o, first, logdir, logpath, sizeof logpath, &same) == 0)
         have_log = 1;
-      else
+      else if (errno)
         fprintf(stderr, "storesim sweep: %s: cannot write the decision log: %s\n", logdir,
                 strerror(errno));
     }

@@ -22,7 +22,7 @@
  * accepted for a quantity when it is 0.
  *
  * Nothing here is thread-safe beyond "one scenario per thread"; there is no
- * global state except the SIGINT flag of the runner (scn_interrupt_*).
+ * global state except the interrupt flag of the runner (scn_interrupt_*).
  */
 #ifndef STORESIM_SCENARIO_H
 #define STORESIM_SCENARIO_H
@@ -243,8 +243,10 @@ typedef struct scn_load_opts {
   size_t nsets;
 } scn_load_opts_t;
 
-/* Loads and validates a scenario file. Returns 0 and *out; or SIM_EINVAL
- * (input error: messages in diag, *out NULL), SIM_ENOMEM. o may be NULL. */
+/* Loads and validates a scenario file; path "-" reads standard input, named
+ * "<stdin>" in messages and in (*out)->file. Returns 0 and *out; or
+ * SIM_EINVAL (input error: messages in diag, *out NULL), SIM_ENOMEM. o may
+ * be NULL. */
 int scn_load(const char *path, const scn_load_opts_t *o, scn_scenario_t **out,
              scn_diag_t *diag);
 /* As scn_load, from memory; `name` is used in messages. */
@@ -361,10 +363,17 @@ void scn_verdict_text(const scn_result_t *r, char *buf, size_t n);
  * in diag). */
 int scn_probe_metrics(const scn_scenario_t *s, scn_diag_t *diag);
 
-/* SIGINT: installs a handler that interrupts the running world (the only
- * global state of the scenario layer). */
+/* SIGINT, SIGTERM, SIGHUP (unless SIGHUP is ignored at start, as under
+ * nohup): installs a handler whose first signal interrupts the running world
+ * and makes scn_interrupted() true; a second signal calls the function given
+ * to scn_interrupt_on_kill (it must be async-signal-safe) and kills the
+ * process by that signal at once. This flag, that function and the world
+ * being run are the only global state of the scenario layer. */
 void scn_interrupt_install(void);
+void scn_interrupt_on_kill(void (*fn)(void));
 int scn_interrupted(void);
+/* The signal that interrupted (SIGINT, SIGTERM, SIGHUP), or 0. */
+int scn_interrupt_signal(void);
 
 /* ---- internal errors (crash.c) ----
  * A fatal signal or kernel assertion during a run prints "internal error",

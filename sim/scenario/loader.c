@@ -1053,26 +1053,29 @@ int scn_load(const char *path, const scn_load_opts_t *o, scn_scenario_t **out,
   int rc;
 
   *out = NULL;
-  if (stat(path, &st) != 0) {
+  if (!strcmp(path, "-")) { /* standard input, read to its end */
+    path = "<stdin>";
+    f = stdin;
+  } else if (stat(path, &st) != 0) {
     scn_diag_error(diag, path, 0, 0, "cannot open: %s", strerror(errno));
     return SIM_EINVAL;
   }
-  if (S_ISDIR(st.st_mode)) {
+  if (!f && S_ISDIR(st.st_mode)) {
     scn_diag_error(diag, path, 0, 0,
                    "is a directory (give scenario files; `storesim check DIR` runs a directory)");
     return SIM_EINVAL;
   }
-  if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode)) {
+  if (!f && !S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode)) {
     scn_diag_error(diag, path, 0, 0, "not a regular file");
     return SIM_EINVAL;
   }
-  if (!(f = fopen(path, "rb"))) {
+  if (!f && !(f = fopen(path, "rb"))) {
     scn_diag_error(diag, path, 0, 0, "cannot open: %s", strerror(errno));
     return SIM_EINVAL;
   }
   buf = malloc(MAX_FILE + 1);
   if (!buf) {
-    fclose(f);
+    if (f != stdin) fclose(f);
     scn_diag_error(diag, path, 0, 0, "out of host memory");
     return SIM_ENOMEM;
   }
@@ -1089,7 +1092,7 @@ int scn_load(const char *path, const scn_load_opts_t *o, scn_scenario_t **out,
   }
   rc = scn_load_buffer(path, buf, len, o, out, diag);
 done:
-  fclose(f);
+  if (f != stdin) fclose(f);
   free(buf);
   return rc;
 }

@@ -13,7 +13,7 @@
  *   NOT_RUN -> RUNNING    [run_variant: world and model created]
  *   RUNNING -> DONE       duration reached, everything finished, or a hang
  *                         (a hang is a finding, not an error)
- *   RUNNING -> INCOMPLETE interrupted (SIGINT), a limit, replay divergence
+ *   RUNNING -> INCOMPLETE interrupted (SIGINT, SIGTERM, SIGHUP), a limit, replay divergence
  *   DONE/INCOMPLETE -> EVALUATED [eval_variant]
  * After an interrupt the remaining variants stay NOT_RUN.
  *
@@ -24,8 +24,9 @@
  * write one shared stream (trace, decision log) or hand worlds to a caller
  * (world_done) stay sequential; progress calls are serialised.
  *
- * Global state: only the SIGINT flag and the world being run, which the
- * signal handler needs (async-signal-safe sim_world_interrupt).
+ * Global state: only the interrupt flag (the signal that set it), the kill
+ * hook and the world being run, which the signal handler needs
+ * (async-signal-safe sim_world_interrupt).
  */
 #include <fcntl.h>
 #include <math.h>
@@ -47,21 +48,45 @@ static volatile sig_atomic_t g_interrupted;
  * next slice). */
 static _Thread_local sim_world_t *volatile g_world;
 
+static void (*volatile g_on_kill)(void);
+
+/* SIGINT, SIGTERM, SIGHUP. The first interrupts the running world; a second
+ * calls the kill hook (async-signal-safe: it removes temporary files) and
+ * dies by the signal. The handler stays installed, so the signal is blocked
+ * while it runs and the raise() below is delivered, with the default action,
+ * when it returns. */
 static void on_sigint(int sig) {
   sim_world_t *w = g_world;
-  (void)sig;
-  g_interrupted = 1;
+  if (g_interrupted) {
+    void (*fn)(void) = g_on_kill;
+    if (fn) fn();
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
+  g_interrupted = sig;
   if (w) sim_world_interrupt(w);
 }
 
 void scn_interrupt_install(void) {
-  struct sigaction sa;
+  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction sa, old;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigint;
-  sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C kills at once */
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
+  for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaddset(&sa.sa_mask, sigs[i]);
+  for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+    /* SIGHUP ignored at start (nohup) stays ignored; SIGINT is taken even
+     * when ignored (a script's `cmd &`), so `kill -INT` stops a background
+     * run as Ctrl-C stops a foreground one. */
+    if (sigs[i] == SIGHUP && !sigaction(SIGHUP, NULL, &old) && old.sa_handler == SIG_IGN) continue;
+    sigaction(sigs[i], &sa, NULL);
+  }
 }
+
+void scn_interrupt_on_kill(void (*fn)(void)) { g_on_kill = fn; }
+
+int scn_interrupt_signal(void) { return g_interrupted; }
 
 int scn_interrupted(void) { return g_interrupted != 0; }
 
