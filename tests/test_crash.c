@@ -163,3 +163,19 @@ Test(crash, issue12_seeds_and_overloaded_owa, .timeout = 600) {
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   kt_sh(cmd, out, sizeof out);
 }
+
+/* limits.wall_time: a run that takes too long stops as limited (exit 2, the
+ * limit named); one that never comes back to the kernel is an internal error
+ * 10 s later (exit 3, with its replay command). */
+Test(crash, wall_time_limit_of_one_run, .timeout = 300, .init = q_scenario) {
+  int rc = sh("'%s' run " MM1 " --duration 50000d --set limits.wall_time=1s 2>&1 >/dev/null", BIN);
+  cr_assert_eq(rc, 2, "%s", out);
+  cr_assert(strstr(out, "wall-clock limit: the run took more than 1s of host time"), "%s", out);
+  rc = sh("STORESIM_TEST_CRASH=without_fix:1:hang '%s' run " MM1
+          " --variant without_fix --set limits.wall_time=1s 2>&1 >/dev/null",
+          BIN);
+  cr_assert_eq(rc, 3, "%s", out);
+  cr_assert(strstr(out, "internal error: the run did not stop within 10 s of its wall-clock limit"), "%s",
+            out);
+  cr_assert(strstr(out, "replay it with: storesim run " MM1 " --variant without_fix --seed 1"), "%s", out);
+}

@@ -195,6 +195,7 @@ typedef struct scn_world_cfg {
   int64_t max_threads;
   int64_t max_events;      /* 0 = unlimited */
   uint64_t host_memory;    /* host RSS guard */
+  sim_time_t wall_time;    /* host time one run may take (0: no limit) */
   uint64_t stack_size;
   sim_time_t cpu_quantum;
   sim_time_t spin_window;
@@ -394,6 +395,9 @@ void scn_crash_leave(void);
 /* In a sweep's worker process: a crash kills the process by its signal,
  * silently (the parent reports it). */
 void scn_crash_quiet(int on);
+/* Async-signal-safe: "internal error: WHY", the run on this thread and its
+ * replay command on stderr, then exit 3. */
+void scn_crash_fatal(const char *why) __attribute__((noreturn));
 /* The `storesim run ...` command that replays run c, into buf (n bytes). */
 void scn_crash_command(const scn_crash_ctx_t *c, char *buf, size_t n);
 

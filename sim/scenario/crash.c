@@ -88,6 +88,13 @@ static void on_fatal(int sig) {
   _exit(3);
 }
 
+void scn_crash_fatal(const char *why) {
+  put("storesim: internal error: ");
+  put(why);
+  put(tl_msg[0] ? tl_msg : "\n");
+  _exit(3);
+}
+
 void scn_crash_install(int argc, char **argv) {
   g_argc = argc;
   g_argv = argv;

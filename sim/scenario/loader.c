@@ -49,6 +49,9 @@ static const sim_param_t world_params[] = {
      "Most scheduling events of one run (0 = unlimited)."},
     {"limits.host_memory", SIM_P_SIZE, WOFF(host_memory), 1048576, 1.8e19, "4GiB",
      "Most resident memory of the storesim process; past it the run stops."},
+    {"limits.wall_time", SIM_P_DURATION, WOFF(wall_time), 0, 3.1536e17, "1h",
+     "Most host (wall-clock) time one run of a variant may take; past it the run stops "
+     "(0 = no limit)."},
     {"kernel.stack_size", SIM_P_SIZE, WOFF(stack_size), 16384, 1073741824.0, "256KiB",
      "Stack of each simulated thread."},
     {"kernel.cpu_quantum", SIM_P_DURATION, WOFF(cpu_quantum), 1000, 3.6e12, "10ms",

@@ -35,6 +35,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "storesim/detect.h"
@@ -89,6 +91,49 @@ void scn_interrupt_on_kill(void (*fn)(void)) { g_on_kill = fn; }
 int scn_interrupt_signal(void) { return g_interrupted; }
 
 int scn_interrupted(void) { return g_interrupted != 0; }
+
+/* ---- the wall-clock limit of one run (limits.wall_time) ----
+ * A timer of this host thread's run sends SIGALRM to this thread when the
+ * run has taken limits.wall_time of host time: the handler interrupts the
+ * world, which stops at its next step, and the run ends as limited. A run
+ * that does not come back to the kernel (a model loop that never blocks)
+ * gets a second expiry 10 s later: an internal error, with the replay
+ * command, exit 3. The limit reads the host clock, so it is the one thing
+ * here that is not deterministic; it changes nothing unless it fires. */
+static _Thread_local volatile sig_atomic_t tl_wall_fired;
+
+static void on_wall(int sig) {
+  (void)sig;
+  if (!tl_wall_fired) {
+    sim_world_t *w = g_world;
+    tl_wall_fired = 1;
+    if (w) sim_world_interrupt(w);
+    return;
+  }
+  scn_crash_fatal("the run did not stop within 10 s of its wall-clock limit (limits.wall_time)");
+}
+
+/* Arms the limit for the run on this thread (0: none); *t for wall_disarm. */
+static int wall_arm(sim_time_t limit, timer_t *t) {
+  tl_wall_fired = 0;
+  if (limit <= 0) return 0;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_wall;
+  sa.sa_flags = SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGALRM, &sa, NULL);
+  struct sigevent ev;
+  memset(&ev, 0, sizeof ev);
+  ev.sigev_notify = SIGEV_THREAD_ID;
+  ev.sigev_signo = SIGALRM;
+  ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+  if (timer_create(CLOCK_MONOTONIC, &ev, t)) return 0;
+  struct itimerspec its = {.it_value = {.tv_sec = limit / SIM_SEC, .tv_nsec = limit % SIM_SEC},
+                           .it_interval = {.tv_sec = 10}};
+  timer_settime(*t, 0, &its, NULL);
+  return 1;
+}
 
 /* Resident set size of this process in bytes (0 if unknown), read from
  * statm, an open /proc/self/statm or -1. The file is opened once per run and
@@ -254,7 +299,6 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
   scn_crash_ctx_t crash = {.id = s->id, .file = s->file, .variant = v->name,
                            .seed = vr->seed, .sched = o->sched, .duration = o->duration};
   scn_crash_enter(&crash);
-  test_crash(v->name, vr->seed);
 
   sim_world_opts_init(&wo);
   wo.seed = (uint64_t)world.seed;
@@ -302,6 +346,9 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
   if (g_interrupted) sim_world_interrupt(w);
   rc = 0;
   int statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  timer_t wall_timer;
+  int wall_on = wall_arm(world.wall_time, &wall_timer);
+  test_crash(v->name, vr->seed);
   while (t < world.duration) {
     t = world.duration - t > step ? t + step : world.duration;
     if (g_interrupted) sim_world_interrupt(w);
@@ -323,6 +370,7 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
     }
   }
   if (statm >= 0) close(statm);
+  if (wall_on) timer_delete(wall_timer);
   g_world = NULL;
   if (o->progress)
     o->progress(o->progress_arg, s, v, sim_now(w), world.duration, sim_world_steps(w), 1);
@@ -333,6 +381,19 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
   case SIM_EHANG:
     break;
   case SIM_EINTR:
+    if (tl_wall_fired && !g_interrupted) { /* the wall-clock limit, not a Ctrl-C */
+      char a[64];
+      scn_format_duration(world.wall_time, a, sizeof a);
+      snprintf(err, sizeof err,
+               "wall-clock limit: the run took more than %s of host time "
+               "(limits.wall_time; raise it with --set limits.wall_time=..., 0 for none)", a);
+      vr->error = strdup(err);
+      vr->incomplete = 1;
+      scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: run stopped at t=%.3fs: %s", v->name,
+                     (double)vr->end_time / 1e9, err);
+      r->status = worse(r->status, 2);
+      break;
+    }
     vr->incomplete = 1;
     r->interrupted = 1;
     vr->error = strdup("interrupted");
