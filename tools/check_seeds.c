@@ -87,6 +87,8 @@ static int check_one(const scn_scenario_t *s, const cli_seeds_opts_t *co) {
                            .seed = first->seed, .sched = "fifo", .duration = co->duration};
       scn_crash_command(&c, cmd, sizeof cmd);
       if (first->error) printf("           seed %" PRIu64 ": %s\n", first->seed, first->error);
+      else if (first->failed)
+        printf("           seed %" PRIu64 ": %s\n", first->seed, first->failed);
       printf("           replay: %s\n", cmd);
     }
   }

@@ -255,6 +255,10 @@ int cmd_sweep(int argc, char **argv) {
           fputs(",\"error\":", out.f);
           cli_json_str(out.f, r->error);
         }
+        if (r->failed) {
+          fputs(",\"failed_expectation\":", out.f);
+          cli_json_str(out.f, r->failed);
+        }
         fputs("}\n", out.f);
       }
       if (res->interrupted) /* the runs that finished, and a last line that says so */

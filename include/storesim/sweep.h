@@ -70,6 +70,8 @@ typedef struct scn_sweep_run {
   int crashed; /* its worker process died in it of this signal (> 0),
                   or ended otherwise in it / was killed for the wall-clock
                   limit (-1); error says which; else 0 */
+  char *failed; /* the first expectation that did not hold, with what was
+                   measured ("q.max > 100 (compared: 87 > 100)"), or NULL */
   char *error; /* why the run could not start or stopped early
                               (a limit, a replay divergence, the host-memory
                               guard; not an interrupt): the runner's reason,

@@ -106,6 +106,13 @@ static int run_one(const scn_scenario_t *s, scn_run_opts_t *ro, scn_sweep_run_t 
   run->passed = vr->ran && vr->nfail == 0 && vr->nerror == 0 && r->status == 0;
   run->trace_hash = vr->trace_hash;
   run->steps = vr->steps;
+  for (size_t x = 0; vr->ran && x < vr->nexpects && !run->failed; x++) {
+    const scn_expect_res_t *e = &vr->expects[x];
+    if (e->status != SCN_X_FAIL && e->status != SCN_X_ERROR) continue;
+    size_t n = strlen(e->x->text) + (e->detail ? strlen(e->detail) : 0) + 16;
+    if ((run->failed = malloc(n)))
+      snprintf(run->failed, n, "%s (%s)", e->x->text, e->detail ? e->detail : "");
+  }
   if (!r->interrupted && (vr->error || (!vr->ran && r->diag.text))) {
     const char *why = vr->error ? vr->error : r->diag.text;
     size_t n = strlen(why);
@@ -139,11 +146,12 @@ typedef struct shared {
   _Atomic int64_t start[SCN_SWEEP_MAX_JOBS]; /* CLOCK_MONOTONIC ns of cur's start */
 } shared_t;
 
-/* One run's record on the wire (error follows, nerror bytes). */
+/* One run's record on the wire (error follows, nerror bytes, then failed,
+ * nfailed bytes). */
 typedef struct wire {
   uint64_t index;
   int32_t ran, complete, passed, deadlock, hang, lock_order, spin, misuse, interrupted;
-  uint32_t nerror;
+  uint32_t nerror, nfailed;
   int64_t deadlock_time;
   uint64_t deadlock_threads[2], steps, trace_hash;
 } wire_t;
@@ -203,7 +211,10 @@ static _Noreturn void worker_main(const scn_scenario_t *s, const scn_sweep_opts_
     wr.deadlock_threads[1] = run->deadlock_threads[1];
     size_t ne = run->error ? strlen(run->error) : 0;
     wr.nerror = (uint32_t)(ne < 65536 ? ne : 65536);
-    if (write_all(fd, &wr, sizeof wr) || write_all(fd, run->error ? run->error : "", wr.nerror))
+    size_t nf = run->failed ? strlen(run->failed) : 0;
+    wr.nfailed = (uint32_t)(nf < 4096 ? nf : 4096);
+    if (write_all(fd, &wr, sizeof wr) || write_all(fd, run->error ? run->error : "", wr.nerror) ||
+        write_all(fd, run->failed ? run->failed : "", wr.nfailed))
       _exit(4);
     atomic_store(&sh->cur[k], 0);
   }
@@ -242,7 +253,7 @@ static int worker_drain(worker_t *w, scn_sweep_res_t *r, int *interrupted) {
   while (w->n - off >= sizeof(wire_t)) {
     wire_t wr;
     memcpy(&wr, w->buf + off, sizeof wr);
-    if (w->n - off < sizeof wr + wr.nerror) break;
+    if (w->n - off < sizeof wr + wr.nerror + wr.nfailed) break;
     if (wr.index >= r->nruns) return -1;
     scn_sweep_run_t *run = &r->runs[wr.index];
     run->ran = wr.ran;
@@ -259,8 +270,9 @@ static int worker_drain(worker_t *w, scn_sweep_res_t *r, int *interrupted) {
     run->steps = wr.steps;
     run->trace_hash = wr.trace_hash;
     if (wr.nerror) run->error = strndup(w->buf + off + sizeof wr, wr.nerror);
+    if (wr.nfailed) run->failed = strndup(w->buf + off + sizeof wr + wr.nerror, wr.nfailed);
     if (wr.interrupted) *interrupted = 1;
-    off += sizeof wr + wr.nerror;
+    off += sizeof wr + wr.nerror + wr.nfailed;
   }
   memmove(w->buf, w->buf + off, w->n - off);
   w->n -= off;
@@ -449,7 +461,10 @@ int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
 void scn_sweep_free(scn_sweep_res_t *r) {
   if (!r)
     return;
-  for (size_t i = 0; i < r->nruns; i++) free(r->runs[i].error);
+  for (size_t i = 0; i < r->nruns; i++) {
+    free(r->runs[i].error);
+    free(r->runs[i].failed);
+  }
   free(r->runs);
   free(r);
 }
@@ -509,5 +524,7 @@ void scn_sweep_replay_free(scn_sweep_replay_t *p) {
   if (!p) return;
   free(p->rec.error);
   free(p->rep.error);
+  free(p->rec.failed);
+  free(p->rep.failed);
   memset(p, 0, sizeof *p);
 }
