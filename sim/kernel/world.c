@@ -378,6 +378,7 @@ static void dispatch(sim_world_t *w, sim__ctx_t *from, sim_thread_t *t, bool fro
   if (w->policy == SIM__S_PCT) w->pct_k++;
   sim__trace(w, t->id, w->k_run, 0, 0);
   tl_current = t;
+  if (SIM_KCHECK) sim__kcheck_step(w, t);
   if (from != &t->ctx) /* a thread may pick itself (its own timer, a yield) */
     sim__ctx_swap(w->ctx, from, &t->ctx, from_dies);
 }
@@ -1100,4 +1101,5 @@ static inline __attribute__((always_inline)) void process_event(sim_world_t *w, 
     break;
   }
   }
+  if (SIM_KCHECK) sim__kcheck_step(w, NULL);
 }
