@@ -276,7 +276,12 @@ struct sim_world {
   uint64_t seq;
   uint64_t steps, nevents_processed;
   uint64_t nsched;  /* steps + nevents_processed */
-  uint64_t stop_at; /* advance stops at nsched >= stop_at: max_events + 1, 0 once limit_hit */
+  uint64_t stop_at; /* advance stops at nsched >= stop_at: the smaller of
+                       max_stop and instant_stop, 0 once limit_hit */
+  uint64_t max_stop;       /* max_events + 1 (UINT64_MAX: none) */
+  uint64_t instant_stop;   /* next stall check: nsched + max_instant_steps */
+  sim_time_t instant_time; /* the clock at the last stall check */
+  bool stalled;            /* the stall limit tripped */
   bool interrupted_flag;
   volatile int interrupted;
   char last_error[512];
