@@ -685,6 +685,13 @@ void sim_thread_join(sim_thread_t *t) {
     sim__die("sim_thread_join: thread T%llu is not joinable by the caller",
              (unsigned long long)t->id);
   sim__sched_point(self, "join", t->name_id);
+  /* The scheduling point may have run another joiner of t to the end: t is
+   * then joined, and its struct freed (checked before the point only, a
+   * second join freed it twice, reported as a kernel bug). */
+  if (t->joined || t->freed || (t->joiner && t->joiner != self))
+    sim__die("sim_thread_join: thread T%llu was joined by another thread meanwhile "
+             "(two threads join it)",
+             (unsigned long long)t->id);
   if (t->state != SIM_T_DONE) {
     t->joiner = self;
     sim__block(SIM__W_JOIN, t, t->name_id, -1, NULL, 0);
