@@ -37,19 +37,20 @@
  *
  * Cost: O(threads + events + objects) per check, a few ns per item and
  * often a cache miss (a thread struct is 1.3 KiB; this file is built with -O2
- * even in debug builds, CMakeLists.txt). Measured on the debug suite: a check
- * on every step made it 3.4 times slower (user CPU 34 s -> 114 s; test_runner
- * and test_mmc 6x), and an amortised 32 items a step still 1.7 times, so by
- * default a world is checked on every step only while it has at most
- * KCHECK_FULL thread structs, events and objects, and beyond that on every
- * stride-th step (stride the power of two >= size / KCHECK_FULL, chosen from
- * nsched so it is deterministic): at most about 2 * KCHECK_FULL items per
- * step, amortised, each item looked at about every KCHECK_FULL steps, and
- * the suite within the noise of its time without the checker. sim__kcheck_every_step turns
- * sampling off for one world: the kernel stress test (tests/test_kstress.c)
- * checks every one of its steps. The checker reads kernel state only: it
- * traces nothing and draws nothing, so trace hashes are the same with and
- * without it.
+ * even in debug builds, CMakeLists.txt). Measured on the debug suite: checking
+ * every step of worlds up to 256 items (and about 512 items a step beyond),
+ * with the checker at -O0, made the suite 3.4 times slower (user CPU 34 s ->
+ * 114 s; test_runner and test_mmc about 6x); at -O2 with an amortised 32
+ * items a step, test_runner still took 1.7 times its CPU. So by default a world is checked on every step only while it has at
+ * most KCHECK_FULL thread structs, events and objects, and beyond that on
+ * every stride-th step (stride the power of two >= size / KCHECK_FULL, chosen
+ * from nsched so it is deterministic): at most about 2 * KCHECK_FULL items a
+ * step, amortised, every item looked at about every KCHECK_FULL steps, and
+ * the suite within the noise of its time without the checker.
+ * sim__kcheck_every_step turns sampling off for one world: the kernel stress
+ * test (tests/test_kstress.c) checks every one of its steps. The checker
+ * reads kernel state only: it traces nothing and draws nothing, so trace
+ * hashes are the same with and without it.
  */
 #include <stdarg.h>
 #include <stdio.h>
