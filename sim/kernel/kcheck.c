@@ -54,6 +54,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernel_int.h"
@@ -114,14 +115,34 @@ static size_t nstructs(const sim_world_t *w) {
 
 static sim_thread_t *struct_at(sim_world_t *w, size_t i) { return &w->slabs[i / 256][i % 256]; }
 
+static int cmp_uptr(const void *a, const void *b) {
+  uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+  return x < y ? -1 : x > y;
+}
+
 /* Is p one of the world's thread structs? (A wild pointer is reported, not
- * followed.) */
+ * followed.) A binary search of the sorted slab addresses: a world of 10^5
+ * threads has 400 slabs. */
 static bool is_struct(sim_world_t *w, const sim_thread_t *p) {
-  for (size_t i = 0; i < w->nslabs; i++) {
-    size_t n = i + 1 == w->nslabs ? w->slab_used : 256;
-    if (p >= w->slabs[i] && p < w->slabs[i] + n) return true;
+  uintptr_t a = (uintptr_t)p;
+  size_t lo = 0, hi = w->nchk_slabs; /* the last slab whose start <= a */
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (w->chk_slabs[mid] <= a) lo = mid;
+    else hi = mid;
   }
-  return false;
+  if (hi == 0 || w->chk_slabs[lo] > a) return false;
+  sim_thread_t *slab = (sim_thread_t *)w->chk_slabs[lo];
+  size_t n = slab == w->slabs[w->nslabs - 1] ? w->slab_used : 256;
+  return p < slab + n && (a - w->chk_slabs[lo]) % sizeof *p == 0;
+}
+
+static void sort_slabs(sim_world_t *w) {
+  if (w->nchk_slabs == w->nslabs) return; /* slabs are only added */
+  w->chk_slabs = sim__xrealloc(w->chk_slabs, (w->nslabs + 1) * sizeof *w->chk_slabs);
+  for (size_t i = 0; i < w->nslabs; i++) w->chk_slabs[i] = (uintptr_t)w->slabs[i];
+  qsort(w->chk_slabs, w->nslabs, sizeof *w->chk_slabs, cmp_uptr);
+  w->nchk_slabs = w->nslabs;
 }
 
 static sim_thread_t *ready_at(const sim_world_t *w, size_t i) {
@@ -159,6 +180,7 @@ static void check_waitq(sim_world_t *w, const sim__waitq_t *q, sim__wait_kind_t 
 void sim__kcheck(sim_world_t *w, const sim_thread_t *running) {
   size_t ns = nstructs(w), nfreed = 0;
   w->nchecks++;
+  sort_slabs(w);
   if (w->now < w->chk_last_now) fail(w, "virtual time never goes back", NULL, "now %lld < %lld", (long long)w->now, (long long)w->chk_last_now);
   w->chk_last_now = w->now;
   if (w->nsched != w->steps + w->nevents_processed)

@@ -378,6 +378,8 @@ struct sim_world {
   sim_time_t chk_last_now; /* kcheck.c: the clock at the last check */
   uint64_t nchecks;        /* full checks run */
   bool kcheck_all;         /* check every step, never sample */
+  uintptr_t *chk_slabs;    /* the slabs' addresses, sorted (kcheck.c) */
+  size_t nchk_slabs;
 #endif
 };
 

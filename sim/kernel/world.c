@@ -1009,6 +1009,9 @@ void sim_world_destroy(sim_world_t *w) {
   free(w->ready);
   free(w->tname);
   free(w->trace);
+#if SIM_KCHECK
+  free(w->chk_slabs);
+#endif
   free(w);
 }
 
