@@ -25,8 +25,9 @@
  * with its mutex held; at the end the full invariant check passes, every
  * thread is accounted for (the threads the program believes alive are
  * exactly the world's live threads; none after a finished run), a hang has a
- * report, and sim_world_destroy is clean (no leak under ASan:
- * LeakSanitizer runs at the end of each batch).
+ * report, and sim_world_destroy is clean (no leak under ASan: the test
+ * in_process_no_leak runs 50 seeds of each scheduler in its own process,
+ * which LeakSanitizer checks at exit).
  *
  * Each scheduler (fifo, random:S, pct:S:2, pct:S:3) is one test running its
  * seeds in a forked child, so a crash, an abort or a hang (alarm) names the
@@ -463,20 +464,12 @@ static void run_seeds(const char *kind) {
         one_seed(kind, s);
       }
       alarm(0);
-      *cur = 0;
-#ifdef KT_LSAN
-      if (__lsan_do_recoverable_leak_check()) _exit(3);
-#endif
       _exit(0);
     }
     int st = 0;
     cr_assert(waitpid(pid, &st, 0) == pid);
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0) break;
     uint64_t bad = *cur;
-    if (bad == 0) { /* after the seeds: the leak check */
-      cr_assert_fail("%s: LeakSanitizer found a leak after seeds %llu..%llu", kind, (unsigned long long)first,
-                     (unsigned long long)(first + n - 1));
-    }
     fprintf(stderr, "kstress: %s seed %llu failed (%s %d), seed #%llu of this run\n", kind,
             (unsigned long long)bad, WIFSIGNALED(st) ? "signal" : "exit status",
             WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), (unsigned long long)(bad - first + 1));
@@ -501,6 +494,16 @@ Test(kstress, checker_is_on_in_checked_builds) {
 #else
   cr_assert(sim__kcheck_enabled(), "a debug build without the invariant checker (STORESIM_KCHECK)");
 #endif
+}
+
+/* The same programs in the test's own process, which LeakSanitizer checks
+ * when it exits (a forked child cannot be checked reliably: the thread
+ * Criterion runs beside the test is not in it, and LeakSanitizer warns that
+ * its leak report may be false). */
+Test(kstress, in_process_no_leak) {
+  static const char *const kinds[] = {"fifo", "random", "pct2", "pct3"};
+  for (int k = 0; k < 4; k++)
+    for (uint64_t s = 1; s <= 50; s++) one_seed(kinds[k], s);
 }
 
 Test(kstress, fifo, .timeout = 600) { run_seeds("fifo"); }
