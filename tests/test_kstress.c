@@ -32,8 +32,12 @@
  * Each scheduler (fifo, random:S, pct:S:2, pct:S:3) is one test running its
  * seeds in a forked child, so a crash, an abort or a hang (alarm) names the
  * seed, and the test goes on with the next one and reports every failing
- * seed. Time: 2000 seeds per scheduler, a few seconds per test in debug
- * and ASan builds.
+ * seed. Time: 2000 seeds per scheduler (8,000 worlds, plus 200 in
+ * process); the suite takes about 4 s in a debug build, 16 s with ASan (26 s
+ * beside the rest of ctest -j2), 2 s in release, measured on the 2-core CI
+ * machine. A reverted ce66125 (a finished thread frees its own struct while
+ * it hands off) fails about one seed in 20 under every scheduler, the first
+ * within 40 seeds.
  *
  * Longer soak, or one seed again:
  *   STORESIM_KSTRESS_SEEDS=20000 build/debug/test_kstress --jobs 2
