@@ -228,6 +228,34 @@ Test(runner, limits_stop_a_run_with_an_error) {
   scn_scenario_free(s);
 }
 
+Test(runner, the_stall_limit_is_a_scenario_key) {
+  /* 3000 customers arriving at one instant take more than 1000 scheduling
+   * steps there: a tiny stall limit stops the run with its message; the
+   * default spares the burst. */
+  const char *fmt = "id: t\ntitle: t\nmodel: queue\nduration: 10s\nburst: { at: 1s, count: 3000 }\n"
+                    "%svariants: { without_fix: {}, with_fix: {} }\n"
+                    "expect: { without_fix: [\"queue.arrivals.final > 0\"] }\n";
+  char text[512];
+  snprintf(text, sizeof text, fmt, "limits: { max_instant_steps: 1000 }\n");
+  scn_scenario_t *s = load_text(text, strlen(text));
+  cr_assert_eq(s->world.max_instant_steps, 1000);
+  scn_result_t *r = scn_run(s, NULL);
+  cr_assert_eq(r->status, 2);
+  cr_assert(r->variants[0].incomplete);
+  cr_assert(strstr(r->diag.text, "stall limit reached (limits.max_instant_steps = 1000)"), "%s",
+            r->diag.text);
+  scn_result_free(r);
+  scn_scenario_free(s);
+
+  snprintf(text, sizeof text, fmt, "");
+  s = load_text(text, strlen(text));
+  cr_assert_eq(s->world.max_instant_steps, 100000000);
+  r = scn_run(s, NULL);
+  cr_assert(!r->variants[0].incomplete, "%s", r->diag.text);
+  scn_result_free(r);
+  scn_scenario_free(s);
+}
+
 Test(runner, faults_reach_the_model) {
   const char *text =
       "id: t\ntitle: t\nmodel: queue\nduration: 1h\narrivals: { interarrival: const(1s) }\n"

@@ -2,7 +2,7 @@
  * Tests of the world: the virtual clock, event ordering by (time, sequence)
  * and its ties, sim_at callbacks, simulated threads (spawn, join, exit, yield,
  * sleep, names and ids, cancellation), the run-until contract, interrupts and
- * limits (max_threads, max_events), world options and the random streams.
+ * limits (max_threads, max_events, the stall limit max_instant_steps), world options and the random streams.
  *
  * Each test runs in its own process (Criterion) and ends with kt_end(), which
  * checks the number of live threads and destroys the world.
@@ -946,6 +946,111 @@ Test(limits, max_events_gives_elimit_deterministically) {
       cr_assert_eq(sim_now(w), first);
     kt_end(w, 1);
   }
+}
+
+/* ---- the stall limit (max_instant_steps) ---- */
+static void forever_yielder(void *arg) {
+  for (;;) sim_yield();
+}
+
+Test(limits, stall_limit_stops_a_yield_livelock_with_a_clear_message) {
+  sim_world_opts_t o;
+  sim_world_opts_init(&o);
+  cr_assert_eq(o.max_instant_steps, SIM_DEFAULT_MAX_INSTANT_STEPS);
+  o.max_instant_steps = 1000;
+  sim_world_t *w = kt_world_opts(&o);
+  sim_thread_spawn(w, "a", NULL, forever_yielder, NULL);
+  sim_thread_spawn(w, "b", NULL, forever_yielder, NULL);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), SIM_ELIMIT);
+  const char *e = sim_world_last_error(w);
+  kt_assert_contains(e, "stall limit reached (limits.max_instant_steps = 1000)");
+  kt_assert_contains(e, "t=0.000000000s");
+  kt_assert_contains(e, "raise limits.max_instant_steps");
+  cr_assert_geq(sim_world_steps(w), 1000);
+  cr_assert_lt(sim_world_steps(w), 2000, "stopped within twice the limit");
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), SIM_ELIMIT, "a tripped limit stays tripped");
+  kt_end(w, 2);
+}
+
+static sim_sem_t *ping, *pong;
+static void pinger(void *arg) {
+  sim_sleep(5 * SIM_MS);
+  for (;;) {
+    sim_sem_release(ping);
+    sim_sem_acquire(pong);
+  }
+}
+static void ponger(void *arg) {
+  for (;;) {
+    sim_sem_acquire(ping);
+    sim_sem_release(pong);
+  }
+}
+static void zero_sleeper(void *arg) {
+  for (;;) sim_sleep(0);
+}
+
+Test(limits, stall_limit_stops_wakeups_and_zero_sleeps_at_one_instant) {
+  sim_world_opts_t o;
+  sim_world_opts_init(&o);
+  o.max_instant_steps = 500;
+  sim_world_t *w = kt_world_opts(&o);
+  ping = sim_sem_create(w, "ping", 0);
+  pong = sim_sem_create(w, "pong", 0);
+  sim_thread_spawn(w, "pinger", NULL, pinger, NULL);
+  sim_thread_spawn(w, "ponger", NULL, ponger, NULL);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), SIM_ELIMIT);
+  cr_assert_eq(sim_now(w), 5 * SIM_MS);
+  kt_assert_contains(sim_world_last_error(w), "t=0.005000000s");
+  kt_end(w, 2);
+
+  w = kt_world_opts(&o); /* sleep(0) forever: events, not only switches, pile up */
+  sim_thread_spawn(w, "z", NULL, zero_sleeper, NULL);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), SIM_ELIMIT);
+  kt_assert_contains(sim_world_last_error(w), "stall limit");
+  kt_end(w, 1);
+}
+
+static int nburst;
+static void burst_customer(void *arg) {
+  sim_sem_release(ping);
+  sim_yield();
+  sim_sleep(0);
+  nburst++;
+}
+static void burst(sim_world_t *w, void *arg) {
+  for (int i = 0; i < 20000; i++) sim_thread_spawn(w, "customer", NULL, burst_customer, NULL);
+}
+static void one_ns_ticker(void *arg) {
+  for (int i = 0; i < 100000; i++) sim_sleep(1);
+}
+
+Test(limits, stall_limit_spares_a_burst_and_a_busy_clock) {
+  sim_world_opts_t o;
+  sim_world_opts_init(&o);
+  o.stack_size = 16 * 1024;
+  sim_world_t *w = kt_world_opts(&o); /* 20,000 customers at one instant: 10^5 steps there */
+  ping = sim_sem_create(w, "ping", 0);
+  nburst = 0;
+  sim_at(w, SIM_SEC, burst, NULL);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0, "%s", sim_world_last_error(w));
+  cr_assert_eq(nburst, 20000);
+  kt_end(w, 0);
+
+  o.max_instant_steps = 10; /* time moves at every step: never a stall */
+  w = kt_world_opts(&o);
+  sim_thread_spawn(w, "tick", NULL, one_ns_ticker, NULL);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0, "%s", sim_world_last_error(w));
+  kt_end(w, 0);
+
+  o.max_instant_steps = 0; /* off */
+  o.max_events = 100000;
+  w = kt_world_opts(&o);
+  sim_thread_spawn(w, "a", NULL, forever_yielder, NULL);
+  sim_thread_spawn(w, "b", NULL, forever_yielder, NULL);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), SIM_ELIMIT);
+  kt_assert_contains(sim_world_last_error(w), "event limit");
+  kt_end(w, 2);
 }
 
 /* ---- random streams ------------------------------------------------------------- */

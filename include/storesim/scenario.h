@@ -194,6 +194,7 @@ typedef struct scn_world_cfg {
   uint64_t machine_memory; /* simulated machine memory, 0 = unlimited */
   int64_t max_threads;
   int64_t max_events;      /* 0 = unlimited */
+  int64_t max_instant_steps; /* stall limit, 0 = unlimited */
   uint64_t host_memory;    /* host RSS guard */
   sim_time_t wall_time;    /* host time one run may take (0: no limit) */
   uint64_t stack_size;

@@ -76,6 +76,12 @@ typedef struct sim_world sim_world_t;
 typedef struct sim_thread sim_thread_t;
 typedef struct sim_proc sim_proc_t;
 
+/* Default stall limit: scheduling steps at one virtual instant. A legitimate
+ * burst costs a few steps per thread or event at its instant (10^6 customers
+ * arriving at once: about 5 * 10^6); a livelock runs into 10^8 within seconds
+ * in a release build (about 10 ns a step). */
+#define SIM_DEFAULT_MAX_INSTANT_STEPS 100000000ull
+
 typedef struct sim_world_opts {
   uint64_t seed;              /* root seed of all random streams */
   const char *sched;          /* "fifo" (NULL = fifo), "random:SEED",
@@ -89,11 +95,15 @@ typedef struct sim_world_opts {
   sim_time_t spin_window;     /* spin detector window (default 60 s, 0 = off) */
   uint64_t max_threads;       /* live thread limit (default 1,000,000) */
   uint64_t max_events;        /* scheduling events limit (0 = none) */
+  uint64_t max_instant_steps; /* stall limit: scheduling steps at one virtual
+                                 instant (default 10^8, 0 = none); see
+                                 sim_world_run */
   int keep_trace;             /* keep trace records in memory (for exports) */
   FILE *trace_jsonl;          /* if set, write each trace record as JSON Lines */
 } sim_world_opts_t;
 
-/* Fills o with defaults (fifo, 2 cores, 256 KiB stacks, no limits). */
+/* Fills o with defaults (fifo, 2 cores, 256 KiB stacks, 10^6 live threads, no
+ * event limit, the stall limit SIM_DEFAULT_MAX_INSTANT_STEPS). */
 void sim_world_opts_init(sim_world_opts_t *o);
 
 /* Creates a world. On success *out is set and 0 returned; on error *out is
@@ -110,8 +120,15 @@ void sim_world_destroy(sim_world_t *w);
  * time), until no thread and no event remains, or until a limit trips.
  * Returns 0 when time `until` was reached or everything finished, SIM_EHANG
  * when threads remain blocked with nothing runnable and no timer (a report is
- * filed), SIM_ELIMIT when max_threads/max_events tripped, SIM_EINTR when
- * sim_world_interrupt was called, SIM_EREPLAY when a replay diverged.
+ * filed), SIM_ELIMIT when max_threads/max_events/max_instant_steps tripped
+ * (sim_world_last_error names the limit, its value and how to raise it),
+ * SIM_EINTR when sim_world_interrupt was called, SIM_EREPLAY when a replay
+ * diverged. The stall limit stops a livelock (threads that yield or wake each
+ * other forever while virtual time stands still): it is checked every
+ * max_instant_steps steps and trips when the clock has not moved since the
+ * last check, so a run that spends fewer than max_instant_steps steps at
+ * every instant never trips it, and one stuck at an instant trips within
+ * twice that many steps.
  * Must be called from outside any simulated thread. May be called again to
  * continue to a later time. */
 int sim_world_run(sim_world_t *w, sim_time_t until);

@@ -11,6 +11,8 @@
  *    not joinable (or joined) and no timer event refers to it (npending == 0).
  *  - The ready queue holds exactly the READY threads.
  *  - now only moves forward; events are ordered by (time, seq).
+ * kcheck.c checks these and more on every scheduling step in builds with
+ * SIM_KCHECK (CMake option STORESIM_KCHECK: debug and sanitizer presets).
  */
 #ifndef STORESIM_KERNEL_INT_H
 #define STORESIM_KERNEL_INT_H
@@ -26,6 +28,11 @@
 #include "storesim/sim.h"
 #include "storesim/sync.h"
 #include "storesim/trace.h"
+
+/* 1: the invariant checker (kcheck.c) runs on every scheduling step. */
+#ifndef SIM_KCHECK
+#define SIM_KCHECK 0
+#endif
 
 #define SIM__MAX_HELD 32
 
@@ -119,6 +126,11 @@ struct sim_thread {
   sim_thread_t *next, *prev; /* live threads, in id order */
   sim_thread_t *free_next;   /* struct free list */
   bool freed;                /* on the free list (a second free is a kernel bug) */
+#if SIM_KCHECK
+  /* kcheck.c's scratch, zeroed and filled by each check */
+  uint32_t chk_npend, chk_valid; /* WAKE events naming it; valid ones */
+  uint8_t chk_inq, chk_inready, chk_inlive, chk_infree;
+#endif
 };
 _Static_assert(offsetof(struct sim_thread, id) <= 80, "the per-life block stays small");
 
@@ -132,6 +144,7 @@ sim_thread_t *sim__waitq_pop(sim__waitq_t *q);
 void sim__waitq_remove(sim__waitq_t *q, sim_thread_t *t);
 
 /* Sync objects are on one world list so they are freed at destroy. */
+enum { SIM__OBJ_MUTEX = 1, SIM__OBJ_COND, SIM__OBJ_SEM };
 typedef struct sim__obj {
   struct sim__obj *onext, *oprev;
   int type;
@@ -178,6 +191,9 @@ struct sim_proc {
   sim_metric_t *m_cpu, *m_mem, *m_fail;
   /* jemalloc MIBs of stats.arenas.<arena>.{small,large}.allocated */
   size_t mib_small[5], mib_large[5];
+#if SIM_KCHECK
+  int chk_running; /* kcheck.c's count of its threads on a core */
+#endif
 };
 
 /* ---- events ---- */
@@ -260,7 +276,12 @@ struct sim_world {
   uint64_t seq;
   uint64_t steps, nevents_processed;
   uint64_t nsched;  /* steps + nevents_processed */
-  uint64_t stop_at; /* advance stops at nsched >= stop_at: max_events + 1, 0 once limit_hit */
+  uint64_t stop_at; /* advance stops at nsched >= stop_at: the smaller of
+                       max_stop and instant_stop, 0 once limit_hit */
+  uint64_t max_stop;       /* max_events + 1 (UINT64_MAX: none) */
+  uint64_t instant_stop;   /* next stall check: nsched + max_instant_steps */
+  sim_time_t instant_time; /* the clock at the last stall check */
+  bool stalled;            /* the stall limit tripped */
   bool interrupted_flag;
   volatile int interrupted;
   char last_error[512];
@@ -312,6 +333,7 @@ struct sim_world {
   uint64_t ndecisions;
   /* objects */
   sim__obj_t *objs;
+  size_t nobjs;
   sim__intern_t in;
   /* lockdep */
   sim__ldclass_t *ld;
@@ -352,6 +374,13 @@ struct sim_world {
   size_t nmetric_slots;
   sim_time_t next_sample;
   size_t nsamples_taken;
+#if SIM_KCHECK
+  sim_time_t chk_last_now; /* kcheck.c: the clock at the last check */
+  uint64_t nchecks;        /* full checks run */
+  bool kcheck_all;         /* check every step, never sample */
+  uintptr_t *chk_slabs;    /* the slabs' addresses, sorted (kcheck.c) */
+  size_t nchk_slabs;
+#endif
 };
 
 /* world.c */
@@ -380,6 +409,19 @@ void *sim__xmalloc(size_t n);
 void *sim__xcalloc(size_t n, size_t m);
 void *sim__xrealloc(void *p, size_t n);
 char *sim__xstrdup(const char *s);
+
+/* kcheck.c: the invariant checker (SIM_KCHECK builds; otherwise these
+ * are no-ops). sim__kcheck checks everything now and dies with a message
+ * naming the violated invariant, the thread, the virtual time and the step;
+ * `running` is the thread being dispatched (NULL while an event is carried
+ * out). sim__kcheck_step is the per-step hook: the full check, sampled in
+ * large worlds (see kcheck.c). */
+void sim__kcheck(sim_world_t *w, const sim_thread_t *running);
+void sim__kcheck_step(sim_world_t *w, const sim_thread_t *running);
+/* Checks every step of w, however large (tests). */
+void sim__kcheck_every_step(sim_world_t *w);
+/* 1 when the checker is compiled in. */
+int sim__kcheck_enabled(void);
 
 /* trace.c: records kept in memory or written as JSON Lines */
 void sim__trace_slow(sim_world_t *w, uint64_t thread, uint32_t kind,

@@ -16,8 +16,6 @@
 
 #include "kernel_int.h"
 
-enum { OBJ_MUTEX = 1, OBJ_COND, OBJ_SEM };
-
 static void *obj_new(sim_world_t *w, size_t size, int type) {
   sim__obj_t *o = sim__xcalloc(1, size);
   o->type = type;
@@ -25,6 +23,7 @@ static void *obj_new(sim_world_t *w, size_t size, int type) {
   if (w->objs)
     w->objs->oprev = o;
   w->objs = o;
+  w->nobjs++;
   return o;
 }
 
@@ -35,12 +34,13 @@ static void obj_free(sim_world_t *w, sim__obj_t *o) {
     w->objs = o->onext;
   if (o->onext)
     o->onext->oprev = o->oprev;
+  w->nobjs--;
   free(o);
 }
 
 /* ---- mutex ---- */
 sim_mutex_t *sim_mutex_create(sim_world_t *w, const char *cls) {
-  sim_mutex_t *m = obj_new(w, sizeof *m, OBJ_MUTEX);
+  sim_mutex_t *m = obj_new(w, sizeof *m, SIM__OBJ_MUTEX);
   m->w = w;
   m->name_id = sim_intern(w, cls ? cls : "mutex");
   m->cls = sim__ld_class(w, m->name_id);
@@ -155,7 +155,7 @@ void sim_mutex_destroy_at(sim_mutex_t *m, const char *file, int line) {
 
 /* ---- condition variable ---- */
 sim_cond_t *sim_cond_create(sim_world_t *w, const char *name) {
-  sim_cond_t *c = obj_new(w, sizeof *c, OBJ_COND);
+  sim_cond_t *c = obj_new(w, sizeof *c, SIM__OBJ_COND);
   c->w = w;
   c->name_id = sim_intern(w, name ? name : "cond");
   return c;
@@ -213,7 +213,7 @@ void sim_cond_broadcast(sim_cond_t *c) {
 sim_sem_t *sim_sem_create(sim_world_t *w, const char *name, int64_t value) {
   if (value < 0)
     sim__die("sim_sem_create: negative initial value %lld", (long long)value);
-  sim_sem_t *s = obj_new(w, sizeof *s, OBJ_SEM);
+  sim_sem_t *s = obj_new(w, sizeof *s, SIM__OBJ_SEM);
   s->w = w;
   s->name_id = sim_intern(w, name ? name : "sem");
   s->value = value;

@@ -50,6 +50,7 @@ void sim_world_opts_init(sim_world_opts_t *o) {
   o->cpu_quantum = 10 * SIM_MS;
   o->spin_window = 60 * SIM_SEC;
   o->max_threads = 1000000;
+  o->max_instant_steps = SIM_DEFAULT_MAX_INSTANT_STEPS;
 }
 
 /* ---- event heap (binary, ordered by time then seq) ----
@@ -216,6 +217,24 @@ static void limit_trip(sim_world_t *w) {
   w->stop_at = 0;
 }
 
+/* The stall limit (sim_world_run). Checked lazily, so that the hot path pays
+ * nothing: every max_instant_steps steps advance reaches stop_at and comes
+ * here. If the clock moved since the last check, a new window starts and the
+ * run goes on (true); if it stands still, the run stalled (false). Also false
+ * for the other reasons to stop at stop_at (max_events, a tripped limit). */
+static bool stall_check(sim_world_t *w) {
+  if (w->limit_hit || w->o.max_instant_steps == 0 || w->nsched >= w->max_stop) return false;
+  if (w->now == w->instant_time) {
+    w->stalled = true;
+    return false;
+  }
+  w->instant_time = w->now;
+  uint64_t n = w->o.max_instant_steps;
+  w->instant_stop = w->nsched > UINT64_MAX - n ? UINT64_MAX : w->nsched + n;
+  w->stop_at = w->instant_stop < w->max_stop ? w->instant_stop : w->max_stop;
+  return true;
+}
+
 /* ---- decision log ---- */
 static void decision_write(sim_world_t *w, sim_thread_t *t) {
   if (!w->dlog)
@@ -378,6 +397,7 @@ static void dispatch(sim_world_t *w, sim__ctx_t *from, sim_thread_t *t, bool fro
   if (w->policy == SIM__S_PCT) w->pct_k++;
   sim__trace(w, t->id, w->k_run, 0, 0);
   tl_current = t;
+  if (SIM_KCHECK) sim__kcheck_step(w, t);
   if (from != &t->ctx) /* a thread may pick itself (its own timer, a yield) */
     sim__ctx_swap(w->ctx, from, &t->ctx, from_dies);
 }
@@ -390,7 +410,8 @@ static void dispatch(sim_world_t *w, sim__ctx_t *from, sim_thread_t *t, bool fro
 static sim_thread_t *advance(sim_world_t *w, bool on_thread) {
   if (on_thread && w->policy == SIM__S_REPLAY) return NULL;
   for (;;) {
-    if (w->interrupted || w->nsched >= w->stop_at) /* interrupt, a limit hit or max_events */
+    if (w->interrupted) return NULL;
+    if (w->nsched >= w->stop_at && !stall_check(w)) /* a limit hit, max_events, a stall */
       return NULL;
     if (w->rn > 0) return pick_ready(w);
     if (w->nreal_events == w->nstale) return NULL;
@@ -664,6 +685,13 @@ void sim_thread_join(sim_thread_t *t) {
     sim__die("sim_thread_join: thread T%llu is not joinable by the caller",
              (unsigned long long)t->id);
   sim__sched_point(self, "join", t->name_id);
+  /* The scheduling point may have run another joiner of t to the end: t is
+   * then joined, and its struct freed (checked before the point only, a
+   * second join freed it twice, reported as a kernel bug). */
+  if (t->joined || t->freed || (t->joiner && t->joiner != self))
+    sim__die("sim_thread_join: thread T%llu was joined by another thread meanwhile "
+             "(two threads join it)",
+             (unsigned long long)t->id);
   if (t->state != SIM_T_DONE) {
     t->joiner = self;
     sim__block(SIM__W_JOIN, t, t->name_id, -1, NULL, 0);
@@ -885,7 +913,9 @@ int sim_world_create(const sim_world_opts_t *o, sim_world_t **out, char *err,
   if (w->o.max_threads == 0)
     w->o.max_threads = 1000000;
   w->max_events = w->o.max_events ? w->o.max_events : UINT64_MAX;
-  w->stop_at = w->max_events == UINT64_MAX ? UINT64_MAX : w->max_events + 1;
+  w->max_stop = w->max_events == UINT64_MAX ? UINT64_MAX : w->max_events + 1;
+  w->instant_stop = w->o.max_instant_steps ? w->o.max_instant_steps : UINT64_MAX;
+  w->stop_at = w->instant_stop < w->max_stop ? w->instant_stop : w->max_stop;
   w->ctx = sim__ctx_default_backend();
   sim__ctx_main_init(&w->main_ctx);
   w->page = (size_t)sysconf(_SC_PAGESIZE);
@@ -979,6 +1009,9 @@ void sim_world_destroy(sim_world_t *w) {
   free(w->ready);
   free(w->tname);
   free(w->trace);
+#if SIM_KCHECK
+  free(w->chk_slabs);
+#endif
   free(w);
 }
 
@@ -1020,6 +1053,20 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
       snprintf(w->last_error, sizeof w->last_error,
                "event limit reached (%llu scheduling events)",
                (unsigned long long)w->o.max_events);
+      limit_trip(w);
+      return SIM_ELIMIT;
+    }
+    if (w->stalled) {
+      char at[48];
+      sim__fmt_time(w->now, at, sizeof at);
+      snprintf(
+          w->last_error, sizeof w->last_error,
+          "stall limit reached (limits.max_instant_steps = %llu): %llu scheduling steps or more at "
+          "t=%s without virtual time advancing (a livelock: threads that yield or wake each "
+          "other at one instant); raise limits.max_instant_steps (0 = no limit) if this "
+          "instant is legitimately that busy",
+          (unsigned long long)w->o.max_instant_steps, (unsigned long long)w->o.max_instant_steps,
+          at);
       limit_trip(w);
       return SIM_ELIMIT;
     }
@@ -1100,4 +1147,5 @@ static inline __attribute__((always_inline)) void process_event(sim_world_t *w, 
     break;
   }
   }
+  if (SIM_KCHECK) sim__kcheck_step(w, NULL);
 }

@@ -47,6 +47,10 @@ static const sim_param_t world_params[] = {
      "Most live simulated threads; past it the run stops with an error."},
     {"limits.max_events", SIM_P_INT, WOFF(max_events), 0, 9.2e18, "0",
      "Most scheduling events of one run (0 = unlimited)."},
+    {"limits.max_instant_steps", SIM_P_INT, WOFF(max_instant_steps), 0, 9.2e18, "100000000",
+     "Most scheduling steps at one virtual instant (the stall limit: threads that yield or wake "
+     "each other forever while time stands still); past it the run stops with an error "
+     "(0 = unlimited)."},
     {"limits.host_memory", SIM_P_SIZE, WOFF(host_memory), 1048576, 1.8e19, "4GiB",
      "Most resident memory of the storesim process; past it the run stops."},
     {"limits.wall_time", SIM_P_DURATION, WOFF(wall_time), 0, 3.1536e17, "1h",

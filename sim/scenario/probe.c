@@ -55,6 +55,7 @@ int scn_probe_metrics(const scn_scenario_t *s, scn_diag_t *diag) {
     wo.spin_window = v->world.spin_window;
     wo.max_threads = (uint64_t)v->world.max_threads;
     wo.max_events = (uint64_t)v->world.max_events;
+    wo.max_instant_steps = (uint64_t)v->world.max_instant_steps;
     if (sim_world_create(&wo, &w, err, sizeof err)) {
       scn_diag_error(diag, s->file, 0, 0, "variant %s: cannot create the world: %s", v->name, err);
       rc = SIM_EINVAL;

@@ -311,6 +311,7 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
   wo.spin_window = world.spin_window;
   wo.max_threads = (uint64_t)world.max_threads;
   wo.max_events = (uint64_t)world.max_events;
+  wo.max_instant_steps = (uint64_t)world.max_instant_steps;
   wo.trace_jsonl = o->trace;
   wo.keep_trace = o->keep_trace;
   wo.decision_log = o->decision_log;
