@@ -284,7 +284,7 @@ int cmd_sweep(int argc, char **argv) {
            res->interrupted ? "true" : "false");
   if (!json)
     printf("  %-16s %6s %9s %9s %6s %11s %8s %8s  %s\n", "variant", "runs", "deadlock", "fraction",
-           "hang", "lock-order", "failed", "crashed", "first deadlocking seed");
+           "hang", "lock-order", "crashed", "failed", "first deadlocking seed");
   int nshown = 0;
   for (size_t v = 0; v < s->nvariants; v++) {
     scn_sweep_tally_t t;
@@ -338,8 +338,8 @@ int cmd_sweep(int argc, char **argv) {
         snprintf(fs, sizeof fs, "%" PRIu64 "%s", first->seed, t.first_deadlock ? "" : " (hang)");
       printf("  %-16s %6" PRIu64 " %9" PRIu64 " %9.4f %6" PRIu64 " %11" PRIu64 " %8" PRIu64
              " %8" PRIu64 "  %s\n",
-             s->variants[v].name, t.runs, t.deadlock, frac, t.hang, t.lock_order, t.failed,
-             t.crashed, fs);
+             s->variants[v].name, t.runs, t.deadlock, frac, t.hang, t.lock_order, t.crashed,
+             t.failed, fs);
       if (t.first_crash)
         printf("      first crash, seed %" PRIu64 ": %s\n      replay it with: %s\n",
                t.first_crash->seed, t.first_crash->error, crash_cmd);
