@@ -200,6 +200,13 @@ Test(expr, unbalanced_parentheses_at_the_end) {
   PERR("min(1,", "unexpected end");
 }
 
+/* Found by tests/fuzz/fuzz_expr: a '/' at the very end was taken for a rate
+ * unit ("/s") because strchr finds the terminating NUL, then read past it. */
+Test(expr, slash_at_the_end) {
+  PERR("11/", "unexpected end");
+  PERR("1 > 11/", "unexpected end");
+}
+
 /* Random token strings: the parser and evaluator never crash, and every
  * failure comes with a message (run under the asan preset). */
 Test(expr, random_token_strings) {

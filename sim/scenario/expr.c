@@ -141,7 +141,7 @@ static int parse_unit(parser_t *p, scn_qty_t *q) {
       {"B", 1, 0, 1},     {"KiB", 1024.0, 0, 1}, {"MiB", 1048576.0, 0, 1},
       {"GiB", 1073741824.0, 0, 1}, {"TiB", 1099511627776.0, 0, 1}};
   const char *s = p->src + p->pos;
-  if (s[0] == '/' && strchr("smhd", s[1]) && !is_ident((unsigned char)s[2])) {
+  if (s[0] == '/' && s[1] && strchr("smhd", s[1]) && !is_ident((unsigned char)s[2])) {
     double f = s[1] == 's' ? 1 : s[1] == 'm' ? 1.0 / 60 : s[1] == 'h' ? 1.0 / 3600 : 1.0 / 86400;
     q->v *= f;
     q->t = -1;
