@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storesim/alloc.h"
 #include "storesim/detect.h"
 #include "storesim/sweep.h"
 
@@ -110,7 +111,7 @@ static int run_one(const scn_scenario_t *s, scn_run_opts_t *ro, scn_sweep_run_t 
     const char *why = vr->error ? vr->error : r->diag.text;
     size_t n = strlen(why);
     while (n && why[n - 1] == '\n') n--;
-    run->error = strndup(why, n);
+    run->error = sim_strndup(why, n);
   }
   int interrupted = r->interrupted;
   scn_result_free(r);
@@ -167,14 +168,14 @@ int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
     else snprintf(err, nerr, "seed range too large (2^64 seeds, at most 10^8)");
     return SIM_EINVAL;
   }
-  scn_sweep_res_t *r = calloc(1, sizeof *r);
+  scn_sweep_res_t *r = sim_calloc(1, sizeof *r);
   if (!r)
     return SIM_ENOMEM;
   size_t nmine = 0;
   for (uint64_t i = 0; i < span; i++)
     nmine += i % nsh == o->shard;
   size_t ntotal = nmine * nvar;
-  r->runs = calloc(ntotal ? ntotal : 1, sizeof *r->runs);
+  r->runs = sim_calloc(ntotal ? ntotal : 1, sizeof *r->runs);
   if (!r->runs) {
     free(r);
     return SIM_ENOMEM;
@@ -195,7 +196,7 @@ int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
   int jobs = o->jobs > 0 ? o->jobs : 1;
   if ((size_t)jobs > r->nruns)
     jobs = r->nruns ? (int)r->nruns : 1;
-  pthread_t *th = calloc((size_t)jobs, sizeof *th);
+  pthread_t *th = sim_calloc((size_t)jobs, sizeof *th);
   if (!th) {
     scn_sweep_free(r);
     return SIM_ENOMEM;
@@ -249,7 +250,7 @@ int scn_sweep_replay(const scn_scenario_t *s, const scn_sweep_opts_t *o, const s
   scn_run_opts_t ro;
   memset(out, 0, sizeof *out);
   size_t nrsched = strlen(path) + sizeof "replay:";
-  char *rsched = malloc(nrsched);
+  char *rsched = sim_malloc(nrsched);
   if (!rsched) return SIM_ENOMEM;
   snprintf(rsched, nrsched, "replay:%s", path);
   out->rec.seed = out->rep.seed = run->seed;
