@@ -55,6 +55,8 @@ int scn_parse_bool(const char *s, int *out, char *err, size_t nerr);
  * is malloc'd (empirical only; else NULL) and owned by the caller. */
 int scn_parse_dist(const char *s, sim_ptype_t type, sim_dist_t *out,
                    char *err, size_t nerr);
+/* Most values of an empirical distribution (the loader bounds its tree by it). */
+#define SCN_MAX_EMPIRICAL 1000000
 
 /* Formatting: round-trips through the parsers ("150m", "64KiB", "20/s").
  * Always NUL-terminates buf (n > 0). */

@@ -31,6 +31,11 @@
 
 #define MAX_FILE (16u << 20)
 #define MAX_DEPTH 64
+/* Most YAML nodes (scalars, lists, mappings) in one file. Each costs about
+ * 64 bytes of tree, so this bounds the tree at about 70 MB whatever the file
+ * holds (a 16 MiB flow list of 5.6 million numbers took 552 MB before);
+ * the longest list a parameter takes (empirical values) still fits. */
+#define MAX_NODES (SCN_MAX_EMPIRICAL + 65536)
 
 /* ---- the scenario layer's own parameters ------------------------------------------ */
 #define WOFF(f) offsetof(scn_world_cfg_t, f)
@@ -76,16 +81,15 @@ struct ynode {
   int kind;
   int line, col;   /* 1-based */
   int quoted;      /* scalar was quoted (col points at the quote) */
-  char *s;         /* scalar text */
   ynode_t **kids;  /* seq: items; map: key, value, key, value, ... */
   size_t n, cap;
+  char s[]; /* scalar text ("" for a list or mapping), in the node's allocation */
 };
 
 static void ynode_free(ynode_t *n) {
   if (!n) return;
   for (size_t i = 0; i < n->n; i++) ynode_free(n->kids[i]);
   free(n->kids);
-  free(n->s);
   free(n);
 }
 
@@ -158,7 +162,7 @@ static ynode_t *build_tree(ctx_t *c, const char *buf, size_t len) {
   yaml_parser_t parser;
   yaml_event_t ev;
   ynode_t *stack[MAX_DEPTH + 1], *root = NULL, *n;
-  int depth = 0, ndocs = 0, done = 0, nerr0 = c->diag->nerrors;
+  int depth = 0, ndocs = 0, done = 0, nerr0 = c->diag->nerrors, nnodes = 0;
 
   if (!yaml_parser_initialize(&parser)) {
     c->oom = 1;
@@ -214,7 +218,21 @@ static ynode_t *build_tree(ctx_t *c, const char *buf, size_t len) {
         done = 1;
         break;
       }
-      n = sim_calloc(1, sizeof *n);
+      if (++nnodes > MAX_NODES) {
+        scn_diag_error(c->diag, c->file, line, col,
+                       "more than %d values in one file: not a scenario (the longest list "
+                       "a parameter takes has %d values)",
+                       MAX_NODES, SCN_MAX_EMPIRICAL);
+        done = 1;
+        break;
+      }
+      size_t slen = ev.type == YAML_SCALAR_EVENT ? ev.data.scalar.length : 0;
+      if (slen && memchr(ev.data.scalar.value, 0, slen)) {
+        scn_diag_error(c->diag, c->file, line, col, "a value contains a NUL character");
+        done = 1;
+        break;
+      }
+      n = sim_calloc(1, sizeof *n + slen + 1); /* scalar text inline, "" for the others */
       if (!n) {
         c->oom = done = 1;
         break;
@@ -223,22 +241,9 @@ static ynode_t *build_tree(ctx_t *c, const char *buf, size_t len) {
       n->col = col;
       if (ev.type == YAML_SCALAR_EVENT) {
         n->kind = YN_SCALAR;
-        if (memchr(ev.data.scalar.value, 0, ev.data.scalar.length)) {
-          scn_diag_error(c->diag, c->file, line, col, "a value contains a NUL character");
-          ynode_free(n);
-          n = NULL;
-          done = 1;
-          break;
-        }
-        n->s = sim_strndup((const char *)ev.data.scalar.value, ev.data.scalar.length);
+        memcpy(n->s, ev.data.scalar.value, slen);
         n->quoted = ev.data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
                     ev.data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
-        if (!n->s) {
-          ynode_free(n);
-          n = NULL;
-          c->oom = done = 1;
-          break;
-        }
       } else {
         n->kind = ev.type == YAML_SEQUENCE_START_EVENT ? YN_SEQ : YN_MAP;
       }
@@ -392,12 +397,14 @@ static void assign(ctx_t *c, const sim_param_t *p, void *field, const ynode_t *v
       c->oom = 1;
       return;
     }
-    strcpy(txt, "empirical(");
+    char *w = txt + sprintf(txt, "empirical("); /* not strcat: quadratic in a long list */
     for (size_t i = 0; i < v->n; i++) {
-      if (i) strcat(txt, ",");
-      strcat(txt, v->kids[i]->s);
+      size_t l = strlen(v->kids[i]->s);
+      if (i) *w++ = ',';
+      memcpy(w, v->kids[i]->s, l);
+      w += l;
     }
-    strcat(txt, ")");
+    strcpy(w, ")");
     param_parse(c, p, txt, field, v, path);
     free(txt);
     return;

@@ -281,7 +281,7 @@ static int parse_dist_arg(const char *s, sim_ptype_t type, double *v, char *err,
   return scn_parse_float(s, v, err, nerr);
 }
 
-#define MAX_EMPIRICAL 1000000
+#define MAX_EMPIRICAL SCN_MAX_EMPIRICAL
 
 int scn_parse_dist(const char *text, sim_ptype_t type, sim_dist_t *out,
                    char *err, size_t nerr) {
