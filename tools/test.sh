@@ -42,7 +42,7 @@ build/clang/test_store --jobs 2 && build/clang/test_store2 --jobs 2 || status=1
 # any crash, sanitizer report, leak or timeout fails the suite. Longer runs:
 # tools/fuzz.sh SECONDS (README, "Fuzzing").
 echo "== fuzzing: scenario loader, --set overrides, expressions (tools/fuzz.sh)"
-tools/fuzz.sh --runs 60000 load || status=1
-tools/fuzz.sh --runs 4000 set || status=1
-tools/fuzz.sh --runs 300000 expr || status=1
+tools/fuzz.sh --runs 100000 load || status=1
+tools/fuzz.sh --runs 6000 set || status=1
+tools/fuzz.sh --runs 500000 expr || status=1
 exit $status
