@@ -200,6 +200,36 @@ Test(expr, unbalanced_parentheses_at_the_end) {
   PERR("min(1,", "unexpected end");
 }
 
+/* Found by tests/fuzz/fuzz_expr: pow() converted any exponent to int for
+ * the dimension, undefined for NaN or 1e300. */
+/* Expressions refuse numbers that are not finite, as parameters do
+ * (scn_parse_float: "number too large"), with the position of the number. */
+Test(expr, non_finite_numbers_are_refused) {
+  scn_expr_t *e;
+  char msg[300];
+  int pos;
+  cr_assert_eq(scn_expr_parse("tasks.free.min < 1e400", &e, msg, sizeof msg, &pos), SIM_EINVAL);
+  cr_assert(strstr(msg, "number too large: '1e400'"), "%s", msg);
+  cr_assert_eq(pos, 17);
+  PERR("1 > -1e400s", "number too large");
+  PERR("1e305d > 1s", "number too large");
+  PERR("1e300GiB > 0B", "number too large"); /* 1.07e309 bytes */
+}
+
+Test(expr, pow_with_a_huge_exponent) {
+  char msg[300] = "";
+  cr_assert_lt(ev("pow(1s, 1e300) > 0s", msg, sizeof msg), 0);
+  cr_assert(strstr(msg, "whole exponent"), "%s", msg);
+  cr_assert_eq(ev("pow(2, 1e300) > 0", msg, sizeof msg), 1, "%s", msg);
+}
+
+/* Found by tests/fuzz/fuzz_expr: a '/' at the very end was taken for a rate
+ * unit ("/s") because strchr finds the terminating NUL, then read past it. */
+Test(expr, slash_at_the_end) {
+  PERR("11/", "unexpected end");
+  PERR("1 > 11/", "unexpected end");
+}
+
 /* Random token strings: the parser and evaluator never crash, and every
  * failure comes with a message (run under the asan preset). */
 Test(expr, random_token_strings) {

@@ -44,4 +44,13 @@ echo "== clang release build: the same trace hashes as gcc's (tests/store*_golde
 cmake --preset clang >/dev/null
 cmake --build --preset clang --target storesim test_store test_store2 -j "$(nproc)" >&2
 build/clang/test_store --jobs 2 && build/clang/test_store2 --jobs 2 || status=1
+
+# ---- fuzzing (issue 13): each libFuzzer harness of tests/fuzz for a fixed
+# number of inputs from its seeds (fixed seed; about a minute each on 2 cores);
+# any crash, sanitizer report, leak or timeout fails the suite. Longer runs:
+# tools/fuzz.sh SECONDS (README, "Fuzzing").
+echo "== fuzzing: scenario loader, --set overrides, expressions (tools/fuzz.sh)"
+tools/fuzz.sh --runs 100000 load || status=1
+tools/fuzz.sh --runs 6000 set || status=1
+tools/fuzz.sh --runs 500000 expr || status=1
 exit $status

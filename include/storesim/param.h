@@ -99,7 +99,8 @@ typedef struct sim_model {
   void (*config_free)(void *cfg);
   /* Builds the model in w. fixes is a bit set over the `fixes` table. Faults
    * are given in time order. Returns an opaque instance, or NULL with a
-   * message in err. */
+   * message in err ("out of host memory" when a host allocation failed: the
+   * runner then exits as for an internal error, not an input error). */
   void *(*create)(sim_world_t *w, const void *cfg, uint64_t fixes,
                   const sim_fault_t *faults, size_t nfaults, char *err,
                   size_t nerr);

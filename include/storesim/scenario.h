@@ -55,6 +55,8 @@ int scn_parse_bool(const char *s, int *out, char *err, size_t nerr);
  * is malloc'd (empirical only; else NULL) and owned by the caller. */
 int scn_parse_dist(const char *s, sim_ptype_t type, sim_dist_t *out,
                    char *err, size_t nerr);
+/* Most values of an empirical distribution (the loader bounds its tree by it). */
+#define SCN_MAX_EMPIRICAL 1000000
 
 /* Formatting: round-trips through the parsers ("150m", "64KiB", "20/s").
  * Always NUL-terminates buf (n > 0). */
@@ -65,7 +67,8 @@ void scn_format_rate(double per_s, char *buf, size_t n);
 /* Parses text as a value of parameter p into `field` (the location
  * cfg + p->offset), checking p's range. On success the old value's owned
  * memory (string, empirical values) is freed and replaced. Returns 0 or
- * SIM_EINVAL with a reason in err (field unchanged). */
+ * SIM_EINVAL with a reason in err, or SIM_ENOMEM (host memory; err says
+ * so); the field is then unchanged. */
 int scn_param_parse(const sim_param_t *p, const char *text, void *field,
                     char *err, size_t nerr);
 /* Writes v, a number in the base units of p's dimension (a range bound), as
@@ -148,7 +151,8 @@ typedef struct scn_qty {
 } scn_qty_t;
 
 /* Parses text. Returns 0 and *out, or SIM_EINVAL with a reason in err and the
- * 0-based byte offset of the problem in *errpos (*out NULL). */
+ * 0-based byte offset of the problem in *errpos (*out NULL), or SIM_ENOMEM
+ * when host memory ran out (*out NULL). Numbers must be finite. */
 int scn_expr_parse(const char *text, scn_expr_t **out, char *err, size_t nerr,
                    int *errpos);
 void scn_expr_free(scn_expr_t *e);

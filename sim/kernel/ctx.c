@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "kernel_int.h"
+#include "storesim/alloc.h"
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
@@ -337,7 +338,7 @@ void sim__stack_pool_free(sim_world_t *w) {
   if (b < STACK_CACHE_SIZES && kept > 0) {
     size_t need = stack_cache[b].n + kept;
     if (need > stack_cache[b].cap) {
-      sim__ctx_t *v = realloc(stack_cache[b].v, need * sizeof *v);
+      sim__ctx_t *v = sim_realloc(stack_cache[b].v, need * sizeof *v);
       if (v) {
         stack_cache[b].v = v;
         stack_cache[b].cap = need;

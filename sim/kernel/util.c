@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "kernel_int.h"
+#include "storesim/alloc.h"
 
 const char *sim_strerror(int rc) {
   switch (rc) {
@@ -31,33 +32,11 @@ void sim__die(const char *fmt, ...) {
   abort();
 }
 
-void *sim__xmalloc(size_t n) {
-  void *p = malloc(n ? n : 1);
-  if (!p)
-    sim__die("out of host memory (%zu bytes)", n);
-  return p;
-}
-
-void *sim__xcalloc(size_t n, size_t m) {
-  void *p = calloc(n ? n : 1, m ? m : 1);
-  if (!p)
-    sim__die("out of host memory (%zu x %zu bytes)", n, m);
-  return p;
-}
-
-void *sim__xrealloc(void *p, size_t n) {
-  void *q = realloc(p, n ? n : 1);
-  if (!q)
-    sim__die("out of host memory (%zu bytes)", n);
-  return q;
-}
-
-char *sim__xstrdup(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *d = sim__xmalloc(n);
-  memcpy(d, s, n);
-  return d;
-}
+/* The kernel's allocations die cleanly on failure (storesim/alloc.h). */
+void *sim__xmalloc(size_t n) { return sim_xmalloc(n); }
+void *sim__xcalloc(size_t n, size_t m) { return sim_xcalloc(n, m); }
+void *sim__xrealloc(void *p, size_t n) { return sim_xrealloc(p, n); }
+char *sim__xstrdup(const char *s) { return sim_xstrdup(s); }
 
 void sim__sb_printf(sim__sb_t *b, const char *fmt, ...) {
   va_list ap;

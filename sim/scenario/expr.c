@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storesim/alloc.h"
 #include "storesim/scenario.h"
 
 #define ERR(...) (snprintf(err, nerr, __VA_ARGS__), SIM_EINVAL)
@@ -57,6 +58,7 @@ typedef struct parser {
   size_t nerr;
   int errpos;
   int failed;
+  int oom; /* the failure is host memory, not the text */
   int depth;
 } parser_t;
 
@@ -72,9 +74,11 @@ static void skip(parser_t *p) {
 }
 
 static scn_expr_t *node(parser_t *p, enum op op, int pos) {
-  scn_expr_t *e = calloc(1, sizeof *e);
-  if (!e) perr(p, pos, "out of host memory%s%s", "", "");
-  else e->op = op, e->pos = pos, e->end = pos;
+  scn_expr_t *e = sim_calloc(1, sizeof *e);
+  if (!e) {
+    perr(p, pos, "out of host memory%s%s", "", "");
+    p->oom = 1;
+  } else e->op = op, e->pos = pos, e->end = pos;
   return e;
 }
 
@@ -141,7 +145,7 @@ static int parse_unit(parser_t *p, scn_qty_t *q) {
       {"B", 1, 0, 1},     {"KiB", 1024.0, 0, 1}, {"MiB", 1048576.0, 0, 1},
       {"GiB", 1073741824.0, 0, 1}, {"TiB", 1099511627776.0, 0, 1}};
   const char *s = p->src + p->pos;
-  if (s[0] == '/' && strchr("smhd", s[1]) && !is_ident((unsigned char)s[2])) {
+  if (s[0] == '/' && s[1] && strchr("smhd", s[1]) && !is_ident((unsigned char)s[2])) {
     double f = s[1] == 's' ? 1 : s[1] == 'm' ? 1.0 / 60 : s[1] == 'h' ? 1.0 / 3600 : 1.0 / 86400;
     q->v *= f;
     q->t = -1;
@@ -194,6 +198,12 @@ static scn_expr_t *parse_number(parser_t *p) {
     perr(p, p->pos, "unexpected '%c' after a number", (char[]){*s, 0}, "");
     return NULL;
   }
+  if (!isfinite(total.v)) { /* 1e400, or 1e305d in seconds: as parameters refuse them */
+    char num[40];
+    snprintf(num, sizeof num, "%.*s", p->pos - start < 32 ? p->pos - start : 32, p->src + start);
+    perr(p, start, "number too large: '%s'%s", num, "");
+    return NULL;
+  }
   scn_expr_t *e = node(p, E_NUM, start);
   if (!e) return NULL;
   e->q = total;
@@ -234,7 +244,13 @@ static scn_expr_t *parse_atom(parser_t *p) {
     }
     scn_expr_t *e = node(p, E_PARAM, start);
     if (!e) return NULL;
-    e->name = strndup(s + 1, (size_t)n - 1);
+    e->name = sim_strndup(s + 1, (size_t)n - 1);
+    if (!e->name) {
+      perr(p, start, "out of host memory%s%s", "", "");
+      p->oom = 1;
+      scn_expr_free(e);
+      return NULL;
+    }
     p->pos += n;
     e->end = p->pos;
     return e;
@@ -333,7 +349,13 @@ static scn_expr_t *parse_atom(parser_t *p) {
     }
     scn_expr_t *e = node(p, E_METRIC, start);
     if (!e) return NULL;
-    e->name = strndup(word, (size_t)(dot - word));
+    e->name = sim_strndup(word, (size_t)(dot - word));
+    if (!e->name) {
+      perr(p, start, "out of host memory%s%s", "", "");
+      p->oom = 1;
+      scn_expr_free(e);
+      return NULL;
+    }
     e->stat = (scn_stat_t)st;
     p->pos += n;
     e->end = p->pos;
@@ -485,7 +507,7 @@ static scn_expr_t *parse_or(parser_t *p) {
 
 int scn_expr_parse(const char *text, scn_expr_t **out, char *err, size_t nerr,
                    int *errpos) {
-  parser_t p = {text, 0, err, nerr, 0, 0, 0};
+  parser_t p = {text, 0, err, nerr, 0, 0, 0, 0};
   *out = NULL;
   if (errpos) *errpos = 0;
   if (strlen(text) > 4096) return ERR("expression longer than 4096 characters");
@@ -503,12 +525,14 @@ int scn_expr_parse(const char *text, scn_expr_t **out, char *err, size_t nerr,
   if (p.failed) {
     scn_expr_free(e);
     if (errpos) *errpos = p.errpos;
-    return SIM_EINVAL;
+    return p.oom ? SIM_ENOMEM : SIM_EINVAL;
   }
-  e->text = strdup(text);
+  e->text = sim_strdup(text);
   if (!e->text) {
     scn_expr_free(e);
-    return ERR("out of host memory");
+    if (errpos) *errpos = 0;
+    snprintf(err, nerr, "out of host memory");
+    return SIM_ENOMEM;
   }
   *out = e;
   return 0;
@@ -688,9 +712,12 @@ static int ev_call(eval_t *ev, const scn_expr_t *e, scn_qty_t *out) {
     return 0;
   case F_POW:
     if (b.t || b.b) return ERR("pow(): the exponent must be a plain number");
-    if ((a.t || a.b) && b.v != floor(b.v))
-      return ERR("pow(): a quantity with a unit needs an integer exponent");
-    *out = (scn_qty_t){pow(a.v, b.v), a.t * (int)b.v, a.b * (int)b.v};
+    if ((a.t || a.b) && (b.v != floor(b.v) || fabs(b.v) > 64))
+      return ERR("pow(): a quantity with a unit needs a whole exponent in [-64, 64]");
+    /* (int)b.v only where it is a small whole number: NaN or 1e300 would be
+     * undefined behaviour (found by tests/fuzz/fuzz_expr) */
+    *out = (a.t || a.b) ? (scn_qty_t){pow(a.v, b.v), a.t * (int)b.v, a.b * (int)b.v}
+                        : (scn_qty_t){pow(a.v, b.v), 0, 0};
     return 0;
   case F_SQRT:
     if (a.t % 2 || a.b % 2) return ERR("sqrt(): the unit of the argument has no square root");

@@ -26,10 +26,16 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "storesim/alloc.h"
 #include "storesim/scenario.h"
 
 #define MAX_FILE (16u << 20)
 #define MAX_DEPTH 64
+/* Most YAML nodes (scalars, lists, mappings) in one file. Each costs about
+ * 64 bytes of tree, so this bounds the tree at about 70 MB whatever the file
+ * holds (a 16 MiB flow list of 5.6 million numbers took 552 MB before);
+ * the longest list a parameter takes (empirical values) still fits. */
+#define MAX_NODES (SCN_MAX_EMPIRICAL + 65536)
 
 /* ---- the scenario layer's own parameters ------------------------------------------ */
 #define WOFF(f) offsetof(scn_world_cfg_t, f)
@@ -82,23 +88,22 @@ struct ynode {
   int kind;
   int line, col;   /* 1-based */
   int quoted;      /* scalar was quoted (col points at the quote) */
-  char *s;         /* scalar text */
   ynode_t **kids;  /* seq: items; map: key, value, key, value, ... */
   size_t n, cap;
+  char s[]; /* scalar text ("" for a list or mapping), in the node's allocation */
 };
 
 static void ynode_free(ynode_t *n) {
   if (!n) return;
   for (size_t i = 0; i < n->n; i++) ynode_free(n->kids[i]);
   free(n->kids);
-  free(n->s);
   free(n);
 }
 
 static int ynode_push(ynode_t *parent, ynode_t *kid) {
   if (parent->n == parent->cap) {
     size_t ncap = parent->cap ? parent->cap * 2 : 8;
-    ynode_t **k = realloc(parent->kids, ncap * sizeof *k);
+    ynode_t **k = sim_realloc(parent->kids, ncap * sizeof *k);
     if (!k) return SIM_ENOMEM;
     parent->kids = k;
     parent->cap = ncap;
@@ -144,7 +149,7 @@ static void check_map(ctx_t *c, ynode_t *m) {
       return;
     }
   if (np < 2) return;
-  keys = malloc(np * sizeof *keys);
+  keys = sim_malloc(np * sizeof *keys);
   if (!keys) {
     c->oom = 1;
     return;
@@ -164,7 +169,7 @@ static ynode_t *build_tree(ctx_t *c, const char *buf, size_t len) {
   yaml_parser_t parser;
   yaml_event_t ev;
   ynode_t *stack[MAX_DEPTH + 1], *root = NULL, *n;
-  int depth = 0, ndocs = 0, done = 0, nerr0 = c->diag->nerrors;
+  int depth = 0, ndocs = 0, done = 0, nerr0 = c->diag->nerrors, nnodes = 0;
 
   if (!yaml_parser_initialize(&parser)) {
     c->oom = 1;
@@ -173,6 +178,10 @@ static ynode_t *build_tree(ctx_t *c, const char *buf, size_t len) {
   yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
   while (!done) {
     if (!yaml_parser_parse(&parser, &ev)) {
+      if (parser.error == YAML_MEMORY_ERROR) {
+        c->oom = 1;
+        break;
+      }
       const char *prob = parser.problem ? parser.problem : "YAML syntax error";
       if (parser.context)
         scn_diag_error(c->diag, c->file, (int)parser.problem_mark.line + 1,
@@ -216,7 +225,21 @@ static ynode_t *build_tree(ctx_t *c, const char *buf, size_t len) {
         done = 1;
         break;
       }
-      n = calloc(1, sizeof *n);
+      if (++nnodes > MAX_NODES) {
+        scn_diag_error(c->diag, c->file, line, col,
+                       "more than %d values in one file: not a scenario (the longest list "
+                       "a parameter takes has %d values)",
+                       MAX_NODES, SCN_MAX_EMPIRICAL);
+        done = 1;
+        break;
+      }
+      size_t slen = ev.type == YAML_SCALAR_EVENT ? ev.data.scalar.length : 0;
+      if (slen && memchr(ev.data.scalar.value, 0, slen)) {
+        scn_diag_error(c->diag, c->file, line, col, "a value contains a NUL character");
+        done = 1;
+        break;
+      }
+      n = sim_calloc(1, sizeof *n + slen + 1); /* scalar text inline, "" for the others */
       if (!n) {
         c->oom = done = 1;
         break;
@@ -225,22 +248,9 @@ static ynode_t *build_tree(ctx_t *c, const char *buf, size_t len) {
       n->col = col;
       if (ev.type == YAML_SCALAR_EVENT) {
         n->kind = YN_SCALAR;
-        if (memchr(ev.data.scalar.value, 0, ev.data.scalar.length)) {
-          scn_diag_error(c->diag, c->file, line, col, "a value contains a NUL character");
-          ynode_free(n);
-          n = NULL;
-          done = 1;
-          break;
-        }
-        n->s = strndup((const char *)ev.data.scalar.value, ev.data.scalar.length);
+        memcpy(n->s, ev.data.scalar.value, slen);
         n->quoted = ev.data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
                     ev.data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
-        if (!n->s) {
-          ynode_free(n);
-          n = NULL;
-          c->oom = done = 1;
-          break;
-        }
       } else {
         n->kind = ev.type == YAML_SEQUENCE_START_EVENT ? YN_SEQ : YN_MAP;
       }
@@ -306,7 +316,7 @@ static int target_init(target_t *t, const sim_model_t *m, scn_world_cfg_t *w, vo
   t->base[1] = cfg;
   for (int i = 0; i < 2; i++) {
     t->ntab[i] = table_len(t->tab[i]);
-    t->setby[i] = calloc(t->ntab[i] + 1, sizeof *t->setby[i]);
+    t->setby[i] = sim_calloc(t->ntab[i] + 1, sizeof *t->setby[i]);
     if (!t->setby[i]) return SIM_ENOMEM;
   }
   return 0;
@@ -364,10 +374,19 @@ static void suggest_key(const target_t *t, const char *prefix, const char *word,
   if (scn_suggest(word, cands, n, 0, sug, sizeof sug)) snprintf(buf, nbuf, " (did you mean %s?)", sug);
 }
 
+/* Parses text into parameter p (written at node v); host OOM sets c->oom
+ * instead of filing an input error. */
+static void param_parse(ctx_t *c, const sim_param_t *p, const char *text, void *field,
+                        const ynode_t *v, const char *path) {
+  char err[400];
+  int rc = scn_param_parse(p, text, field, err, sizeof err);
+  if (rc == SIM_ENOMEM) c->oom = 1;
+  else if (rc) ERRAT(c, v, "%s: %s", path, err);
+}
+
 /* Writes node v into parameter p. */
 static void assign(ctx_t *c, const sim_param_t *p, void *field, const ynode_t *v,
                    const char *path) {
-  char err[400];
   if (v->kind == YN_SEQ && (p->type == SIM_P_DIST_TIME || p->type == SIM_P_DIST_SIZE ||
                             p->type == SIM_P_DIST_NUM)) {
     /* [1s, 2s, 5s] is empirical(1s, 2s, 5s) */
@@ -380,18 +399,20 @@ static void assign(ctx_t *c, const sim_param_t *p, void *field, const ynode_t *v
       }
       len += strlen(v->kids[i]->s) + 2;
     }
-    char *txt = malloc(len);
+    char *txt = sim_malloc(len);
     if (!txt) {
       c->oom = 1;
       return;
     }
-    strcpy(txt, "empirical(");
+    char *w = txt + sprintf(txt, "empirical("); /* not strcat: quadratic in a long list */
     for (size_t i = 0; i < v->n; i++) {
-      if (i) strcat(txt, ",");
-      strcat(txt, v->kids[i]->s);
+      size_t l = strlen(v->kids[i]->s);
+      if (i) *w++ = ',';
+      memcpy(w, v->kids[i]->s, l);
+      w += l;
     }
-    strcat(txt, ")");
-    if (scn_param_parse(p, txt, field, err, sizeof err)) ERRAT(c, v, "%s: %s", path, err);
+    strcpy(w, ")");
+    param_parse(c, p, txt, field, v, path);
     free(txt);
     return;
   }
@@ -400,9 +421,7 @@ static void assign(ctx_t *c, const sim_param_t *p, void *field, const ynode_t *v
           p->type == SIM_P_INT ? "an" : "a", scn_ptype_name(p->type), kind_name(v));
     return;
   }
-  if (scn_param_parse(p, v->s, field, err, sizeof err)) {
-    ERRAT(c, v, "%s: %s", path, err);
-  }
+  param_parse(c, p, v->s, field, v, path);
 }
 
 static int is_special(const char *k) {
@@ -451,8 +470,13 @@ static void walk_params(ctx_t *c, target_t *t, const char *prefix, const ynode_t
 
 static void apply_defaults(ctx_t *c, const sim_param_t *tab, void *base) {
   char err[400];
+  int rc;
   for (const sim_param_t *p = tab; p && p->path; p++)
-    if (p->def && scn_param_parse(p, p->def, (char *)base + p->offset, err, sizeof err))
+    if (!p->def) continue;
+    else if ((rc = scn_param_parse(p, p->def, (char *)base + p->offset, err, sizeof err)) ==
+             SIM_ENOMEM)
+      c->oom = 1;
+    else if (rc)
       scn_diag_error(c->diag, c->file, 0, 0,
                      "internal: the default '%s' of %s does not parse: %s", p->def, p->path, err);
 }
@@ -476,8 +500,9 @@ static void apply_set(ctx_t *c, target_t *t, const char *key, const char *val,
     snprintf(list, sizeof list, "empirical(%.*s)", (int)(vl - 2), val + 1);
     val = list;
   }
-  if (scn_param_parse(p, val, field, err, sizeof err))
-    scn_diag_error(c->diag, "--set", 0, 0, "'%s': %s: %s", orig, key, err);
+  int rc = scn_param_parse(p, val, field, err, sizeof err);
+  if (rc == SIM_ENOMEM) c->oom = 1;
+  else if (rc) scn_diag_error(c->diag, "--set", 0, 0, "'%s': %s: %s", orig, key, err);
 }
 
 /* Splits "[variant:]key=value". Returns 0 or -1 (malformed). */
@@ -525,7 +550,7 @@ static char *get_string(ctx_t *c, const ynode_t *root, const char *key, int requ
     ERRAT(c, v, "%s: expected a string, got %s", key, kind_name(v));
     return NULL;
   }
-  char *s = strdup(v->s);
+  char *s = sim_strdup(v->s);
   if (!s) c->oom = 1;
   return s;
 }
@@ -586,7 +611,7 @@ static void load_faults(ctx_t *c, scn_scenario_t *s, const ynode_t *fl) {
     ERRAT(c, fl, "faults: expected a list of {at, action} entries, got %s", kind_name(fl));
     return;
   }
-  s->faults = calloc(fl->n ? fl->n : 1, sizeof *s->faults);
+  s->faults = sim_calloc(fl->n ? fl->n : 1, sizeof *s->faults);
   if (!s->faults) {
     c->oom = 1;
     return;
@@ -693,7 +718,7 @@ static void load_variants(ctx_t *c, scn_scenario_t *s, const ynode_t *root, cons
           kind_name(vs));
     return;
   }
-  s->variants = calloc(vs->n / 2 + 1, sizeof *s->variants);
+  s->variants = sim_calloc(vs->n / 2 + 1, sizeof *s->variants);
   if (!s->variants) {
     c->oom = 1;
     return;
@@ -705,7 +730,7 @@ static void load_variants(ctx_t *c, scn_scenario_t *s, const ynode_t *root, cons
       ERRAT(c, k, "variant name '%s': use letters, digits, '_', '-' and '.'", k->s);
       continue;
     }
-    var->name = strdup(k->s);
+    var->name = sim_strdup(k->s);
     var->world = s->world;
     var->cfg = scn_params_dup(s->model->params, basecfg, s->model->config_size);
     if (!var->name || !var->cfg) {
@@ -775,7 +800,8 @@ static void load_variants(ctx_t *c, scn_scenario_t *s, const ynode_t *root, cons
           ERRAT(c, vv, "variant '%s': description: expected a string, got %s", k->s, kind_name(vv));
         } else {
           free(var->description);
-          var->description = strdup(vv->s);
+          var->description = sim_strdup(vv->s);
+          if (!var->description) c->oom = 1;
         }
       } else {
         char sug[200] = "";
@@ -874,7 +900,7 @@ static void load_expect(ctx_t *c, scn_scenario_t *s, const ynode_t *root) {
       ERRAT(c, v, "expect: %s: expected a list of expressions, got %s", k->s, kind_name(v));
       continue;
     }
-    scn_expect_t *nx = realloc(var->expects, (var->nexpects + nitems + 1) * sizeof *nx);
+    scn_expect_t *nx = sim_realloc(var->expects, (var->nexpects + nitems + 1) * sizeof *nx);
     if (!nx) {
       c->oom = 1;
       return;
@@ -889,14 +915,19 @@ static void load_expect(ctx_t *c, scn_scenario_t *s, const ynode_t *root) {
         ERRAT(c, it, "expect: %s: expected an expression string, got %s", k->s, kind_name(it));
         continue;
       }
-      if (scn_expr_parse(it->s, &e, err, sizeof err, &pos)) {
+      int erc = scn_expr_parse(it->s, &e, err, sizeof err, &pos);
+      if (erc == SIM_ENOMEM) {
+        c->oom = 1;
+        return;
+      }
+      if (erc) {
         scn_diag_error(c->diag, c->file, it->line, it->col + it->quoted + pos, "expect: %s", err);
         continue;
       }
       refcheck_t rc = {c, s, it, it->quoted};
       scn_expr_visit(e, check_ref, &rc);
       scn_expect_t *x = &var->expects[var->nexpects++];
-      x->text = strdup(it->s);
+      x->text = sim_strdup(it->s);
       x->line = it->line;
       x->col = it->col + it->quoted;
       x->expr = e;
@@ -947,7 +978,7 @@ static void load_tree(ctx_t *c, const ynode_t *root, const scn_load_opts_t *o,
   if (s->id && !valid_name(s->id))
     ERRAT(c, map_get(root, "id"), "id '%s': use letters, digits, '_', '-' and '.'", s->id);
 
-  cfg = calloc(1, s->model->config_size ? s->model->config_size : 1);
+  cfg = sim_calloc(1, s->model->config_size ? s->model->config_size : 1);
   if (!cfg || target_init(&t, s->model, &s->world, cfg)) {
     c->oom = 1;
     goto done;
@@ -1034,8 +1065,8 @@ int scn_load_buffer(const char *name, const char *text, size_t len,
           kind_name(root));
     goto fail;
   }
-  s = calloc(1, sizeof *s);
-  if (!s || !(s->file = strdup(name))) goto oom;
+  s = sim_calloc(1, sizeof *s);
+  if (!s || !(s->file = sim_strdup(name))) goto oom;
   load_tree(&c, root, o, s);
   if (c.oom) goto oom;
   if (diag->nerrors > nerr0) goto fail;
@@ -1080,7 +1111,7 @@ int scn_load(const char *path, const scn_load_opts_t *o, scn_scenario_t **out,
     scn_diag_error(diag, path, 0, 0, "cannot open: %s", strerror(errno));
     return SIM_EINVAL;
   }
-  buf = malloc(MAX_FILE + 1);
+  buf = sim_malloc(MAX_FILE + 1);
   if (!buf) {
     if (f != stdin) fclose(f);
     scn_diag_error(diag, path, 0, 0, "out of host memory");

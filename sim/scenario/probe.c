@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storesim/alloc.h"
 #include "storesim/metrics.h"
 #include "storesim/scenario.h"
 
@@ -71,7 +72,7 @@ int scn_probe_metrics(const scn_scenario_t *s, scn_diag_t *diag) {
     sim_world_run(w, 0);
     p.w = w;
     p.nnames = sim_world_nmetrics(w);
-    p.names = calloc(p.nnames + 1, sizeof *p.names);
+    p.names = sim_calloc(p.nnames + 1, sizeof *p.names);
     if (!p.names) goto next;
     for (size_t k = 0; k < p.nnames; k++) p.names[k] = sim_metric_name(sim_world_metric(w, k));
     for (size_t k = 0; k < v->nexpects; k++) {

@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "storesim/alloc.h"
 #include "storesim/detect.h"
 #include "storesim/metrics.h"
 #include "storesim/scenario.h"
@@ -206,7 +207,7 @@ static int env_metric(void *arg, const char *name, scn_stat_t stat, scn_qty_t *q
     q->v = v * scale;
     return 0;
   }
-  const char **names = malloc((vr->nmetrics + 1) * sizeof *names);
+  const char **names = sim_malloc((vr->nmetrics + 1) * sizeof *names);
   char sug[400] = "";
   if (names) {
     for (size_t i = 0; i < vr->nmetrics; i++) names[i] = vr->metrics[i].name;
@@ -239,8 +240,9 @@ static void eval_variant(const scn_scenario_t *s, const scn_variant_t *v, scn_va
                          const scn_world_cfg_t *world, scn_result_t *r) {
   env_t e = {s, v, vr, *world};
   scn_eval_env_t env = {env_metric, env_param, &e};
-  vr->expects = calloc(v->nexpects ? v->nexpects : 1, sizeof *vr->expects);
+  vr->expects = sim_calloc(v->nexpects ? v->nexpects : 1, sizeof *vr->expects);
   if (!vr->expects) {
+    scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: out of host memory", v->name);
     r->status = worse(r->status, 3);
     return;
   }
@@ -254,7 +256,8 @@ static void eval_variant(const scn_scenario_t *s, const scn_variant_t *v, scn_va
                       sizeof err)) {
       x->status = SCN_X_ERROR;
       x->measured.v = NAN;
-      x->detail = strdup(err);
+      x->detail = sim_strdup(err);
+      if (!x->detail) r->status = worse(r->status, 3);
       vr->nerror++;
       scn_diag_error(&r->diag, s->file, v->expects[i].line, v->expects[i].col,
                      "expect (%s): %s", v->name, err);
@@ -262,7 +265,11 @@ static void eval_variant(const scn_scenario_t *s, const scn_variant_t *v, scn_va
       continue;
     }
     x->status = truth ? SCN_X_PASS : SCN_X_FAIL;
-    x->detail = strdup(detail);
+    x->detail = sim_strdup(detail);
+    if (!x->detail) {
+      scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: out of host memory", v->name);
+      r->status = worse(r->status, 3);
+    }
     if (truth) vr->npass++;
     else vr->nfail++;
   }
@@ -336,7 +343,8 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
   if (!inst) {
     scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: model '%s' cannot start: %s", v->name,
                    s->model->name, err[0] ? err : "no reason given");
-    r->status = worse(r->status, 2);
+    /* models say "out of host memory" for that (param.h): internal, not input */
+    r->status = worse(r->status, strstr(err, "out of host memory") ? 3 : 2);
     goto done;
   }
   vr->ran = 1;
@@ -364,7 +372,7 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
       scn_format_size((double)world.host_memory, b, sizeof b);
       snprintf(err, sizeof err, "host memory guard: storesim uses %s, more than limits.host_memory %s",
                a, b);
-      vr->error = strdup(err);
+      vr->error = sim_strdup(err);
       vr->incomplete = 1;
       r->status = worse(r->status, 2);
       break;
@@ -397,21 +405,25 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
     }
     vr->incomplete = 1;
     r->interrupted = 1;
-    vr->error = strdup("interrupted");
+    vr->error = sim_strdup("interrupted");
     break;
   case SIM_ELIMIT:
   case SIM_EREPLAY:
     vr->incomplete = 1;
     snprintf(err, sizeof err, "%s: %s", sim_strerror(rc),
              sim_world_last_error(w) ? sim_world_last_error(w) : "");
-    vr->error = strdup(err);
+    vr->error = sim_strdup(err);
     scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: run stopped at t=%.3fs: %s", v->name,
                    (double)vr->end_time / 1e9, err);
     r->status = worse(r->status, 2);
     break;
   default:
     vr->incomplete = 1;
-    vr->error = strdup(sim_strerror(rc));
+    vr->error = sim_strdup(sim_strerror(rc));
+    r->status = worse(r->status, 3);
+  }
+  if (vr->incomplete && !vr->error) {
+    scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: out of host memory", v->name);
     r->status = worse(r->status, 3);
   }
   s->model->finish(inst);
@@ -421,13 +433,13 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
   vr->trace_count = sim_world_trace_count(w);
   vr->steps = sim_world_steps(w);
   size_t nm = sim_world_nmetrics(w);
-  vr->metrics = calloc(nm ? nm : 1, sizeof *vr->metrics);
+  vr->metrics = sim_calloc(nm ? nm : 1, sizeof *vr->metrics);
   if (!vr->metrics) goto oom;
   for (size_t i = 0; i < nm; i++) {
     sim_metric_t *m = sim_world_metric(w, i);
     scn_metric_res_t *mr = &vr->metrics[vr->nmetrics++];
-    mr->name = strdup(sim_metric_name(m));
-    mr->unit = strdup(sim_metric_unit(m) ? sim_metric_unit(m) : "");
+    mr->name = sim_strdup(sim_metric_name(m));
+    mr->unit = sim_strdup(sim_metric_unit(m) ? sim_metric_unit(m) : "");
     mr->kind = sim_metric_kind(m);
     sim_metric_summarize(m, &mr->sum);
     if (!mr->name || !mr->unit) goto oom;
@@ -435,7 +447,7 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
       size_t n = 0;
       const double *ser = sim_metric_series(m, &n);
       if (n) {
-        mr->series = malloc(n * sizeof *mr->series);
+        mr->series = sim_malloc(n * sizeof *mr->series);
         if (!mr->series) goto oom;
         memcpy(mr->series, ser, n * sizeof *ser);
         mr->nseries = n;
@@ -443,15 +455,15 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
     }
   }
   size_t nr = sim_world_nreports(w);
-  vr->reports = calloc(nr ? nr : 1, sizeof *vr->reports);
+  vr->reports = sim_calloc(nr ? nr : 1, sizeof *vr->reports);
   if (!vr->reports) goto oom;
   for (size_t i = 0; i < nr; i++) {
     const sim_report_t *rep = sim_world_report(w, i);
     scn_report_res_t *rr = &vr->reports[vr->nreports++];
-    rr->kind = strdup(rep->name ? rep->name : sim_report_kind_name(rep->kind));
+    rr->kind = sim_strdup(rep->name ? rep->name : sim_report_kind_name(rep->kind));
     rr->time = rep->time;
-    rr->text = strdup(rep->text ? rep->text : "");
-    rr->dot = rep->dot ? strdup(rep->dot) : NULL;
+    rr->text = sim_strdup(rep->text ? rep->text : "");
+    rr->dot = rep->dot ? sim_strdup(rep->dot) : NULL;
     if (!rr->kind || !rr->text || (rep->dot && !rr->dot)) goto oom;
   }
   eval_variant(s, v, vr, &world, r);
@@ -530,8 +542,8 @@ static void run_variants(const scn_scenario_t *s, const scn_run_opts_t *o, size_
     po.progress_arg = &p;
   }
   p.o = &po;
-  p.slot = calloc(s->nvariants ? s->nvariants : 1, sizeof *p.slot);
-  pthread_t *th = jobs > 1 ? calloc(jobs, sizeof *th) : NULL;
+  p.slot = sim_calloc(s->nvariants ? s->nvariants : 1, sizeof *p.slot);
+  pthread_t *th = jobs > 1 ? sim_calloc(jobs, sizeof *th) : NULL;
   if (!p.slot || (jobs > 1 && !th)) {
     scn_diag_error(&r->diag, s->file, 0, 0, "out of host memory");
     r->status = worse(r->status, 3);
@@ -558,7 +570,7 @@ static void run_variants(const scn_scenario_t *s, const scn_run_opts_t *o, size_
 
 scn_result_t *scn_run(const scn_scenario_t *s, const scn_run_opts_t *o) {
   scn_run_opts_t def;
-  scn_result_t *r = calloc(1, sizeof *r);
+  scn_result_t *r = sim_calloc(1, sizeof *r);
   if (!r) return NULL;
   if (!o) {
     memset(&def, 0, sizeof def);
@@ -566,7 +578,7 @@ scn_result_t *scn_run(const scn_scenario_t *s, const scn_run_opts_t *o) {
   }
   scn_diag_init(&r->diag);
   r->s = s;
-  r->variants = calloc(s->nvariants ? s->nvariants : 1, sizeof *r->variants);
+  r->variants = sim_calloc(s->nvariants ? s->nvariants : 1, sizeof *r->variants);
   if (!r->variants) {
     free(r);
     return NULL;

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "storesim/alloc.h"
 #include "storesim/detect.h"
 #include "storesim/sweep.h"
 
@@ -110,14 +111,14 @@ static int run_one(const scn_scenario_t *s, scn_run_opts_t *ro, scn_sweep_run_t 
     const scn_expect_res_t *e = &vr->expects[x];
     if (e->status != SCN_X_FAIL && e->status != SCN_X_ERROR) continue;
     size_t n = strlen(e->x->text) + (e->detail ? strlen(e->detail) : 0) + 16;
-    if ((run->failed = malloc(n)))
+    if ((run->failed = sim_malloc(n)))
       snprintf(run->failed, n, "%s (%s)", e->x->text, e->detail ? e->detail : "");
   }
   if (!r->interrupted && (vr->error || (!vr->ran && r->diag.text))) {
     const char *why = vr->error ? vr->error : r->diag.text;
     size_t n = strlen(why);
     while (n && why[n - 1] == '\n') n--;
-    run->error = strndup(why, n);
+    run->error = sim_strndup(why, n);
   }
   int interrupted = r->interrupted;
   scn_result_free(r);
@@ -198,7 +199,7 @@ static _Noreturn void worker_main(const scn_scenario_t *s, const scn_sweep_opts_
     scn_sweep_run_opts(s, o, run->seed, run->variant, sched, sizeof sched, &ro);
     int intr = run_one(s, &ro, run);
     if (intr < 0) {
-      run->error = strdup("out of host memory");
+      run->error = sim_strdup("out of host memory");
       intr = 0;
     }
     if (intr > 0 || (o->stop_on_error && run->error)) atomic_store(&sh->stop, 1);
@@ -269,8 +270,8 @@ static int worker_drain(worker_t *w, scn_sweep_res_t *r, int *interrupted) {
     run->deadlock_threads[1] = wr.deadlock_threads[1];
     run->steps = wr.steps;
     run->trace_hash = wr.trace_hash;
-    if (wr.nerror) run->error = strndup(w->buf + off + sizeof wr, wr.nerror);
-    if (wr.nfailed) run->failed = strndup(w->buf + off + sizeof wr + wr.nerror, wr.nfailed);
+    if (wr.nerror) run->error = sim_strndup(w->buf + off + sizeof wr, wr.nerror);
+    if (wr.nfailed) run->failed = sim_strndup(w->buf + off + sizeof wr + wr.nerror, wr.nfailed);
     if (wr.interrupted) *interrupted = 1;
     off += sizeof wr + wr.nerror + wr.nfailed;
   }
@@ -311,7 +312,7 @@ static void worker_reap(worker_t *w, shared_t *sh, int k, scn_sweep_res_t *r, in
   run->ran = 1;
   run->complete = run->passed = 0;
   free(run->error);
-  run->error = strdup(why);
+  run->error = sim_strdup(why);
 }
 
 static int pool_run(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_sweep_res_t *r,
@@ -357,7 +358,7 @@ static int pool_run(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_swee
       worker_t *w = &ws[idx[p]];
       if (w->cap - w->n < 65536) {
         size_t ncap = w->cap ? 2 * w->cap : 131072;
-        char *b = realloc(w->buf, ncap);
+        char *b = sim_realloc(w->buf, ncap);
         if (!b) {
           rc = SIM_ENOMEM;
           kill(w->pid, SIGKILL);
@@ -425,14 +426,14 @@ int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
     else snprintf(err, nerr, "seed range too large (2^64 seeds, at most 10^8)");
     return SIM_EINVAL;
   }
-  scn_sweep_res_t *r = calloc(1, sizeof *r);
+  scn_sweep_res_t *r = sim_calloc(1, sizeof *r);
   if (!r)
     return SIM_ENOMEM;
   size_t nmine = 0;
   for (uint64_t i = 0; i < span; i++)
     nmine += i % nsh == o->shard;
   size_t ntotal = nmine * nvar;
-  r->runs = calloc(ntotal ? ntotal : 1, sizeof *r->runs);
+  r->runs = sim_calloc(ntotal ? ntotal : 1, sizeof *r->runs);
   if (!r->runs) {
     free(r);
     return SIM_ENOMEM;
@@ -497,7 +498,7 @@ int scn_sweep_replay(const scn_scenario_t *s, const scn_sweep_opts_t *o, const s
   scn_run_opts_t ro;
   memset(out, 0, sizeof *out);
   size_t nrsched = strlen(path) + sizeof "replay:";
-  char *rsched = malloc(nrsched);
+  char *rsched = sim_malloc(nrsched);
   if (!rsched) return SIM_ENOMEM;
   snprintf(rsched, nrsched, "replay:%s", path);
   out->rec.seed = out->rep.seed = run->seed;

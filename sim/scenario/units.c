@@ -16,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storesim/alloc.h"
 #include "storesim/scenario.h"
 
 #define ERR(...) (snprintf(err, nerr, __VA_ARGS__), SIM_EINVAL)
+#define OOM() (snprintf(err, nerr, "out of host memory"), SIM_ENOMEM)
 
 /* ---- lexical helpers --------------------------------------------------------- */
 /* Scans an unsigned decimal number [0-9]+(.[0-9]*)?([eE][+-]?[0-9]+)? at s.
@@ -279,7 +281,7 @@ static int parse_dist_arg(const char *s, sim_ptype_t type, double *v, char *err,
   return scn_parse_float(s, v, err, nerr);
 }
 
-#define MAX_EMPIRICAL 1000000
+#define MAX_EMPIRICAL SCN_MAX_EMPIRICAL
 
 int scn_parse_dist(const char *text, sim_ptype_t type, sim_dist_t *out,
                    char *err, size_t nerr) {
@@ -333,10 +335,10 @@ int scn_parse_dist(const char *text, sim_ptype_t type, sim_dist_t *out,
         }
         if (d.nvalues == cap) {
           size_t ncap = cap ? cap * 2 : 8;
-          double *nv = realloc(d.values, ncap * sizeof *nv);
+          double *nv = sim_realloc(d.values, ncap * sizeof *nv);
           if (!nv) {
             free(d.values);
-            return ERR("out of host memory");
+            return OOM();
           }
           d.values = nv;
           cap = ncap;
@@ -529,8 +531,8 @@ int scn_param_parse(const sim_param_t *p, const char *text, void *field,
     return 0;
   }
   case SIM_P_STRING: {
-    char *s = strdup(text);
-    if (!s) return ERR("out of host memory");
+    char *s = sim_strdup(text);
+    if (!s) return OOM();
     free(*(char **)field);
     *(char **)field = s;
     return 0;
@@ -594,21 +596,21 @@ void scn_params_free(const sim_param_t *table, void *cfg) {
 }
 
 void *scn_params_dup(const sim_param_t *table, const void *cfg, size_t size) {
-  char *c = malloc(size ? size : 1);
+  char *c = sim_malloc(size ? size : 1);
   const sim_param_t *p;
   if (!c) return NULL;
   memcpy(c, cfg, size);
   for (p = table; p && p->path; p++) {
     char *f = c + p->offset;
     if (p->type == SIM_P_STRING && *(char **)f) {
-      char *s = strdup(*(char **)f);
+      char *s = sim_strdup(*(char **)f);
       if (!s) goto fail;
       *(char **)f = s;
     } else if ((p->type == SIM_P_DIST_TIME || p->type == SIM_P_DIST_SIZE ||
                 p->type == SIM_P_DIST_NUM) &&
                ((sim_dist_t *)f)->values) {
       sim_dist_t *d = (sim_dist_t *)f;
-      double *v = malloc(d->nvalues * sizeof *v);
+      double *v = sim_malloc(d->nvalues * sizeof *v);
       if (!v) goto fail;
       memcpy(v, d->values, d->nvalues * sizeof *v);
       d->values = v;
@@ -743,7 +745,7 @@ static void diag_append(scn_diag_t *d, const char *file, int line, int col, cons
 static void diag_raw(scn_diag_t *d, const char *p, size_t len) {
   if (d->len + len + 1 > d->cap) {
     size_t ncap = (d->cap ? d->cap * 2 : 256) + len;
-    char *t = realloc(d->text, ncap);
+    char *t = sim_realloc(d->text, ncap);
     if (!t) return; /* the counts still say what happened */
     d->text = t;
     d->cap = ncap;

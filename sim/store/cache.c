@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storesim/alloc.h"
 #include "store_int.h"
 
 typedef struct slot {
@@ -160,14 +161,14 @@ static const store_component_t cache_component = {
 };
 
 int store__cache_init(store_t *s, char *err, size_t nerr) {
-  struct store_cache *c = calloc(1, sizeof *c);
+  struct store_cache *c = sim_calloc(1, sizeof *c);
   if (!c) goto oom;
   c->s = s;
   c->nvocab = s->cfg->smtp_vocabulary;
-  c->alias_p = malloc((size_t)c->nvocab * sizeof *c->alias_p);
-  c->alias_k = malloc((size_t)c->nvocab * sizeof *c->alias_k);
-  int64_t *small = malloc((size_t)c->nvocab * sizeof *small);
-  int64_t *large = malloc((size_t)c->nvocab * sizeof *large);
+  c->alias_p = sim_malloc((size_t)c->nvocab * sizeof *c->alias_p);
+  c->alias_k = sim_malloc((size_t)c->nvocab * sizeof *c->alias_k);
+  int64_t *small = sim_malloc((size_t)c->nvocab * sizeof *small);
+  int64_t *large = sim_malloc((size_t)c->nvocab * sizeof *large);
   if (!c->alias_p || !c->alias_k || !small || !large) {
     free(small);
     free(large);

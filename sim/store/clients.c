@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "storesim/alloc.h"
 #include "store_int.h"
 
 /* The argument of one request thread, from a pool the component owns (so a
@@ -122,14 +123,14 @@ static void generator_main(void *arg) {
     if (r) {
       c->free_reqs = r->next;
     } else {
-      r = calloc(1, sizeof *r);
+      r = sim_calloc(1, sizeof *r);
       if (c->nall == c->capall) {
         c->capall = c->capall ? 2 * c->capall : 64;
-        request_t **a = realloc(c->all, c->capall * sizeof *a);
-        if (!a) abort();
+        request_t **a = sim_realloc(c->all, c->capall * sizeof *a);
+        if (!a) sim_alloc_die(0);
         c->all = a;
       }
-      if (!r) abort();
+      if (!r) sim_alloc_die(0);
       c->all[c->nall++] = r;
     }
     sim_mutex_unlock(c->lock);
@@ -158,7 +159,7 @@ static const store_component_t clients_component = {
 };
 
 int store__clients_init(store_t *s, char *err, size_t nerr) {
-  struct store_clients *c = calloc(1, sizeof *c);
+  struct store_clients *c = sim_calloc(1, sizeof *c);
   if (!c) {
     if (err) snprintf(err, nerr, "out of host memory");
     return SIM_ENOMEM;

@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storesim/alloc.h"
 #include "store_int.h"
 
 enum { DIR_IN, DIR_OUT };
@@ -90,14 +91,7 @@ struct store_imail {
   sim_metric_t *m_cycle_threads, *m_cycle_conv, *m_stuck;
 };
 
-static void *xrealloc(void *p, size_t n) {
-  void *q = realloc(p, n);
-  if (!q) {
-    fprintf(stderr, "storesim: imail: out of host memory\n");
-    abort();
-  }
-  return q;
-}
+static void *xrealloc(void *p, size_t n) { return sim_xrealloc(p, n); }
 
 static const char *lock_name(sim_mutex_t *m) { return sim_mutex_name(m); }
 
@@ -191,10 +185,9 @@ static int convert_fn(store_t *s, void *arg, int64_t val) {
 
 static conv_t *conv_new(struct store_imail *im, int dir, sim_rng_t *r) {
   const store_config_t *cfg = im->s->cfg;
-  conv_t *c = calloc(1, sizeof *c);
+  conv_t *c = sim_calloc(1, sizeof *c);
   if (!c) {
-    fprintf(stderr, "storesim: imail: out of host memory\n");
-    abort();
+    sim_alloc_die(0);
   }
   c->im = im;
   c->dir = dir;
@@ -498,7 +491,7 @@ static const store_component_t imail_component = {
 int store__imail_init(store_t *s, char *err, size_t nerr) {
   const store_config_t *cfg = s->cfg;
   if (cfg->imail_inbound_rate <= 0 && cfg->imail_outbound_rate <= 0) return 0;
-  struct store_imail *im = calloc(1, sizeof *im);
+  struct store_imail *im = sim_calloc(1, sizeof *im);
   if (!im) {
     if (err) snprintf(err, nerr, "out of host memory");
     return SIM_ENOMEM;

@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storesim/alloc.h"
 #include "store_int.h"
 
 #define LEAK_MAX_PIECES 64
@@ -68,14 +69,7 @@ struct store_leak {
   sim_metric_t *m_avail, *m_restarts;
 };
 
-static void *xrealloc(void *p, size_t n) {
-  void *q = realloc(p, n);
-  if (!q) {
-    fprintf(stderr, "storesim: leak: out of host memory\n");
-    abort();
-  }
-  return q;
-}
+static void *xrealloc(void *p, size_t n) { return sim_xrealloc(p, n); }
 
 static int open_fn(store_t *s, void *arg, int64_t service) {
   return sim_sleep((sim_time_t)service) != 0 ? STORE_EDOWN : 0;
@@ -258,7 +252,7 @@ static const store_component_t leak_component = {
 };
 
 int store__leak_init(store_t *s, char *err, size_t nerr) {
-  struct store_leak *lp = calloc(1, sizeof *lp);
+  struct store_leak *lp = sim_calloc(1, sizeof *lp);
   if (!lp) {
     if (err) snprintf(err, nerr, "out of host memory");
     return SIM_ENOMEM;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "storesim/alloc.h"
 #include "store_int.h"
 
 struct store_moves {
@@ -76,7 +77,7 @@ static const store_component_t moves_component = {
 };
 
 int store__moves_init(store_t *s, char *err, size_t nerr) {
-  struct store_moves *mv = calloc(1, sizeof *mv);
+  struct store_moves *mv = sim_calloc(1, sizeof *mv);
   if (!mv) {
     if (err) snprintf(err, nerr, "out of host memory");
     return SIM_ENOMEM;

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "storesim/alloc.h"
 #include "store_int.h"
 
 typedef enum { R_QUEUED, R_TAKEN, R_DONE, R_ABANDONED } req_state_t;
@@ -65,18 +66,16 @@ static mta_req_t *req_get(struct store_mta *m) {
   if (r) {
     m->free_reqs = r->next;
   } else {
-    r = calloc(1, sizeof *r);
+    r = sim_calloc(1, sizeof *r);
     if (!r) {
-      fprintf(stderr, "storesim: mta: out of host memory\n");
-      abort();
+      sim_alloc_die(0);
     }
     r->done = sim_cond_create(m->s->w, "mta.flush.done");
     if (m->nall == m->capall) {
       m->capall = m->capall ? 2 * m->capall : 32;
-      mta_req_t **a = realloc(m->all, m->capall * sizeof *a);
+      mta_req_t **a = sim_realloc(m->all, m->capall * sizeof *a);
       if (!a) {
-        fprintf(stderr, "storesim: mta: out of host memory\n");
-        abort();
+        sim_alloc_die(0);
       }
       m->all = a;
     }
@@ -267,7 +266,7 @@ static const store_component_t mta_component = {
 };
 
 int store__mta_init(store_t *s, char *err, size_t nerr) {
-  struct store_mta *m = calloc(1, sizeof *m);
+  struct store_mta *m = sim_calloc(1, sizeof *m);
   if (!m) {
     if (err) snprintf(err, nerr, "out of host memory");
     return SIM_ENOMEM;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storesim/alloc.h"
 #include "store_int.h"
 
 #define O(f) offsetof(store_config_t, f)
@@ -367,11 +368,11 @@ static void *model_create(sim_world_t *w, const void *cfgp, uint64_t fixes,
                           const sim_fault_t *faults, size_t nfaults, char *err,
                           size_t nerr) {
   const store_config_t *cfg = cfgp;
-  store_inst_t *inst = calloc(1, sizeof *inst);
+  store_inst_t *inst = sim_calloc(1, sizeof *inst);
   if (!inst) goto oom;
   if (nfaults) {
-    inst->faults = calloc(nfaults, sizeof *inst->faults);
-    inst->args = calloc(nfaults, sizeof *inst->args);
+    inst->faults = sim_calloc(nfaults, sizeof *inst->faults);
+    inst->args = sim_calloc(nfaults, sizeof *inst->args);
     if (!inst->faults || !inst->args) goto oom;
     memcpy(inst->faults, faults, nfaults * sizeof *faults);
     inst->nfaults = nfaults;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storesim/alloc.h"
 #include "storesim/metrics.h"
 #include "storesim/qmodel.h"
 #include "storesim/sim.h"
@@ -103,8 +104,7 @@ struct qm {
 
 static customer_t *customer_get(qm_t *q) {
   if (!q->free) {
-    slab_t *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
+    slab_t *s = sim_xcalloc(1, sizeof *s); /* a lost arrival would be a wrong result */
     s->next = q->slabs;
     q->slabs = s;
     for (int i = 0; i < SLAB; i++) {
@@ -173,7 +173,6 @@ static void spawn_customer(qm_t *q) {
     return;
   }
   customer_t *c = customer_get(q);
-  if (!c) return; /* host OOM: the arrival is lost, the run goes on */
   c->service = service;
   if (!sim_thread_spawn(q->w, "customer", NULL, customer, c)) customer_put(c);
 }
@@ -221,7 +220,7 @@ static void *qm_create(sim_world_t *w, const void *cfgp, uint64_t fixes,
                        const sim_fault_t *faults, size_t nfaults, char *err,
                        size_t nerr) {
   const qm_config_t *cfg = cfgp;
-  qm_t *q = calloc(1, sizeof *q);
+  qm_t *q = sim_calloc(1, sizeof *q);
   if (!q) goto oom;
   q->w = w;
   q->cfg = *cfg;
@@ -240,7 +239,7 @@ static void *qm_create(sim_world_t *w, const void *cfgp, uint64_t fixes,
   q->m_rejected = sim_metric(w, "queue.rejected", SIM_M_COUNTER, "");
   q->m_timeouts = sim_metric(w, "queue.timeouts", SIM_M_COUNTER, "");
   if (nfaults) {
-    fault_ev_t *fe = calloc(nfaults, sizeof *fe);
+    fault_ev_t *fe = sim_calloc(nfaults, sizeof *fe);
     if (!fe) goto oom;
     q->fevs = fe;
     for (size_t i = 0; i < nfaults; i++) {

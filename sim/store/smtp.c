@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storesim/alloc.h"
 #include "store_int.h"
 
 typedef enum { M_NEW, M_REJECTED, M_READY, M_INFLIGHT, M_RETRY, M_DELIVERED,
@@ -96,14 +97,7 @@ struct store_smtp {
 
 /* ---- helpers (caller holds p->lock) ---------------------------------------------- */
 
-static void *xrealloc(void *ptr, size_t n) {
-  void *q = realloc(ptr, n);
-  if (!q) {
-    fprintf(stderr, "storesim: smtp: out of host memory\n");
-    abort();
-  }
-  return q;
-}
+static void *xrealloc(void *ptr, size_t n) { return sim_xrealloc(ptr, n); }
 
 static int heap_less(const msg_t *a, const msg_t *b) {
   if (a->next_try != b->next_try) return a->next_try < b->next_try;
@@ -232,11 +226,10 @@ static int deliver_fn(store_t *s, void *arg, int64_t val) {
    * malformed message's header data is misread: name plus bytes of the
    * message, a string seen nowhere else. */
   int misread = m->malformed && !store_has_fix(s, STORE_FIX_KB941060);
-  char *text = malloc((size_t)m->nhdr * 48);
-  const char **keys = malloc((size_t)m->nhdr * sizeof *keys);
+  char *text = sim_malloc((size_t)m->nhdr * 48);
+  const char **keys = sim_malloc((size_t)m->nhdr * sizeof *keys);
   if (!text || !keys) {
-    fprintf(stderr, "storesim: smtp: out of host memory\n");
-    abort();
+    sim_alloc_die(0);
   }
   for (int i = 0; i < m->nhdr; i++) {
     char *k = text + (size_t)i * 48;
@@ -400,11 +393,10 @@ static void session_main(void *arg) {
 static uint64_t msg_arrive(struct store_smtp *p, int malformed, sim_rng_t *rng) {
   store_t *s = p->s;
   const store_config_t *c = s->cfg;
-  msg_t *m = calloc(1, sizeof *m);
-  uint32_t *hdr = malloc((size_t)c->smtp_headers * sizeof *hdr);
+  msg_t *m = sim_calloc(1, sizeof *m);
+  uint32_t *hdr = sim_malloc((size_t)c->smtp_headers * sizeof *hdr);
   if (!m || !hdr) {
-    fprintf(stderr, "storesim: smtp: out of host memory\n");
-    abort();
+    sim_alloc_die(0);
   }
   m->p = p;
   m->malformed = malformed;
@@ -526,7 +518,7 @@ static const store_component_t smtp_component = {
 };
 
 int store__smtp_init(store_t *s, char *err, size_t nerr) {
-  struct store_smtp *p = calloc(1, sizeof *p);
+  struct store_smtp *p = sim_calloc(1, sizeof *p);
   if (!p) {
     if (err) snprintf(err, nerr, "out of host memory");
     return SIM_ENOMEM;

@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storesim/alloc.h"
 #include "store_int.h"
 
 /* MAPI_E_STORE_FULL, MAKE_MAPI_E(0x60C): a write found the version store
@@ -94,21 +95,13 @@ struct store_spin {
   sim_metric_t *m_det[6], *m_det_spin_tasks;
 };
 
-static void *xrealloc(void *p, size_t n) {
-  void *q = realloc(p, n);
-  if (!q) {
-    fprintf(stderr, "storesim: spin: out of host memory\n");
-    abort();
-  }
-  return q;
-}
+static void *xrealloc(void *p, size_t n) { return sim_xrealloc(p, n); }
 
 static download_t *download_new(struct store_spin *sp, int malformed,
                                 sim_time_t cpu) {
-  download_t *d = calloc(1, sizeof *d);
+  download_t *d = sim_calloc(1, sizeof *d);
   if (!d) {
-    fprintf(stderr, "storesim: spin: out of host memory\n");
-    abort();
+    sim_alloc_die(0);
   }
   d->sp = sp;
   d->malformed = malformed;
@@ -401,7 +394,7 @@ static const store_component_t spin_component = {
 };
 
 int store__spin_init(store_t *s, char *err, size_t nerr) {
-  struct store_spin *sp = calloc(1, sizeof *sp);
+  struct store_spin *sp = sim_calloc(1, sizeof *sp);
   if (!sp) {
     if (err) snprintf(err, nerr, "out of host memory");
     return SIM_ENOMEM;

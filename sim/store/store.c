@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "storesim/alloc.h"
 #include "store_int.h"
 
 static const char *const kind_names[STORE_K_NKINDS] = {
@@ -53,14 +54,7 @@ const char *store_kind_name(store_kind_t k) {
   return (unsigned)k < STORE_K_NKINDS ? kind_names[k] : "?";
 }
 
-static void *xcalloc(size_t n, size_t sz) {
-  void *p = calloc(n, sz);
-  if (!p) {
-    fprintf(stderr, "storesim: store: out of host memory\n");
-    abort();
-  }
-  return p;
-}
+static void *xcalloc(size_t n, size_t sz) { return sim_xcalloc(n, sz); }
 
 void store__appendf(char *buf, size_t n, const char *fmt, ...) {
   size_t len = strlen(buf);
@@ -112,10 +106,9 @@ static store_work_t *item_get(store_t *s) {
     wk->done = sim_cond_create(s->w, "store.work.done");
     if (s->nall == s->capall) {
       s->capall = s->capall ? 2 * s->capall : 64;
-      store_work_t **a = realloc(s->all_items, s->capall * sizeof *a);
+      store_work_t **a = sim_realloc(s->all_items, s->capall * sizeof *a);
       if (!a) {
-        fprintf(stderr, "storesim: store: out of host memory\n");
-        abort();
+        sim_alloc_die(0);
       }
       s->all_items = a;
     }
@@ -306,11 +299,9 @@ static void task_main(void *arg) {
  * of an abandoned generation keep theirs). Caller holds s->lock. */
 static void tasks_start(store_t *s) {
   if (s->tasks) {
-    store_task_t **a =
-        realloc(s->old_tasks, (size_t)(s->nold + 1) * sizeof *s->old_tasks);
+    store_task_t **a = sim_realloc(s->old_tasks, (size_t)(s->nold + 1) * sizeof *s->old_tasks);
     if (!a) {
-      fprintf(stderr, "storesim: store: out of host memory\n");
-      abort();
+      sim_alloc_die(0);
     }
     s->old_tasks = a;
     s->old_tasks[s->nold++] = s->tasks;
