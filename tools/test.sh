@@ -2,10 +2,13 @@
 # The whole test suite (the README's test command; .ci/run calls exactly this):
 # installs what is missing, builds the debug and the address+undefined
 # sanitizer builds with warnings as errors, runs every Criterion suite in
-# both, runs every shipped scenario under `storesim check`, and runs a
-# multi-threaded sweep under ThreadSanitizer (Criterion itself cannot start
-# under TSan, so the thread build is checked through the storesim binary), and
-# checks that a clang release build gives the same golden trace hashes as gcc.
+# both, runs every shipped scenario under `storesim check`, then every variant
+# of every shipped scenario on world seeds 1-100 (release) and 1-10 (ASan)
+# under `check --seeds`, runs a sweep and a multi-threaded check under
+# ThreadSanitizer (Criterion itself cannot start under TSan, so the thread
+# build is checked through the storesim binary), checks that a clang release
+# build gives the same golden trace hashes as gcc, and runs each fuzz harness
+# for a fixed number of inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh debug asan release
