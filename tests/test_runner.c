@@ -461,3 +461,26 @@ Test(cli, validate_warns_about_unknown_metrics_before_running) {
   cr_assert_eq(kt_sh(cmd, out, sizeof out), 0, "%s", out);
   cr_assert(!strstr(out, "warning"), "%s", out);
 }
+
+/* A sample metric with no sample has no min, max, mean or percentile: an
+ * expectation on one is an error naming it, never a pass on a 0 that was
+ * not measured; its count (0) is still a value. */
+Test(cli, empty_sample_statistics_are_undefined, .timeout = 120) {
+  char dir[] = "/tmp/storesim-empty-XXXXXX", path[256], cmd[1024], out[16384];
+  cr_assert(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/empty.yaml", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert(f);
+  fprintf(f, "id: empty\ntitle: t\nmodel: queue\nduration: 1s\n"
+             "arrivals: { interarrival: exp(100h) }\nservice: { time: exp(1s) }\nqueue: { workers: 1 }\n"
+             "variants: { without_fix: {}, with_fix: {} }\n"
+             "expect: { without_fix: [\"queue.wait.max < 1s\"], with_fix: [\"queue.wait.count == 0\"] }\n");
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "'%s' run '%s' 2>&1", BIN, path);
+  int rc = kt_sh(cmd, out, sizeof out);
+  cr_assert_eq(rc, 2, "%s", out);
+  cr_assert(strstr(out, "queue.wait.max: no sample was taken in this run, so it is undefined"), "%s", out);
+  cr_assert(!strstr(out, "FAILED with_fix"), "count of an empty sample is 0: %s", out);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  kt_sh(cmd, out, sizeof out);
+}

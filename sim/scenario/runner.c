@@ -185,6 +185,13 @@ static int env_metric(void *arg, const char *name, scn_stat_t stat, scn_qty_t *q
     const scn_metric_res_t *m = &vr->metrics[i];
     if (strcmp(m->name, name)) continue;
     double v;
+    if (m->kind == SIM_M_SAMPLE && m->sum.count == 0 && stat != SCN_ST_COUNT) {
+      /* no sample: its min, max, mean and percentiles are undefined, not 0
+       * (an upper bound on them would pass without measuring anything) */
+      snprintf(err, nerr, "%s.%s: no sample was taken in this run, so it is undefined "
+               "(%s.count is 0)", name, scn_stat_name(stat), name);
+      return -1;
+    }
     if (m->kind != SIM_M_SAMPLE && (stat == SCN_ST_P50 || stat == SCN_ST_P95 || stat == SCN_ST_P99)) {
       snprintf(err, nerr, "%s.%s: percentiles exist for sample metrics only; '%s' is a %s "
                "(use min max mean twmean final count)", name, scn_stat_name(stat), name,
