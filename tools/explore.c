@@ -299,19 +299,11 @@ int cmd_explore(int argc, char **argv) {
       if (parse_range(a, val, 1, UINT64_MAX, &pct_steps)) return 2;
       i++;
     } else if (!strcmp(a, "--duration")) {
-      char e[200];
       if (!val) {
         fprintf(stderr, "storesim explore: --duration: missing value\n");
         return 2;
       }
-      if (scn_parse_duration(val, &duration, e, sizeof e)) {
-        fprintf(stderr, "storesim explore: --duration: %s\n", e);
-        return 2;
-      }
-      if (duration <= 0) {
-        fprintf(stderr, "storesim explore: --duration %s: expected more than 0\n", val);
-        return 2;
-      }
+      if (cli_parse_duration_opt("explore", val, &duration)) return 2;
       i++;
     } else if (!strcmp(a, "--first-seed")) {
       if (parse_u64(a, val, &first)) return 2;

@@ -349,3 +349,17 @@ void cli_print_csv(FILE *f, const scn_result_t *r) {
     }
   }
 }
+
+int cli_parse_duration_opt(const char *cmd, const char *val, sim_time_t *out) {
+  char err[256];
+  sim_time_t d;
+  err[0] = 0; /* set only on a parse error: 0.4ns parses, to 0 */
+  if (scn_parse_duration(val, &d, err, sizeof err) || d <= 0 || d > CLI_MAX_DURATION) {
+    if (err[0]) fprintf(stderr, "storesim %s: --duration: %s\n", cmd, err);
+    else if (d <= 0) fprintf(stderr, "storesim %s: --duration %s: must be more than 0\n", cmd, val);
+    else fprintf(stderr, "storesim %s: --duration %s: at most 3650d, as in a scenario file\n", cmd, val);
+    return -1;
+  }
+  *out = d;
+  return 0;
+}

@@ -146,14 +146,7 @@ static int parse(const char *cmd, int argc, char **argv, opts_t *o) {
       o->run.have_seed = 1;
       o->run.seed = (uint64_t)v;
     } else if (!strcmp(name, "--duration")) {
-      sim_time_t d;
-      err[0] = 0; /* set only on a parse error: 0.4ns parses, to 0 */
-      if (scn_parse_duration(val, &d, err, sizeof err) || d <= 0) {
-        if (err[0]) fprintf(stderr, "storesim %s: --duration: %s\n", cmd, err);
-        else fprintf(stderr, "storesim %s: --duration %s: must be more than 0\n", cmd, val);
-        return EXIT_USAGE;
-      }
-      o->run.duration = d;
+      if (cli_parse_duration_opt(cmd, val, &o->run.duration)) return EXIT_USAGE;
     }
   }
   return EXIT_OK;

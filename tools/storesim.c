@@ -208,14 +208,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, const char *allowe
         return usage_error(cmd, "--jobs: expected an integer from 1 to 1024, got '%s'", val);
       c->run.jobs = (int)v;
     } else if (!strcmp(name, "--duration")) {
-      sim_time_t d;
-      err[0] = 0; /* set only on a parse error: 0.4ns parses, to 0 */
-      if (scn_parse_duration(val, &d, err, sizeof err) || d <= 0) {
-        if (err[0]) fprintf(stderr, "storesim %s: --duration: %s\n", cmd, err);
-        else fprintf(stderr, "storesim %s: --duration %s: must be more than 0\n", cmd, val);
-        return EXIT_USAGE;
-      }
-      c->run.duration = d;
+      if (cli_parse_duration_opt(cmd, val, &c->run.duration)) return EXIT_USAGE;
     }
   }
   return EXIT_OK;

@@ -19,6 +19,10 @@ void cli_print_csv(FILE *f, const scn_result_t *r);
 /* JSON Schema / Markdown reference generated from the parameter tables. */
 void cli_print_schema(FILE *f);
 void cli_print_markdown(FILE *f);
+/* --duration VAL of command cmd: 1ns to 3650d (a scenario file's range).
+ * Returns 0 and *out, or prints why not on stderr and returns -1. */
+#define CLI_MAX_DURATION ((sim_time_t)3650 * 86400 * 1000000000)
+int cli_parse_duration_opt(const char *cmd, const char *val, sim_time_t *out);
 /* JSON string literal of s. */
 void cli_json_str(FILE *f, const char *s);
 /* ---- output files and standard output (tools/outfile.c) ---- */

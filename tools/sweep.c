@@ -133,8 +133,12 @@ int cmd_sweep(int argc, char **argv) {
         unsigned long long dd = 2, kk = 0;
         char tail;
         int n = v[3] ? sscanf(v, "pct:%llu:%llu%c", &dd, &kk, &tail) : 0;
-        if ((v[3] && n != 1 && n != 2) || dd < 1) {
-          fprintf(stderr, "storesim sweep: --sched %s: expected pct[:DEPTH[:STEPS]]\n", v);
+        /* digits only: pct:-1 or pct:2xyz is an error, not a wrapped or
+         * truncated number (the kernel checks the same bounds) */
+        int digits = strspn(v + 3, ":0123456789") == strlen(v + 3) && !strstr(v, "::") &&
+                     v[strlen(v) - 1] != ':';
+        if ((v[3] && n != 1 && n != 2) || !digits || dd < 1 || dd > 1000 || (n == 2 && kk < 1)) {
+          fprintf(stderr, "storesim sweep: --sched %s: expected pct[:DEPTH[:STEPS]], DEPTH 1 to 1000\n", v);
           return 2;
         }
         d = dd;

@@ -189,6 +189,8 @@ void scn_qty_format(scn_qty_t q, char *buf, size_t n);
 void scn_unit_dim(const char *unit, int *t, int *b, double *scale);
 
 /* ---- scenarios ---------------------------------------------------------------- */
+/* Most variants of one scenario (each is a whole run). */
+#define SCN_MAX_VARIANTS 64
 /* World settings every scenario has (scenario layer's own parameter table). */
 typedef struct scn_world_cfg {
   int64_t seed;

@@ -813,6 +813,11 @@ void sim_request(void) {
 }
 
 /* ---- world ---- */
+/* PCT finds bugs of depth d with d - 1 priority change points; real bugs are
+ * shallow (Burckhardt et al. report d <= 3), so a bound of 1000 costs nothing
+ * and keeps the change points' sort and memory small. */
+#define SIM__PCT_MAX_DEPTH 1000
+#define SIM__PCT_MAX_STEPS 1000000000000000ull
 static int parse_sched(sim_world_t *w, const char *s, char *err, size_t nerr) {
   unsigned long long a = 0, b = 0, c = 0;
   char tail;
@@ -825,17 +830,43 @@ static int parse_sched(sim_world_t *w, const char *s, char *err, size_t nerr) {
     sim_rng_init(&w->sched_rng, a, "sched.random");
     return 0;
   }
-  int k = sscanf(s, "pct:%llu:%llu:%llu%c", &a, &b, &c, &tail);
-  if ((k == 2 || k == 3) && b >= 1) {
+  if (strncmp(s, "pct:", 4) == 0) {
+    /* pct:SEED:DEPTH[:STEPS], digits only: "pct:1:-1" or "pct:1:2xyz" is
+     * an error, not a huge or truncated number */
+    unsigned long long v[3] = {0, 0, 0};
+    int k = 0;
+    const char *p = s + 4;
+    while (k < 3) {
+      char *end;
+      if (*p < '0' || *p > '9') break;
+      errno = 0;
+      v[k] = strtoull(p, &end, 10);
+      if (errno) break;
+      k++;
+      p = end;
+      if (*p != ':') break;
+      p++;
+    }
+    if ((k != 2 && k != 3) || *p || v[1] < 1 || v[1] > SIM__PCT_MAX_DEPTH ||
+        (k == 3 && (v[2] < 1 || v[2] > SIM__PCT_MAX_STEPS))) {
+      snprintf(err, nerr,
+               "bad scheduler '%s': expected pct:SEED:DEPTH[:STEPS] with DEPTH 1 to %d and "
+               "STEPS 1 to %llu",
+               s, SIM__PCT_MAX_DEPTH, (unsigned long long)SIM__PCT_MAX_STEPS);
+      return SIM_EINVAL;
+    }
+    a = v[0];
+    b = v[1];
+    c = v[2];
     w->policy = SIM__S_PCT;
     sim_rng_init(&w->sched_rng, a, "sched.pct");
     w->pct_depth = b;
-    w->pct_steps = k == 3 && c > 0 ? c : 1000;
+    w->pct_steps = k == 3 ? c : 1000;
     w->npct_change = b - 1;
     w->pct_change = sim__xcalloc(w->npct_change + 1, sizeof(uint64_t));
     for (size_t i = 0; i < w->npct_change; i++)
       w->pct_change[i] = 1 + sim_rng_below(&w->sched_rng, w->pct_steps);
-    /* sort change points (few) */
+    /* sort the change points (at most SIM__PCT_MAX_DEPTH - 1) */
     for (size_t i = 1; i < w->npct_change; i++)
       for (size_t j = i; j > 0 && w->pct_change[j - 1] > w->pct_change[j]; j--) {
         uint64_t x = w->pct_change[j];

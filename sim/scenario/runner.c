@@ -380,6 +380,10 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
       snprintf(err, sizeof err, "host memory guard: storesim uses %s, more than limits.host_memory %s",
                a, b);
       vr->error = sim_strdup(err);
+      scn_diag_error(&r->diag, s->file, 0, 0,
+                     "variant %s: run stopped at t=%.3fs: %s (raise it with --set "
+                     "limits.host_memory=SIZE)",
+                     v->name, (double)sim_now(w) / 1e9, err);
       vr->incomplete = 1;
       r->status = worse(r->status, 2);
       break;
