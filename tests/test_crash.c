@@ -168,7 +168,7 @@ Test(crash, issue12_seeds_and_overloaded_owa, .timeout = 600) {
  * limit named); one that never comes back to the kernel is an internal error
  * 10 s later (exit 3, with its replay command). */
 Test(crash, wall_time_limit_of_one_run, .timeout = 300, .init = q_scenario) {
-  int rc = sh("'%s' run " MM1 " --duration 50000d --set limits.wall_time=1s 2>&1 >/dev/null", BIN);
+  int rc = sh("'%s' run " MM1 " --duration 3650d --set limits.wall_time=1s 2>&1 >/dev/null", BIN);
   cr_assert_eq(rc, 2, "%s", out);
   cr_assert(strstr(out, "wall-clock limit: the run took more than 1s of host time"), "%s", out);
   rc = sh("STORESIM_TEST_CRASH=without_fix:1:hang '%s' run " MM1

@@ -190,7 +190,7 @@ static int interrupted_run(const char *kill, char *out, size_t n) {
   char script[1024];
   snprintf(script, sizeof script,
            "echo old > t.jsonl; echo old > m.csv; "
-           "$B run --duration 5000d --trace t.jsonl --metrics m.csv $S >/dev/null 2>&1 & pid=$!; "
+           "$B run --duration 3650d --trace t.jsonl --metrics m.csv $S >/dev/null 2>&1 & pid=$!; "
            "ready $pid; sleep 0.3; %s; wait $pid; echo rc=$?; ls -A",
            kill);
   return sh(script, out, n);
@@ -238,7 +238,7 @@ Test(output, a_killed_or_aborted_run_keeps_the_old_file_and_no_temporary) {
     }
   }
   /* an interrupted report, trace or explain -o writes nothing */
-  sh("echo old > p.json; $B trace --duration 5000d -o p.json $S & pid=$!; ready $pid; sleep 0.3; "
+  sh("echo old > p.json; $B trace --duration 3650d -o p.json $S & pid=$!; ready $pid; sleep 0.3; "
      "kill -INT $pid; wait $pid; echo rc=$?; ls -A",
      out, sizeof out);
   cr_assert(strstr(out, "rc=130\n") && strstr(out, "p.json: not written"), "%s", out);
@@ -251,7 +251,7 @@ Test(output, stale_temporary_files_of_dead_processes_are_removed) {
   char out[8192], script[2048];
   /* a pid above pid_max cannot be running; a live storesim keeps its file */
   snprintf(script, sizeof script,
-           "$B run --duration 5000d $S >/dev/null 2>&1 & live=$!; ready $live; "
+           "$B run --duration 3650d $S >/dev/null 2>&1 & live=$!; ready $live; "
            "dead=$(( $(cat /proc/sys/kernel/pid_max) + 1 )); "
            "touch t.jsonl.tmp.$dead.abcdef t.jsonl.tmp.$live.abcdef other.tmp.$dead.abcdef; "
            "$B run --duration 2d --trace t.jsonl $S >/dev/null; echo rc=$?; ls -A; "

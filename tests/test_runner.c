@@ -375,7 +375,7 @@ Test(cli, output_files_are_whole_or_absent) {
 Test(cli, ctrl_c_prints_what_was_measured) {
   char cmd[4096], out[65536];
   /* a run of thousands of virtual days; SIGINT after half a second */
-  snprintf(cmd, sizeof cmd, "cd '%s' && { '%s' run --duration 5000d scenarios/validation/mm1.yaml & pid=$!; "
+  snprintf(cmd, sizeof cmd, "cd '%s' && { '%s' run --duration 3650d scenarios/validation/mm1.yaml & pid=$!; "
            "sleep 0.5; kill -INT $pid; wait $pid; echo \"exit=$?\"; }", SRC, BIN);
   kt_sh(cmd, out, sizeof out);
   cr_assert(strstr(out, "exit=130"), "%s", out);

@@ -98,6 +98,13 @@ typedef struct sim_world_opts {
   uint64_t max_instant_steps; /* stall limit: scheduling steps at one virtual
                                  instant (default 10^8, 0 = none); see
                                  sim_world_run */
+  /* Host guard: called every guard_every thread spawns (default 4096); a
+   * nonzero return stops the run as a limit (SIM_ELIMIT) with msg (n bytes)
+   * as its reason. Lets a caller watch the host (resident memory) inside a
+   * burst of spawns at one instant, which no slice boundary would see. */
+  int (*guard)(void *arg, char *msg, size_t n);
+  void *guard_arg;
+  uint64_t guard_every;
   int keep_trace;             /* keep trace records in memory (for exports) */
   FILE *trace_jsonl;          /* if set, write each trace record as JSON Lines */
 } sim_world_opts_t;

@@ -282,6 +282,7 @@ struct sim_world {
   uint64_t instant_stop;   /* next stall check: nsched + max_instant_steps */
   sim_time_t instant_time; /* the clock at the last stall check */
   bool stalled;            /* the stall limit tripped */
+  uint64_t guard_spawns;   /* spawns since the host guard last ran */
   bool interrupted_flag;
   volatile int interrupted;
   char last_error[512];

@@ -565,6 +565,15 @@ void sim__ctx_entry(void) {
 
 static sim_thread_t *spawn(sim_world_t *w, const char *name, sim_proc_t *p,
                            sim_thread_fn fn, void *arg, bool joinable) {
+  if (w->o.guard && ++w->guard_spawns >= w->o.guard_every) {
+    w->guard_spawns = 0;
+    char msg[sizeof w->last_error];
+    if (w->o.guard(w->o.guard_arg, msg, sizeof msg)) {
+      if (!w->limit_hit) memcpy(w->last_error, msg, sizeof msg);
+      limit_trip(w);
+      return NULL;
+    }
+  }
   if (w->nlive >= w->o.max_threads) {
     if (!w->limit_hit)
       snprintf(w->last_error, sizeof w->last_error,
@@ -943,6 +952,7 @@ int sim_world_create(const sim_world_opts_t *o, sim_world_t **out, char *err,
   }
   if (w->o.max_threads == 0)
     w->o.max_threads = 1000000;
+  if (w->o.guard_every == 0) w->o.guard_every = 4096;
   w->max_events = w->o.max_events ? w->o.max_events : UINT64_MAX;
   w->max_stop = w->max_events == UINT64_MAX ? UINT64_MAX : w->max_events + 1;
   w->instant_stop = w->o.max_instant_steps ? w->o.max_instant_steps : UINT64_MAX;

@@ -153,6 +153,26 @@ static uint64_t host_rss(int statm) {
 
 static int worse(int a, int b) { return a > b ? a : b; }
 
+/* The host-memory guard inside the kernel (sim_world_opts_t.guard): every
+ * few thousand spawns, so that a burst of threads at one instant is stopped
+ * before the host suffers, not at the next slice. */
+typedef struct guard {
+  int statm;
+  uint64_t limit;
+} guard_t;
+static uint64_t host_rss(int statm);
+static int host_guard(void *arg, char *msg, size_t n) {
+  const guard_t *g = arg;
+  uint64_t rss = host_rss(g->statm);
+  if (rss <= g->limit) return 0;
+  char a[64], b[64];
+  scn_format_size((double)rss, a, sizeof a);
+  scn_format_size((double)g->limit, b, sizeof b);
+  snprintf(msg, n, "host memory guard: storesim uses %s, more than limits.host_memory %s "
+           "(raise it with --set limits.host_memory=SIZE)", a, b);
+  return 1;
+}
+
 /* Fault injector for the tests of crash handling (tests/test_crash.c):
  * STORESIM_TEST_CRASH=VARIANT:SEED:HOW makes that run crash as it starts,
  * HOW being segv (SIGSEGV), abort (a kernel assertion) or hang (a run that
@@ -325,6 +345,10 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
   wo.spin_window = world.spin_window;
   wo.max_threads = (uint64_t)world.max_threads;
   wo.max_events = (uint64_t)world.max_events;
+  int statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  guard_t guard = {.statm = statm, .limit = world.host_memory};
+  wo.guard = host_guard;
+  wo.guard_arg = &guard;
   wo.max_instant_steps = (uint64_t)world.max_instant_steps;
   wo.trace_jsonl = o->trace;
   wo.keep_trace = o->keep_trace;
@@ -342,6 +366,7 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
     scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: cannot create the world: %s", v->name,
                    err[0] ? err : sim_strerror(rc));
     r->status = worse(r->status, rc == SIM_EINVAL ? 2 : 3);
+    if (statm >= 0) close(statm);
     scn_crash_leave();
     return;
   }
@@ -361,7 +386,6 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
   g_world = w;
   if (g_interrupted) sim_world_interrupt(w);
   rc = 0;
-  int statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
   timer_t wall_timer;
   int wall_on = wall_arm(world.wall_time, &wall_timer);
   test_crash(v->name, vr->seed);
@@ -389,7 +413,6 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
       break;
     }
   }
-  if (statm >= 0) close(statm);
   if (wall_on) timer_delete(wall_timer);
   g_world = NULL;
   if (o->progress)
@@ -486,6 +509,7 @@ oom:
 done:
   if (inst) s->model->destroy(inst);
   sim_world_destroy(w);
+  if (statm >= 0) close(statm);
   scn_crash_leave();
 }
 
