@@ -31,10 +31,13 @@ static void q_scenario(void) {
   cr_assert_eq(chdir(dir), 0);
   FILE *f = fopen(MM1, "w");
   cr_assert(f);
-  fprintf(f, "id: q\ntitle: t\nmodel: queue\nduration: 1h\n"
-             "arrivals: { interarrival: exp(1s) }\nservice: { time: exp(0.5s) }\nqueue: { workers: 1 }\n"
-             "variants: { without_fix: {}, with_fix: { set: { queue.workers: 2 } } }\n"
-             "expect: { without_fix: [\"queue.served.final > 0\"], with_fix: [\"queue.served.final > 0\"] }\n");
+  fprintf(
+      f,
+      "id: q\ntitle: t\nmodel: queue\nduration: 1h\n"
+      "arrivals: { interarrival: exp(1s) }\nservice: { time: exp(0.5s) }\nqueue: { workers: 1 }\n"
+      "variants: { without_fix: {}, with_fix: { set: { queue.workers: 2 } } }\n"
+      "expect: { without_fix: [\"queue.served.final > 0\"], with_fix: [\"queue.served.final > 0\"] "
+      "}\n");
   fclose(f);
 }
 
@@ -49,8 +52,9 @@ Test(crash, run_segv_says_internal_error_and_replay, .timeout = 120, .init = q_s
   cr_assert_eq(rc, 3, "exit %d: %s", rc, out);
   cr_assert(strstr(out, "internal error: SIGSEGV"), "%s", out);
   cr_assert(strstr(out, "variant with_fix, seed 3, scheduler fifo"), "%s", out);
-  cr_assert(strstr(out, "replay it with: storesim run " MM1 " --variant with_fix --seed 3 --sched fifo"),
-            "%s", out);
+  cr_assert(
+      strstr(out, "replay it with: storesim run " MM1 " --variant with_fix --seed 3 --sched fifo"),
+      "%s", out);
 }
 
 Test(crash, run_abort_keeps_set_overrides_in_replay, .timeout = 120, .init = q_scenario) {
@@ -66,31 +70,37 @@ Test(crash, run_abort_keeps_set_overrides_in_replay, .timeout = 120, .init = q_s
 Test(crash, sweep_counts_a_crash_and_finishes, .timeout = 300, .init = q_scenario) {
   char a[65536];
   int rc = sh("STORESIM_TEST_CRASH=with_fix:4:segv '%s' sweep " MM1
-              " --sched fifo --seeds 1-8 --jobs 2 --log-dir /tmp --jsonl runs.jsonl >/dev/null 2>&1; sort runs.jsonl",
+              " --sched fifo --seeds 1-8 --jobs 2 --log-dir /tmp --jsonl runs.jsonl >/dev/null "
+              "2>&1; sort runs.jsonl",
               BIN);
   cr_assert_eq(rc, 0, "%s", out); /* sort's status */
   memcpy(a, out, sizeof a);
-  cr_assert(strstr(a, "\"variant\":\"with_fix\",\"seed\":4,") && strstr(a, "\"crashed\":11"), "%s", a);
+  cr_assert(strstr(a, "\"variant\":\"with_fix\",\"seed\":4,") && strstr(a, "\"crashed\":11"), "%s",
+            a);
   int n = 0;
   for (char *p = a; (p = strchr(p, '\n')); p++) n++;
   cr_assert_eq(n, 16, "every run has a record: %s", a);
   sh("STORESIM_TEST_CRASH=with_fix:4:segv '%s' sweep " MM1
-     " --sched fifo --seeds 1-8 --jobs 1 --log-dir /tmp --jsonl runs.jsonl >/dev/null 2>&1; sort runs.jsonl",
+     " --sched fifo --seeds 1-8 --jobs 1 --log-dir /tmp --jsonl runs.jsonl >/dev/null 2>&1; sort "
+     "runs.jsonl",
      BIN);
   cr_assert_str_eq(a, out, "the same records with one worker");
   rc = sh("STORESIM_TEST_CRASH=with_fix:4:segv '%s' sweep " MM1
           " --sched fifo --seeds 1-8 --jobs 2 --log-dir /tmp 2>&1",
           BIN);
   cr_assert_eq(rc, 3, "a crash is an internal error: %s", out);
-  cr_assert(strstr(out, "first crash, seed 4: internal error: the run crashed with signal 11"), "%s", out);
-  cr_assert(strstr(out, "replay it with: storesim run " MM1 " --variant with_fix --seed 4 --sched fifo"),
+  cr_assert(strstr(out, "first crash, seed 4: internal error: the run crashed with signal 11"),
             "%s", out);
+  cr_assert(
+      strstr(out, "replay it with: storesim run " MM1 " --variant with_fix --seed 4 --sched fifo"),
+      "%s", out);
 }
 
 Test(crash, check_seeds_reports_crash_and_hang, .timeout = 300, .init = q_scenario) {
-  int rc = sh("STORESIM_TEST_CRASH=without_fix:2:hang '%s' check --seeds 1-3 --wall-limit 2 --jobs 2  " MM1
-              " 2>&1",
-              BIN);
+  int rc = sh(
+      "STORESIM_TEST_CRASH=without_fix:2:hang '%s' check --seeds 1-3 --wall-limit 2 --jobs 2  " MM1
+      " 2>&1",
+      BIN);
   cr_assert_eq(rc, 3, "%s", out);
   cr_assert(strstr(out, "2/3 hold (66.7 %), 1 crashed; failing seeds: 2"), "%s", out);
   cr_assert(strstr(out, "wall-clock limit"), "%s", out);
@@ -110,16 +120,19 @@ Test(crash, check_seeds_passes_and_fails_on_the_promise, .timeout = 300, .init =
   snprintf(path, sizeof path, "%s/half.yaml", dir);
   FILE *f = fopen(path, "w");
   cr_assert(f);
-  fprintf(f, "id: half\ntitle: t\nmodel: queue\nduration: 1h\n"
-             "arrivals: { interarrival: exp(1s) }\nservice: { time: exp(0.5s) }\nqueue: { workers: 1 }\n"
-             "variants: { without_fix: {}, with_fix: {} }\n"
-             "expect: { without_fix: [\"wait.mean > 0.5s\"], with_fix: [\"wait.mean >= 0\"] }\n");
+  fprintf(
+      f,
+      "id: half\ntitle: t\nmodel: queue\nduration: 1h\n"
+      "arrivals: { interarrival: exp(1s) }\nservice: { time: exp(0.5s) }\nqueue: { workers: 1 }\n"
+      "variants: { without_fix: {}, with_fix: {} }\n"
+      "expect: { without_fix: [\"wait.mean > 0.5s\"], with_fix: [\"wait.mean >= 0\"] }\n");
   fclose(f);
   snprintf(cmd, sizeof cmd, "'%s' check --seeds 1-20 --jobs 2 '%s' 2>&1", BIN, path);
   rc = kt_sh(cmd, out, sizeof out);
   cr_assert_eq(rc, 1, "%s", out);
   cr_assert(strstr(out, "replay: storesim run"), "%s", out);
-  snprintf(cmd, sizeof cmd, "'%s' check --seeds 1-20 --jobs 2 --set seed_fraction=0 '%s' 2>&1", BIN, path);
+  snprintf(cmd, sizeof cmd, "'%s' check --seeds 1-20 --jobs 2 --set seed_fraction=0 '%s' 2>&1", BIN,
+           path);
   rc = kt_sh(cmd, out, sizeof out);
   cr_assert_eq(rc, 0, "%s", out);
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -142,7 +155,8 @@ Test(crash, issue12_seeds_and_overloaded_owa, .timeout = 600) {
   cr_assert(!strstr(out, "first crash"), "%s", out);
   rc = sh("'%s' run " SRC "/scenarios/kb941060.yaml --seed 141 >/dev/null 2>&1", BIN);
   cr_assert_lt(rc, 2, "seed 141: exit %d", rc);
-  rc = sh("timeout 120 '%s' run " SRC "/scenarios/kb941060.yaml --seed 193 --variant with_fix >/dev/null 2>&1",
+  rc = sh("timeout 120 '%s' run " SRC
+          "/scenarios/kb941060.yaml --seed 193 --variant with_fix >/dev/null 2>&1",
           BIN);
   cr_assert_lt(rc, 2, "seed 193 with_fix: exit %d", rc);
   char dir[] = "/tmp/storesim-owa-XXXXXX";
@@ -155,10 +169,11 @@ Test(crash, issue12_seeds_and_overloaded_owa, .timeout = 600) {
              "workload:\n  owa: { rate: 20/s, service: \"lognormal(250ms, 1.0)\" }\n"
              "variants:\n  without_fix: {}\n  with_fix: { set: { store.tasks: 32 } }\n");
   fclose(f);
-  snprintf(cmd, sizeof cmd, "'%s' run '%s' --variant without_fix --duration 30m >/dev/null 2>&1", BIN, path);
+  snprintf(cmd, sizeof cmd, "'%s' run '%s' --variant without_fix --duration 30m >/dev/null 2>&1",
+           BIN, path);
   cr_assert_eq(kt_sh(cmd, out, sizeof out), 0, "the overloaded OWA scenario");
-  snprintf(cmd, sizeof cmd, "'%s' run '%s' --set workload.mapi.rate=20/s --duration 30m >/dev/null 2>&1", BIN,
-           path);
+  snprintf(cmd, sizeof cmd,
+           "'%s' run '%s' --set workload.mapi.rate=20/s --duration 30m >/dev/null 2>&1", BIN, path);
   cr_assert_eq(kt_sh(cmd, out, sizeof out), 0, "overloaded MAPI clients too");
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   kt_sh(cmd, out, sizeof out);
@@ -175,7 +190,8 @@ Test(crash, wall_time_limit_of_one_run, .timeout = 300, .init = q_scenario) {
           " --variant without_fix --set limits.wall_time=1s 2>&1 >/dev/null",
           BIN);
   cr_assert_eq(rc, 3, "%s", out);
-  cr_assert(strstr(out, "internal error: the run did not stop within 10 s of its wall-clock limit"), "%s",
-            out);
-  cr_assert(strstr(out, "replay it with: storesim run " MM1 " --variant without_fix --seed 1"), "%s", out);
+  cr_assert(strstr(out, "internal error: the run did not stop within 10 s of its wall-clock limit"),
+            "%s", out);
+  cr_assert(strstr(out, "replay it with: storesim run " MM1 " --variant without_fix --seed 1"),
+            "%s", out);
 }

@@ -74,7 +74,7 @@ int sim__kcheck_enabled(void);
 #define KS_CHECK(cond, ...)                                                                        \
   do {                                                                                             \
     if (!(cond)) {                                                                                 \
-      fprintf(stderr, "kstress: check failed: %s: ", #cond);                                      \
+      fprintf(stderr, "kstress: check failed: %s: ", #cond);                                       \
       fprintf(stderr, __VA_ARGS__);                                                                \
       fputc('\n', stderr);                                                                         \
       abort();                                                                                     \
@@ -155,9 +155,7 @@ static int midx(const sim_mutex_t *m) {
   return -1;
 }
 
-static void drop(sim_mutex_t **held, int *nheld, int i) {
-  held[i] = held[--*nheld];
-}
+static void drop(sim_mutex_t **held, int *nheld, int i) { held[i] = held[--*nheld]; }
 
 static void mem_op(uint64_t *x, slot_t *me) {
   int pi = (int)rnd(x, NP);
@@ -181,10 +179,8 @@ static void mem_op(uint64_t *x, slot_t *me) {
   default: {
     void *q = sim_proc_alloc(p, 1 + rnd(x, 3) * (size_t)rnd(x, 40000));
     if (!q) break; /* past the process's limit */
-    if (S.nallocs[pi] < NALLOC)
-      S.allocs[pi][S.nallocs[pi]++] = q;
-    else
-      sim_proc_free(p, q);
+    if (S.nallocs[pi] < NALLOC) S.allocs[pi][S.nallocs[pi]++] = q;
+    else sim_proc_free(p, q);
   }
   }
   (void)me;
@@ -250,10 +246,8 @@ static void body(void *arg) {
       break;
     }
     case 8:
-      if (rnd(x, 3))
-        sim_cond_signal(S.c[rnd(x, NC)]);
-      else
-        sim_cond_broadcast(S.c[rnd(x, NC)]);
+      if (rnd(x, 3)) sim_cond_signal(S.c[rnd(x, NC)]);
+      else sim_cond_broadcast(S.c[rnd(x, NC)]);
       break;
     case 9: { /* semaphore acquire with a deadline */
       sim_sem_t *s = S.s[rnd(x, NS)];
@@ -287,9 +281,7 @@ static void body(void *arg) {
       KS_CHECK(rc == 0 || rc == SIM_ECANCELED, "burn rc %d", rc);
       break;
     }
-    case 14:
-      spawn_slot(x);
-      break;
+    case 14: spawn_slot(x); break;
     case 15: { /* join a joinable thread nobody joins yet */
       int j = (int)rnd(x, (unsigned)S.nslots);
       slot_t *sl = &S.slots[j];
@@ -309,12 +301,8 @@ static void body(void *arg) {
       break;
     }
     case 17:
-    case 18:
-      mem_op(x, me);
-      break;
-    case 19:
-      sim_yield();
-      break;
+    case 18: mem_op(x, me); break;
+    case 19: sim_yield(); break;
     case 20:
       sim_progress();
       sim_request();
@@ -362,12 +350,10 @@ static int count_live(sim_world_t *w) {
 
 static void one_seed(const char *kind, uint64_t seed) {
   char sched[64];
-  if (strcmp(kind, "fifo") == 0)
-    snprintf(sched, sizeof sched, "fifo");
+  if (strcmp(kind, "fifo") == 0) snprintf(sched, sizeof sched, "fifo");
   else if (strcmp(kind, "random") == 0)
     snprintf(sched, sizeof sched, "random:%llu", (unsigned long long)seed);
-  else
-    snprintf(sched, sizeof sched, "pct:%llu:%s", (unsigned long long)seed, kind + 3);
+  else snprintf(sched, sizeof sched, "pct:%llu:%s", (unsigned long long)seed, kind + 3);
   memset(&S, 0, sizeof S);
   S.rng = seed * 0x100000001b3ull ^ (uint64_t)kind[0] << 56 ^ (uint64_t)strlen(kind);
   uint64_t *x = &S.rng;
@@ -406,8 +392,8 @@ static void one_seed(const char *kind, uint64_t seed) {
 
   sim_time_t t1 = short_time(x);
   rc = sim_world_run(w, t1);
-  KS_CHECK(rc == 0 || rc == SIM_EHANG, "first run to %lld: %s (%s)", (long long)t1, sim_strerror(rc),
-           sim_world_last_error(w));
+  KS_CHECK(rc == 0 || rc == SIM_EHANG, "first run to %lld: %s (%s)", (long long)t1,
+           sim_strerror(rc), sim_world_last_error(w));
   if (rc == 0) {
     KS_CHECK(sim_now(w) >= t1 || sim_world_live_threads(w) == 0, "stopped at %lld before %lld",
              (long long)sim_now(w), (long long)t1);
@@ -416,8 +402,9 @@ static void one_seed(const char *kind, uint64_t seed) {
   }
   sim__kcheck(w, NULL);
   uint64_t nlive = sim_world_live_threads(w);
-  KS_CHECK((uint64_t)count_live(w) == nlive, "%d threads alive by the program, %llu live in the world",
-           count_live(w), (unsigned long long)nlive);
+  KS_CHECK((uint64_t)count_live(w) == nlive,
+           "%d threads alive by the program, %llu live in the world", count_live(w),
+           (unsigned long long)nlive);
   if (rc == 0) {
     KS_CHECK(nlive == 0, "a finished run left %llu live threads", (unsigned long long)nlive);
   } else {
@@ -428,14 +415,16 @@ static void one_seed(const char *kind, uint64_t seed) {
     KS_CHECK(hang, "a hang without a hang report");
   }
   for (int i = 0; i < NP; i++)
-    KS_CHECK(sim_proc_mem_used(S.p[i]) == sim_proc_mem_jemalloc(S.p[i]), "process %d: used %zu, jemalloc %zu",
-             i, sim_proc_mem_used(S.p[i]), sim_proc_mem_jemalloc(S.p[i]));
+    KS_CHECK(sim_proc_mem_used(S.p[i]) == sim_proc_mem_jemalloc(S.p[i]),
+             "process %d: used %zu, jemalloc %zu", i, sim_proc_mem_used(S.p[i]),
+             sim_proc_mem_jemalloc(S.p[i]));
   if (getenv("STORESIM_KSTRESS_VERBOSE"))
-    fprintf(stderr, "kstress: %s seed %llu: %s, %d threads, %llu steps, %zu reports, t=%lld\n", sched,
-            (unsigned long long)seed, rc ? "hang" : "done", S.nslots, (unsigned long long)sim_world_steps(w),
-            sim_world_nreports(w), (long long)sim_now(w));
+    fprintf(stderr, "kstress: %s seed %llu: %s, %d threads, %llu steps, %zu reports, t=%lld\n",
+            sched, (unsigned long long)seed, rc ? "hang" : "done", S.nslots,
+            (unsigned long long)sim_world_steps(w), sim_world_nreports(w), (long long)sim_now(w));
   if (getenv("STORESIM_KSTRESS_VERBOSE") && atoi(getenv("STORESIM_KSTRESS_VERBOSE")) > 1)
-    for (size_t i = 0; i < sim_world_nreports(w); i++) fprintf(stderr, "%s\n", sim_world_report(w, i)->text);
+    for (size_t i = 0; i < sim_world_nreports(w); i++)
+      fprintf(stderr, "%s\n", sim_world_report(w, i)->text);
   sim_world_destroy(w);
   S.w = NULL;
 }
@@ -450,7 +439,8 @@ static uint64_t env_u64(const char *name, uint64_t def) {
 static void run_seeds(const char *kind) {
   uint64_t first = env_u64("STORESIM_KSTRESS_FIRST", 1);
   uint64_t n = env_u64("STORESIM_KSTRESS_SEEDS", DEFAULT_SEEDS);
-  volatile uint64_t *cur = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  volatile uint64_t *cur =
+      mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   cr_assert(cur != MAP_FAILED);
   uint64_t next = first, nfail = 0, failed[8];
   if (getenv("STORESIM_KSTRESS_NOFORK")) { /* in this process, for a debugger */
@@ -476,7 +466,8 @@ static void run_seeds(const char *kind) {
     uint64_t bad = *cur;
     fprintf(stderr, "kstress: %s seed %llu failed (%s %d), seed #%llu of this run\n", kind,
             (unsigned long long)bad, WIFSIGNALED(st) ? "signal" : "exit status",
-            WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), (unsigned long long)(bad - first + 1));
+            WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+            (unsigned long long)(bad - first + 1));
     if (nfail < 8) failed[nfail] = bad;
     nfail++;
     next = bad + 1;
@@ -484,12 +475,14 @@ static void run_seeds(const char *kind) {
   munmap((void *)cur, 4096);
   char list[256] = "";
   for (uint64_t i = 0; i < nfail && i < 8; i++)
-    snprintf(list + strlen(list), sizeof list - strlen(list), " %llu", (unsigned long long)failed[i]);
-  cr_assert_eq(nfail, 0,
-               "%s: %llu of %llu seeds failed; the first: %s (rerun one: STORESIM_KSTRESS_FIRST=%llu "
-               "STORESIM_KSTRESS_SEEDS=1 test_kstress --filter 'kstress/%s')",
-               kind, (unsigned long long)nfail, (unsigned long long)n, list,
-               nfail ? (unsigned long long)failed[0] : 0ull, kind);
+    snprintf(list + strlen(list), sizeof list - strlen(list), " %llu",
+             (unsigned long long)failed[i]);
+  cr_assert_eq(
+      nfail, 0,
+      "%s: %llu of %llu seeds failed; the first: %s (rerun one: STORESIM_KSTRESS_FIRST=%llu "
+      "STORESIM_KSTRESS_SEEDS=1 test_kstress --filter 'kstress/%s')",
+      kind, (unsigned long long)nfail, (unsigned long long)n, list,
+      nfail ? (unsigned long long)failed[0] : 0ull, kind);
 }
 
 Test(kstress, checker_is_on_in_checked_builds) {

@@ -29,9 +29,11 @@ static void setup(void) {
   cr_assert_eq(chdir(dir), 0);
   FILE *f = fopen("q.yaml", "w");
   cr_assert(f);
-  fprintf(f, "id: q\ntitle: t\nmodel: queue\nduration: 1h\n"
-             "arrivals: { interarrival: exp(1s) }\nservice: { time: exp(0.5s) }\nqueue: { workers: 1 }\n"
-             "variants: { without_fix: {}, with_fix: {} }\n");
+  fprintf(
+      f,
+      "id: q\ntitle: t\nmodel: queue\nduration: 1h\n"
+      "arrivals: { interarrival: exp(1s) }\nservice: { time: exp(0.5s) }\nqueue: { workers: 1 }\n"
+      "variants: { without_fix: {}, with_fix: {} }\n");
   fclose(f);
 }
 
@@ -44,7 +46,8 @@ Test(limits, duration_on_the_command_line_has_the_file_range, .init = setup) {
 }
 
 Test(limits, pct_scheduler_strings_are_checked, .init = setup) {
-  const char *bad[] = {"pct:1:-1", "pct:1:2xyz", "pct:1:100000000", "pct:1:0", "pct:1:2:0", "pct:1"};
+  const char *bad[] = {"pct:1:-1", "pct:1:2xyz", "pct:1:100000000",
+                       "pct:1:0",  "pct:1:2:0",  "pct:1"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     char s[256];
     snprintf(s, sizeof s, "$B run q.yaml --duration 1m --sched %s", bad[i]);
@@ -59,9 +62,11 @@ Test(limits, pct_scheduler_strings_are_checked, .init = setup) {
 Test(limits, variants_are_capped, .init = setup) {
   FILE *f = fopen("many.yaml", "w");
   cr_assert(f);
-  fprintf(f, "id: many\ntitle: t\nmodel: queue\nduration: 1h\n"
-             "arrivals: { interarrival: exp(1s) }\nservice: { time: exp(0.5s) }\nqueue: { workers: 1 }\n"
-             "variants:\n  without_fix: {}\n  with_fix: {}\n");
+  fprintf(
+      f,
+      "id: many\ntitle: t\nmodel: queue\nduration: 1h\n"
+      "arrivals: { interarrival: exp(1s) }\nservice: { time: exp(0.5s) }\nqueue: { workers: 1 }\n"
+      "variants:\n  without_fix: {}\n  with_fix: {}\n");
   for (int i = 0; i < 70; i++) fprintf(f, "  v%d: {}\n", i);
   fclose(f);
   cr_assert_eq(sh("$B validate many.yaml"), 2, "%s", out);

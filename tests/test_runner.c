@@ -375,8 +375,10 @@ Test(cli, output_files_are_whole_or_absent) {
 Test(cli, ctrl_c_prints_what_was_measured) {
   char cmd[4096], out[65536];
   /* a run of thousands of virtual days; SIGINT after half a second */
-  snprintf(cmd, sizeof cmd, "cd '%s' && { '%s' run --duration 3650d scenarios/validation/mm1.yaml & pid=$!; "
-           "sleep 0.5; kill -INT $pid; wait $pid; echo \"exit=$?\"; }", SRC, BIN);
+  snprintf(cmd, sizeof cmd,
+           "cd '%s' && { '%s' run --duration 3650d scenarios/validation/mm1.yaml & pid=$!; "
+           "sleep 0.5; kill -INT $pid; wait $pid; echo \"exit=$?\"; }",
+           SRC, BIN);
   kt_sh(cmd, out, sizeof out);
   cr_assert(strstr(out, "exit=130"), "%s", out);
   cr_assert(strstr(out, "INCOMPLETE (interrupted)"), "%s", out);
@@ -387,7 +389,8 @@ Test(cli, help_usage_and_exit_codes) {
   char cmd[2048], out[16384];
   snprintf(cmd, sizeof cmd, "'%s' --help", BIN);
   cr_assert_eq(kt_sh(cmd, out, sizeof out), 0);
-  cr_assert(strstr(out, "exit status: 0 ok, 1 an expectation failed, 2 usage, input or output error"));
+  cr_assert(
+      strstr(out, "exit status: 0 ok, 1 an expectation failed, 2 usage, input or output error"));
   const char *cmds[] = {"run", "check", "validate", "list", "schema"};
   for (size_t i = 0; i < 5; i++) {
     snprintf(cmd, sizeof cmd, "'%s' %s --help", BIN, cmds[i]);
@@ -471,15 +474,19 @@ Test(cli, empty_sample_statistics_are_undefined, .timeout = 120) {
   snprintf(path, sizeof path, "%s/empty.yaml", dir);
   FILE *f = fopen(path, "w");
   cr_assert(f);
-  fprintf(f, "id: empty\ntitle: t\nmodel: queue\nduration: 1s\n"
-             "arrivals: { interarrival: exp(100h) }\nservice: { time: exp(1s) }\nqueue: { workers: 1 }\n"
-             "variants: { without_fix: {}, with_fix: {} }\n"
-             "expect: { without_fix: [\"queue.wait.max < 1s\"], with_fix: [\"queue.wait.count == 0\"] }\n");
+  fprintf(
+      f,
+      "id: empty\ntitle: t\nmodel: queue\nduration: 1s\n"
+      "arrivals: { interarrival: exp(100h) }\nservice: { time: exp(1s) }\nqueue: { workers: 1 }\n"
+      "variants: { without_fix: {}, with_fix: {} }\n"
+      "expect: { without_fix: [\"queue.wait.max < 1s\"], with_fix: [\"queue.wait.count == 0\"] "
+      "}\n");
   fclose(f);
   snprintf(cmd, sizeof cmd, "'%s' run '%s' 2>&1", BIN, path);
   int rc = kt_sh(cmd, out, sizeof out);
   cr_assert_eq(rc, 2, "%s", out);
-  cr_assert(strstr(out, "queue.wait.max: no sample was taken in this run, so it is undefined"), "%s", out);
+  cr_assert(strstr(out, "queue.wait.max: no sample was taken in this run, so it is undefined"),
+            "%s", out);
   cr_assert(!strstr(out, "FAILED with_fix"), "count of an empty sample is 0: %s", out);
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   kt_sh(cmd, out, sizeof out);

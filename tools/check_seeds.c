@@ -83,8 +83,12 @@ static int check_one(const scn_scenario_t *s, const cli_seeds_opts_t *co) {
     printf("\n");
     if (first) {
       char cmd[2048];
-      scn_crash_ctx_t c = {.id = s->id, .file = s->file, .variant = s->variants[v].name,
-                           .seed = first->seed, .sched = "fifo", .duration = co->duration};
+      scn_crash_ctx_t c = {.id = s->id,
+                           .file = s->file,
+                           .variant = s->variants[v].name,
+                           .seed = first->seed,
+                           .sched = "fifo",
+                           .duration = co->duration};
       scn_crash_command(&c, cmd, sizeof cmd);
       if (first->error) printf("           seed %" PRIu64 ": %s\n", first->seed, first->error);
       else if (first->failed)

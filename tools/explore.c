@@ -172,10 +172,15 @@ static int explore_one(const explore_t *x, size_t vi, int pct, uint64_t n) {
     char sched[96], cmd[2048];
     run_error(s, &o, t.first_error, 1);
     scn_sweep_sched_string(&o, t.first_error->seed, sched, sizeof sched);
-    scn_crash_ctx_t c = {.id = s->id, .file = s->file, .variant = v->name,
-                         .seed = (uint64_t)v->world.seed, .sched = sched, .duration = x->duration};
+    scn_crash_ctx_t c = {.id = s->id,
+                         .file = s->file,
+                         .variant = v->name,
+                         .seed = (uint64_t)v->world.seed,
+                         .sched = sched,
+                         .duration = x->duration};
     scn_crash_command(&c, cmd, sizeof cmd);
-    fprintf(stderr, "%s: %" PRIu64 " of %" PRIu64 " runs of variant %s did not run to their end "
+    fprintf(stderr,
+            "%s: %" PRIu64 " of %" PRIu64 " runs of variant %s did not run to their end "
             "(%" PRIu64 " crashed); replay the first with: %s\n",
             s->file, nerr, n, v->name, t.crashed, cmd);
     rc = t.crashed ? 3 : 2;

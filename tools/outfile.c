@@ -139,7 +139,8 @@ static void tmp_handlers_install(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_fatal;
-  sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK; /* a stack overflow runs it on crash.c's stack */
+  sa.sa_flags =
+      SA_SIGINFO | SA_NODEFER | SA_ONSTACK; /* a stack overflow runs it on crash.c's stack */
   sigemptyset(&sa.sa_mask);
   for (size_t i = 0; i < sizeof g_fatal / sizeof *g_fatal; i++) {
     if (sigaction(g_fatal[i], NULL, &g_fatal_old[i])) continue;

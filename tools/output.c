@@ -357,7 +357,9 @@ int cli_parse_duration_opt(const char *cmd, const char *val, sim_time_t *out) {
   if (scn_parse_duration(val, &d, err, sizeof err) || d <= 0 || d > CLI_MAX_DURATION) {
     if (err[0]) fprintf(stderr, "storesim %s: --duration: %s\n", cmd, err);
     else if (d <= 0) fprintf(stderr, "storesim %s: --duration %s: must be more than 0\n", cmd, val);
-    else fprintf(stderr, "storesim %s: --duration %s: at most 3650d, as in a scenario file\n", cmd, val);
+    else
+      fprintf(stderr, "storesim %s: --duration %s: at most 3650d, as in a scenario file\n", cmd,
+              val);
     return -1;
   }
   *out = d;

@@ -385,11 +385,12 @@ done:
 /* ---- check ---------------------------------------------------------------------------------- */
 /* check --seeds: the options that make sense with it, then the sweeps. */
 static int check_seeds(const cli_t *c, const files_t *files) {
-  cli_seeds_opts_t co = {.from = 1, .to = 0, .duration = c->run.duration, .jobs = c->run.jobs,
-                         .wall_limit = 600};
+  cli_seeds_opts_t co = {
+      .from = 1, .to = 0, .duration = c->run.duration, .jobs = c->run.jobs, .wall_limit = 600};
   if (!c->seeds) return usage_error("check", "%s needs --seeds", "--wall-limit");
   if (c->run.have_seed || c->run.sched)
-    return usage_error("check", "%s: --seeds runs fifo on each world seed", c->run.have_seed ? "--seed" : "--sched");
+    return usage_error("check", "%s: --seeds runs fifo on each world seed",
+                       c->run.have_seed ? "--seed" : "--sched");
   char buf[64], *dash, *end;
   snprintf(buf, sizeof buf, "%s", c->seeds);
   dash = strchr(buf, '-');
@@ -404,7 +405,8 @@ static int check_seeds(const cli_t *c, const files_t *files) {
     a = 1;
   }
   if (bad || b < a || b - a >= 100000000ull)
-    return usage_error("check", "--seeds %s: expected A-B (A <= B, at most 10^8 seeds) or N", c->seeds);
+    return usage_error("check", "--seeds %s: expected A-B (A <= B, at most 10^8 seeds) or N",
+                       c->seeds);
   co.from = a;
   co.to = b;
   if (c->wall_limit) {

@@ -89,7 +89,7 @@ typedef struct cli_seeds_opts {
   uint64_t from, to;
   sim_time_t duration; /* 0: each scenario's */
   int jobs;
-  double wall_limit;   /* host seconds per run (0: none) */
+  double wall_limit; /* host seconds per run (0: none) */
 } cli_seeds_opts_t;
 int cli_check_seeds(char **files, size_t nfiles, const scn_load_opts_t *lo,
                     const cli_seeds_opts_t *co);

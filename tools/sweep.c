@@ -138,7 +138,8 @@ int cmd_sweep(int argc, char **argv) {
         int digits = strspn(v + 3, ":0123456789") == strlen(v + 3) && !strstr(v, "::") &&
                      v[strlen(v) - 1] != ':';
         if ((v[3] && n != 1 && n != 2) || !digits || dd < 1 || dd > 1000 || (n == 2 && kk < 1)) {
-          fprintf(stderr, "storesim sweep: --sched %s: expected pct[:DEPTH[:STEPS]], DEPTH 1 to 1000\n", v);
+          fprintf(stderr,
+                  "storesim sweep: --sched %s: expected pct[:DEPTH[:STEPS]], DEPTH 1 to 1000\n", v);
           return 2;
         }
         d = dd;
@@ -247,14 +248,15 @@ int cmd_sweep(int argc, char **argv) {
         if (!r->ran)
           continue;
         scn_sweep_sched_string(&o, r->seed, sched, sizeof sched);
-        fprintf(out.f,
-                "{\"scenario\":\"%s\",\"variant\":\"%s\",\"seed\":%" PRIu64
-                ",\"sched\":\"%s\",\"complete\":%s,\"passed\":%s,\"deadlock\":%d,"
-                "\"hang\":%d,\"lock_order\":%d,\"spin\":%d,\"crashed\":%d,\"trace_hash\":\"%016" PRIx64
-                "\"",
-                s->id, s->variants[r->variant].name, r->seed, sched,
-                r->complete ? "true" : "false", r->passed ? "true" : "false",
-                r->deadlock, r->hang, r->lock_order, r->spin, r->crashed, r->trace_hash);
+        fprintf(
+            out.f,
+            "{\"scenario\":\"%s\",\"variant\":\"%s\",\"seed\":%" PRIu64
+            ",\"sched\":\"%s\",\"complete\":%s,\"passed\":%s,\"deadlock\":%d,"
+            "\"hang\":%d,\"lock_order\":%d,\"spin\":%d,\"crashed\":%d,\"trace_hash\":\"%016" PRIx64
+            "\"",
+            s->id, s->variants[r->variant].name, r->seed, sched, r->complete ? "true" : "false",
+            r->passed ? "true" : "false", r->deadlock, r->hang, r->lock_order, r->spin, r->crashed,
+            r->trace_hash);
         if (r->error) {
           fputs(",\"error\":", out.f);
           cli_json_str(out.f, r->error);
@@ -313,7 +315,9 @@ int cmd_sweep(int argc, char **argv) {
     if (t.first_crash) {
       char sched[96];
       scn_sweep_sched_string(&o, t.first_crash->seed, sched, sizeof sched);
-      scn_crash_ctx_t c = {.id = s->id, .file = file, .variant = s->variants[v].name,
+      scn_crash_ctx_t c = {.id = s->id,
+                           .file = file,
+                           .variant = s->variants[v].name,
                            .seed = o.vary_world_seed || o.sched == SCN_SWEEP_FIFO
                                        ? t.first_crash->seed
                                        : (uint64_t)s->variants[v].world.seed,

@@ -67,7 +67,7 @@ typedef struct scn_sweep_run {
   uint64_t deadlock_threads[2];                 /* its first two threads (0: none) */
   uint64_t steps;                               /* scheduling steps of the run */
   uint64_t trace_hash;
-  int crashed; /* its worker process died in it of this signal (> 0),
+  int crashed;  /* its worker process died in it of this signal (> 0),
                   or ended otherwise in it / was killed for the wall-clock
                   limit (-1); error says which; else 0 */
   char *failed; /* the first expectation that did not hold, with what was

@@ -100,8 +100,7 @@ static void fail(sim_world_t *w, const char *inv, const sim_thread_t *t, const c
     snprintf(tbuf, sizeof tbuf, "T%llu %s (%s%s)", (unsigned long long)t->id,
              t->name_id < w->in.n ? sim_interned(w, t->name_id) : "?", state_name(t->state),
              t->freed ? ", freed" : "");
-  else
-    snprintf(tbuf, sizeof tbuf, "-");
+  else snprintf(tbuf, sizeof tbuf, "-");
   sim__fmt_time(w->now, now, sizeof now);
   sim__die("kernel invariant violated: %s\n  thread: %s\n  detail: %s\n  at t=%s, step %llu "
            "(%llu dispatches, %llu events)",
@@ -161,7 +160,9 @@ static void check_waitq(sim_world_t *w, const sim__waitq_t *q, sim__wait_kind_t 
   for (sim_thread_t *t = q->head; t; t = t->wnext) {
     if (!is_struct(w, t)) fail(w, "wait queue member is a thread struct", NULL, "%s", what);
     if (t->wprev != prev) fail(w, "wait queue links (wprev) are consistent", t, "%s", what);
-    if (++n > q->n) fail(w, "wait queue length n", t, "%s: more members than n=%llu", what, (unsigned long long)q->n);
+    if (++n > q->n)
+      fail(w, "wait queue length n", t, "%s: more members than n=%llu", what,
+           (unsigned long long)q->n);
     if (t->freed) fail(w, "no freed thread waits in a queue", t, "%s", what);
     if (t->state != SIM_T_BLOCKED)
       fail(w, "a thread is in a wait queue only while BLOCKED", t, "%s", what);
@@ -172,7 +173,9 @@ static void check_waitq(sim_world_t *w, const sim__waitq_t *q, sim__wait_kind_t 
     if (t->chk_inq++) fail(w, "a thread is in at most one wait queue", t, "%s", what);
     prev = t;
   }
-  if (n != q->n) fail(w, "wait queue length n", NULL, "%s: %llu members, n=%llu", what, (unsigned long long)n, (unsigned long long)q->n);
+  if (n != q->n)
+    fail(w, "wait queue length n", NULL, "%s: %llu members, n=%llu", what, (unsigned long long)n,
+         (unsigned long long)q->n);
   if (q->tail != prev) fail(w, "wait queue tail is its last member", NULL, "%s", what);
 #undef what
 }
@@ -181,10 +184,14 @@ void sim__kcheck(sim_world_t *w, const sim_thread_t *running) {
   size_t ns = nstructs(w), nfreed = 0;
   w->nchecks++;
   sort_slabs(w);
-  if (w->now < w->chk_last_now) fail(w, "virtual time never goes back", NULL, "now %lld < %lld", (long long)w->now, (long long)w->chk_last_now);
+  if (w->now < w->chk_last_now)
+    fail(w, "virtual time never goes back", NULL, "now %lld < %lld", (long long)w->now,
+         (long long)w->chk_last_now);
   w->chk_last_now = w->now;
   if (w->nsched != w->steps + w->nevents_processed)
-    fail(w, "nsched = steps + nevents_processed", NULL, "%llu != %llu + %llu", (unsigned long long)w->nsched, (unsigned long long)w->steps, (unsigned long long)w->nevents_processed);
+    fail(w, "nsched = steps + nevents_processed", NULL, "%llu != %llu + %llu",
+         (unsigned long long)w->nsched, (unsigned long long)w->steps,
+         (unsigned long long)w->nevents_processed);
   for (size_t i = 0; i < ns; i++) {
     sim_thread_t *t = struct_at(w, i);
     t->chk_npend = t->chk_valid = 0;
@@ -196,36 +203,48 @@ void sim__kcheck(sim_world_t *w, const sim_thread_t *running) {
   /* free list */
   size_t nf = 0;
   for (sim_thread_t *t = w->free_threads; t; t = t->free_next) {
-    if (!is_struct(w, t)) fail(w, "the free list holds thread structs", NULL, "after %zu entries", nf);
-    if (!t->freed) fail(w, "the free list holds only freed structs (no live thread on it)", t, "entry %zu", nf);
+    if (!is_struct(w, t))
+      fail(w, "the free list holds thread structs", NULL, "after %zu entries", nf);
+    if (!t->freed)
+      fail(w, "the free list holds only freed structs (no live thread on it)", t, "entry %zu", nf);
     if (t->chk_infree++) fail(w, "a struct is on the free list once", t, "entry %zu", nf);
     nf++;
   }
-  if (nf != nfreed) fail(w, "the free list holds every freed struct", NULL, "%zu on the list, %zu freed", nf, nfreed);
+  if (nf != nfreed)
+    fail(w, "the free list holds every freed struct", NULL, "%zu on the list, %zu freed", nf,
+         nfreed);
 
   /* live list */
   uint64_t nl = 0;
   const sim_thread_t *prev = NULL;
   for (sim_thread_t *t = w->live_head; t; t = t->next) {
-    if (!is_struct(w, t)) fail(w, "the live list holds thread structs", NULL, "after %llu entries", (unsigned long long)nl);
-    if (t->freed) fail(w, "no live thread is on the struct free list", t, "freed but on the live list");
+    if (!is_struct(w, t))
+      fail(w, "the live list holds thread structs", NULL, "after %llu entries",
+           (unsigned long long)nl);
+    if (t->freed)
+      fail(w, "no live thread is on the struct free list", t, "freed but on the live list");
     if (t->chk_inlive++) fail(w, "a thread is on the live list once", t, "seen twice");
     if (!t->in_list) fail(w, "in_list is set for the live list's threads", t, "in_list false");
     if (t->prev != prev) fail(w, "live list links (prev) are consistent", t, "bad prev");
-    if (prev && prev->id >= t->id) fail(w, "the live list is in id order", t, "after T%llu", (unsigned long long)prev->id);
-    if (t->state == SIM_T_DONE) fail(w, "the live list holds no DONE thread", t, "DONE on the live list");
+    if (prev && prev->id >= t->id)
+      fail(w, "the live list is in id order", t, "after T%llu", (unsigned long long)prev->id);
+    if (t->state == SIM_T_DONE)
+      fail(w, "the live list holds no DONE thread", t, "DONE on the live list");
     nl++;
     prev = t;
   }
   if (w->live_tail != prev) fail(w, "live_tail is the live list's last thread", NULL, "-");
-  if (nl != w->nlive) fail(w, "nlive equals the live list's length", NULL, "nlive %llu, list %llu", (unsigned long long)w->nlive, (unsigned long long)nl);
+  if (nl != w->nlive)
+    fail(w, "nlive equals the live list's length", NULL, "nlive %llu, list %llu",
+         (unsigned long long)w->nlive, (unsigned long long)nl);
 
   /* ready queue */
   for (size_t i = 0; i < w->rn; i++) {
     sim_thread_t *t = ready_at(w, i);
     if (!is_struct(w, t)) fail(w, "the ready queue holds thread structs", NULL, "slot %zu", i);
     if (t->freed) fail(w, "no freed thread is READY", t, "ready slot %zu", i);
-    if (t->state != SIM_T_READY) fail(w, "the ready queue holds only READY threads", t, "ready slot %zu", i);
+    if (t->state != SIM_T_READY)
+      fail(w, "the ready queue holds only READY threads", t, "ready slot %zu", i);
     if (t->chk_inready++) fail(w, "a thread is in the ready queue once", t, "ready slot %zu", i);
   }
 
@@ -234,24 +253,33 @@ void sim__kcheck(sim_world_t *w, const sim_thread_t *running) {
   uint64_t nreal = 0, nstale = 0;
   for (size_t i = h0; i < w->nheap; i++) {
     const sim__event_t *ev = &w->heap[i];
-    if (ev->time < w->now) fail(w, "no event is before now", NULL, "event at %lld, now %lld", (long long)ev->time, (long long)w->now);
+    if (ev->time < w->now)
+      fail(w, "no event is before now", NULL, "event at %lld, now %lld", (long long)ev->time,
+           (long long)w->now);
     size_t p = (i - 1) / 2;
-    if (i > 0 && p >= h0 && ev_less(ev, &w->heap[p])) fail(w, "the event heap is ordered by (time, seq)", NULL, "slot %zu before its parent", i);
+    if (i > 0 && p >= h0 && ev_less(ev, &w->heap[p]))
+      fail(w, "the event heap is ordered by (time, seq)", NULL, "slot %zu before its parent", i);
     if (SIM__EV_KIND(*ev) == SIM__EV_SAMPLE) continue;
     nreal++;
     if (SIM__EV_KIND(*ev) != SIM__EV_WAKE) continue;
     sim_thread_t *t = ev->t;
     if (!is_struct(w, t)) fail(w, "a timer names a thread struct", NULL, "slot %zu", i);
-    if (t->freed) fail(w, "no timer names a freed thread struct", t, "timer at %lld", (long long)ev->time);
-    if (ev->token > t->timer_token) fail(w, "a timer's token is not newer than its thread's", t, "token %llu > %llu", (unsigned long long)ev->token, (unsigned long long)t->timer_token);
+    if (t->freed)
+      fail(w, "no timer names a freed thread struct", t, "timer at %lld", (long long)ev->time);
+    if (ev->token > t->timer_token)
+      fail(w, "a timer's token is not newer than its thread's", t, "token %llu > %llu",
+           (unsigned long long)ev->token, (unsigned long long)t->timer_token);
     t->chk_npend++;
-    if (t->state == SIM_T_BLOCKED && ev->token == t->timer_token)
-      t->chk_valid++;
-    else
-      nstale++;
+    if (t->state == SIM_T_BLOCKED && ev->token == t->timer_token) t->chk_valid++;
+    else nstale++;
   }
-  if (nreal != w->nreal_events) fail(w, "nreal_events counts the heap's non-sample events", NULL, "%llu counted, nreal_events %llu", (unsigned long long)nreal, (unsigned long long)w->nreal_events);
-  if (nstale != w->nstale) fail(w, "nstale equals the stale timers in the heap", NULL, "%llu stale, nstale %llu", (unsigned long long)nstale, (unsigned long long)w->nstale);
+  if (nreal != w->nreal_events)
+    fail(w, "nreal_events counts the heap's non-sample events", NULL,
+         "%llu counted, nreal_events %llu", (unsigned long long)nreal,
+         (unsigned long long)w->nreal_events);
+  if (nstale != w->nstale)
+    fail(w, "nstale equals the stale timers in the heap", NULL, "%llu stale, nstale %llu",
+         (unsigned long long)nstale, (unsigned long long)w->nstale);
 
   /* sync objects and the CPU run queue */
   size_t nobj = 0;
@@ -261,13 +289,19 @@ void sim__kcheck(sim_world_t *w, const sim_thread_t *running) {
     case SIM__OBJ_MUTEX: {
       sim_mutex_t *m = (sim_mutex_t *)o;
       check_waitq(w, &m->waiters, SIM__W_MUTEX, m, m->name_id);
-      if (m->waiters.n && !m->owner) fail(w, "a mutex with waiters has an owner", m->waiters.head, "mutex %s", sim_interned(w, m->name_id));
+      if (m->waiters.n && !m->owner)
+        fail(w, "a mutex with waiters has an owner", m->waiters.head, "mutex %s",
+             sim_interned(w, m->name_id));
       if (m->owner) {
         sim_thread_t *t = m->owner;
-        if (!is_struct(w, t) || t->freed) fail(w, "a mutex's owner is a thread in use", is_struct(w, t) ? t : NULL, "mutex %s", sim_interned(w, m->name_id));
+        if (!is_struct(w, t) || t->freed)
+          fail(w, "a mutex's owner is a thread in use", is_struct(w, t) ? t : NULL, "mutex %s",
+               sim_interned(w, m->name_id));
         int k = 0;
         for (int i = 0; i < t->nheld; i++) k += t->held[i].m == m;
-        if (k != 1) fail(w, "a mutex's owner holds it once in its held[] list", t, "mutex %s listed %d times", sim_interned(w, m->name_id), k);
+        if (k != 1)
+          fail(w, "a mutex's owner holds it once in its held[] list", t, "mutex %s listed %d times",
+               sim_interned(w, m->name_id), k);
       }
       break;
     }
@@ -279,14 +313,19 @@ void sim__kcheck(sim_world_t *w, const sim_thread_t *running) {
     case SIM__OBJ_SEM: {
       sim_sem_t *s = (sim_sem_t *)o;
       check_waitq(w, &s->waiters, SIM__W_SEM, s, s->name_id);
-      if (s->value < 0) fail(w, "a semaphore's value is >= 0", NULL, "semaphore %s: %lld", sim_interned(w, s->name_id), (long long)s->value);
-      if (s->waiters.n && s->value != 0) fail(w, "a semaphore with waiters has value 0", s->waiters.head, "semaphore %s: %lld", sim_interned(w, s->name_id), (long long)s->value);
+      if (s->value < 0)
+        fail(w, "a semaphore's value is >= 0", NULL, "semaphore %s: %lld",
+             sim_interned(w, s->name_id), (long long)s->value);
+      if (s->waiters.n && s->value != 0)
+        fail(w, "a semaphore with waiters has value 0", s->waiters.head, "semaphore %s: %lld",
+             sim_interned(w, s->name_id), (long long)s->value);
       break;
     }
     default: fail(w, "sync objects have a known type", NULL, "type %d", o->type);
     }
   }
-  if (nobj != w->nobjs) fail(w, "nobjs counts the object list", NULL, "%zu listed, nobjs %zu", nobj, w->nobjs);
+  if (nobj != w->nobjs)
+    fail(w, "nobjs counts the object list", NULL, "%zu listed, nobjs %zu", nobj, w->nobjs);
   check_waitq(w, &w->runq, SIM__W_CPU, NULL, 0);
 
   /* every struct in use */
@@ -295,29 +334,45 @@ void sim__kcheck(sim_world_t *w, const sim_thread_t *running) {
     sim_thread_t *t = struct_at(w, i);
     if (t->freed) continue;
     bool live = t->state != SIM_T_DONE;
-    if (t->chk_npend != t->npending) fail(w, "npending equals the WAKE events naming the thread", t, "npending %u, %u in the heap", t->npending, t->chk_npend);
-    if (t->chk_valid > 1) fail(w, "at most one valid timer per thread", t, "%u valid", t->chk_valid);
-    if (t->timer_armed != (t->chk_valid == 1)) fail(w, "timer_armed is set exactly when a valid timer names the thread", t, "timer_armed %d, %u valid", (int)t->timer_armed, t->chk_valid);
-    if ((bool)t->chk_inlive != live || t->in_list != live) fail(w, "the live list holds exactly the threads that are not DONE", t, "on the list: %d", (int)t->chk_inlive);
-    if ((t->state == SIM_T_READY) != (bool)t->chk_inready) fail(w, "the ready queue holds exactly the READY threads", t, "in the ready queue: %d", (int)t->chk_inready);
+    if (t->chk_npend != t->npending)
+      fail(w, "npending equals the WAKE events naming the thread", t, "npending %u, %u in the heap",
+           t->npending, t->chk_npend);
+    if (t->chk_valid > 1)
+      fail(w, "at most one valid timer per thread", t, "%u valid", t->chk_valid);
+    if (t->timer_armed != (t->chk_valid == 1))
+      fail(w, "timer_armed is set exactly when a valid timer names the thread", t,
+           "timer_armed %d, %u valid", (int)t->timer_armed, t->chk_valid);
+    if ((bool)t->chk_inlive != live || t->in_list != live)
+      fail(w, "the live list holds exactly the threads that are not DONE", t, "on the list: %d",
+           (int)t->chk_inlive);
+    if ((t->state == SIM_T_READY) != (bool)t->chk_inready)
+      fail(w, "the ready queue holds exactly the READY threads", t, "in the ready queue: %d",
+           (int)t->chk_inready);
     if (t->state == SIM_T_RUNNING && t != running)
       fail(w, "only the dispatched thread is RUNNING", t, "%s T%llu",
            running ? "while dispatching" : "while an event is carried out, dispatched last:",
            running ? (unsigned long long)running->id : 0ull);
-    if (t->state != SIM_T_BLOCKED && t->chk_inq) fail(w, "a thread is in a wait queue only while BLOCKED", t, "in a queue");
-    if (t->nheld < 0 || t->nheld > SIM__MAX_HELD) fail(w, "0 <= nheld <= SIM__MAX_HELD", t, "nheld %d", t->nheld);
+    if (t->state != SIM_T_BLOCKED && t->chk_inq)
+      fail(w, "a thread is in a wait queue only while BLOCKED", t, "in a queue");
+    if (t->nheld < 0 || t->nheld > SIM__MAX_HELD)
+      fail(w, "0 <= nheld <= SIM__MAX_HELD", t, "nheld %d", t->nheld);
     for (int k = 0; k < t->nheld; k++) {
       sim_mutex_t *m = t->held[k].m;
-      if (m->owner != t) fail(w, "each lock in held[] is owned by the thread", t, "mutex %s owned by %s", sim_interned(w, m->name_id), m->owner ? "another thread" : "nobody");
+      if (m->owner != t)
+        fail(w, "each lock in held[] is owned by the thread", t, "mutex %s owned by %s",
+             sim_interned(w, m->name_id), m->owner ? "another thread" : "nobody");
     }
     if (t->joiner) {
       sim_thread_t *j = t->joiner;
-      if (!is_struct(w, j) || j->freed || j->state != SIM_T_BLOCKED || j->wait_kind != SIM__W_JOIN || j->wait_obj != t)
-        fail(w, "a thread's joiner is BLOCKED joining it", t, "joiner T%llu", is_struct(w, j) ? (unsigned long long)j->id : 0ull);
+      if (!is_struct(w, j) || j->freed || j->state != SIM_T_BLOCKED ||
+          j->wait_kind != SIM__W_JOIN || j->wait_obj != t)
+        fail(w, "a thread's joiner is BLOCKED joining it", t, "joiner T%llu",
+             is_struct(w, j) ? (unsigned long long)j->id : 0ull);
     }
     if (!live) {
       if (t->npending == 0 && t->nheld == 0 && (!t->joinable || t->joined) && t != w->dead)
-        fail(w, "a finished thread struct is freed once nothing refers to it", t, "DONE, no timer, no lock, not joinable, not w->dead");
+        fail(w, "a finished thread struct is freed once nothing refers to it", t,
+             "DONE, no timer, no lock, not joinable, not w->dead");
       continue;
     }
     if (t->wait_kind == SIM__W_CPU_RUN) {
@@ -332,33 +387,47 @@ void sim__kcheck(sim_world_t *w, const sim_thread_t *running) {
     case SIM__W_COND:
     case SIM__W_SEM:
     case SIM__W_CPU:
-      if (!t->chk_inq) fail(w, "a thread BLOCKED on a mutex, cond, semaphore or core is in that object's queue", t, "wait kind %d, in no queue", (int)t->wait_kind);
-      if (t->wait_kind == SIM__W_MUTEX && t->timer_armed) fail(w, "a mutex wait has no timer", t, "timer armed");
+      if (!t->chk_inq)
+        fail(w, "a thread BLOCKED on a mutex, cond, semaphore or core is in that object's queue", t,
+             "wait kind %d, in no queue", (int)t->wait_kind);
+      if (t->wait_kind == SIM__W_MUTEX && t->timer_armed)
+        fail(w, "a mutex wait has no timer", t, "timer armed");
       break;
     case SIM__W_SLEEP:
     case SIM__W_CPU_RUN:
-      if (!t->timer_armed) fail(w, "a sleeping thread or a CPU slice has an armed timer", t, "wait kind %d", (int)t->wait_kind);
+      if (!t->timer_armed)
+        fail(w, "a sleeping thread or a CPU slice has an armed timer", t, "wait kind %d",
+             (int)t->wait_kind);
       break;
     case SIM__W_JOIN: {
       sim_thread_t *d = t->wait_obj;
       if (!is_struct(w, d) || d->freed || d->joiner != t || d->state == SIM_T_DONE)
-        fail(w, "a thread BLOCKED in a join is the joiner of a thread not yet DONE", t, "joining T%llu", is_struct(w, d) ? (unsigned long long)d->id : 0ull);
+        fail(w, "a thread BLOCKED in a join is the joiner of a thread not yet DONE", t,
+             "joining T%llu", is_struct(w, d) ? (unsigned long long)d->id : 0ull);
       break;
     }
     default: fail(w, "a BLOCKED thread has a wait kind", t, "wait kind %d", (int)t->wait_kind);
     }
   }
-  if (running && (!is_struct(w, running) || running->state != SIM_T_RUNNING)) fail(w, "the dispatched thread is RUNNING", is_struct(w, running) ? running : NULL, "-");
+  if (running && (!is_struct(w, running) || running->state != SIM_T_RUNNING))
+    fail(w, "the dispatched thread is RUNNING", is_struct(w, running) ? running : NULL, "-");
   if (w->dead && (!is_struct(w, w->dead) || w->dead->state != SIM_T_DONE || w->dead->freed))
     fail(w, "w->dead is a DONE thread not yet freed", is_struct(w, w->dead) ? w->dead : NULL, "-");
 
   /* CPU */
-  if (w->busy < 0 || w->busy > w->ncores) fail(w, "0 <= busy cores <= cores", NULL, "busy %d of %d", w->busy, w->ncores);
-  if (w->runq.n > 0 && w->busy != w->ncores) fail(w, "threads wait for a core only while all cores are busy", w->runq.head, "busy %d of %d, %llu waiting", w->busy, w->ncores, (unsigned long long)w->runq.n);
-  if (on_core != w->busy) fail(w, "busy cores equal the threads holding a core", NULL, "busy %d, %d threads on a core", w->busy, on_core);
+  if (w->busy < 0 || w->busy > w->ncores)
+    fail(w, "0 <= busy cores <= cores", NULL, "busy %d of %d", w->busy, w->ncores);
+  if (w->runq.n > 0 && w->busy != w->ncores)
+    fail(w, "threads wait for a core only while all cores are busy", w->runq.head,
+         "busy %d of %d, %llu waiting", w->busy, w->ncores, (unsigned long long)w->runq.n);
+  if (on_core != w->busy)
+    fail(w, "busy cores equal the threads holding a core", NULL, "busy %d, %d threads on a core",
+         w->busy, on_core);
   for (size_t i = 0; i < w->nprocs; i++)
     if (w->procs[i]->chk_running != w->procs[i]->running)
-      fail(w, "a process's running cores equal its threads in a CPU slice", NULL, "process %s: running %d, %d in a slice", w->procs[i]->name, w->procs[i]->running, w->procs[i]->chk_running);
+      fail(w, "a process's running cores equal its threads in a CPU slice", NULL,
+           "process %s: running %d, %d in a slice", w->procs[i]->name, w->procs[i]->running,
+           w->procs[i]->chk_running);
 }
 
 void sim__kcheck_every_step(sim_world_t *w) { w->kcheck_all = true; }

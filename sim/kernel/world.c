@@ -536,8 +536,7 @@ static void live_unlink(sim_world_t *w, sim_thread_t *t) {
 }
 
 static void thread_free(sim_world_t *w, sim_thread_t *t) {
-  if (t->freed)
-    sim__die("thread T%llu freed twice (kernel bug)", (unsigned long long)t->id);
+  if (t->freed) sim__die("thread T%llu freed twice (kernel bug)", (unsigned long long)t->id);
   t->freed = true;
   t->free_next = w->free_threads;
   w->free_threads = t;
@@ -550,8 +549,8 @@ static void thread_free(sim_world_t *w, sim_thread_t *t) {
  * context runs; a stale timer of its own that it pops there must not free it
  * first (that freed the struct twice, and two later spawns shared it). */
 static void maybe_reap(sim_world_t *w, sim_thread_t *t) {
-  if (t->state == SIM_T_DONE && t->npending == 0 && t->nheld == 0 &&
-      (!t->joinable || t->joined) && t != w->dead)
+  if (t->state == SIM_T_DONE && t->npending == 0 && t->nheld == 0 && (!t->joinable || t->joined) &&
+      t != w->dead)
     thread_free(w, t);
 }
 

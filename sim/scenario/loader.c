@@ -720,8 +720,9 @@ static void load_variants(ctx_t *c, scn_scenario_t *s, const ynode_t *root, cons
   }
   if (vs->n / 2 > SCN_MAX_VARIANTS) {
     /* each variant is a whole run: 20,000 of them ran for minutes */
-    ERRAT(c, vs->kids[2 * SCN_MAX_VARIANTS], "variants: at most %d in one scenario (this is number %d)",
-          SCN_MAX_VARIANTS, SCN_MAX_VARIANTS + 1);
+    ERRAT(c, vs->kids[2 * SCN_MAX_VARIANTS],
+          "variants: at most %d in one scenario (this is number %d)", SCN_MAX_VARIANTS,
+          SCN_MAX_VARIANTS + 1);
     return;
   }
   s->variants = sim_calloc(vs->n / 2 + 1, sizeof *s->variants);

@@ -168,8 +168,10 @@ static int host_guard(void *arg, char *msg, size_t n) {
   char a[64], b[64];
   scn_format_size((double)rss, a, sizeof a);
   scn_format_size((double)g->limit, b, sizeof b);
-  snprintf(msg, n, "host memory guard: storesim uses %s, more than limits.host_memory %s "
-           "(raise it with --set limits.host_memory=SIZE)", a, b);
+  snprintf(msg, n,
+           "host memory guard: storesim uses %s, more than limits.host_memory %s "
+           "(raise it with --set limits.host_memory=SIZE)",
+           a, b);
   return 1;
 }
 
@@ -208,8 +210,10 @@ static int env_metric(void *arg, const char *name, scn_stat_t stat, scn_qty_t *q
     if (m->kind == SIM_M_SAMPLE && m->sum.count == 0 && stat != SCN_ST_COUNT) {
       /* no sample: its min, max, mean and percentiles are undefined, not 0
        * (an upper bound on them would pass without measuring anything) */
-      snprintf(err, nerr, "%s.%s: no sample was taken in this run, so it is undefined "
-               "(%s.count is 0)", name, scn_stat_name(stat), name);
+      snprintf(err, nerr,
+               "%s.%s: no sample was taken in this run, so it is undefined "
+               "(%s.count is 0)",
+               name, scn_stat_name(stat), name);
       return -1;
     }
     if (m->kind != SIM_M_SAMPLE && (stat == SCN_ST_P50 || stat == SCN_ST_P95 || stat == SCN_ST_P99)) {
@@ -330,8 +334,12 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
   vr->duration = world.duration;
   vr->sample_interval = world.sample_interval ? world.sample_interval : world.duration / 500;
   if (vr->sample_interval <= 0) vr->sample_interval = 1;
-  scn_crash_ctx_t crash = {.id = s->id, .file = s->file, .variant = v->name,
-                           .seed = vr->seed, .sched = o->sched, .duration = o->duration};
+  scn_crash_ctx_t crash = {.id = s->id,
+                           .file = s->file,
+                           .variant = v->name,
+                           .seed = vr->seed,
+                           .sched = o->sched,
+                           .duration = o->duration};
   scn_crash_enter(&crash);
 
   sim_world_opts_init(&wo);
@@ -429,7 +437,8 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
       scn_format_duration(world.wall_time, a, sizeof a);
       snprintf(err, sizeof err,
                "wall-clock limit: the run took more than %s of host time "
-               "(limits.wall_time; raise it with --set limits.wall_time=..., 0 for none)", a);
+               "(limits.wall_time; raise it with --set limits.wall_time=..., 0 for none)",
+               a);
       vr->error = strdup(err);
       vr->incomplete = 1;
       scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: run stopped at t=%.3fs: %s", v->name,

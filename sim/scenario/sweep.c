@@ -142,7 +142,7 @@ static int run_one(const scn_scenario_t *s, scn_run_opts_t *ro, scn_sweep_run_t 
  *             are left; Ctrl-C -> SIGINT to every worker, no respawn. */
 typedef struct shared {
   atomic_size_t next;
-  atomic_int stop;   /* interrupted, or stop_on_error saw an error */
+  atomic_int stop; /* interrupted, or stop_on_error saw an error */
   atomic_size_t cur[SCN_SWEEP_MAX_JOBS];
   _Atomic int64_t start[SCN_SWEEP_MAX_JOBS]; /* CLOCK_MONOTONIC ns of cur's start */
 } shared_t;
@@ -158,11 +158,11 @@ typedef struct wire {
 } wire_t;
 
 typedef struct worker {
-  pid_t pid;   /* 0: not running */
-  int fd;      /* read end of its pipe */
-  char *buf;   /* bytes read, not yet a whole record */
+  pid_t pid; /* 0: not running */
+  int fd;    /* read end of its pipe */
+  char *buf; /* bytes read, not yet a whole record */
   size_t n, cap;
-  int killed;  /* the parent killed it for the wall-clock budget */
+  int killed; /* the parent killed it for the wall-clock budget */
 } worker_t;
 
 static int64_t mono_ns(void) {
@@ -184,8 +184,8 @@ static int write_all(int fd, const void *p, size_t n) {
 }
 
 static _Noreturn void worker_main(const scn_scenario_t *s, const scn_sweep_opts_t *o,
-                                  scn_sweep_run_t *runs, size_t nruns, shared_t *sh,
-                                  int k, int fd) {
+                                  scn_sweep_run_t *runs, size_t nruns, shared_t *sh, int k,
+                                  int fd) {
   scn_crash_quiet(1);
   for (;;) {
     if (atomic_load(&sh->stop) || scn_interrupted()) break;
@@ -203,10 +203,18 @@ static _Noreturn void worker_main(const scn_scenario_t *s, const scn_sweep_opts_
       intr = 0;
     }
     if (intr > 0 || (o->stop_on_error && run->error)) atomic_store(&sh->stop, 1);
-    wire_t wr = {.index = i, .ran = run->ran, .complete = run->complete, .passed = run->passed,
-                 .deadlock = run->deadlock, .hang = run->hang, .lock_order = run->lock_order,
-                 .spin = run->spin, .misuse = run->misuse, .interrupted = intr > 0,
-                 .deadlock_time = run->deadlock_time, .steps = run->steps,
+    wire_t wr = {.index = i,
+                 .ran = run->ran,
+                 .complete = run->complete,
+                 .passed = run->passed,
+                 .deadlock = run->deadlock,
+                 .hang = run->hang,
+                 .lock_order = run->lock_order,
+                 .spin = run->spin,
+                 .misuse = run->misuse,
+                 .interrupted = intr > 0,
+                 .deadlock_time = run->deadlock_time,
+                 .steps = run->steps,
                  .trace_hash = run->trace_hash};
     wr.deadlock_threads[0] = run->deadlock_threads[0];
     wr.deadlock_threads[1] = run->deadlock_threads[1];
@@ -296,7 +304,8 @@ static void worker_reap(worker_t *w, shared_t *sh, int k, scn_sweep_res_t *r, in
   if (w->killed) {
     snprintf(why, sizeof why,
              "wall-clock limit: the run took more than %g s of host time "
-             "(--wall-limit raises it)", wall_limit);
+             "(--wall-limit raises it)",
+             wall_limit);
     run->crashed = -1;
   } else if (WIFSIGNALED(st)) {
     int sig = WTERMSIG(st);
@@ -382,8 +391,7 @@ static int pool_run(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_swee
         if (cur && cur <= r->nruns && r->runs[cur - 1].error) atomic_store(&sh->stop, 1);
       }
       if (!interrupted && !scn_interrupted() && !atomic_load(&sh->stop) &&
-          atomic_load(&sh->next) < r->nruns &&
-          worker_start(s, o, r, sh, ws, jobs, idx[p]) == 0)
+          atomic_load(&sh->next) < r->nruns && worker_start(s, o, r, sh, ws, jobs, idx[p]) == 0)
         alive++;
     }
   }
