@@ -429,7 +429,7 @@ Test(cli, explore_and_sweep_refuse_bad_options) {
       {"explore --depth 0 x.yaml", "storesim explore: --depth 0: expected 1 to 64\n"},
       {"explore --jobs 0 x.yaml", "storesim explore: --jobs 0: expected 1 to 1024\n"},
       {"explore --pct-steps 0 x.yaml", "storesim explore: --pct-steps 0: expected at least 1\n"},
-      {"explore --duration 0 x.yaml", "storesim explore: --duration 0: expected more than 0\n"},
+      {"explore --duration 0 x.yaml", "storesim explore: --duration 0: must be more than 0\n"},
       {"explore --random -1 x.yaml",
        "storesim explore: --random needs a non-negative integer, not -1\n"},
       {"sweep x.yaml --jobs 0", "storesim sweep: --jobs 0: expected 1 to 1024\n"},
