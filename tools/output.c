@@ -6,6 +6,7 @@
  * run prints the same bytes.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <math.h>
@@ -363,5 +364,38 @@ int cli_parse_duration_opt(const char *cmd, const char *val, sim_time_t *out) {
     return -1;
   }
   *out = d;
+  return 0;
+}
+
+/* Digits only, no sign: "-1" or "2x" is refused, not wrapped or cut. */
+static int parse_digits(const char *s, uint64_t *v) {
+  char *end;
+  if (*s < '0' || *s > '9') return -1;
+  errno = 0;
+  unsigned long long x = strtoull(s, &end, 10);
+  if (errno || *end) return -1;
+  *v = x;
+  return 0;
+}
+
+int cli_parse_seeds(const char *val, uint64_t *from, uint64_t *to) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "%s", val);
+  char *dash = strchr(buf, '-');
+  uint64_t a = 1, b;
+  if (dash) *dash = 0;
+  if (dash ? parse_digits(buf, &a) || parse_digits(dash + 1, &b) : parse_digits(buf, &b)) return -1;
+  if (b < a) return -1;
+  *from = a;
+  *to = b;
+  return 0;
+}
+
+int cli_parse_seconds(const char *val, double *out) {
+  char *end;
+  errno = 0;
+  double x = strtod(val, &end);
+  if (errno || end == val || *end || !(x >= 0) || x > 1e9) return -1;
+  *out = x;
   return 0;
 }

@@ -391,30 +391,11 @@ static int check_seeds(const cli_t *c, const files_t *files) {
   if (c->run.have_seed || c->run.sched)
     return usage_error("check", "%s: --seeds runs fifo on each world seed",
                        c->run.have_seed ? "--seed" : "--sched");
-  char buf[64], *dash, *end;
-  snprintf(buf, sizeof buf, "%s", c->seeds);
-  dash = strchr(buf, '-');
-  if (dash) *dash = 0;
-  errno = 0;
-  unsigned long long a = strtoull(buf, &end, 10), b = a;
-  int bad = errno || end == buf || *end || buf[0] == '-';
-  if (dash) {
-    b = strtoull(dash + 1, &end, 10);
-    bad |= errno || end == dash + 1 || *end || dash[1] == '-';
-  } else {
-    a = 1;
-  }
-  if (bad || b < a || b - a >= 100000000ull)
+  if (cli_parse_seeds(c->seeds, &co.from, &co.to) || co.to - co.from >= 100000000ull)
     return usage_error("check", "--seeds %s: expected A-B (A <= B, at most 10^8 seeds) or N",
                        c->seeds);
-  co.from = a;
-  co.to = b;
-  if (c->wall_limit) {
-    double x = strtod(c->wall_limit, &end);
-    if (end == c->wall_limit || *end || !(x >= 0) || x > 1e9)
-      return usage_error("check", "--wall-limit %s: expected seconds, 0 to 1e9", c->wall_limit);
-    co.wall_limit = x;
-  }
+  if (c->wall_limit && cli_parse_seconds(c->wall_limit, &co.wall_limit))
+    return usage_error("check", "--wall-limit %s: expected seconds, 0 to 1e9", c->wall_limit);
   scn_load_opts_t lo = {c->sets, c->nsets};
   return cli_check_seeds(files->v, files->n, &lo, &co);
 }

@@ -23,6 +23,11 @@ void cli_print_markdown(FILE *f);
  * Returns 0 and *out, or prints why not on stderr and returns -1. */
 #define CLI_MAX_DURATION ((sim_time_t)3650 * 86400 * 1000000000)
 int cli_parse_duration_opt(const char *cmd, const char *val, sim_time_t *out);
+/* --seeds VAL: "A-B" (A <= B) or "N" (1..N), digits only. Returns 0 with
+ * *from and *to, or -1 (nothing set; the caller says why). */
+int cli_parse_seeds(const char *val, uint64_t *from, uint64_t *to);
+/* --wall-limit VAL: seconds, 0 to 1e9. Returns 0 and *out, or -1. */
+int cli_parse_seconds(const char *val, double *out);
 /* JSON string literal of s. */
 void cli_json_str(FILE *f, const char *s);
 /* ---- output files and standard output (tools/outfile.c) ---- */

@@ -152,18 +152,7 @@ int cmd_sweep(int argc, char **argv) {
       }
     } else if (!strcmp(a, "--seeds")) {
       i++;
-      char buf[64];
-      snprintf(buf, sizeof buf, "%s", v);
-      char *dash = strchr(buf, '-');
-      int bad;
-      if (dash) {
-        *dash = 0;
-        bad = parse_u64(buf, &o.seed_from) || parse_u64(dash + 1, &o.seed_to);
-      } else {
-        o.seed_from = 1;
-        bad = parse_u64(buf, &o.seed_to);
-      }
-      if (bad || o.seed_to < o.seed_from) {
+      if (cli_parse_seeds(v, &o.seed_from, &o.seed_to)) {
         fprintf(stderr, "storesim sweep: --seeds %s: expected A-B (A <= B) or N\n", v);
         return 2;
       }
@@ -178,15 +167,11 @@ int cmd_sweep(int argc, char **argv) {
       }
       o.jobs = (int)n;
     } else if (!strcmp(a, "--wall-limit")) {
-      char *end;
       i++;
-      errno = 0;
-      double x = strtod(v, &end);
-      if (errno || end == v || *end || !(x >= 0) || x > 1e9) {
+      if (cli_parse_seconds(v, &o.wall_limit)) {
         fprintf(stderr, "storesim sweep: --wall-limit %s: expected seconds, 0 to 1e9\n", v);
         return 2;
       }
-      o.wall_limit = x;
     } else if (!strcmp(a, "--shard")) {
       unsigned si, sn;
       char tail;

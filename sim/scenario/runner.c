@@ -404,18 +404,10 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
     if (o->progress)
       o->progress(o->progress_arg, s, v, sim_now(w), world.duration, sim_world_steps(w), 0);
     if (rc) break;
-    uint64_t rss = host_rss(statm);
-    if (rss > world.host_memory) {
-      char a[64], b[64];
-      scn_format_size((double)rss, a, sizeof a);
-      scn_format_size((double)world.host_memory, b, sizeof b);
-      snprintf(err, sizeof err, "host memory guard: storesim uses %s, more than limits.host_memory %s",
-               a, b);
+    if (host_guard(&guard, err, sizeof err)) { /* the same check as inside a burst */
       vr->error = sim_strdup(err);
-      scn_diag_error(&r->diag, s->file, 0, 0,
-                     "variant %s: run stopped at t=%.3fs: %s (raise it with --set "
-                     "limits.host_memory=SIZE)",
-                     v->name, (double)sim_now(w) / 1e9, err);
+      scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: run stopped at t=%.3fs: %s", v->name,
+                     (double)sim_now(w) / 1e9, err);
       vr->incomplete = 1;
       r->status = worse(r->status, 2);
       break;
