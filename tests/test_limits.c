@@ -81,9 +81,114 @@ Test(limits, host_memory_guard_says_which_limit, .init = setup) {
 
 Test(limits, thread_and_event_limits_say_which, .init = setup) {
   cr_assert_eq(sh("$B run q.yaml --set limits.max_events=1000 >/dev/null"), 2, "%s", out);
-  cr_assert(strstr(out, "event limit reached (1000 scheduling events)"), "%s", out);
+  cr_assert(strstr(out, "event limit reached (1000 scheduling events;"), "%s", out);
   cr_assert_eq(sh("$B run q.yaml --set limits.max_threads=3 --set 'arrivals.interarrival=exp(1ms)' "
                   ">/dev/null"),
                2, "%s", out);
-  cr_assert(strstr(out, "live thread limit reached (3 threads)"), "%s", out);
+  cr_assert(strstr(out, "live thread limit reached (3 threads;"), "%s", out);
+}
+
+/* ---- the kernel's side: a stopping world starts nothing more ---- */
+
+typedef struct burst {
+  sim_world_t *w;
+  int n, interrupt_after, spawned;
+} burst_t;
+
+static void idle_thread(void *arg) { (void)arg; }
+
+static void burst_cb(sim_world_t *w, void *arg) {
+  burst_t *b = arg;
+  for (int i = 0; i < b->n; i++) {
+    if (i == b->interrupt_after) sim_world_interrupt(w); /* as the SIGINT handler does */
+    b->spawned += sim_thread_spawn(w, "customer", NULL, idle_thread, NULL) != NULL;
+  }
+}
+
+Test(limits_kernel, an_interrupt_ends_a_burst_of_spawns_at_once) {
+  sim_world_opts_t o;
+  sim_world_opts_init(&o);
+  sim_world_t *w = kt_world_opts(&o);
+  burst_t b = {w, 100000, 1000, 0};
+  sim_at(w, 5, burst_cb, &b);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), SIM_EINTR);
+  cr_assert_eq(b.spawned, 1000, "spawned %d threads after the interrupt", b.spawned - 1000);
+  /* the world lost spawns: it cannot go on as if it had not */
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), SIM_EINTR);
+  kt_end(w, 1000);
+}
+
+typedef struct gcount {
+  int calls, fire_at;
+} gcount_t;
+
+static int count_guard(void *arg, char *msg, size_t n) {
+  gcount_t *g = arg;
+  if (++g->calls != g->fire_at) return 0;
+  snprintf(msg, n, "test guard fired at call %d", g->calls);
+  return 1;
+}
+
+Test(limits_kernel, a_tripped_guard_refuses_every_later_spawn) {
+  sim_world_opts_t o;
+  sim_world_opts_init(&o);
+  gcount_t g = {0, 2};
+  o.guard = count_guard;
+  o.guard_arg = &g;
+  o.guard_every = 100;
+  o.guard_steps = 1u << 30;
+  sim_world_t *w = kt_world_opts(&o);
+  burst_t b = {w, 100000, -1, 0};
+  sim_at(w, 5, burst_cb, &b);
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), SIM_ELIMIT);
+  /* spawn 100 asks (fine), spawn 200 asks (fires): 199 threads, no more */
+  cr_assert_eq(b.spawned, 199);
+  cr_assert_eq(g.calls, 2, "the guard was asked again after it fired");
+  cr_assert_str_eq(sim_world_last_error(w), "test guard fired at call 2");
+  cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), SIM_ELIMIT);
+  kt_end(w, 199);
+}
+
+static void yielder(void *arg) {
+  int n = *(int *)arg;
+  for (int i = 0; i < n; i++) sim_yield();
+}
+
+/* A run that allocates on every step and spawns nothing is watched too. */
+Test(limits_kernel, the_guard_runs_every_guard_steps_scheduling_steps) {
+  static int n = 100000;
+  for (int fire = 0; fire <= 1; fire++) {
+    sim_world_opts_t o;
+    sim_world_opts_init(&o);
+    gcount_t g = {0, fire ? 5 : -1};
+    o.guard = count_guard;
+    o.guard_arg = &g;
+    o.guard_steps = 1000;
+    sim_world_t *w = kt_world_opts(&o);
+    cr_assert_not_null(sim_thread_spawn(w, "a", NULL, yielder, &n));
+    cr_assert_not_null(sim_thread_spawn(w, "b", NULL, yielder, &n));
+    int rc = sim_world_run(w, SIM_TIME_MAX);
+    uint64_t steps = sim_world_steps(w);
+    if (!fire) {
+      cr_assert_eq(rc, 0);
+      cr_assert_geq(steps, 200000u);
+      cr_assert(g.calls >= (int)(steps / 1000) - 1 && g.calls <= (int)(steps / 1000) + 2,
+                "%d guard calls in %llu steps", g.calls, (unsigned long long)steps);
+      kt_end(w, 0);
+    } else {
+      cr_assert_eq(rc, SIM_ELIMIT);
+      cr_assert(steps >= 4900 && steps <= 5100, "stopped after %llu steps", (unsigned long long)steps);
+      kt_end(w, 2);
+    }
+  }
+}
+
+/* A live-thread or event limit says which limit and how to raise it. */
+Test(limits, event_limit_is_bounded_by_default, .init = setup) {
+  cr_assert_eq(sh("$B schema --markdown | grep '`limits.max_events`'"), 0, "%s", out);
+  cr_assert(strstr(out, "`1000000000`"), "%s", out);
+  cr_assert_eq(sh("$B run q.yaml --set limits.max_events=1000 >/dev/null"), 2, "%s", out);
+  cr_assert(strstr(out, "--set limits.max_events=N"), "%s", out);
+  cr_assert_null(strstr(out, "no sample was taken"), "a stopped run's undefined values are no "
+                                                     "second error: %s", out);
 }

@@ -302,6 +302,24 @@ Test(output, log_dir_is_created_and_a_file_is_refused) {
   cr_assert(strstr(out, "f: error: not a directory"), "%s", out);
 }
 
+/* Decision logs are output files like the others: a symlink is followed
+ * and stays, a full device is exit 2 with the path, never a silent log. */
+Test(output, decision_logs_are_written_like_every_output_file) {
+  char out[65536];
+  int rc = sh("mkdir L && echo old > t && ln -s ../t L/q279798-race_without_fix-random-2.log && "
+              "$B sweep --seeds 2-2 --sched random --variant race_without_fix --log-dir L $Q "
+              ">/dev/null; echo rc=$?; test -L L/q279798-race_without_fix-random-2.log && "
+              "head -c 30 t",
+              out, sizeof out);
+  cr_assert(strstr(out, "rc=0\n# storesim decision log v1"), "rc %d: %s", rc, out);
+  rc = sh("mkdir M && ln -s /dev/full M/q279798-race_without_fix-random-2.log && "
+          "$B sweep --seeds 2-2 --sched random --variant race_without_fix --log-dir M $Q >/dev/null",
+          out, sizeof out);
+  cr_assert_eq(rc, 2, "%s", out);
+  cr_assert(strstr(out, "M/q279798-race_without_fix-random-2.log: error: cannot write: No space"),
+            "%s", out);
+}
+
 Test(output, duration_that_rounds_to_zero_says_so) {
   char out[4096];
   int rc = sh("$B run --duration 0.4ns $S", out, sizeof out);

@@ -330,6 +330,43 @@ Test(replay, pct_log_replays_to_the_same_hash) {
   }
 }
 
+/* 200 threads of one name, all READY at once, each yielding: a random pick
+ * among more than 64 candidates. The replay once looked at the first 64
+ * only and took another thread of the same name and operation, so the
+ * q279798 run of random:1 replayed to another trace hash, silently. */
+static void many_yielder(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 3; i++) sim_yield();
+}
+
+static uint64_t many_run(const char *sched, const char *dlog) {
+  sim_world_opts_t o;
+  sim_world_opts_init(&o);
+  o.sched = sched;
+  o.decision_log = dlog;
+  sim_world_t *w = kt_world_opts(&o);
+  for (int i = 0; i < 200; i++) cr_assert_not_null(sim_thread_spawn(w, "worker", NULL, many_yielder, NULL));
+  int rc = sim_world_run(w, SIM_TIME_MAX);
+  cr_assert_eq(rc, 0, "%s: %s", sched, sim_world_last_error(w));
+  uint64_t h = sim_world_trace_hash(w);
+  kt_end(w, 0);
+  return h;
+}
+
+Test(replay, a_pick_among_hundreds_of_ready_threads_replays) {
+  char path[64], rsched[96];
+  for (int seed = 1; seed <= 5; seed++) {
+    char sched[32];
+    snprintf(sched, sizeof sched, seed % 2 ? "random:%d" : "pct:%d:3", seed);
+    tmp_path(path, sizeof path);
+    uint64_t a = many_run(sched, path);
+    snprintf(rsched, sizeof rsched, "replay:%s", path);
+    uint64_t b = many_run(rsched, NULL);
+    cr_assert_eq(a, b, "%s: the replay gives another trace hash", sched);
+    unlink(path);
+  }
+}
+
 Test(replay, log_names_thread_and_operation) {
   char path[64];
   tmp_path(path, sizeof path);

@@ -209,10 +209,20 @@ static int explore_one(const explore_t *x, size_t vi, int pct, uint64_t n) {
     snprintf(path, sizeof path, "%s/%s.%s.%s-%llu.log", x->logdir, s->id, v->name,
              pct ? "pct" : "random", (unsigned long long)dl->seed);
     scn_sweep_replay_t rp;
-    if (scn_sweep_replay(s, &o, dl, path, &rp)) {
+    cli_outfile_t of;
+    scn_sweep_logio_t io;
+    cli_logio_init(&io, &of);
+    if (scn_sweep_replay(s, &o, dl, path, &io, &rp)) {
       fprintf(stderr, "storesim explore: out of host memory\n");
       scn_sweep_free(res);
       return 3;
+    }
+    if (rp.log_failed) { /* cli_out_* said why */
+      printf("  first deadlock: %" PRIu64 " (no decision log)\n", dl->seed);
+      scn_sweep_replay_free(&rp);
+      fflush(stdout);
+      scn_sweep_free(res);
+      return 2;
     }
     const scn_sweep_run_t *rec = &rp.rec, *rep = &rp.rep;
     /* The replay must give the same run: the same trace hash, hence the same

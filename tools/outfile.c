@@ -436,3 +436,21 @@ void cli_out_mark_incomplete(cli_outfile_t *o, int csv) {
   if (csv) fprintf(o->f, "# incomplete: %s\n", cli_interrupt_reason());
   else fprintf(o->f, "{\"incomplete\":true,\"reason\":\"%s\"}\n", cli_interrupt_reason());
 }
+
+static FILE *logio_open(void *arg, const char *path) {
+  cli_outfile_t *o = arg;
+  return cli_out_open(o, path) ? NULL : o->f;
+}
+
+static int logio_close(void *arg, FILE *f, int keep) {
+  (void)f;
+  return cli_out_close(arg, keep);
+}
+
+void cli_logio_init(scn_sweep_logio_t *io, cli_outfile_t *o) {
+  memset(o, 0, sizeof *o);
+  o->slot = -1;
+  io->open = logio_open;
+  io->close = logio_close;
+  io->arg = o;
+}

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "storesim/scenario.h"
+#include "storesim/sweep.h"
 
 /* Side-by-side table of the variants; `sep` prints a blank line first. */
 void cli_print_table(FILE *f, const scn_result_t *r, int sep);
@@ -80,6 +81,9 @@ const char *cli_interrupt_reason(void);
  * interrupted by SIG..." (csv set), else the JSON Lines record
  * {"incomplete":true,"reason":"interrupted by SIG..."}. o may be unopened. */
 void cli_out_mark_incomplete(cli_outfile_t *o, int csv);
+/* Decision logs of sweep and explore (scn_sweep_replay) written through o:
+ * whole or not at all, every write checked, devices and symlinks as above. */
+void cli_logio_init(scn_sweep_logio_t *io, cli_outfile_t *o);
 /* `storesim sweep` (tools/sweep.c) and `storesim explore` (tools/explore.c),
  * both on the sweep engine (storesim/sweep.h). Each takes the arguments after
  * the command name and returns the exit status. */

@@ -79,9 +79,16 @@ static int write_log_and_replay(const scn_scenario_t *s,
   for (char *p = path + strlen(dir) + 1; *p; p++)
     if (*p == ':')
       *p = '-';
-  if (scn_sweep_replay(s, o, run, path, &rp)) {
+  cli_outfile_t of;
+  scn_sweep_logio_t io;
+  cli_logio_init(&io, &of);
+  if (scn_sweep_replay(s, o, run, path, &io, &rp)) {
     errno = ENOMEM;
     return -1;
+  }
+  if (rp.log_failed) { /* cli_out_* said why */
+    scn_sweep_replay_free(&rp);
+    return errno = 0, -1;
   }
   *same = rp.same;
   scn_sweep_replay_free(&rp);
@@ -288,9 +295,12 @@ int cmd_sweep(int argc, char **argv) {
     if (first && !res->interrupted) {
       if (write_log_and_replay(s, &o, first, logdir, logpath, sizeof logpath, &same) == 0)
         have_log = 1;
-      else if (errno)
-        fprintf(stderr, "storesim sweep: %s: cannot write the decision log: %s\n", logdir,
-                strerror(errno));
+      else if (errno == ENOMEM) {
+        fprintf(stderr, "storesim sweep: out of host memory\n");
+        status = 3;
+      } else if (status < 2) {
+        status = 2; /* cli_mkdirs or cli_out_* said why */
+      }
     }
     double frac = (double)t.deadlock / (double)t.runs;
     if (!strcmp(s->variants[v].name, "with_fix") && (t.deadlock || t.hang || t.failed))

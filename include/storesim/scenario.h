@@ -293,6 +293,7 @@ typedef struct scn_run_opts {
                    int done);
   void *progress_arg;
   const char *decision_log; /* write the scheduling decisions here (NULL: no) */
+  FILE *decision_log_file;  /* or to this stream (the caller closes it) */
   /* Variants run at the same time, each on its own host thread, up to this
    * many (0 or 1: one after another). Results, diagnostics and their order
    * are the same either way. Ignored (sequential) when trace, decision_log

@@ -87,6 +87,8 @@ typedef struct sim_world_opts {
   const char *sched;          /* "fifo" (NULL = fifo), "random:SEED",
                                  "pct:SEED:DEPTH[:STEPS]", "replay:FILE" */
   const char *decision_log;   /* if set, write the scheduling decisions here */
+  FILE *decision_log_file;    /* or to this stream (decision_log NULL; the
+                                 caller closes it and checks its errors) */
   int ncores;                 /* simulated cores (default 2) */
   size_t stack_size;          /* per simulated thread (default 256 KiB) */
   size_t machine_mem_limit;   /* bytes shared by all processes (0 = none) */
@@ -98,13 +100,16 @@ typedef struct sim_world_opts {
   uint64_t max_instant_steps; /* stall limit: scheduling steps at one virtual
                                  instant (default 10^8, 0 = none); see
                                  sim_world_run */
-  /* Host guard: called every guard_every thread spawns (default 4096); a
-   * nonzero return stops the run as a limit (SIM_ELIMIT) with msg (n bytes)
-   * as its reason. Lets a caller watch the host (resident memory) inside a
-   * burst of spawns at one instant, which no slice boundary would see. */
+  /* Host guard: called every guard_every thread spawns (default 4096) and
+   * every guard_steps scheduling steps (default 2^18); a nonzero return
+   * stops the run as a limit (SIM_ELIMIT) with msg (n bytes) as its reason.
+   * Lets a caller watch the host (resident memory) inside a burst of spawns
+   * at one instant, or a run that allocates on every step, which no slice
+   * boundary would see in time. Once a limit tripped, every spawn fails. */
   int (*guard)(void *arg, char *msg, size_t n);
   void *guard_arg;
   uint64_t guard_every;
+  uint64_t guard_steps;
   int keep_trace;             /* keep trace records in memory (for exports) */
   FILE *trace_jsonl;          /* if set, write each trace record as JSON Lines */
 } sim_world_opts_t;
@@ -141,7 +146,9 @@ void sim_world_destroy(sim_world_t *w);
 int sim_world_run(sim_world_t *w, sim_time_t until);
 
 /* Asks a running sim_world_run to stop at the next scheduling decision.
- * Async-signal-safe. */
+ * Async-signal-safe. Spawns fail while the stop is pending (a burst of
+ * spawns at one instant ends at once); a world that refused one cannot
+ * continue: every later sim_world_run returns SIM_EINTR again. */
 void sim_world_interrupt(sim_world_t *w);
 
 sim_time_t sim_now(const sim_world_t *w);

@@ -127,15 +127,28 @@ typedef struct scn_sweep_replay {
   scn_sweep_run_t rep; /* the run under replay:LOG */
   int same;            /* rec and rep both ran and both have the trace
                               hash of the sweep's run */
+  int log_failed;      /* the log could not be written (io said why) */
 } scn_sweep_replay_t;
+/* Where a decision log is written (scn_sweep_replay): open returns a stream
+ * for path or NULL (having said why on stderr); close ends it, keeping it
+ * (keep 1) or not, and returns 0 when the whole log is in place at path.
+ * The command line writes logs as it writes every output file (whole or
+ * not at all, every write checked). */
+typedef struct scn_sweep_logio {
+  FILE *(*open)(void *arg, const char *path);
+  int (*close)(void *arg, FILE *f, int keep);
+  void *arg;
+} scn_sweep_logio_t;
+
 /* Runs `run` (a record of the sweep o) once more writing its decision log to
- * path, then replays that log, and compares the trace hashes. Returns 0 with
+ * path (through io; NULL: the kernel writes path itself), then replays that
+ * log, and compares the trace hashes. Returns 0 with
  * *out filled (free its strings with scn_sweep_replay_free), or SIM_ENOMEM
  * (*out zeroed; the log may have been written). A log that cannot be
  * written or does not replay is a result, not an error: same is 0 and the
  * error string of the record that failed says why. */
 int scn_sweep_replay(const scn_scenario_t *s, const scn_sweep_opts_t *o, const scn_sweep_run_t *run,
-                     const char *path, scn_sweep_replay_t *out);
+                     const char *path, const scn_sweep_logio_t *io, scn_sweep_replay_t *out);
 /* Frees the error strings of p's records (not p) and zeroes it. Accepts NULL. */
 void scn_sweep_replay_free(scn_sweep_replay_t *p);
 

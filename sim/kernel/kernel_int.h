@@ -276,13 +276,15 @@ struct sim_world {
   uint64_t seq;
   uint64_t steps, nevents_processed;
   uint64_t nsched;  /* steps + nevents_processed */
-  uint64_t stop_at; /* advance stops at nsched >= stop_at: the smaller of
-                       max_stop and instant_stop, 0 once limit_hit */
+  uint64_t stop_at; /* advance stops at nsched >= stop_at: the smallest of
+                       max_stop, instant_stop and guard_stop, 0 once limit_hit */
   uint64_t max_stop;       /* max_events + 1 (UINT64_MAX: none) */
   uint64_t instant_stop;   /* next stall check: nsched + max_instant_steps */
   sim_time_t instant_time; /* the clock at the last stall check */
   bool stalled;            /* the stall limit tripped */
   uint64_t guard_spawns;   /* spawns since the host guard last ran */
+  uint64_t guard_stop;     /* next host guard call: nsched + guard_steps */
+  bool halted;             /* a spawn was refused while interrupted */
   bool interrupted_flag;
   volatile int interrupted;
   char last_error[512];
@@ -327,6 +329,7 @@ struct sim_world {
   uint64_t *pct_change; /* sorted change points */
   size_t npct_change, pct_ci;
   FILE *dlog;
+  bool dlog_borrowed; /* o.decision_log_file: the caller closes it */
   char *replay_policy;
   bool replay_sched_points;
   sim__decision_t *replay;

@@ -162,8 +162,9 @@ const double *sim_metric_series(const sim_metric_t *m, size_t *n) {
  * of 10^6 latencies dominated a run's summary. Digits are 16 bits (4 passes)
  * for large n and 8 bits (8 passes) below 2^16 values, where clearing a
  * 2^16-entry histogram four times would cost more than the values; a pass
- * whose digit is the same for every value is skipped. */
-static void sort_doubles(double *v, size_t n) {
+ * whose digit is the same for every value is skipped. Returns the sorted
+ * values: v itself below 64 values, else a new array (v is freed). */
+static double *sort_doubles(double *v, size_t n) {
   if (n < 64) {
     for (size_t i = 1; i < n; i++)
       for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
@@ -171,18 +172,20 @@ static void sort_doubles(double *v, size_t n) {
         v[j] = v[j - 1];
         v[j - 1] = x;
       }
-    return;
+    return v;
   }
   const int bits = n < 65536 ? 8 : 16;
   const size_t nb = (size_t)1 << bits;
   const uint64_t mask = nb - 1;
-  uint64_t *a = sim__xmalloc(n * sizeof *a), *b = sim__xmalloc(n * sizeof *b);
-  size_t *cnt = sim__xmalloc(nb * sizeof *cnt);
+  uint64_t *a = sim__xmalloc(n * sizeof *a);
   for (size_t i = 0; i < n; i++) {
     uint64_t u;
     memcpy(&u, &v[i], sizeof u);
     a[i] = (u >> 63) ? ~u : u | 0x8000000000000000ull;
   }
+  free(v); /* the keys hold the values: host memory peaks at 2n, not 3n */
+  uint64_t *b = sim__xmalloc(n * sizeof *b);
+  size_t *cnt = sim__xmalloc(nb * sizeof *cnt);
   for (int sh = 0; sh < 64; sh += bits) {
     memset(cnt, 0, nb * sizeof *cnt);
     for (size_t i = 0; i < n; i++) cnt[(a[i] >> sh) & mask]++;
@@ -198,13 +201,14 @@ static void sort_doubles(double *v, size_t n) {
     a = b;
     b = t;
   }
+  double *out = (double *)(void *)b; /* same size and alignment; read a, write out */
   for (size_t i = 0; i < n; i++) {
     uint64_t u = (a[i] >> 63) ? a[i] & 0x7FFFFFFFFFFFFFFFull : ~a[i];
-    memcpy(&v[i], &u, sizeof u);
+    memcpy(&out[i], &u, sizeof u);
   }
   free(a);
-  free(b);
   free(cnt);
+  return out;
 }
 
 static double pct(const double *v, size_t n, double q) {
@@ -229,7 +233,8 @@ void sim_metric_summarize(const sim_metric_t *mc, sim_metric_summary_t *s) {
   s->mean = m->sum / (double)m->count;
   if (m->kind == SIM_M_SAMPLE) {
     if (!m->sorted) {
-      sort_doubles(m->samples, m->nsamples);
+      m->samples = sort_doubles(m->samples, m->nsamples); /* may move them */
+      if (m->nsamples >= 64) m->capsamples = m->nsamples;
       m->sorted = true;
     }
     s->p50 = pct(m->samples, m->nsamples, 0.50);

@@ -217,21 +217,44 @@ static void limit_trip(sim_world_t *w) {
   w->stop_at = 0;
 }
 
-/* The stall limit (sim_world_run). Checked lazily, so that the hot path pays
- * nothing: every max_instant_steps steps advance reaches stop_at and comes
- * here. If the clock moved since the last check, a new window starts and the
- * run goes on (true); if it stands still, the run stalled (false). Also false
- * for the other reasons to stop at stop_at (max_events, a tripped limit). */
-static bool stall_check(sim_world_t *w) {
-  if (w->limit_hit || w->o.max_instant_steps == 0 || w->nsched >= w->max_stop) return false;
-  if (w->now == w->instant_time) {
-    w->stalled = true;
-    return false;
+static uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
+/* Calls the host guard (sim_world_opts_t.guard); on a nonzero answer trips
+ * a limit with its message and returns true. */
+static bool guard_fires(sim_world_t *w) {
+  char msg[sizeof w->last_error];
+  if (!w->o.guard(w->o.guard_arg, msg, sizeof msg)) return false;
+  if (!w->limit_hit) memcpy(w->last_error, msg, sizeof msg);
+  limit_trip(w);
+  return true;
+}
+
+/* The checks that count scheduling steps (sim_world_run), done lazily so
+ * that the hot path pays one compare: advance comes here when nsched reaches
+ * stop_at, the smallest of
+ *  - max_stop: the event limit;
+ *  - guard_stop: every guard_steps steps the host guard runs;
+ *  - instant_stop: the stall limit, every max_instant_steps steps. If the
+ *    clock moved since the last check, a new window starts; if it stands
+ *    still, the run stalled.
+ * Returns true when the run goes on, false when it must stop (a limit
+ * tripped, max_events, a stall; sim_world_run says which). */
+static bool stop_check(sim_world_t *w) {
+  if (w->limit_hit || w->nsched >= w->max_stop) return false;
+  if (w->nsched >= w->guard_stop) {
+    w->guard_stop = sat_add(w->nsched, w->o.guard_steps);
+    if (guard_fires(w)) return false;
   }
-  w->instant_time = w->now;
-  uint64_t n = w->o.max_instant_steps;
-  w->instant_stop = w->nsched > UINT64_MAX - n ? UINT64_MAX : w->nsched + n;
-  w->stop_at = w->instant_stop < w->max_stop ? w->instant_stop : w->max_stop;
+  if (w->nsched >= w->instant_stop) {
+    if (w->now == w->instant_time) {
+      w->stalled = true;
+      return false;
+    }
+    w->instant_time = w->now;
+    w->instant_stop = sat_add(w->nsched, w->o.max_instant_steps);
+  }
+  uint64_t s = w->max_stop < w->guard_stop ? w->max_stop : w->guard_stop;
+  w->stop_at = w->instant_stop < s ? w->instant_stop : s;
   return true;
 }
 
@@ -250,10 +273,24 @@ static void op_text(sim_world_t *w, sim_thread_t *t, char *buf, size_t n) {
            t->op_obj ? sim_interned(w, t->op_obj) : "");
 }
 
-/* Chooses the candidate named by the next replay line; -1 on divergence
- * (w->last_error says where). cands[0..n) are the candidates. */
-static long replay_pick(sim_world_t *w, sim_thread_t **cands, size_t n) {
+/* Candidate i of a replayed decision: the running thread `first` (when not
+ * NULL) and then every READY thread, in queue order. */
+static inline sim_thread_t *cand_at(sim_world_t *w, sim_thread_t *first, size_t i) {
+  if (first) {
+    if (i == 0) return first;
+    i--;
+  }
+  return ready_at(w, i);
+}
+
+/* Chooses the candidate named by the next replay line among all n (the
+ * running thread `first`, if any, and every READY thread: a random pick
+ * among hundreds of READY threads must replay as it was made); -1 on
+ * divergence (w->last_error says where). A candidate with the logged name
+ * and operation is taken, the one with the logged id first. */
+static long replay_pick(sim_world_t *w, sim_thread_t *first) {
   char op[256], buf[256];
+  size_t n = w->rn + (first != NULL);
   if (w->ireplay >= w->nreplay) {
     snprintf(w->last_error, sizeof w->last_error,
              "replay diverged at decision %llu: the log has only %zu decisions",
@@ -263,21 +300,22 @@ static long replay_pick(sim_world_t *w, sim_thread_t **cands, size_t n) {
   sim__decision_t *d = &w->replay[w->ireplay];
   long best = -1;
   for (size_t i = 0; i < n; i++) {
-    op_text(w, cands[i], op, sizeof op);
-    if (strcmp(sim_interned(w, cands[i]->name_id), d->name) == 0 &&
-        strcmp(op, d->op) == 0) {
-      if (best < 0 || cands[i]->id == d->id)
-        best = (long)i;
+    sim_thread_t *c = cand_at(w, first, i);
+    if (best >= 0 && c->id != d->id) continue;
+    op_text(w, c, op, sizeof op);
+    if (strcmp(sim_interned(w, c->name_id), d->name) == 0 && strcmp(op, d->op) == 0) {
+      best = (long)i;
+      if (c->id == d->id) break;
     }
   }
   if (best < 0) {
     size_t k = 0;
     buf[0] = 0;
     for (size_t i = 0; i < n && k < sizeof buf - 1; i++) {
-      op_text(w, cands[i], op, sizeof op);
+      sim_thread_t *c = cand_at(w, first, i);
+      op_text(w, c, op, sizeof op);
       int m = snprintf(buf + k, sizeof buf - k, "%sT%llu %s %s", i ? ", " : "",
-                       (unsigned long long)cands[i]->id,
-                       sim_interned(w, cands[i]->name_id), op);
+                       (unsigned long long)c->id, sim_interned(w, c->name_id), op);
       if (m < 0)
         break;
       k += (size_t)m;
@@ -324,11 +362,7 @@ static __attribute__((noinline)) sim_thread_t *pick_choose(sim_world_t *w) {
         i = k;
     break;
   case SIM__S_REPLAY: {
-    sim_thread_t *c[64];
-    size_t m = n < 64 ? n : 64;
-    for (size_t k = 0; k < m; k++)
-      c[k] = ready_at(w, k);
-    long r = replay_pick(w, c, m);
+    long r = replay_pick(w, NULL);
     if (r < 0)
       return NULL;
     i = (size_t)r;
@@ -411,7 +445,7 @@ static sim_thread_t *advance(sim_world_t *w, bool on_thread) {
   if (on_thread && w->policy == SIM__S_REPLAY) return NULL;
   for (;;) {
     if (w->interrupted) return NULL;
-    if (w->nsched >= w->stop_at && !stall_check(w)) /* a limit hit, max_events, a stall */
+    if (w->nsched >= w->stop_at && !stop_check(w)) /* a limit, max_events, a stall */
       return NULL;
     if (w->rn > 0) return pick_ready(w);
     if (w->nreal_events == w->nstale) return NULL;
@@ -456,12 +490,7 @@ void sim__sched_point_switch(sim_thread_t *t, uint32_t obj) {
   case SIM__S_REPLAY: {
     if (!w->replay_sched_points)
       return;
-    sim_thread_t *c[65];
-    size_t m = w->rn < 64 ? w->rn : 64;
-    c[0] = t;
-    for (size_t k = 0; k < m; k++)
-      c[k + 1] = ready_at(w, k);
-    long r = replay_pick(w, c, m + 1);
+    long r = replay_pick(w, t);
     if (r < 0) {
       w->interrupted = 1; /* stop; the run returns SIM_EREPLAY */
       return;
@@ -564,19 +593,22 @@ void sim__ctx_entry(void) {
 
 static sim_thread_t *spawn(sim_world_t *w, const char *name, sim_proc_t *p,
                            sim_thread_fn fn, void *arg, bool joinable) {
+  /* A stopping world starts nothing more: a burst of spawns at one
+   * instant ends at the limit or the Ctrl-C, not after the whole burst. */
+  if (w->limit_hit) return NULL;
+  if (w->interrupted) {
+    w->halted = true; /* the run cannot go on without the spawn it refused */
+    return NULL;
+  }
   if (w->o.guard && ++w->guard_spawns >= w->o.guard_every) {
     w->guard_spawns = 0;
-    char msg[sizeof w->last_error];
-    if (w->o.guard(w->o.guard_arg, msg, sizeof msg)) {
-      if (!w->limit_hit) memcpy(w->last_error, msg, sizeof msg);
-      limit_trip(w);
-      return NULL;
-    }
+    if (guard_fires(w)) return NULL;
   }
   if (w->nlive >= w->o.max_threads) {
     if (!w->limit_hit)
       snprintf(w->last_error, sizeof w->last_error,
-               "live thread limit reached (%llu threads)",
+               "live thread limit reached (%llu threads; limits.max_threads, raise it with "
+               "--set limits.max_threads=N)",
                (unsigned long long)w->o.max_threads);
     limit_trip(w);
     return NULL;
@@ -955,7 +987,10 @@ int sim_world_create(const sim_world_opts_t *o, sim_world_t **out, char *err,
   w->max_events = w->o.max_events ? w->o.max_events : UINT64_MAX;
   w->max_stop = w->max_events == UINT64_MAX ? UINT64_MAX : w->max_events + 1;
   w->instant_stop = w->o.max_instant_steps ? w->o.max_instant_steps : UINT64_MAX;
+  if (w->o.guard && w->o.guard_steps == 0) w->o.guard_steps = 1u << 18;
+  w->guard_stop = w->o.guard ? w->o.guard_steps : UINT64_MAX;
   w->stop_at = w->instant_stop < w->max_stop ? w->instant_stop : w->max_stop;
+  if (w->guard_stop < w->stop_at) w->stop_at = w->guard_stop;
   w->ctx = sim__ctx_default_backend();
   sim__ctx_main_init(&w->main_ctx);
   w->page = (size_t)sysconf(_SC_PAGESIZE);
@@ -986,7 +1021,10 @@ int sim_world_create(const sim_world_opts_t *o, sim_world_t **out, char *err,
     sim_world_destroy(w);
     return rc;
   }
-  if (w->o.decision_log) {
+  if (w->o.decision_log_file && !w->o.decision_log) {
+    w->dlog = w->o.decision_log_file;
+    w->dlog_borrowed = true;
+  } else if (w->o.decision_log) {
     w->dlog = fopen(w->o.decision_log, "w");
     if (!w->dlog) {
       snprintf(err, nerr, "%s: cannot write decision log: %s",
@@ -995,6 +1033,8 @@ int sim_world_create(const sim_world_opts_t *o, sim_world_t **out, char *err,
       return SIM_EINVAL;
     }
     setvbuf(w->dlog, NULL, _IOLBF, 0); /* a crash keeps what was decided */
+  }
+  if (w->dlog) {
     fprintf(w->dlog, "# storesim decision log v1 policy=%s seed=%llu\n",
             w->o.sched ? w->o.sched : "fifo", (unsigned long long)w->o.seed);
   }
@@ -1043,7 +1083,7 @@ void sim_world_destroy(sim_world_t *w) {
   }
   free(w->replay);
   free(w->pct_change);
-  if (w->dlog)
+  if (w->dlog && !w->dlog_borrowed)
     fclose(w->dlog);
   free(w->heap);
   free(w->ready);
@@ -1073,6 +1113,8 @@ static void run_thread(sim_world_t *w, sim_thread_t *t) {
 int sim_world_run(sim_world_t *w, sim_time_t until) {
   if (tl_current)
     sim__die("sim_world_run: called from a simulated thread");
+  if (w->halted) return SIM_EINTR; /* a spawn was refused: it cannot go on */
+  if (w->limit_hit) return SIM_ELIMIT;
   w->until = until;
   for (;;) {
     sim_thread_t *t = advance(w, false);
@@ -1091,7 +1133,8 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
       return SIM_ELIMIT;
     if (w->steps + w->nevents_processed > w->max_events) {
       snprintf(w->last_error, sizeof w->last_error,
-               "event limit reached (%llu scheduling events)",
+               "event limit reached (%llu scheduling events; limits.max_events, raise it with "
+               "--set limits.max_events=N, 0 for none)",
                (unsigned long long)w->o.max_events);
       limit_trip(w);
       return SIM_ELIMIT;

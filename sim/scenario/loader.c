@@ -51,8 +51,10 @@ static const sim_param_t world_params[] = {
      "Simulated memory shared by all processes (0 = unlimited)."},
     {"limits.max_threads", SIM_P_INT, WOFF(max_threads), 1, 1e7, "100000",
      "Most live simulated threads; past it the run stops with an error."},
-    {"limits.max_events", SIM_P_INT, WOFF(max_events), 0, 9.2e18, "0",
-     "Most scheduling events of one run (0 = unlimited)."},
+    {"limits.max_events", SIM_P_INT, WOFF(max_events), 0, 9.2e18, "1000000000",
+     "Most scheduling events (thread steps and timer events) of one run; past it the run "
+     "stops with an error (0 = unlimited). The shipped scenarios take at most 2 million; "
+     "10^9 is about a minute of host time for the simplest model."},
     {"limits.max_instant_steps", SIM_P_INT, WOFF(max_instant_steps), 0, 9.2e18, "100000000",
      "Most scheduling steps at one virtual instant (the stall limit: threads that yield or wake "
      "each other forever while time stands still); past it the run stops with an error "

@@ -290,6 +290,8 @@ static void eval_variant(const scn_scenario_t *s, const scn_variant_t *v, scn_va
       x->detail = sim_strdup(err);
       if (!x->detail) r->status = worse(r->status, 3);
       vr->nerror++;
+      if (vr->incomplete) continue; /* not checked: the stop was said already, and a value
+                                       it left undefined is no second error */
       scn_diag_error(&r->diag, s->file, v->expects[i].line, v->expects[i].col,
                      "expect (%s): %s", v->name, err);
       r->status = worse(r->status, 2);
@@ -361,6 +363,7 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
   wo.trace_jsonl = o->trace;
   wo.keep_trace = o->keep_trace;
   wo.decision_log = o->decision_log;
+  wo.decision_log_file = o->decision_log_file;
   if (o->trace) {
     fputs("{\"run\":", o->trace);
     json_str(o->trace, s->id);
@@ -636,7 +639,7 @@ scn_result_t *scn_run(const scn_scenario_t *s, const scn_run_opts_t *o) {
   for (size_t i = 0; i < s->nvariants; i++) nsel += selected(o, &s->variants[i]);
   size_t jobs = o->jobs > 1 ? (size_t)o->jobs : 1;
   if (jobs > nsel) jobs = nsel;
-  if (o->trace || o->decision_log || o->world_done) jobs = 1; /* one stream, one caller */
+  if (o->trace || o->decision_log || o->decision_log_file || o->world_done) jobs = 1; /* one stream, one caller */
   if (!bad_variant) run_variants(s, o, jobs, r);
   r->reproduced_without_fix = verdict_of(r, "without_fix");
   r->absent_with_fix = verdict_of(r, "with_fix");

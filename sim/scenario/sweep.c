@@ -501,7 +501,7 @@ void scn_sweep_tally(const scn_sweep_res_t *r, size_t variant, scn_sweep_tally_t
 }
 
 int scn_sweep_replay(const scn_scenario_t *s, const scn_sweep_opts_t *o, const scn_sweep_run_t *run,
-                     const char *path, scn_sweep_replay_t *out) {
+                     const char *path, const scn_sweep_logio_t *io, scn_sweep_replay_t *out) {
   char sched[96];
   scn_run_opts_t ro;
   memset(out, 0, sizeof *out);
@@ -512,8 +512,27 @@ int scn_sweep_replay(const scn_scenario_t *s, const scn_sweep_opts_t *o, const s
   out->rec.seed = out->rep.seed = run->seed;
   out->rec.variant = out->rep.variant = run->variant;
   scn_sweep_run_opts(s, o, run->seed, run->variant, sched, sizeof sched, &ro);
-  ro.decision_log = path;
+  FILE *f = NULL;
+  if (io) {
+    f = io->open(io->arg, path);
+    if (!f) {
+      free(rsched);
+      out->log_failed = 1;
+      out->rec.error = sim_strdup("cannot write the decision log");
+      return out->rec.error ? 0 : SIM_ENOMEM;
+    }
+    ro.decision_log_file = f;
+  } else {
+    ro.decision_log = path;
+  }
   int rc = run_one(s, &ro, &out->rec);
+  if (f && io->close(io->arg, f, rc >= 0 && out->rec.ran) && rc >= 0) {
+    free(rsched);
+    out->log_failed = 1;
+    free(out->rec.error);
+    out->rec.error = sim_strdup("cannot write the decision log");
+    return out->rec.error ? 0 : SIM_ENOMEM;
+  }
   if (rc >= 0) {
     scn_sweep_run_opts(s, o, run->seed, run->variant, sched, sizeof sched, &ro);
     ro.sched = rsched;
