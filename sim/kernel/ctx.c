@@ -285,7 +285,45 @@ int sim__stack_get(sim_world_t *w, sim__ctx_t *c) {
   return 0;
 }
 
-static void stack_unmap(sim__ctx_t *c) {
+void sim__stack_unmap_begin(sim_world_t *w) { w->unmap_batch = true; }
+
+static void unmap_later(sim_world_t *w, void *map, size_t size) {
+  if (w->unmap_batch && w->nunmaps == w->capunmaps) {
+    size_t cap = w->capunmaps ? 2 * w->capunmaps : 1024;
+    struct sim__unmap *v = sim_realloc(w->unmaps, cap * sizeof *v);
+    if (v) {
+      w->unmaps = v;
+      w->capunmaps = cap;
+    }
+  }
+  if (!w->unmap_batch || w->nunmaps == w->capunmaps) {
+    munmap(map, size);
+    return;
+  }
+  w->unmaps[w->nunmaps].p = map;
+  w->unmaps[w->nunmaps++].n = size;
+}
+
+static int unmap_cmp(const void *a, const void *b) {
+  const struct sim__unmap *x = a, *y = b;
+  return x->p < y->p ? -1 : x->p > y->p;
+}
+
+static void unmap_flush(sim_world_t *w) {
+  if (w->nunmaps) qsort(w->unmaps, w->nunmaps, sizeof *w->unmaps, unmap_cmp);
+  for (size_t i = 0; i < w->nunmaps;) {
+    char *p = w->unmaps[i].p;
+    size_t n = w->unmaps[i].n;
+    for (i++; i < w->nunmaps && w->unmaps[i].p == p + n; i++) n += w->unmaps[i].n;
+    munmap(p, n);
+  }
+  free(w->unmaps);
+  w->unmaps = NULL;
+  w->nunmaps = w->capunmaps = 0;
+  w->unmap_batch = false;
+}
+
+static void stack_unmap(sim_world_t *w, sim__ctx_t *c) {
   sim__ctx_release(c);
 #ifdef SIM_ASAN
   /* Clear the stack's shadow (redzones of frames that never returned), or
@@ -296,7 +334,7 @@ static void stack_unmap(sim__ctx_t *c) {
   VALGRIND_STACK_DEREGISTER(c->vg_id);
 #endif
   free(c->uc);
-  munmap(c->map, c->map_size);
+  unmap_later(w, c->map, c->map_size);
 }
 
 void sim__ctx_release(sim__ctx_t *c) {
@@ -316,7 +354,7 @@ void sim__stack_put(sim_world_t *w, sim__ctx_t *c) {
 #endif
   /* Keep up to 4096 stacks for reuse; unmap the rest. */
   if (w->nstack_pool >= 4096) {
-    stack_unmap(c);
+    stack_unmap(w, c);
   } else {
     pool_reserve(w, w->nstack_pool + 1);
     w->stack_pool[w->nstack_pool++] = *c;
@@ -356,7 +394,8 @@ void sim__stack_pool_free(sim_world_t *w) {
     kept = 0;
   }
   pthread_mutex_unlock(&stack_cache_mu);
-  for (size_t i = kept; i < w->nstack_pool; i++) stack_unmap(&w->stack_pool[i]);
+  for (size_t i = kept; i < w->nstack_pool; i++) stack_unmap(w, &w->stack_pool[i]);
+  unmap_flush(w);
   free(w->stack_pool);
   w->stack_pool = NULL;
   w->nstack_pool = w->capstack_pool = 0;

@@ -1059,6 +1059,7 @@ void sim_world_destroy(sim_world_t *w) {
   if (tl_current && tl_current->w == w)
     sim__die("sim_world_destroy: called from inside the world");
   /* Live threads (blocked forever, or never run): drop their stacks. */
+  sim__stack_unmap_begin(w);
   for (sim_thread_t *t = w->live_head, *next; t; t = next) {
     next = t->next;
     sim__stack_put(w, &t->ctx);
