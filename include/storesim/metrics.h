@@ -47,6 +47,11 @@ sim_metric_kind_t sim_metric_kind(const sim_metric_t *m);
  * registered, which then is its first value); twmean weights by virtual time since registration. For
  * samples they are over the observed values. */
 void sim_metric_summarize(const sim_metric_t *m, sim_metric_summary_t *s);
+/* The nearest-rank q-quantile (0 < q <= 1) of a sample metric's values:
+ * exact up to 65,536 values, past them within 0.5 % (relative) of the exact
+ * value (a histogram of logarithmic buckets); NAN without values or for a
+ * gauge or counter. */
+double sim_metric_quantile(const sim_metric_t *m, double q);
 /* The sampled time series: *n points at times (i+1) * interval. */
 const double *sim_metric_series(const sim_metric_t *m, size_t *n);
 sim_time_t sim_world_sample_interval(const sim_world_t *w);

@@ -251,11 +251,32 @@ struct sim_metric {
   size_t nseries, capseries;
   double win_sum; /* samples observed in the current interval */
   uint64_t win_n;
-  double *samples;
+  double *samples; /* every value, up to SIM__SAMPLES_EXACT of them */
   size_t nsamples, capsamples;
   bool sorted;
+  struct sim__sketch *sketch; /* past SIM__SAMPLES_EXACT: the values' histogram */
   bool initial; /* only the registration value so far, held for no time */
 };
+
+/* A sample metric keeps its values exactly up to SIM__SAMPLES_EXACT of
+ * them, then a histogram of logarithmic buckets (the DDSketch idea, Masson
+ * et al. 2019): bucket i of the positive values holds (g^(i-1), g^i] with
+ * g = (1 + a) / (1 - a), and answers a quantile with 2 g^i / (g + 1), within
+ * a relative error of a = SIM__SKETCH_ALPHA of the exact nearest-rank value
+ * (tests/test_metrics.c checks the bound). Negative values have a mirrored
+ * histogram, zeros a count. Memory: a few thousand buckets per metric for
+ * values from nanoseconds to days, whatever the run's length. */
+#define SIM__SAMPLES_EXACT 65536
+#define SIM__SKETCH_ALPHA 0.005
+typedef struct sim__sketch_side {
+  uint64_t *c; /* c[k]: count of bucket lo + k */
+  int32_t lo;
+  uint32_t n; /* buckets held */
+} sim__sketch_side_t;
+typedef struct sim__sketch {
+  sim__sketch_side_t pos, neg; /* neg: buckets of -v */
+  uint64_t zeros, total;
+} sim__sketch_t;
 
 /* ---- string interning ---- */
 typedef struct sim__intern {

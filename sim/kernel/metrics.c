@@ -122,13 +122,96 @@ void sim_gauge_set(sim_metric_t *m, double v) {
 
 void sim_gauge_add(sim_metric_t *m, double dv) { sim_gauge_set(m, m->value + dv); }
 
-void sim_sample_add(sim_metric_t *m, double v) {
-  if (m->nsamples == m->capsamples) {
-    m->capsamples = m->capsamples ? 2 * m->capsamples : 64;
-    m->samples = sim__xrealloc(m->samples, m->capsamples * sizeof *m->samples);
+/* ---- the histogram of a sample metric past SIM__SAMPLES_EXACT values ---- */
+/* log(g) for a = SIM__SKETCH_ALPHA = 0.005: log(1.005 / 0.995) */
+static inline double sketch_log_gamma(void) { return 0.010000083334583179; }
+
+/* Bucket of x > 0: ceil(log_g x), clamped to what an int32 holds. */
+static int32_t sketch_index(double x) {
+  double k = ceil(log(x) / sketch_log_gamma());
+  if (k > 2e9) k = 2e9;
+  if (k < -2e9) k = -2e9;
+  return (int32_t)k;
+}
+
+static void side_add(sim__sketch_side_t *sd, int32_t i, uint64_t n) {
+  if (sd->n == 0) {
+    sd->c = sim__xcalloc(16, sizeof *sd->c);
+    sd->lo = i - 8;
+    sd->n = 16;
+  } else if (i < sd->lo || i >= sd->lo + (int64_t)sd->n) {
+    int64_t lo = i < sd->lo ? i : sd->lo;
+    int64_t hi = i >= sd->lo + (int64_t)sd->n ? i + 1 : sd->lo + (int64_t)sd->n;
+    int64_t want = hi - lo, cap = sd->n;
+    while (cap < want) cap *= 2;
+    /* grow towards the side that needed room */
+    int64_t nlo = i < sd->lo ? hi - cap : lo;
+    uint64_t *c = sim__xcalloc((size_t)cap, sizeof *c);
+    memcpy(c + (sd->lo - nlo), sd->c, sd->n * sizeof *c);
+    free(sd->c);
+    sd->c = c;
+    sd->lo = (int32_t)nlo;
+    sd->n = (uint32_t)cap;
   }
-  m->samples[m->nsamples++] = v;
-  m->sorted = false;
+  sd->c[i - sd->lo] += n;
+}
+
+static void sketch_add(sim__sketch_t *sk, double v, uint64_t n) {
+  sk->total += n;
+  if (v > 0) side_add(&sk->pos, sketch_index(v), n);
+  else if (v < 0) side_add(&sk->neg, sketch_index(-v), n);
+  else sk->zeros += n;
+}
+
+static double bucket_value(int32_t i) {
+  double lg = sketch_log_gamma(), g = exp(lg);
+  return 2 * exp(lg * i) / (g + 1);
+}
+
+/* The nearest-rank q-quantile, clamped to the exact [min, max]. */
+static double sketch_quantile(const sim__sketch_t *sk, double q, double min, double max) {
+  uint64_t k = (uint64_t)ceil(q * (double)sk->total), seen = 0;
+  if (k == 0) k = 1;
+  double v = max;
+  int found = 0;
+  for (uint32_t j = sk->neg.n; j-- > 0 && !found;) /* most negative first */
+    if ((seen += sk->neg.c[j]) >= k) v = -bucket_value(sk->neg.lo + (int32_t)j), found = 1;
+  if (!found && (seen += sk->zeros) >= k) v = 0, found = 1;
+  for (uint32_t j = 0; j < sk->pos.n && !found; j++)
+    if ((seen += sk->pos.c[j]) >= k) v = bucket_value(sk->pos.lo + (int32_t)j), found = 1;
+  return v < min ? min : v > max ? max : v;
+}
+
+static void sketch_free(sim__sketch_t *sk) {
+  if (!sk) return;
+  free(sk->pos.c);
+  free(sk->neg.c);
+  free(sk);
+}
+
+/* The exact values so far move into a histogram. */
+static void sketch_start(sim_metric_t *m) {
+  m->sketch = sim__xcalloc(1, sizeof *m->sketch);
+  for (size_t i = 0; i < m->nsamples; i++) sketch_add(m->sketch, m->samples[i], 1);
+  free(m->samples);
+  m->samples = NULL;
+  m->nsamples = m->capsamples = 0;
+}
+
+void sim_sample_add(sim_metric_t *m, double v) {
+  if (m->sketch) {
+    sketch_add(m->sketch, v, 1);
+  } else if (m->nsamples == SIM__SAMPLES_EXACT) {
+    sketch_start(m);
+    sketch_add(m->sketch, v, 1);
+  } else {
+    if (m->nsamples == m->capsamples) {
+    m->capsamples = m->capsamples ? 2 * m->capsamples : 64;
+      m->samples = sim__xrealloc(m->samples, m->capsamples * sizeof *m->samples);
+    }
+    m->samples[m->nsamples++] = v;
+    m->sorted = false;
+  }
   m->value = v;
   if (v < m->min)
     m->min = v;
@@ -232,14 +315,9 @@ void sim_metric_summarize(const sim_metric_t *mc, sim_metric_summary_t *s) {
   s->max = m->max;
   s->mean = m->sum / (double)m->count;
   if (m->kind == SIM_M_SAMPLE) {
-    if (!m->sorted) {
-      m->samples = sort_doubles(m->samples, m->nsamples); /* may move them */
-      if (m->nsamples >= 64) m->capsamples = m->nsamples;
-      m->sorted = true;
-    }
-    s->p50 = pct(m->samples, m->nsamples, 0.50);
-    s->p95 = pct(m->samples, m->nsamples, 0.95);
-    s->p99 = pct(m->samples, m->nsamples, 0.99);
+    s->p50 = sim_metric_quantile(m, 0.50);
+    s->p95 = sim_metric_quantile(m, 0.95);
+    s->p99 = sim_metric_quantile(m, 0.99);
     s->twmean = s->mean;
     s->final = m->value;
   } else {
@@ -248,6 +326,18 @@ void sim_metric_summarize(const sim_metric_t *mc, sim_metric_summary_t *s) {
     sim_time_t span = now - m->t0;
     s->twmean = span > 0 ? acc / (double)span : m->value;
   }
+}
+
+double sim_metric_quantile(const sim_metric_t *mc, double q) {
+  sim_metric_t *m = (sim_metric_t *)mc; /* sorting samples is a cache */
+  if (m->kind != SIM_M_SAMPLE || m->count == 0 || !(q > 0 && q <= 1)) return NAN;
+  if (m->sketch) return sketch_quantile(m->sketch, q, m->min, m->max);
+  if (!m->sorted) {
+    m->samples = sort_doubles(m->samples, m->nsamples); /* may move them */
+    if (m->nsamples >= 64) m->capsamples = m->nsamples;
+    m->sorted = true;
+  }
+  return pct(m->samples, m->nsamples, q);
 }
 
 void sim__metrics_sample(sim_world_t *w) {
@@ -288,6 +378,7 @@ void sim__metrics_free(sim_world_t *w) {
     free(m->unit);
     free(m->series);
     free(m->samples);
+    sketch_free(m->sketch);
     free(m);
   }
   free(w->metrics);
