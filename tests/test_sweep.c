@@ -126,6 +126,11 @@ Test(sweep, bad_options_are_refused) {
   o.shard = 3;
   o.nshards = 3;
   cr_expect_eq(scn_sweep(s, &o, &r, err, sizeof err), SIM_EINVAL);
+  o.shard = 0;
+  o.sched = (sim_sched_t){.kind = SIM_SCHED_PCT, .depth = 0}; /* depth is 1 or more */
+  cr_expect_eq(scn_sweep(s, &o, &r, err, sizeof err), SIM_EINVAL);
+  cr_expect(strstr(err, "bad scheduler 'pct:5:0'") != NULL, "%s", err);
+  cr_expect_null(r);
   scn_scenario_free(s);
 }
 

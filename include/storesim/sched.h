@@ -54,9 +54,10 @@ typedef struct sim_sched {
 } sim_sched_t;
 
 /* Parses text (NULL or "" is fifo) into *out. Returns 0, or SIM_EINVAL with
- * "bad scheduler '...': expected ..." in err (n bytes) and *out zeroed
- * (fifo). For replay, out->file points into text. The replay file is not
- * opened here: the world reads it (sim_world_create). */
+ * "bad scheduler '...': expected ..." in err (n bytes; err may be NULL when
+ * n is 0) and *out zeroed (fifo). For replay, out->file points into text.
+ * The replay file is not opened here: the world reads it
+ * (sim_world_create). */
 int sim_sched_parse(const char *text, sim_sched_t *out, char *err, size_t n);
 
 /* Checks a spec built by hand (ranges, a replay file named): 0, or

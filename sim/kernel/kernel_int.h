@@ -420,8 +420,10 @@ int sim__block(sim__wait_kind_t kind, void *obj, uint32_t obj_name,
  * wait queue). */
 void sim__wake(sim_thread_t *t, int rc);
 /* Scheduling point of the running thread t: records what t is doing (op on
- * object obj) and, under random/pct/replay with another thread READY, may
- * switch to it. Inline for the common case, where it only records. */
+ * object obj) and, when the policy decides at scheduling points
+ * (sched_points: random, pct, a replay of either) and another thread is
+ * READY, may switch to it. Inline for the common case, where it only
+ * records. */
 void sim__sched_point_switch(sim_thread_t *t, uint32_t obj);
 static inline void sim__sched_point(sim_thread_t *t, const char *op, uint32_t obj) {
   t->op = op;

@@ -393,7 +393,9 @@ int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
               scn_sweep_res_t **out, char *err, size_t nerr) {
   *out = NULL;
   size_t nvar = 0, first = 0;
-  int rc = sim_sched_check(&o->sched, err, nerr);
+  sim_sched_t first_sched; /* every run's differs by its seed only */
+  scn_sweep_sched(o, o->seed_from, &first_sched);
+  int rc = sim_sched_check(&first_sched, err, nerr);
   if (rc) return rc;
   if (o->seed_to < o->seed_from) {
     snprintf(err, nerr, "empty seed range %llu-%llu",
