@@ -436,7 +436,8 @@ Test(runner, seeded_schedulers_replay_exactly) {
   for (size_t k = 0; k < 2; k++) {
     scn_run_opts_t o = {0};
     o.duration = SIM_HOUR;
-    o.sched = scheds[k];
+    char err[256];
+    cr_assert_eq(sim_sched_parse(scheds[k], &o.sched, err, sizeof err), 0, "%s", err);
     scn_result_t *a = scn_run(s, &o), *b = scn_run(s, &o);
     cr_assert(a->variants[0].ran, "%s: %s", scheds[k], a->diag.text ? a->diag.text : "");
     for (size_t i = 0; i < a->nvariants; i++)
@@ -446,10 +447,11 @@ Test(runner, seeded_schedulers_replay_exactly) {
   }
   scn_run_opts_t o = {0};
   o.duration = SIM_HOUR;
-  o.sched = "bogus";
+  o.sched = (sim_sched_t){.kind = SIM_SCHED_PCT, .seed = 3, .depth = 0}; /* depth is 1 or more */
   scn_result_t *r = scn_run(s, &o);
   cr_assert_eq(r->status, 2);
-  cr_assert(strstr(r->diag.text, "cannot create the world"), "%s", r->diag.text);
+  cr_assert(strstr(r->diag.text, "cannot create the world: bad scheduler 'pct:3:0'"), "%s",
+            r->diag.text);
   scn_result_free(r);
   scn_scenario_free(s);
 }

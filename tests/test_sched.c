@@ -238,6 +238,109 @@ Test(sched, jsonl_trace_is_byte_identical) {
   free(b);
 }
 
+/* ---- specs: parsed once, formatted back ---------------------------------------------- */
+
+Test(spec, parse_and_format_round_trip) {
+  const char *texts[] = {"fifo",
+                         "random:5",
+                         "random:18446744073709551615",
+                         "pct:5:3",
+                         "pct:5:2:40",
+                         "pct:0:1000:1000000000000000",
+                         "replay:/tmp/x.log"};
+  for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+    sim_sched_t sc, back;
+    char err[256], buf[128];
+    cr_assert_eq(sim_sched_parse(texts[i], &sc, err, sizeof err), 0, "%s: %s", texts[i], err);
+    size_t n = sim_sched_format(&sc, buf, sizeof buf);
+    cr_assert_str_eq(buf, texts[i]);
+    cr_assert_eq(n, strlen(texts[i]));
+    cr_assert_eq(sim_sched_check(&sc, err, sizeof err), 0, "%s: %s", texts[i], err);
+    cr_assert_eq(sim_sched_parse(buf, &back, err, sizeof err), 0);
+    cr_assert_eq(back.kind, sc.kind);
+    cr_assert_eq(back.seed, sc.seed);
+    cr_assert_eq(back.depth, sc.depth);
+    cr_assert_eq(back.steps, sc.steps);
+  }
+  sim_sched_t sc;
+  char err[256] = "", buf[8];
+  cr_assert_eq(sim_sched_parse("pct:7:2", &sc, err, sizeof err), 0);
+  cr_assert(sc.kind == SIM_SCHED_PCT && sc.seed == 7 && sc.depth == 2 && sc.steps == 0);
+  cr_assert(sim_sched_seeded(&sc));
+  cr_assert_eq(sim_sched_format(&sc, buf, sizeof buf), 7, "the length it needs");
+  cr_assert_str_eq(buf, "pct:7:2");
+  cr_assert_eq(sim_sched_format(&sc, buf, 4), 7, "truncated, NUL-terminated");
+  cr_assert_str_eq(buf, "pct");
+  cr_assert_eq(sim_sched_parse("replay:/a/b", &sc, err, sizeof err), 0);
+  cr_assert(sc.kind == SIM_SCHED_REPLAY && !strcmp(sc.file, "/a/b") && !sim_sched_seeded(&sc));
+  for (int k = 0; k < 2; k++) { /* NULL and "" are fifo */
+    cr_assert_eq(sim_sched_parse(k ? "" : NULL, &sc, err, sizeof err), 0);
+    cr_assert_eq(sc.kind, SIM_SCHED_FIFO);
+    cr_assert(!sim_sched_seeded(&sc));
+  }
+}
+
+Test(spec, bad_text_is_refused_with_its_message) {
+  sim_sched_t sc;
+  char err[256];
+  memset(&sc, 0x5a, sizeof sc);
+  cr_assert_eq(sim_sched_parse("bogus", &sc, err, sizeof err), SIM_EINVAL);
+  cr_assert_str_eq(err, "bad scheduler 'bogus': expected fifo, random:SEED, "
+                        "pct:SEED:DEPTH[:STEPS] or replay:FILE");
+  cr_assert_eq(sc.kind, SIM_SCHED_FIFO, "zeroed on error");
+  cr_assert_eq(sc.seed, 0);
+  cr_assert_eq(sim_sched_parse("pct:1:2xyz", &sc, err, sizeof err), SIM_EINVAL);
+  cr_assert_str_eq(err, "bad scheduler 'pct:1:2xyz': expected pct:SEED:DEPTH[:STEPS] with DEPTH "
+                        "1 to 1000 and STEPS 1 to 1000000000000000");
+  cr_assert_eq(sim_sched_parse("replay:", &sc, err, sizeof err), SIM_EINVAL);
+}
+
+Test(spec, hand_built_specs_are_checked) {
+  char err[256];
+  sim_sched_t sc = {.kind = SIM_SCHED_PCT, .seed = 1, .depth = 0};
+  cr_assert_eq(sim_sched_check(&sc, err, sizeof err), SIM_EINVAL);
+  kt_assert_contains(err, "bad scheduler 'pct:1:0': expected pct:SEED:DEPTH[:STEPS]");
+  sc.depth = SIM_SCHED_PCT_MAX_DEPTH + 1;
+  cr_assert_eq(sim_sched_check(&sc, err, sizeof err), SIM_EINVAL);
+  sc.depth = 2;
+  sc.steps = SIM_SCHED_PCT_MAX_STEPS + 1;
+  cr_assert_eq(sim_sched_check(&sc, err, sizeof err), SIM_EINVAL);
+  sc = (sim_sched_t){.kind = SIM_SCHED_REPLAY};
+  cr_assert_eq(sim_sched_check(&sc, err, sizeof err), SIM_EINVAL);
+  sc = (sim_sched_t){.kind = (sim_sched_kind_t)99};
+  cr_assert_eq(sim_sched_check(&sc, err, sizeof err), SIM_EINVAL);
+  /* and the world refuses them */
+  sim_world_opts_t o;
+  sim_world_opts_init(&o);
+  o.sched_spec = (sim_sched_t){.kind = SIM_SCHED_PCT, .seed = 1, .depth = 0};
+  sim_world_t *w = (sim_world_t *)1;
+  cr_assert_eq(sim_world_create(&o, &w, err, sizeof err), SIM_EINVAL);
+  cr_assert_null(w);
+  kt_assert_contains(err, "bad scheduler 'pct:1:0'");
+  kt_leak_check();
+}
+
+/* A world given the parsed spec runs as one given its text. */
+Test(spec, spec_and_text_give_the_same_run) {
+  const char *texts[] = {"fifo", "random:5", "pct:5:3", "pct:5:2:40"};
+  for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+    uint64_t h[2];
+    for (int k = 0; k < 2; k++) {
+      sim_world_opts_t o;
+      sim_world_opts_init(&o);
+      char err[256];
+      if (k) cr_assert_eq(sim_sched_parse(texts[i], &o.sched_spec, err, sizeof err), 0);
+      else o.sched = texts[i];
+      sim_world_t *w = kt_world_opts(&o);
+      kept_trace_program(w);
+      cr_assert_eq(sim_world_run(w, SIM_TIME_MAX), 0);
+      h[k] = sim_world_trace_hash(w);
+      kt_end(w, 0);
+    }
+    cr_assert_eq(h[0], h[1], "%s", texts[i]);
+  }
+}
+
 /* ---- exploration -------------------------------------------------------------------- */
 
 static size_t distinct(const run_result_t *r, size_t n) {

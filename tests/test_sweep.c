@@ -53,7 +53,7 @@ static scn_sweep_res_t *sweep(const scn_scenario_t *s, int jobs, unsigned shard,
                               unsigned nshards, int vary) {
   scn_sweep_opts_t o;
   memset(&o, 0, sizeof o);
-  o.sched = SCN_SWEEP_RANDOM;
+  o.sched.kind = SIM_SCHED_RANDOM;
   o.seed_from = 3;
   o.seed_to = 12;
   o.jobs = jobs;
@@ -126,6 +126,11 @@ Test(sweep, bad_options_are_refused) {
   o.shard = 3;
   o.nshards = 3;
   cr_expect_eq(scn_sweep(s, &o, &r, err, sizeof err), SIM_EINVAL);
+  o.shard = 0;
+  o.sched = (sim_sched_t){.kind = SIM_SCHED_PCT, .depth = 0}; /* depth is 1 or more */
+  cr_expect_eq(scn_sweep(s, &o, &r, err, sizeof err), SIM_EINVAL);
+  cr_expect(strstr(err, "bad scheduler 'pct:5:0'") != NULL, "%s", err);
+  cr_expect_null(r);
   scn_scenario_free(s);
 }
 
@@ -148,13 +153,13 @@ static size_t variant_index(const scn_scenario_t *s, const char *name) {
 
 /* An explore-style sweep: one variant, the scenario's world seed, seeds
  * 1..n of one scheduler, 10 s of virtual time. */
-static scn_sweep_opts_t race_opts(scn_sweep_sched_t sched, uint64_t n, int jobs) {
+static scn_sweep_opts_t race_opts(sim_sched_kind_t sched, uint64_t n, int jobs) {
   scn_sweep_opts_t o;
   memset(&o, 0, sizeof o);
   o.variant = "race_without_fix";
-  o.sched = sched;
-  o.pct_depth = 2;
-  o.pct_steps = sched == SCN_SWEEP_PCT ? 72 : 0;
+  o.sched.kind = sched;
+  o.sched.depth = 2;
+  o.sched.steps = sched == SIM_SCHED_PCT ? 72 : 0;
   o.seed_from = 1;
   o.seed_to = n;
   o.duration = 10 * SIM_SEC;
@@ -173,7 +178,7 @@ static scn_sweep_res_t *run_sweep(const scn_scenario_t *s, const scn_sweep_opts_
 Test(sweep, explore_schedulers_same_for_one_and_two_workers, .timeout = 120) {
   scn_scenario_t *s = load_q279798();
   size_t vi = variant_index(s, "race_without_fix");
-  scn_sweep_sched_t scheds[] = {SCN_SWEEP_RANDOM, SCN_SWEEP_PCT};
+  sim_sched_kind_t scheds[] = {SIM_SCHED_RANDOM, SIM_SCHED_PCT};
   for (int k = 0; k < 2; k++) {
     scn_sweep_opts_t o1 = race_opts(scheds[k], 40, 1), o2 = race_opts(scheds[k], 40, 2);
     scn_sweep_res_t *a = run_sweep(s, &o1), *b = run_sweep(s, &o2);
@@ -208,7 +213,7 @@ Test(sweep, explore_schedulers_same_for_one_and_two_workers, .timeout = 120) {
     cr_expect_eq(ta.lock_order_only, 40 - ta.deadlock);
     cr_expect_eq(tb.lock_order_only, ta.lock_order_only);
     cr_expect_null(ta.first_error);
-    if (scheds[k] == SCN_SWEEP_RANDOM) {
+    if (scheds[k] == SIM_SCHED_RANDOM) {
       /* some schedules deadlock, not all (392 of 1,000 in docs) */
       cr_expect(ta.deadlock > 0 && ta.deadlock < 40, "%llu", (unsigned long long)ta.deadlock);
       cr_assert(ta.first_deadlock);
@@ -232,7 +237,7 @@ Test(sweep, explore_schedulers_same_for_one_and_two_workers, .timeout = 120) {
 Test(sweep, first_deadlock_records_and_replays, .timeout = 60) {
   scn_scenario_t *s = load_q279798();
   size_t vi = variant_index(s, "race_without_fix");
-  scn_sweep_opts_t o = race_opts(SCN_SWEEP_RANDOM, 4, 2);
+  scn_sweep_opts_t o = race_opts(SIM_SCHED_RANDOM, 4, 2);
   scn_sweep_res_t *r = run_sweep(s, &o);
   scn_sweep_tally_t t;
   scn_sweep_tally(r, vi, &t);
@@ -285,7 +290,7 @@ Test(sweep, fifo_sweep_at_the_variant_seed_is_the_plain_run, .timeout = 60) {
   scn_sweep_opts_t o;
   memset(&o, 0, sizeof o);
   o.variant = "race_without_fix";
-  o.sched = SCN_SWEEP_FIFO;
+  o.sched.kind = SIM_SCHED_FIFO;
   o.seed_from = o.seed_to = (uint64_t)s->variants[vi].world.seed;
   o.duration = 10 * SIM_SEC;
   o.jobs = 1;
@@ -307,7 +312,7 @@ Test(sweep, fifo_sweep_at_the_variant_seed_is_the_plain_run, .timeout = 60) {
   /* the duration option is applied: a longer run takes more steps */
   scn_scenario_t *q = load();
   memset(&o, 0, sizeof o);
-  o.sched = SCN_SWEEP_RANDOM;
+  o.sched.kind = SIM_SCHED_RANDOM;
   o.seed_from = o.seed_to = 1;
   o.variant = "without_fix";
   o.jobs = 1;
@@ -347,7 +352,7 @@ Test(sweep, first_error_in_seed_order_for_any_worker_count) {
   scn_diag_free(&d);
   scn_sweep_opts_t o;
   memset(&o, 0, sizeof o);
-  o.sched = SCN_SWEEP_RANDOM;
+  o.sched.kind = SIM_SCHED_RANDOM;
   o.seed_from = 1;
   o.seed_to = 12;
   o.vary_world_seed = 1;

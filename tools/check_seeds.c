@@ -26,7 +26,7 @@ enum { SHOW_SEEDS = 12 };
 /* One scenario; returns 0 pass, 1 below the promise, 2 an error stopped it
  * (printed), 3 a run crashed. */
 static int check_one(const scn_scenario_t *s, const cli_seeds_opts_t *co) {
-  scn_sweep_opts_t o = {.sched = SCN_SWEEP_FIFO,
+  scn_sweep_opts_t o = {.sched = {.kind = SIM_SCHED_FIFO},
                         .seed_from = co->from,
                         .seed_to = co->to,
                         .vary_world_seed = 1,

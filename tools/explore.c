@@ -112,7 +112,7 @@ static int pct_steps_of(const explore_t *x, size_t vi, uint64_t *steps) {
   const scn_variant_t *v = &x->s->variants[vi];
   /* A fifo sweep sets the world seed to its seed: the variant's own. */
   scn_sweep_opts_t o = {.variant = v->name,
-                        .sched = SCN_SWEEP_FIFO,
+                        .sched = {.kind = SIM_SCHED_FIFO},
                         .seed_from = (uint64_t)v->world.seed,
                         .seed_to = (uint64_t)v->world.seed,
                         .duration = x->duration,
@@ -149,9 +149,9 @@ static int explore_one(const explore_t *x, size_t vi, int pct, uint64_t n) {
     return 2;
   }
   scn_sweep_opts_t o = {.variant = v->name,
-                        .sched = pct ? SCN_SWEEP_PCT : SCN_SWEEP_RANDOM,
-                        .pct_depth = x->depth,
-                        .pct_steps = pct_steps,
+                        .sched = {.kind = pct ? SIM_SCHED_PCT : SIM_SCHED_RANDOM,
+                                  .depth = x->depth,
+                                  .steps = pct_steps},
                         .seed_from = x->first,
                         .seed_to = x->first + (n - 1),
                         .duration = x->duration,

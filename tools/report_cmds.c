@@ -134,8 +134,9 @@ static int parse(const char *cmd, int argc, char **argv, opts_t *o) {
     if (!strcmp(name, "-o") || !strcmp(name, "--output")) o->output = val;
     else if (!strcmp(name, "--dot")) o->dot_dir = val;
     else if (!strcmp(name, "--variant")) o->run.variant = val;
-    else if (!strcmp(name, "--sched")) o->run.sched = val;
-    else if (!strcmp(name, "--set")) o->sets[o->nsets++] = val;
+    else if (!strcmp(name, "--sched")) {
+      if (sim_sched_parse(val, &o->run.sched, err, sizeof err)) return usage_error(cmd, "%s", err);
+    } else if (!strcmp(name, "--set")) o->sets[o->nsets++] = val;
     else if (!strcmp(name, "--trace-format")) {
       if (strcmp(val, "perfetto") && strcmp(val, "chrome"))
         return usage_error(cmd, "--trace-format: unknown format '%s' (known: perfetto)", val);

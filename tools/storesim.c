@@ -135,6 +135,7 @@ typedef struct cli {
   size_t nsets;
   const char *trace_path, *metrics_path;
   const char *seeds, *wall_limit; /* check --seeds, --wall-limit */
+  int have_sched;                 /* --sched was given */
   int json, markdown, help;
   const char **args;
   size_t nargs;
@@ -190,8 +191,10 @@ static int parse_opts(const char *cmd, int argc, char **argv, const char *allowe
     if (!strcmp(name, "--json")) c->json = 1;
     else if (!strcmp(name, "--markdown")) c->markdown = 1;
     else if (!strcmp(name, "--variant")) c->run.variant = val;
-    else if (!strcmp(name, "--sched")) c->run.sched = val;
-    else if (!strcmp(name, "--trace")) c->trace_path = val;
+    else if (!strcmp(name, "--sched")) {
+      if (sim_sched_parse(val, &c->run.sched, err, sizeof err)) return usage_error(cmd, "%s", err);
+      c->have_sched = 1;
+    } else if (!strcmp(name, "--trace")) c->trace_path = val;
     else if (!strcmp(name, "--metrics")) c->metrics_path = val;
     else if (!strcmp(name, "--set")) c->sets[c->nsets++] = val;
     else if (!strcmp(name, "--seeds")) c->seeds = val;
@@ -388,7 +391,7 @@ static int check_seeds(const cli_t *c, const files_t *files) {
   cli_seeds_opts_t co = {
       .from = 1, .to = 0, .duration = c->run.duration, .jobs = c->run.jobs, .wall_limit = 600};
   if (!c->seeds) return usage_error("check", "%s needs --seeds", "--wall-limit");
-  if (c->run.have_seed || c->run.sched)
+  if (c->run.have_seed || c->have_sched)
     return usage_error("check", "%s: --seeds runs fifo on each world seed",
                        c->run.have_seed ? "--seed" : "--sched");
   if (cli_parse_seeds(c->seeds, &co.from, &co.to) || co.to - co.from >= 100000000ull)

@@ -106,8 +106,7 @@ static int takes_value(const char *opt) {
 int cmd_sweep(int argc, char **argv) {
   scn_sweep_opts_t o;
   memset(&o, 0, sizeof o);
-  o.sched = SCN_SWEEP_RANDOM;
-  o.pct_depth = 2;
+  o.sched.kind = SIM_SCHED_RANDOM;
   o.seed_from = 1;
   o.seed_to = 100;
   long nproc = sysconf(_SC_NPROCESSORS_ONLN);
@@ -131,12 +130,10 @@ int cmd_sweep(int argc, char **argv) {
     } else if (!strcmp(a, "--sched")) {
       i++;
       uint64_t d = 0, k = 0;
-      if (!strcmp(v, "random"))
-        o.sched = SCN_SWEEP_RANDOM;
-      else if (!strcmp(v, "fifo"))
-        o.sched = SCN_SWEEP_FIFO;
+      if (!strcmp(v, "random")) o.sched.kind = SIM_SCHED_RANDOM;
+      else if (!strcmp(v, "fifo")) o.sched.kind = SIM_SCHED_FIFO;
       else if (!strncmp(v, "pct", 3)) {
-        o.sched = SCN_SWEEP_PCT;
+        o.sched.kind = SIM_SCHED_PCT;
         unsigned long long dd = 2, kk = 0;
         char tail;
         int n = v[3] ? sscanf(v, "pct:%llu:%llu%c", &dd, &kk, &tail) : 0;
@@ -151,8 +148,8 @@ int cmd_sweep(int argc, char **argv) {
         }
         d = dd;
         k = kk;
-        o.pct_depth = d;
-        o.pct_steps = k;
+        o.sched.depth = d;
+        o.sched.steps = k;
       } else {
         fprintf(stderr, "storesim sweep: --sched %s: expected random, pct[:DEPTH] or fifo\n", v);
         return 2;
@@ -265,10 +262,12 @@ int cmd_sweep(int argc, char **argv) {
         status = 2;
     }
   }
-  const char *family = o.sched == SCN_SWEEP_RANDOM ? "random" : o.sched == SCN_SWEEP_PCT ? "pct" : "fifo";
+  const char *family = o.sched.kind == SIM_SCHED_RANDOM ? "random"
+                       : o.sched.kind == SIM_SCHED_PCT  ? "pct"
+                                                        : "fifo";
   char fam[64];
-  if (o.sched == SCN_SWEEP_PCT)
-    snprintf(fam, sizeof fam, "pct (depth %" PRIu64 ")", o.pct_depth);
+  if (o.sched.kind == SIM_SCHED_PCT)
+    snprintf(fam, sizeof fam, "pct (depth %" PRIu64 ")", o.sched.depth);
   else
     snprintf(fam, sizeof fam, "%s", family);
   if (!json)
@@ -313,7 +312,7 @@ int cmd_sweep(int argc, char **argv) {
       scn_crash_ctx_t c = {.id = s->id,
                            .file = file,
                            .variant = s->variants[v].name,
-                           .seed = o.vary_world_seed || o.sched == SCN_SWEEP_FIFO
+                           .seed = o.vary_world_seed || o.sched.kind == SIM_SCHED_FIFO
                                        ? t.first_crash->seed
                                        : (uint64_t)s->variants[v].world.seed,
                            .sched = sched};
@@ -352,7 +351,7 @@ int cmd_sweep(int argc, char **argv) {
         printf("      decision log of seed %" PRIu64 " (%s): %s; replay %s\n", first->seed, sched,
                logpath, same ? "reproduces it (same trace hash)" : "DIVERGED");
         char seedopt[48] = "";
-        if (o.vary_world_seed || o.sched == SCN_SWEEP_FIFO)
+        if (o.vary_world_seed || o.sched.kind == SIM_SCHED_FIFO)
           snprintf(seedopt, sizeof seedopt, " --seed %" PRIu64, first->seed);
         printf("      storesim run %s --variant %s%s --sched replay:%s\n", file,
                s->variants[v].name, seedopt, logpath);

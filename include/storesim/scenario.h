@@ -272,7 +272,7 @@ typedef struct scn_run_opts {
   const char *variant;  /* run only this one (NULL: all) */
   int have_seed;
   uint64_t seed;
-  const char *sched;    /* NULL: fifo */
+  sim_sched_t sched;    /* the scheduler (zeroed: fifo; sim_sched_parse) */
   sim_time_t duration;  /* 0: the scenario's */
   FILE *trace;          /* JSON Lines of every record (NULL: none) */
   int keep_series;      /* keep metric time series in the result */

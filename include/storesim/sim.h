@@ -31,6 +31,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "storesim/sched.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -84,7 +86,9 @@ typedef struct sim_proc sim_proc_t;
 
 typedef struct sim_world_opts {
   uint64_t seed;              /* root seed of all random streams */
-  const char *sched;          /* "fifo" (NULL = fifo), "random:SEED",
+  sim_sched_t sched_spec;     /* the scheduler (zeroed: fifo; sched.h) */
+  const char *sched;          /* or its text, parsed at create in its place
+                                 when not NULL: "fifo", "random:SEED",
                                  "pct:SEED:DEPTH[:STEPS]", "replay:FILE" */
   const char *decision_log;   /* if set, write the scheduling decisions here */
   FILE *decision_log_file;    /* or to this stream (decision_log NULL; the
@@ -119,7 +123,8 @@ typedef struct sim_world_opts {
 void sim_world_opts_init(sim_world_opts_t *o);
 
 /* Creates a world. On success *out is set and 0 returned; on error *out is
- * NULL and SIM_EINVAL (bad scheduler string, unreadable replay file) or
+ * NULL and SIM_EINVAL (bad scheduler text or spec, unreadable replay file,
+ * unwritable decision log) or
  * SIM_ENOMEM is returned. If err/nerr are given, a message is written there. */
 int sim_world_create(const sim_world_opts_t *o, sim_world_t **out, char *err,
                      size_t nerr);

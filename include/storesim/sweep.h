@@ -33,17 +33,17 @@ extern "C" {
 /* Most worker processes of one sweep. */
 #define SCN_SWEEP_MAX_JOBS 1024
 
-typedef enum { SCN_SWEEP_FIFO, SCN_SWEEP_RANDOM, SCN_SWEEP_PCT } scn_sweep_sched_t;
-
 typedef struct scn_sweep_opts {
   const char *variant;     /* NULL: every variant */
-  scn_sweep_sched_t sched;
-  uint64_t pct_depth;      /* PCT bug depth d (default 2) */
-  uint64_t pct_steps;      /* PCT step estimate k (0: kernel default) */
+  sim_sched_t sched;       /* the schedule family (zeroed: fifo): a seeded
+                              policy (sim_sched_seeded) runs with each seed
+                              of the range as its seed, the rest as given
+                              (scn_sweep_sched) */
   uint64_t seed_from, seed_to; /* inclusive range */
-  int vary_world_seed;     /* also use the seed as the world seed (default for
-                              fifo); else the world keeps the scenario's seed
-                              and only the schedule varies */
+  int vary_world_seed;         /* also use the seed as the world seed (always
+                              when the policy is not seeded); else the world
+                              keeps the scenario's seed and only the
+                              schedule varies */
   sim_time_t duration;     /* virtual time of each run (0: the scenario's) */
   int jobs;                /* worker processes (1 .. SCN_SWEEP_MAX_JOBS) */
   double wall_limit;       /* host seconds one run may take before its worker
@@ -84,12 +84,16 @@ typedef struct scn_sweep_res {
   int interrupted;
 } scn_sweep_res_t;
 
-/* The scheduler string of a run ("random:7", "pct:7:2", "fifo"); buf gets it. */
+/* The scheduler of the sweep's runs with this seed, into *out. */
+void scn_sweep_sched(const scn_sweep_opts_t *o, uint64_t seed, sim_sched_t *out);
+/* Its text ("random:7", "pct:7:2", "fifo"), for people and file names; buf
+ * (n bytes) gets it. */
 void scn_sweep_sched_string(const scn_sweep_opts_t *o, uint64_t seed, char *buf,
                             size_t n);
 /* Runs the sweep on o->jobs worker processes (forked: call it while the
  * process has no other threads). Returns 0 and *out (free with
- * scn_sweep_free); SIM_EINVAL for bad options (message in err, *out NULL);
+ * scn_sweep_free); SIM_EINVAL for bad options (a bad scheduler too; message
+ * in err, *out NULL);
  * SIM_ENOMEM (*out NULL). A run that fails is not an error of the sweep: its
  * record says so (error, ran, complete), and so does a run that crashed or
  * exceeded the wall-clock limit (crashed; the other runs go on). On an interrupt (scn_interrupted) no new run starts and
@@ -98,12 +102,10 @@ int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
               scn_sweep_res_t **out, char *err, size_t nerr);
 /* Frees r and the error strings of its runs. Accepts NULL. */
 void scn_sweep_free(scn_sweep_res_t *r);
-/* The run options that reproduce one run of a sweep (for logs and replays).
- * sched (nsched bytes, 96 is enough) receives the scheduler string and
- * ro->sched points to it; ro is overwritten whole. */
-void scn_sweep_run_opts(const scn_scenario_t *s, const scn_sweep_opts_t *o,
-                        uint64_t seed, size_t variant, char *sched, size_t nsched,
-                        scn_run_opts_t *ro);
+/* The run options that reproduce one run of a sweep (for logs and replays);
+ * ro is overwritten whole. */
+void scn_sweep_run_opts(const scn_scenario_t *s, const scn_sweep_opts_t *o, uint64_t seed,
+                        size_t variant, scn_run_opts_t *ro);
 
 /* Per-variant totals of a sweep's result. Counts are of runs that ran; a run
  * counts once per kind however many reports of that kind it filed. */

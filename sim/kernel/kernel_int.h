@@ -25,6 +25,7 @@
 #include "storesim/detect.h"
 #include "storesim/metrics.h"
 #include "storesim/proc.h"
+#include "storesim/sched.h"
 #include "storesim/sim.h"
 #include "storesim/sync.h"
 #include "storesim/trace.h"
@@ -127,7 +128,7 @@ struct sim_thread {
   const char *activity;
   const char *op;   /* what it is doing at the current scheduling point */
   uint32_t op_obj;  /* interned object of op */
-  uint64_t prio;    /* PCT priority */
+  uint64_t prio;    /* PCT priority (sched.c) */
   sim_thread_t *next, *prev; /* live threads, in id order */
   sim_thread_t *free_next;   /* struct free list */
   bool freed;                /* on the free list (a second free is a kernel bug) */
@@ -286,15 +287,32 @@ typedef struct sim__intern {
   uint32_t nslots;
 } sim__intern_t;
 
-/* ---- scheduler policies ---- */
-enum { SIM__S_FIFO, SIM__S_RANDOM, SIM__S_PCT, SIM__S_REPLAY };
-
-typedef struct sim__decision {
-  uint64_t id;
-  uint32_t name_id;
-  char *name;
-  char *op;
-} sim__decision_t;
+/* ---- scheduler policies (sched.c): one row of its table each ---- */
+typedef struct sim__sched_policy {
+  sim_sched_kind_t kind; /* its index in the table */
+  const char *syntax;    /* "random:SEED", for the parse error */
+  bool seeded;           /* draws from the spec's seed (sim_sched_seeded) */
+  bool replays;          /* its decisions come from a log: the run loop takes
+                         them (it reports a divergence), never a thread */
+  /* Parses text into *out: 0, SIM_EINVAL with err, or 1 when text is not
+   * of this policy. */
+  int (*parse)(const char *text, sim_sched_t *out, char *err, size_t n);
+  /* Checks a spec of this kind (NULL: every one is valid). */
+  int (*check)(const sim_sched_t *s, char *err, size_t n);
+  size_t (*format)(const sim_sched_t *s, char *buf, size_t n);
+  /* Sets w->sched_state (NULL: no state); may clear w->sched_points. On
+   * error the world's destroy calls free. */
+  int (*init)(sim_world_t *w, const sim_sched_t *s, char *err, size_t n);
+  void (*spawn)(sim_world_t *w, sim_thread_t *t); /* a new READY thread */
+  /* Index of the READY thread to run, rn > 1; -1 on replay divergence
+   * (w->last_error says where). NULL: the oldest (world.c, inline). */
+  long (*pick)(sim_world_t *w);
+  /* At a scheduling point of the running t, rn > 0: 0 to go on with t,
+   * k + 1 to run READY thread k; -1 for no decision (and the run stopped
+   * if the policy set w->interrupted). NULL: always go on. */
+  long (*point)(sim_world_t *w, sim_thread_t *t);
+  void (*free)(sim_world_t *w);
+} sim__sched_policy_t;
 
 struct sim_world {
   sim_world_opts_t o;
@@ -329,7 +347,6 @@ struct sim_world {
   char spawn_name[64];
   uint32_t spawn_name_id;
   bool force_front; /* next pick takes the front, no decision */
-  uint64_t pct_k;
   uint32_t *tname; /* thread id -> interned name */
   size_t ntname, captname;
   bool limit_hit;
@@ -351,18 +368,14 @@ struct sim_world {
   bool heap_hole;        /* heap[0] was popped and is not refilled yet (world.c) */
   uint64_t nreal_events; /* events other than samples */
   uint64_t nstale;       /* of those, timers made stale by an earlier wake */
-  /* sched */
-  int policy;
-  sim_rng_t sched_rng;
-  uint64_t pct_depth, pct_steps, pct_next_prio_low;
-  uint64_t *pct_change; /* sorted change points */
-  size_t npct_change, pct_ci;
+  /* scheduler (sched.c) */
+  const sim__sched_policy_t *sched;
+  void *sched_state;  /* the policy's own */
+  bool sched_picks;   /* sched->pick is asked (else the oldest READY runs) */
+  bool sched_points;  /* scheduling points ask sched->point */
+  bool sched_replays; /* sched->replays */
   FILE *dlog;
   bool dlog_borrowed; /* o.decision_log_file: the caller closes it */
-  char *replay_policy;
-  bool replay_sched_points;
-  sim__decision_t *replay;
-  size_t nreplay, ireplay;
   uint64_t ndecisions;
   /* objects */
   sim__obj_t *objs;
@@ -428,13 +441,31 @@ int sim__block(sim__wait_kind_t kind, void *obj, uint32_t obj_name,
  * wait queue). */
 void sim__wake(sim_thread_t *t, int rc);
 /* Scheduling point of the running thread t: records what t is doing (op on
- * object obj) and, under random/pct/replay with another thread READY, may
- * switch to it. Inline for the common case, where it only records. */
+ * object obj) and, when the policy decides at scheduling points
+ * (sched_points: random, pct, a replay of either) and another thread is
+ * READY, may switch to it. Inline for the common case, where it only
+ * records. */
 void sim__sched_point_switch(sim_thread_t *t, uint32_t obj);
 static inline void sim__sched_point(sim_thread_t *t, const char *op, uint32_t obj) {
   t->op = op;
   t->op_obj = obj;
-  if (t->w->rn != 0 && t->w->policy != SIM__S_FIFO) sim__sched_point_switch(t, obj);
+  if (t->w->rn != 0 && t->w->sched_points) sim__sched_point_switch(t, obj);
+}
+/* The i-th READY thread, in queue order (i < rn). */
+static inline sim_thread_t *sim__ready_at(const sim_world_t *w, size_t i) {
+  return w->ready[(w->rhead + i) & (w->rcap - 1)];
+}
+
+/* sched.c: the policy of a world and its decision log */
+/* Checks s, makes the policy's state and opens the decision log (writing
+ * its header). 0, or an error in err (the world's destroy cleans up). */
+int sim__sched_init(sim_world_t *w, const sim_sched_t *s, char *err, size_t n);
+void sim__sched_free(sim_world_t *w);
+void sim__decision_write(sim_world_t *w, const sim_thread_t *t);
+/* Counts a decision with more than one candidate (t chosen) and logs it. */
+static inline void sim__decision(sim_world_t *w, const sim_thread_t *t) {
+  w->ndecisions++;
+  if (w->dlog) sim__decision_write(w, t);
 }
 sim_thread_t *sim__current_checked(const char *call);
 void sim__die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));

@@ -10,16 +10,9 @@
  * for what must happen there (see "switching" below). Either way the
  * sequence of decisions, events and trace records is the same.
  *
- *   policy   pick among READY                scheduling points
- *   fifo     oldest READY first              never switch
- *   random   uniform                         switch with prob. 1/(1+nready)
- *   pct      highest priority                switch when a READY thread has a
- *                                            higher priority; d-1 change points
- *   replay   as named in the decision log    as recorded
- *
- * Every decision with more than one candidate is a numbered step of the
- * decision log: "<n> T<id> <name> <op>", naming the chosen thread and the
- * operation it is at, so a replay that diverges can say where.
+ * The scheduling policy (sched.c) decides which READY thread runs and
+ * whether a scheduling point switches; this file carries the decisions out.
+ * Under fifo it asks nothing: the oldest READY thread runs, inline.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -162,13 +155,9 @@ static inline void ready_push(sim_world_t *w, sim_thread_t *t) {
   t->state = SIM_T_READY;
 }
 
-static inline sim_thread_t *ready_at(sim_world_t *w, size_t i) {
-  return w->ready[(w->rhead + i) & (w->rcap - 1)];
-}
-
 /* Removes the i-th READY thread, keeping the order of the others. */
 static sim_thread_t *ready_take(sim_world_t *w, size_t i) {
-  sim_thread_t *t = ready_at(w, i);
+  sim_thread_t *t = sim__ready_at(w, i);
   for (size_t k = i; k > 0; k--)
     w->ready[(w->rhead + k) & (w->rcap - 1)] = w->ready[(w->rhead + k - 1) & (w->rcap - 1)];
   w->rhead = (w->rhead + 1) & (w->rcap - 1);
@@ -258,89 +247,7 @@ static bool stop_check(sim_world_t *w) {
   return true;
 }
 
-/* ---- decision log ---- */
-static void decision_write(sim_world_t *w, sim_thread_t *t) {
-  if (!w->dlog)
-    return;
-  fprintf(w->dlog, "%llu T%llu %s %s%s%s\n", (unsigned long long)w->ndecisions,
-          (unsigned long long)t->id, sim_interned(w, t->name_id),
-          t->op ? t->op : "run", t->op_obj ? ":" : "",
-          t->op_obj ? sim_interned(w, t->op_obj) : "");
-}
-
-static void op_text(sim_world_t *w, sim_thread_t *t, char *buf, size_t n) {
-  snprintf(buf, n, "%s%s%s", t->op ? t->op : "run", t->op_obj ? ":" : "",
-           t->op_obj ? sim_interned(w, t->op_obj) : "");
-}
-
-/* Candidate i of a replayed decision: the running thread `first` (when not
- * NULL) and then every READY thread, in queue order. */
-static inline sim_thread_t *cand_at(sim_world_t *w, sim_thread_t *first, size_t i) {
-  if (first) {
-    if (i == 0) return first;
-    i--;
-  }
-  return ready_at(w, i);
-}
-
-/* Chooses the candidate named by the next replay line among all n (the
- * running thread `first`, if any, and every READY thread: a random pick
- * among hundreds of READY threads must replay as it was made); -1 on
- * divergence (w->last_error says where). A candidate with the logged name
- * and operation is taken, the one with the logged id first. */
-static long replay_pick(sim_world_t *w, sim_thread_t *first) {
-  char op[256], buf[256];
-  size_t n = w->rn + (first != NULL);
-  if (w->ireplay >= w->nreplay) {
-    snprintf(w->last_error, sizeof w->last_error,
-             "replay diverged at decision %llu: the log has only %zu decisions",
-             (unsigned long long)w->ndecisions + 1, w->nreplay);
-    return -1;
-  }
-  sim__decision_t *d = &w->replay[w->ireplay];
-  long best = -1;
-  for (size_t i = 0; i < n; i++) {
-    sim_thread_t *c = cand_at(w, first, i);
-    if (best >= 0 && c->id != d->id) continue;
-    op_text(w, c, op, sizeof op);
-    if (strcmp(sim_interned(w, c->name_id), d->name) == 0 && strcmp(op, d->op) == 0) {
-      best = (long)i;
-      if (c->id == d->id) break;
-    }
-  }
-  if (best < 0) {
-    size_t k = 0;
-    buf[0] = 0;
-    for (size_t i = 0; i < n && k < sizeof buf - 1; i++) {
-      sim_thread_t *c = cand_at(w, first, i);
-      op_text(w, c, op, sizeof op);
-      int m = snprintf(buf + k, sizeof buf - k, "%sT%llu %s %s", i ? ", " : "",
-                       (unsigned long long)c->id, sim_interned(w, c->name_id), op);
-      if (m < 0)
-        break;
-      k += (size_t)m;
-    }
-    snprintf(w->last_error, sizeof w->last_error,
-             "replay diverged at decision %llu (t=%lld ns): the log wants T%llu "
-             "%s %s; candidates are %s",
-             (unsigned long long)w->ndecisions + 1, (long long)w->now,
-             (unsigned long long)d->id, d->name, d->op, buf);
-    return -1;
-  }
-  w->ireplay++;
-  return best;
-}
-
-static bool replay_failed(sim_world_t *w) { return w->policy == SIM__S_REPLAY && w->last_error[0]; }
-
-/* PCT: lower the running thread's priority at the chosen change points. */
-static void pct_step(sim_world_t *w, sim_thread_t *t) {
-  while (w->pct_ci < w->npct_change &&
-         w->pct_change[w->pct_ci] <= w->pct_k) {
-    t->prio = w->pct_ci + 1; /* below every initial priority */
-    w->pct_ci++;
-  }
-}
+static bool replay_failed(sim_world_t *w) { return w->sched_replays && w->last_error[0]; }
 
 static inline sim_thread_t *ready_pop_front(sim_world_t *w) {
   sim_thread_t *t = w->ready[w->rhead];
@@ -349,29 +256,12 @@ static inline sim_thread_t *ready_pop_front(sim_world_t *w) {
   return t;
 }
 
-/* pick_ready under a policy that chooses (random, pct, replay), n > 1. */
+/* pick_ready under a policy that chooses (sched->pick), rn > 1. */
 static __attribute__((noinline)) sim_thread_t *pick_choose(sim_world_t *w) {
-  size_t n = w->rn, i = 0;
-  switch (w->policy) {
-  case SIM__S_RANDOM:
-    i = (size_t)sim_rng_below(&w->sched_rng, n);
-    break;
-  case SIM__S_PCT:
-    for (size_t k = 1; k < n; k++)
-      if (ready_at(w, k)->prio > ready_at(w, i)->prio)
-        i = k;
-    break;
-  case SIM__S_REPLAY: {
-    long r = replay_pick(w, NULL);
-    if (r < 0)
-      return NULL;
-    i = (size_t)r;
-    break;
-  }
-  }
-  sim_thread_t *t = ready_take(w, i);
-  w->ndecisions++;
-  decision_write(w, t);
+  long i = w->sched->pick(w);
+  if (i < 0) return NULL;
+  sim_thread_t *t = ready_take(w, (size_t)i);
+  sim__decision(w, t);
   return t;
 }
 
@@ -383,12 +273,9 @@ static inline sim_thread_t *pick_ready(sim_world_t *w) {
     w->force_front = false;
     return ready_pop_front(w);
   }
-  if (n == 1 || w->policy == SIM__S_FIFO) {
+  if (n == 1 || !w->sched_picks) {
     sim_thread_t *t = ready_pop_front(w);
-    if (n > 1) {
-      w->ndecisions++;
-      decision_write(w, t);
-    }
+    if (n > 1) sim__decision(w, t);
     return t;
   }
   return pick_choose(w);
@@ -428,7 +315,6 @@ static void dispatch(sim_world_t *w, sim__ctx_t *from, sim_thread_t *t, bool fro
   t->state = SIM_T_RUNNING;
   w->steps++;
   w->nsched++;
-  if (w->policy == SIM__S_PCT) w->pct_k++;
   sim__trace(w, t->id, w->k_run, 0, 0);
   tl_current = t;
   if (SIM_KCHECK) sim__kcheck_step(w, t);
@@ -442,7 +328,7 @@ static void dispatch(sim_world_t *w, sim__ctx_t *from, sim_thread_t *t, bool fro
  * replay divergence (the pick fails, rn > 0). On a thread (see above) also
  * NULL for what belongs to the run loop: replay, and a due callback. */
 static sim_thread_t *advance(sim_world_t *w, bool on_thread) {
-  if (on_thread && w->policy == SIM__S_REPLAY) return NULL;
+  if (on_thread && w->sched_replays) return NULL;
   for (;;) {
     if (w->interrupted) return NULL;
     if (w->nsched >= w->stop_at && !stop_check(w)) /* a limit, max_events, a stall */
@@ -471,37 +357,11 @@ void sim__sched_point_switch(sim_thread_t *t, uint32_t obj) {
   sim_world_t *w = t->w;
   /* One decision among the running thread (index 0) and the READY ones
    * (index k + 1): the same shape whether recorded or replayed. */
-  size_t pick = 0;
-  switch (w->policy) {
-  case SIM__S_RANDOM:
-    pick = (size_t)sim_rng_below(&w->sched_rng, w->rn + 1);
-    break;
-  case SIM__S_PCT: {
-    w->pct_k++;
-    pct_step(w, t);
-    uint64_t best = t->prio;
-    for (size_t k = 0; k < w->rn; k++)
-      if (ready_at(w, k)->prio > best) {
-        best = ready_at(w, k)->prio;
-        pick = k + 1;
-      }
-    break;
-  }
-  case SIM__S_REPLAY: {
-    if (!w->replay_sched_points)
-      return;
-    long r = replay_pick(w, t);
-    if (r < 0) {
-      w->interrupted = 1; /* stop; the run returns SIM_EREPLAY */
-      return;
-    }
-    pick = (size_t)r;
-    break;
-  }
-  }
-  sim_thread_t *chosen = pick ? ready_at(w, pick - 1) : t;
-  w->ndecisions++;
-  decision_write(w, chosen);
+  long r = w->sched->point(w, t);
+  if (r < 0) return;
+  size_t pick = (size_t)r;
+  sim_thread_t *chosen = pick ? sim__ready_at(w, pick - 1) : t;
+  sim__decision(w, chosen);
   if (!pick)
     return;
   /* Run `chosen` next: move it to the front, queue the caller behind. */
@@ -666,8 +526,7 @@ static sim_thread_t *spawn(sim_world_t *w, const char *name, sim_proc_t *p,
   t->fn = fn;
   t->arg = arg;
   t->joinable = joinable;
-  if (w->policy == SIM__S_PCT)
-    t->prio = w->pct_depth + 1 + sim_rng_below(&w->sched_rng, 1ull << 40);
+  if (w->sched->spawn) w->sched->spawn(w, t);
   t->in_list = true;
   t->prev = w->live_tail;
   if (w->live_tail)
@@ -853,112 +712,6 @@ void sim_request(void) {
 }
 
 /* ---- world ---- */
-/* PCT finds bugs of depth d with d - 1 priority change points; real bugs are
- * shallow (Burckhardt et al. report d <= 3), so a bound of 1000 costs nothing
- * and keeps the change points' sort and memory small. */
-#define SIM__PCT_MAX_DEPTH 1000
-#define SIM__PCT_MAX_STEPS 1000000000000000ull
-static int parse_sched(sim_world_t *w, const char *s, char *err, size_t nerr) {
-  unsigned long long a = 0, b = 0, c = 0;
-  char tail;
-  if (!s || !*s || strcmp(s, "fifo") == 0) {
-    w->policy = SIM__S_FIFO;
-    return 0;
-  }
-  if (sscanf(s, "random:%llu%c", &a, &tail) == 1) {
-    w->policy = SIM__S_RANDOM;
-    sim_rng_init(&w->sched_rng, a, "sched.random");
-    return 0;
-  }
-  if (strncmp(s, "pct:", 4) == 0) {
-    /* pct:SEED:DEPTH[:STEPS], digits only: "pct:1:-1" or "pct:1:2xyz" is
-     * an error, not a huge or truncated number */
-    unsigned long long v[3] = {0, 0, 0};
-    int k = 0;
-    const char *p = s + 4;
-    while (k < 3) {
-      char *end;
-      if (*p < '0' || *p > '9') break;
-      errno = 0;
-      v[k] = strtoull(p, &end, 10);
-      if (errno) break;
-      k++;
-      p = end;
-      if (*p != ':') break;
-      p++;
-    }
-    if ((k != 2 && k != 3) || *p || v[1] < 1 || v[1] > SIM__PCT_MAX_DEPTH ||
-        (k == 3 && (v[2] < 1 || v[2] > SIM__PCT_MAX_STEPS))) {
-      snprintf(err, nerr,
-               "bad scheduler '%s': expected pct:SEED:DEPTH[:STEPS] with DEPTH 1 to %d and "
-               "STEPS 1 to %llu",
-               s, SIM__PCT_MAX_DEPTH, (unsigned long long)SIM__PCT_MAX_STEPS);
-      return SIM_EINVAL;
-    }
-    a = v[0];
-    b = v[1];
-    c = v[2];
-    w->policy = SIM__S_PCT;
-    sim_rng_init(&w->sched_rng, a, "sched.pct");
-    w->pct_depth = b;
-    w->pct_steps = k == 3 ? c : 1000;
-    w->npct_change = b - 1;
-    w->pct_change = sim__xcalloc(w->npct_change + 1, sizeof(uint64_t));
-    for (size_t i = 0; i < w->npct_change; i++)
-      w->pct_change[i] = 1 + sim_rng_below(&w->sched_rng, w->pct_steps);
-    /* sort the change points (at most SIM__PCT_MAX_DEPTH - 1) */
-    for (size_t i = 1; i < w->npct_change; i++)
-      for (size_t j = i; j > 0 && w->pct_change[j - 1] > w->pct_change[j]; j--) {
-        uint64_t x = w->pct_change[j];
-        w->pct_change[j] = w->pct_change[j - 1];
-        w->pct_change[j - 1] = x;
-      }
-    return 0;
-  }
-  if (strncmp(s, "replay:", 7) == 0 && s[7]) {
-    FILE *f = fopen(s + 7, "r");
-    if (!f) {
-      snprintf(err, nerr, "%s: cannot open decision log: %s", s + 7,
-               strerror(errno));
-      return SIM_EINVAL;
-    }
-    char line[1024];
-    size_t lineno = 0;
-    while (fgets(line, sizeof line, f)) {
-      lineno++;
-      if (line[0] == '#') {
-        char *p = strstr(line, "policy=");
-        if (p && strncmp(p + 7, "fifo", 4) != 0)
-          w->replay_sched_points = true;
-        continue;
-      }
-      unsigned long long n, id;
-      char name[512], op[512];
-      if (sscanf(line, "%llu T%llu %511s %511s", &n, &id, name, op) != 4) {
-        snprintf(err, nerr, "%s:%zu: error: malformed decision line", s + 7,
-                 lineno);
-        fclose(f);
-        return SIM_EINVAL;
-      }
-      if (w->nreplay % 256 == 0)
-        w->replay = sim__xrealloc(w->replay,
-                                  (w->nreplay + 256) * sizeof *w->replay);
-      sim__decision_t *d = &w->replay[w->nreplay++];
-      d->id = id;
-      d->name = sim__xstrdup(name);
-      d->op = sim__xstrdup(op);
-    }
-    fclose(f);
-    w->policy = SIM__S_REPLAY;
-    return 0;
-  }
-  snprintf(err, nerr,
-           "bad scheduler '%s': expected fifo, random:SEED, "
-           "pct:SEED:DEPTH[:STEPS] or replay:FILE",
-           s);
-  return SIM_EINVAL;
-}
-
 int sim_world_create(const sim_world_opts_t *o, sim_world_t **out, char *err,
                      size_t nerr) {
   char dummy[8];
@@ -1016,27 +769,12 @@ int sim_world_create(const sim_world_opts_t *o, sim_world_t **out, char *err,
   w->k_report = sim_intern(w, "report");
   w->thash = 0xcbf29ce484222325ull;
   w->trace_slow = w->o.keep_trace || w->o.trace_jsonl != NULL;
-  int rc = parse_sched(w, w->o.sched, err, nerr);
+  sim_sched_t spec = w->o.sched_spec;
+  int rc = w->o.sched ? sim_sched_parse(w->o.sched, &spec, err, nerr) : 0;
+  if (rc == 0) rc = sim__sched_init(w, &spec, err, nerr);
   if (rc != 0) {
     sim_world_destroy(w);
     return rc;
-  }
-  if (w->o.decision_log_file && !w->o.decision_log) {
-    w->dlog = w->o.decision_log_file;
-    w->dlog_borrowed = true;
-  } else if (w->o.decision_log) {
-    w->dlog = fopen(w->o.decision_log, "w");
-    if (!w->dlog) {
-      snprintf(err, nerr, "%s: cannot write decision log: %s",
-               w->o.decision_log, strerror(errno));
-      sim_world_destroy(w);
-      return SIM_EINVAL;
-    }
-    setvbuf(w->dlog, NULL, _IOLBF, 0); /* a crash keeps what was decided */
-  }
-  if (w->dlog) {
-    fprintf(w->dlog, "# storesim decision log v1 policy=%s seed=%llu\n",
-            w->o.sched ? w->o.sched : "fifo", (unsigned long long)w->o.seed);
   }
   sim__cpu_init(w);
   if (!sim_proc_create(w, "default", 0)) {
@@ -1078,14 +816,7 @@ void sim_world_destroy(sim_world_t *w) {
   sim__reports_free(w);
   sim__ld_free(w);
   sim__intern_free(&w->in);
-  for (size_t i = 0; i < w->nreplay; i++) {
-    free(w->replay[i].name);
-    free(w->replay[i].op);
-  }
-  free(w->replay);
-  free(w->pct_change);
-  if (w->dlog && !w->dlog_borrowed)
-    fclose(w->dlog);
+  sim__sched_free(w);
   free(w->heap);
   free(w->ready);
   free(w->tname);

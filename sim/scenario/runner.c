@@ -336,17 +336,19 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
   vr->duration = world.duration;
   vr->sample_interval = world.sample_interval ? world.sample_interval : world.duration / 500;
   if (vr->sample_interval <= 0) vr->sample_interval = 1;
+  char sched[1024]; /* the crash message has room for less */
+  sim_sched_format(&o->sched, sched, sizeof sched);
   scn_crash_ctx_t crash = {.id = s->id,
                            .file = s->file,
                            .variant = v->name,
                            .seed = vr->seed,
-                           .sched = o->sched,
+                           .sched = sched,
                            .duration = o->duration};
   scn_crash_enter(&crash);
 
   sim_world_opts_init(&wo);
   wo.seed = (uint64_t)world.seed;
-  wo.sched = o->sched;
+  wo.sched_spec = o->sched;
   wo.ncores = (int)world.cores;
   wo.stack_size = (size_t)world.stack_size;
   wo.machine_mem_limit = (size_t)world.machine_memory;

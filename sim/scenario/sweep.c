@@ -35,36 +35,26 @@
 #include "storesim/detect.h"
 #include "storesim/sweep.h"
 
-void scn_sweep_sched_string(const scn_sweep_opts_t *o, uint64_t seed, char *buf,
-                            size_t n) {
-  switch (o->sched) {
-  case SCN_SWEEP_RANDOM:
-    snprintf(buf, n, "random:%llu", (unsigned long long)seed);
-    break;
-  case SCN_SWEEP_PCT:
-    if (o->pct_steps)
-      snprintf(buf, n, "pct:%llu:%llu:%llu", (unsigned long long)seed,
-               (unsigned long long)(o->pct_depth ? o->pct_depth : 2),
-               (unsigned long long)o->pct_steps);
-    else
-      snprintf(buf, n, "pct:%llu:%llu", (unsigned long long)seed,
-               (unsigned long long)(o->pct_depth ? o->pct_depth : 2));
-    break;
-  default:
-    snprintf(buf, n, "fifo");
-  }
+void scn_sweep_sched(const scn_sweep_opts_t *o, uint64_t seed, sim_sched_t *out) {
+  *out = o->sched;
+  if (sim_sched_seeded(out)) out->seed = seed;
 }
 
-void scn_sweep_run_opts(const scn_scenario_t *s, const scn_sweep_opts_t *o,
-                        uint64_t seed, size_t variant, char *sched, size_t nsched,
-                        scn_run_opts_t *ro) {
+void scn_sweep_sched_string(const scn_sweep_opts_t *o, uint64_t seed, char *buf,
+                            size_t n) {
+  sim_sched_t sc;
+  scn_sweep_sched(o, seed, &sc);
+  sim_sched_format(&sc, buf, n);
+}
+
+void scn_sweep_run_opts(const scn_scenario_t *s, const scn_sweep_opts_t *o, uint64_t seed,
+                        size_t variant, scn_run_opts_t *ro) {
   memset(ro, 0, sizeof *ro);
-  scn_sweep_sched_string(o, seed, sched, nsched);
-  ro->sched = sched;
+  scn_sweep_sched(o, seed, &ro->sched);
   ro->variant = s->variants[variant].name;
   ro->duration = o->duration;
   ro->quiet = 1;
-  if (o->vary_world_seed || o->sched == SCN_SWEEP_FIFO) {
+  if (o->vary_world_seed || !sim_sched_seeded(&o->sched)) {
     ro->have_seed = 1;
     ro->seed = seed;
   }
@@ -194,9 +184,8 @@ static _Noreturn void worker_main(const scn_scenario_t *s, const scn_sweep_opts_
     atomic_store(&sh->start[k], mono_ns());
     atomic_store(&sh->cur[k], i + 1);
     scn_sweep_run_t *run = &runs[i];
-    char sched[96];
     scn_run_opts_t ro;
-    scn_sweep_run_opts(s, o, run->seed, run->variant, sched, sizeof sched, &ro);
+    scn_sweep_run_opts(s, o, run->seed, run->variant, &ro);
     int intr = run_one(s, &ro, run);
     if (intr < 0) {
       run->error = sim_strdup("out of host memory");
@@ -404,6 +393,10 @@ int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
               scn_sweep_res_t **out, char *err, size_t nerr) {
   *out = NULL;
   size_t nvar = 0, first = 0;
+  sim_sched_t first_sched; /* every run's differs by its seed only */
+  scn_sweep_sched(o, o->seed_from, &first_sched);
+  int rc = sim_sched_check(&first_sched, err, nerr);
+  if (rc) return rc;
   if (o->seed_to < o->seed_from) {
     snprintf(err, nerr, "empty seed range %llu-%llu",
              (unsigned long long)o->seed_from, (unsigned long long)o->seed_to);
@@ -458,7 +451,7 @@ int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
   int jobs = o->jobs > 0 ? o->jobs : 1;
   if ((size_t)jobs > r->nruns)
     jobs = r->nruns ? (int)r->nruns : 1;
-  int rc = pool_run(s, o, r, jobs, o->wall_limit);
+  rc = pool_run(s, o, r, jobs, o->wall_limit);
   if (rc) {
     scn_sweep_free(r);
     return rc;
@@ -502,21 +495,15 @@ void scn_sweep_tally(const scn_sweep_res_t *r, size_t variant, scn_sweep_tally_t
 
 int scn_sweep_replay(const scn_scenario_t *s, const scn_sweep_opts_t *o, const scn_sweep_run_t *run,
                      const char *path, const scn_sweep_logio_t *io, scn_sweep_replay_t *out) {
-  char sched[96];
   scn_run_opts_t ro;
   memset(out, 0, sizeof *out);
-  size_t nrsched = strlen(path) + sizeof "replay:";
-  char *rsched = sim_malloc(nrsched);
-  if (!rsched) return SIM_ENOMEM;
-  snprintf(rsched, nrsched, "replay:%s", path);
   out->rec.seed = out->rep.seed = run->seed;
   out->rec.variant = out->rep.variant = run->variant;
-  scn_sweep_run_opts(s, o, run->seed, run->variant, sched, sizeof sched, &ro);
+  scn_sweep_run_opts(s, o, run->seed, run->variant, &ro);
   FILE *f = NULL;
   if (io) {
     f = io->open(io->arg, path);
     if (!f) {
-      free(rsched);
       out->log_failed = 1;
       out->rec.error = sim_strdup("cannot write the decision log");
       return out->rec.error ? 0 : SIM_ENOMEM;
@@ -527,18 +514,16 @@ int scn_sweep_replay(const scn_scenario_t *s, const scn_sweep_opts_t *o, const s
   }
   int rc = run_one(s, &ro, &out->rec);
   if (f && io->close(io->arg, f, rc >= 0 && out->rec.ran) && rc >= 0) {
-    free(rsched);
     out->log_failed = 1;
     free(out->rec.error);
     out->rec.error = sim_strdup("cannot write the decision log");
     return out->rec.error ? 0 : SIM_ENOMEM;
   }
   if (rc >= 0) {
-    scn_sweep_run_opts(s, o, run->seed, run->variant, sched, sizeof sched, &ro);
-    ro.sched = rsched;
+    scn_sweep_run_opts(s, o, run->seed, run->variant, &ro);
+    ro.sched = (sim_sched_t){.kind = SIM_SCHED_REPLAY, .file = path};
     rc = run_one(s, &ro, &out->rep);
   }
-  free(rsched);
   if (rc < 0) {
     scn_sweep_replay_free(out);
     return SIM_ENOMEM;
