@@ -24,7 +24,8 @@ static uint64_t run_hash(const scn_scenario_t *s, const char *variant, const cha
   scn_run_opts_t o;
   memset(&o, 0, sizeof o);
   o.variant = variant;
-  o.sched = sched;
+  char err[256];
+  cr_assert_eq(sim_sched_parse(sched, &o.sched, err, sizeof err), 0, "%s", err);
   o.decision_log = dlog;
   o.quiet = 1;
   o.duration = duration;
