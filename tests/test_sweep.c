@@ -436,7 +436,7 @@ Test(cli, explore_and_sweep_refuse_bad_options) {
       {"explore --pct-steps 0 x.yaml", "storesim explore: --pct-steps 0: expected at least 1\n"},
       {"explore --duration 0 x.yaml", "storesim explore: --duration 0: must be more than 0\n"},
       {"explore --random -1 x.yaml",
-       "storesim explore: --random needs a non-negative integer, not -1\n"},
+       "storesim explore: --random -1: expected a non-negative integer\n"},
       {"sweep x.yaml --jobs 0", "storesim sweep: --jobs 0: expected 1 to 1024\n"},
       {"sweep x.yaml --bogus",
        "storesim sweep: unknown option '--bogus' (see storesim sweep --help)\n"},

@@ -28,6 +28,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,39 +39,129 @@
 #include "storesim/sweep.h"
 #include "storesim_cli.h"
 
-static const char usage_explore[] =
-    "usage: storesim explore [OPTIONS] FILE\n"
-    "\n"
-    "Runs variants of a scenario under many random and PCT schedules and reports,\n"
-    "per variant and scheduler, the fraction of schedules that deadlock (a wait-for\n"
-    "cycle), the fraction the lock-order validator reports on, and the first\n"
-    "deadlocking seed with a decision log that replays it.\n"
-    "\n"
-    "options:\n"
-    "  --variant NAME   explore this variant (repeatable; default: every variant)\n"
-    "  --random N       schedules random:SEED for N seeds (default 1000; 0: none)\n"
-    "  --pct N          schedules pct:SEED:DEPTH for N seeds (default 1000; 0: none)\n"
-    "  --depth D        PCT bug depth (default 2)\n"
-    "  --pct-steps K    PCT run length for its change points (default: twice the\n"
-    "                   scheduling steps of a fifo run of the variant)\n"
-    "  --duration D     virtual time of each run (default: the scenario's; faults\n"
-    "                   after it do not happen)\n"
-    "  --first-seed S   first schedule seed (default 1)\n"
-    "  --jobs J         worker processes (default: online CPUs)\n"
-    "  --wall-limit S   host seconds one run may take (default 600; 0: none)\n"
-    "  --log-dir DIR    where decision logs go (default: .; created if missing)\n"
-    "\n"
-    "example (the Q279798 exploration, 1,000 seeds of each scheduler):\n"
-    "  storesim explore --variant race_without_fix --variant race_with_fix \\\n"
-    "      --duration 10s --log-dir out scenarios/q279798.yaml\n"
-    "\n"
-    "A run that crashes, exceeds a limit or --wall-limit is counted and the first\n"
-    "one's replay command printed; the other schedules still run.\n"
-    "\n"
-    "exit status: 0 ok, 2 usage, input or output error (or a run stopped by a\n"
-    "             limit), 3 a run crashed or a decision log did not replay,\n"
-    "             130 interrupted (the schedules run so far are printed)\n";
+/* ---- options ------------------------------------------------------------------------------ */
+typedef struct explore_args {
+  cli_list_t variants;
+  uint64_t nrandom, npct, depth, first, pct_steps;
+  sim_time_t duration;
+  int jobs;
+  double wall_limit;
+  const char *logdir;
+} explore_args_t;
 
+static void explore_init(void *p) {
+  explore_args_t *a = p;
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  a->nrandom = a->npct = 1000;
+  a->depth = 2;
+  a->first = 1;
+  a->jobs = ncpu <= 0 ? 1 : ncpu > 1024 ? 1024 : (int)ncpu;
+  a->wall_limit = 600;
+  a->logdir = ".";
+}
+
+#define OFF(field) offsetof(explore_args_t, field)
+static const cli_opt_t opt_variant = {
+    .name = "variant",
+    .arg = "NAME",
+    .help = "explore this variant (repeatable; default: every variant)",
+    .type = CLI_LIST,
+    .off = OFF(variants),
+    .max = 64};
+static const cli_opt_t opt_random = {
+    .name = "random",
+    .arg = "N",
+    .help = "schedules random:SEED for N seeds (default 1000; 0: none)",
+    .type = CLI_U64,
+    .off = OFF(nrandom),
+    .min = 0,
+    .max = UINT64_MAX};
+static const cli_opt_t opt_pct = {
+    .name = "pct",
+    .arg = "N",
+    .help = "schedules pct:SEED:DEPTH for N seeds (default 1000; 0: none)",
+    .type = CLI_U64,
+    .off = OFF(npct),
+    .min = 0,
+    .max = UINT64_MAX};
+static const cli_opt_t opt_depth = {.name = "depth",
+                                    .arg = "D",
+                                    .help = "PCT bug depth (default 2)",
+                                    .type = CLI_U64,
+                                    .off = OFF(depth),
+                                    .min = 1,
+                                    .max = 64};
+static const cli_opt_t opt_pct_steps = {.name = "pct-steps",
+                                        .arg = "K",
+                                        .help = "PCT run length for its change points (default: "
+                                                "twice the scheduling steps of a fifo run of "
+                                                "the variant)",
+                                        .type = CLI_U64,
+                                        .off = OFF(pct_steps),
+                                        .min = 1,
+                                        .max = UINT64_MAX};
+static const cli_opt_t opt_duration = {
+    .name = "duration",
+    .arg = "D",
+    .help = "virtual time of each run (default: the scenario's; faults after it do not happen)",
+    .type = CLI_DURATION,
+    .off = OFF(duration)};
+static const cli_opt_t opt_first_seed = {.name = "first-seed",
+                                         .arg = "S",
+                                         .help = "first schedule seed (default 1)",
+                                         .type = CLI_U64,
+                                         .off = OFF(first),
+                                         .min = 0,
+                                         .max = UINT64_MAX};
+static const cli_opt_t opt_jobs = {.name = "jobs",
+                                   .arg = "J",
+                                   .help = "worker processes (default: online CPUs)",
+                                   .type = CLI_INT,
+                                   .off = OFF(jobs),
+                                   .min = 1,
+                                   .max = 1024};
+static const cli_opt_t opt_wall_limit = {.name = "wall-limit",
+                                         .arg = "S",
+                                         .help =
+                                             "host seconds one run may take (default 600; 0: none)",
+                                         .type = CLI_SECONDS,
+                                         .off = OFF(wall_limit)};
+static const cli_opt_t opt_log_dir = {.name = "log-dir",
+                                      .arg = "DIR",
+                                      .help =
+                                          "where decision logs go (default: .; created if missing)",
+                                      .type = CLI_STR,
+                                      .off = OFF(logdir)};
+
+static int explore_main(void *opts, char **args, size_t nargs);
+
+const cli_cmd_t cli_cmd_explore = {
+    .name = "explore",
+    .args = "FILE",
+    .summary = "count deadlocks of a scenario over many random/PCT schedules",
+    .about = "Runs variants of a scenario under many random and PCT schedules and reports, per "
+             "variant and scheduler, the fraction of schedules that deadlock (a wait-for cycle), "
+             "the fraction the lock-order validator reports on, and the first deadlocking seed "
+             "with a decision log that replays it.",
+    .opts = (const cli_opt_t *const[]){&opt_variant, &opt_random, &opt_pct, &opt_depth,
+                                       &opt_pct_steps, &opt_duration, &opt_first_seed, &opt_jobs,
+                                       &opt_wall_limit, &opt_log_dir, NULL},
+    .notes = "example (the Q279798 exploration, 1,000 seeds of each scheduler):\n"
+             "  storesim explore --variant race_without_fix --variant race_with_fix \\\n"
+             "      --duration 10s --log-dir out scenarios/q279798.yaml\n"
+             "\n"
+             "A run that crashes, exceeds a limit or --wall-limit is counted and the first one's "
+             "replay command printed; the other schedules still run.",
+    .exit = "0 ok, 2 usage, input or output error (or a run stopped by a limit), 3 a run crashed "
+            "or a decision log did not replay, 130 interrupted (the schedules run so far are "
+            "printed)",
+    .min_args = 1,
+    .max_args = 1,
+    .size = sizeof(explore_args_t),
+    .init = explore_init,
+    .run = explore_main};
+
+/* ---- exploring ------------------------------------------------------------------------------ */
 /* What one exploration asks for, the same for every variant and scheduler. */
 typedef struct explore {
   const scn_scenario_t *s;
@@ -248,105 +339,14 @@ static int explore_one(const explore_t *x, size_t vi, int pct, uint64_t n) {
   return rc;
 }
 
-static int parse_u64(const char *opt, const char *v, uint64_t *out) {
-  char *end;
-  errno = 0;
-  unsigned long long x = v ? strtoull(v, &end, 10) : 0;
-  if (!v || !*v || *end || errno || v[0] == '-') {
-    fprintf(stderr, "storesim explore: %s needs a non-negative integer%s%s\n", opt,
-            v ? ", not " : "", v ? v : "");
-    return -1;
-  }
-  *out = x;
-  return 0;
-}
-
-/* parse_u64 within [lo, hi]; says so when out of range. */
-static int parse_range(const char *opt, const char *v, uint64_t lo, uint64_t hi, uint64_t *out) {
-  if (parse_u64(opt, v, out)) return -1;
-  if (*out < lo || *out > hi) {
-    if (hi == UINT64_MAX)
-      fprintf(stderr, "storesim explore: %s %s: expected at least %" PRIu64 "\n", opt, v, lo);
-    else
-      fprintf(stderr, "storesim explore: %s %s: expected %" PRIu64 " to %" PRIu64 "\n", opt, v, lo,
-              hi);
-    return -1;
-  }
-  return 0;
-}
-
-int cmd_explore(int argc, char **argv) {
-  const char *file = NULL, *logdir = ".";
-  const char *variants[64];
-  size_t nvariants = 0;
-  uint64_t nrandom = 1000, npct = 1000, depth = 2, first = 1, pct_steps = 0;
-  sim_time_t duration = 0;
-  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  uint64_t jobs = ncpu > 0 ? (uint64_t)ncpu : 1, wall = 600;
-  if (jobs > 1024) jobs = 1024;
-  for (int i = 0; i < argc; i++) {
-    const char *a = argv[i];
-    const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      fputs(usage_explore, stdout);
-      return 0;
-    } else if (!strcmp(a, "--variant")) {
-      if (!val) {
-        fprintf(stderr, "storesim explore: --variant needs a value\n");
-        goto usage;
-      }
-      if (nvariants == 64) {
-        fprintf(stderr, "storesim explore: at most 64 --variant options\n");
-        goto usage;
-      }
-      variants[nvariants++] = val;
-      i++;
-    } else if (!strcmp(a, "--random")) {
-      if (parse_u64(a, val, &nrandom)) return 2;
-      i++;
-    } else if (!strcmp(a, "--pct")) {
-      if (parse_u64(a, val, &npct)) return 2;
-      i++;
-    } else if (!strcmp(a, "--depth")) {
-      if (parse_range(a, val, 1, 64, &depth)) return 2;
-      i++;
-    } else if (!strcmp(a, "--pct-steps")) {
-      if (parse_range(a, val, 1, UINT64_MAX, &pct_steps)) return 2;
-      i++;
-    } else if (!strcmp(a, "--duration")) {
-      if (!val) {
-        fprintf(stderr, "storesim explore: --duration: missing value\n");
-        return 2;
-      }
-      if (cli_parse_duration_opt("explore", val, &duration)) return 2;
-      i++;
-    } else if (!strcmp(a, "--first-seed")) {
-      if (parse_u64(a, val, &first)) return 2;
-      i++;
-    } else if (!strcmp(a, "--jobs")) {
-      if (parse_range(a, val, 1, 1024, &jobs)) return 2;
-      i++;
-    } else if (!strcmp(a, "--wall-limit")) {
-      if (parse_range(a, val, 0, 1000000000, &wall)) return 2;
-      i++;
-    } else if (!strcmp(a, "--log-dir")) {
-      if (!val) {
-        fprintf(stderr, "storesim explore: --log-dir needs a value\n");
-        goto usage;
-      }
-      logdir = val;
-      i++;
-    } else if (a[0] == '-') {
-      fprintf(stderr, "storesim explore: unknown option '%s'\n", a);
-      goto usage;
-    } else if (file) {
-      fprintf(stderr, "storesim explore: one scenario file only\n");
-      goto usage;
-    } else {
-      file = a;
-    }
-  }
-  if (!file) goto usage;
+/* ---- the command ---------------------------------------------------------------------------- */
+static int explore_main(void *opts, char **args, size_t nargs) {
+  const explore_args_t *a = opts;
+  const char *file = args[0], *logdir = a->logdir;
+  const char *const *variants = a->variants.v;
+  size_t nvariants = a->variants.n;
+  uint64_t nrandom = a->nrandom, npct = a->npct, depth = a->depth, first = a->first;
+  (void)nargs;
   if (cli_dir_usable(logdir)) return 2; /* created when the first log is written */
   scn_diag_t diag;
   scn_scenario_t *s = NULL;
@@ -368,11 +368,11 @@ int cmd_explore(int argc, char **argv) {
          (long long)s->world.seed, (unsigned long long)first, (unsigned long long)depth);
   explore_t x = {.s = s,
                  .depth = depth,
-                 .pct_steps = pct_steps,
+                 .pct_steps = a->pct_steps,
                  .first = first,
-                 .duration = duration,
-                 .jobs = (int)jobs,
-                 .wall_limit = (double)wall,
+                 .duration = a->duration,
+                 .jobs = a->jobs,
+                 .wall_limit = a->wall_limit,
                  .logdir = logdir};
   int worst = 0;
   for (size_t i = 0; i < s->nvariants; i++) {
@@ -390,7 +390,4 @@ int cmd_explore(int argc, char **argv) {
 out:
   scn_scenario_free(s);
   return worst;
-usage:
-  fputs(usage_explore, stderr);
-  return 2;
 }

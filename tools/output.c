@@ -6,7 +6,6 @@
  * run prints the same bytes.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <math.h>
@@ -62,24 +61,15 @@ static const scn_metric_res_t *find_metric(const scn_variant_res_t *vr, const ch
   return NULL;
 }
 
-static void fixes_text(const scn_scenario_t *s, const scn_variant_t *v, char *buf, size_t n) {
-  buf[0] = 0;
-  for (size_t i = 0; s->model->fixes && s->model->fixes[i] && i < 64; i++)
-    if (v->fixes & ((uint64_t)1 << i)) {
-      size_t l = strlen(buf);
-      snprintf(buf + l, n - l, "%s%s", l ? " " : "", s->model->fixes[i]);
-    }
-  if (!buf[0]) snprintf(buf, n, "-");
-}
-
-void cli_print_table(FILE *f, const scn_result_t *r, int sep) {
+/* ---- the side-by-side table: one function per section -------------------------------------- */
+/* Title, file and model, the variant names, then their fixes, seeds, how far
+ * each ran and its trace hash. */
+static void table_head(FILE *f, const scn_result_t *r) {
   const scn_scenario_t *s = r->s;
   char a[400], b[64];
   size_t nv = r->nvariants;
-  if (sep) fputc('\n', f);
   fprintf(f, "== %s: %s%s%s%s\n", s->id, s->title, s->source ? "  [" : "",
           s->source ? s->source : "", s->source ? "]" : "");
-  scn_format_duration(s->world.duration, a, sizeof a);
   fprintf(f, "   %s, model %s\n\n", s->file, s->model->name);
   fprintf(f, "%-*s", LABEL, "");
   for (size_t i = 0; i < nv; i++) cell(f, r->variants[i].v->name);
@@ -87,7 +77,7 @@ void cli_print_table(FILE *f, const scn_result_t *r, int sep) {
 
   row_label(f, "fixes");
   for (size_t i = 0; i < nv; i++) {
-    fixes_text(s, r->variants[i].v, a, sizeof a);
+    scn_fixes_text(s, r->variants[i].v, " ", "-", a, sizeof a);
     cell(f, a);
   }
   fputc('\n', f);
@@ -106,24 +96,48 @@ void cli_print_table(FILE *f, const scn_result_t *r, int sep) {
       continue;
     }
     scn_format_duration(vr->end_time, b, sizeof b);
-    if (vr->incomplete)
-      snprintf(a, sizeof a, "%s INCOMPLETE (%s)", b, vr->error ? vr->error : "");
-    else if (vr->run_rc == SIM_EHANG)
-      snprintf(a, sizeof a, "%s (hang: nothing can run)", b);
-    else
-      snprintf(a, sizeof a, "%s", b);
+    if (vr->incomplete) snprintf(a, sizeof a, "%s INCOMPLETE (%s)", b, vr->error ? vr->error : "");
+    else if (vr->run_rc == SIM_EHANG) snprintf(a, sizeof a, "%s (hang: nothing can run)", b);
+    else snprintf(a, sizeof a, "%s", b);
     cell(f, a);
   }
   fputc('\n', f);
   row_label(f, "trace hash");
   for (size_t i = 0; i < nv; i++) {
-    if (r->variants[i].ran) snprintf(a, sizeof a, "%016llx", (unsigned long long)r->variants[i].trace_hash);
+    if (r->variants[i].ran)
+      snprintf(a, sizeof a, "%016llx", (unsigned long long)r->variants[i].trace_hash);
     else snprintf(a, sizeof a, "-");
     cell(f, a);
   }
   fputc('\n', f);
+}
 
-  /* metrics: the union in order of first appearance */
+/* One metric's cell: the summaries its kind has. */
+static void metric_cell(FILE *f, const scn_metric_res_t *x) {
+  char a[400], v1[64], v2[64], v3[64];
+  if (!x) {
+    cell(f, "-");
+    return;
+  }
+  if (x->kind == SIM_M_SAMPLE) {
+    fmt_metric(x, x->sum.mean, v1, sizeof v1);
+    fmt_metric(x, x->sum.p95, v2, sizeof v2);
+    snprintf(a, sizeof a, "%s %s %llu", x->sum.count ? v1 : "-", x->sum.count ? v2 : "-",
+             (unsigned long long)x->sum.count);
+  } else if (x->kind == SIM_M_GAUGE) {
+    fmt_metric(x, x->sum.final, v1, sizeof v1);
+    fmt_metric(x, x->sum.max, v2, sizeof v2);
+    fmt_metric(x, x->sum.twmean, v3, sizeof v3);
+    snprintf(a, sizeof a, "%s %s %s", v1, v2, v3);
+  } else {
+    fmt_metric(x, x->sum.final, a, sizeof a);
+  }
+  cell(f, a);
+}
+
+/* metrics: the union in order of first appearance */
+static void table_metrics(FILE *f, const scn_result_t *r) {
+  size_t nv = r->nvariants;
   fprintf(f, "\n  metrics (samples: mean p95 count; gauges: final max time-weighted-mean; "
              "counters: final)\n");
   for (size_t i = 0; i < nv; i++) {
@@ -136,35 +150,32 @@ void cli_print_table(FILE *f, const scn_result_t *r, int sep) {
       char label[200];
       const scn_metric_res_t *mm = &vi->metrics[m];
       snprintf(label, sizeof label, "%s (%s)", name,
-               mm->kind == SIM_M_SAMPLE ? "mean p95 n" : mm->kind == SIM_M_GAUGE ? "final max tw" : "final");
+               mm->kind == SIM_M_SAMPLE  ? "mean p95 n"
+               : mm->kind == SIM_M_GAUGE ? "final max tw"
+                                         : "final");
       row_label(f, label);
-      for (size_t j = 0; j < nv; j++) {
-        const scn_metric_res_t *x = find_metric(&r->variants[j], name);
-        char v1[64], v2[64], v3[64];
-        if (!x) {
-          cell(f, "-");
-          continue;
-        }
-        if (x->kind == SIM_M_SAMPLE) {
-          fmt_metric(x, x->sum.mean, v1, sizeof v1);
-          fmt_metric(x, x->sum.p95, v2, sizeof v2);
-          snprintf(a, sizeof a, "%s %s %llu", x->sum.count ? v1 : "-", x->sum.count ? v2 : "-",
-                   (unsigned long long)x->sum.count);
-        } else if (x->kind == SIM_M_GAUGE) {
-          fmt_metric(x, x->sum.final, v1, sizeof v1);
-          fmt_metric(x, x->sum.max, v2, sizeof v2);
-          fmt_metric(x, x->sum.twmean, v3, sizeof v3);
-          snprintf(a, sizeof a, "%s %s %s", v1, v2, v3);
-        } else {
-          fmt_metric(x, x->sum.final, a, sizeof a);
-        }
-        cell(f, a);
-      }
+      for (size_t j = 0; j < nv; j++) metric_cell(f, find_metric(&r->variants[j], name));
       fputc('\n', f);
     }
   }
+}
 
-  /* expectations: one row per expression text of any variant */
+/* Whether expectation x of variant i has the text of one shown before it. */
+static int expect_seen(const scn_result_t *r, size_t i, size_t x) {
+  const scn_variant_t *vi = r->variants[i].v;
+  const char *text = vi->expects[x].text;
+  for (size_t j = 0; j < i; j++)
+    for (size_t y = 0; y < r->variants[j].v->nexpects; y++)
+      if (!strcmp(r->variants[j].v->expects[y].text, text)) return 1;
+  for (size_t y = 0; y < x; y++)
+    if (!strcmp(vi->expects[y].text, text)) return 1;
+  return 0;
+}
+
+/* expectations: one row per expression text of any variant */
+static void table_expectations(FILE *f, const scn_result_t *r) {
+  char a[400];
+  size_t nv = r->nvariants;
   int any = 0;
   for (size_t i = 0; i < nv; i++) any |= r->variants[i].v->nexpects > 0;
   if (any) fprintf(f, "\n  expectations\n");
@@ -172,12 +183,7 @@ void cli_print_table(FILE *f, const scn_result_t *r, int sep) {
     const scn_variant_t *vi = r->variants[i].v;
     for (size_t x = 0; x < vi->nexpects; x++) {
       const char *text = vi->expects[x].text;
-      int seen = 0;
-      for (size_t j = 0; j < i && !seen; j++)
-        for (size_t y = 0; y < r->variants[j].v->nexpects && !seen; y++)
-          seen = !strcmp(r->variants[j].v->expects[y].text, text);
-      for (size_t y = 0; y < x && !seen; y++) seen = !strcmp(vi->expects[y].text, text);
-      if (seen) continue;
+      if (expect_seen(r, i, x)) continue;
       row_label(f, text);
       for (size_t j = 0; j < nv; j++) {
         const scn_variant_res_t *vr = &r->variants[j];
@@ -197,10 +203,12 @@ void cli_print_table(FILE *f, const scn_result_t *r, int sep) {
       fputc('\n', f);
     }
   }
+}
 
-  /* what failed, with the values compared */
+/* what failed, with the values compared */
+static void table_failures(FILE *f, const scn_result_t *r) {
   int nbad = 0;
-  for (size_t i = 0; i < nv; i++) {
+  for (size_t i = 0; i < r->nvariants; i++) {
     const scn_variant_res_t *vr = &r->variants[i];
     for (size_t x = 0; x < vr->nexpects; x++) {
       const scn_expect_res_t *e = &vr->expects[x];
@@ -211,12 +219,15 @@ void cli_print_table(FILE *f, const scn_result_t *r, int sep) {
               e->detail ? e->detail : "");
     }
   }
+}
 
-  /* detectors */
+/* detectors: the first line of each report, at most 10 per variant */
+static void table_detectors(FILE *f, const scn_result_t *r) {
+  char b[64];
   int nrep = 0;
-  for (size_t i = 0; i < nv; i++) nrep += (int)r->variants[i].nreports;
+  for (size_t i = 0; i < r->nvariants; i++) nrep += (int)r->variants[i].nreports;
   fprintf(f, "\n  detectors%s\n", nrep ? "" : ": none");
-  for (size_t i = 0; i < nv; i++) {
+  for (size_t i = 0; i < r->nvariants; i++) {
     const scn_variant_res_t *vr = &r->variants[i];
     for (size_t k = 0; k < vr->nreports; k++) {
       const char *t = vr->reports[k].text;
@@ -230,6 +241,16 @@ void cli_print_table(FILE *f, const scn_result_t *r, int sep) {
       }
     }
   }
+}
+
+void cli_print_table(FILE *f, const scn_result_t *r, int sep) {
+  char a[400];
+  if (sep) fputc('\n', f);
+  table_head(f, r);
+  table_metrics(f, r);
+  table_expectations(f, r);
+  table_failures(f, r);
+  table_detectors(f, r);
   scn_verdict_text(r, a, sizeof a);
   fprintf(f, "\n  verdict: %s\n", a);
 }
@@ -349,53 +370,4 @@ void cli_print_csv(FILE *f, const scn_result_t *r) {
       }
     }
   }
-}
-
-int cli_parse_duration_opt(const char *cmd, const char *val, sim_time_t *out) {
-  char err[256];
-  sim_time_t d;
-  err[0] = 0; /* set only on a parse error: 0.4ns parses, to 0 */
-  if (scn_parse_duration(val, &d, err, sizeof err) || d <= 0 || d > CLI_MAX_DURATION) {
-    if (err[0]) fprintf(stderr, "storesim %s: --duration: %s\n", cmd, err);
-    else if (d <= 0) fprintf(stderr, "storesim %s: --duration %s: must be more than 0\n", cmd, val);
-    else
-      fprintf(stderr, "storesim %s: --duration %s: at most 3650d, as in a scenario file\n", cmd,
-              val);
-    return -1;
-  }
-  *out = d;
-  return 0;
-}
-
-/* Digits only, no sign: "-1" or "2x" is refused, not wrapped or cut. */
-static int parse_digits(const char *s, uint64_t *v) {
-  char *end;
-  if (*s < '0' || *s > '9') return -1;
-  errno = 0;
-  unsigned long long x = strtoull(s, &end, 10);
-  if (errno || *end) return -1;
-  *v = x;
-  return 0;
-}
-
-int cli_parse_seeds(const char *val, uint64_t *from, uint64_t *to) {
-  char buf[64];
-  snprintf(buf, sizeof buf, "%s", val);
-  char *dash = strchr(buf, '-');
-  uint64_t a = 1, b;
-  if (dash) *dash = 0;
-  if (dash ? parse_digits(buf, &a) || parse_digits(dash + 1, &b) : parse_digits(buf, &b)) return -1;
-  if (b < a) return -1;
-  *from = a;
-  *to = b;
-  return 0;
-}
-
-int cli_parse_seconds(const char *val, double *out) {
-  char *end;
-  errno = 0;
-  double x = strtod(val, &end);
-  if (errno || end == val || *end || !(x >= 0) || x > 1e9) return -1;
-  *out = x;
-  return 0;
 }

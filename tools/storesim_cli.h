@@ -1,15 +1,58 @@
 /*
- * storesim command line: output formats (tools/output.c, tools/schema.c).
- * Each function writes one whole rendering of its input to f; none fails
- * (write errors are seen by the caller on the stream).
+ * storesim command line: what its files share. The options and arguments of
+ * the commands that run scenarios (tools/run_opts.c), the command rows of the
+ * other files, the renderings (tools/output.c, tools/schema.c: each writes
+ * one whole rendering of its input to f and none fails; write errors are
+ * seen by the caller on the stream), output files (tools/outfile.c) and
+ * check --seeds (tools/check_seeds.c). The option spec and the command table
+ * type: tools/cli.h.
  */
 #ifndef STORESIM_CLI_H
 #define STORESIM_CLI_H
 
 #include <stdio.h>
 
+#include "cli.h"
 #include "storesim/scenario.h"
 #include "storesim/sweep.h"
+
+/* ---- what the commands that run scenarios share (tools/run_opts.c) ---- */
+/* The option struct of run, check, validate, list, schema, report, trace and
+ * explain; each command's table says which fields it sets. */
+typedef struct cli_run_args {
+  scn_run_opts_t run;                    /* --variant, --seed, --sched, --duration, --jobs */
+  cli_list_t sets;                       /* --set */
+  const char *trace_path, *metrics_path; /* run --trace, --metrics */
+  const char *output, *dot_dir;          /* report, trace, explain: -o, --dot */
+  cli_seeds_t seeds;                     /* check --seeds */
+  double wall_limit;                     /* check --wall-limit (< 0: not given) */
+  int json, markdown;                    /* run --json; schema --json, --markdown */
+} cli_run_args_t;
+/* The defaults: --jobs the number of CPUs, no --wall-limit. */
+void cli_run_args_init(void *args);
+/* The rows every such command shares, one each. */
+extern const cli_opt_t cli_opt_variant, cli_opt_seed, cli_opt_sched, cli_opt_duration, cli_opt_set,
+    cli_opt_jobs;
+/* sweep's --sched FAMILY (random, fifo, pct[:DEPTH[:STEPS]]) into a
+ * scn_sweep_opts_t (sched, pct_depth, pct_steps); a cli_parse_fn. */
+int cli_parse_sweep_sched(const char *val, void *sweep_opts, char *why, size_t nwhy);
+
+/* Scenario files of the arguments: a FILE as given, a DIR searched
+ * recursively for *.yaml and *.yml (sorted; hidden names skipped). */
+typedef struct cli_files {
+  char **v;
+  size_t n, cap;
+} cli_files_t;
+/* Adds the files of args (none: of def) to f. Returns 0, or -1 having said
+ * why on stderr (f then holds what was found so far: free it). */
+int cli_files_collect(cli_files_t *f, char **args, size_t nargs, const char *def);
+void cli_files_free(cli_files_t *f);
+
+/* ---- commands (the rows of the command table in tools/storesim.c) ---- */
+extern const cli_cmd_t cli_cmd_sweep, cli_cmd_explore; /* tools/sweep.c, tools/explore.c */
+extern const cli_cmd_t cli_cmd_report, cli_cmd_trace, cli_cmd_explain; /* tools/report_cmds.c */
+
+/* ---- renderings (tools/output.c, tools/schema.c) ---- */
 
 /* Side-by-side table of the variants; `sep` prints a blank line first. */
 void cli_print_table(FILE *f, const scn_result_t *r, int sep);
@@ -20,15 +63,8 @@ void cli_print_csv(FILE *f, const scn_result_t *r);
 /* JSON Schema / Markdown reference generated from the parameter tables. */
 void cli_print_schema(FILE *f);
 void cli_print_markdown(FILE *f);
-/* --duration VAL of command cmd: 1ns to 3650d (a scenario file's range).
- * Returns 0 and *out, or prints why not on stderr and returns -1. */
+/* --duration: at most 3650d (a scenario file's range). */
 #define CLI_MAX_DURATION ((sim_time_t)3650 * 86400 * 1000000000)
-int cli_parse_duration_opt(const char *cmd, const char *val, sim_time_t *out);
-/* --seeds VAL: "A-B" (A <= B) or "N" (1..N), digits only. Returns 0 with
- * *from and *to, or -1 (nothing set; the caller says why). */
-int cli_parse_seeds(const char *val, uint64_t *from, uint64_t *to);
-/* --wall-limit VAL: seconds, 0 to 1e9. Returns 0 and *out, or -1. */
-int cli_parse_seconds(const char *val, double *out);
 /* JSON string literal of s. */
 void cli_json_str(FILE *f, const char *s);
 /* ---- output files and standard output (tools/outfile.c) ---- */
@@ -84,11 +120,6 @@ void cli_out_mark_incomplete(cli_outfile_t *o, int csv);
 /* Decision logs of sweep and explore (scn_sweep_replay) written through o:
  * whole or not at all, every write checked, devices and symlinks as above. */
 void cli_logio_init(scn_sweep_logio_t *io, cli_outfile_t *o);
-/* `storesim sweep` (tools/sweep.c) and `storesim explore` (tools/explore.c),
- * both on the sweep engine (storesim/sweep.h). Each takes the arguments after
- * the command name and returns the exit status. */
-int cmd_sweep(int argc, char **argv);
-int cmd_explore(int argc, char **argv);
 /* `storesim check --seeds` (tools/check_seeds.c): every variant of each file
  * on world seeds from..to; prints per scenario and variant the fraction of
  * seeds whose expectations hold, then 'N passed, N failed'. Returns the exit

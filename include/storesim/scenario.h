@@ -363,6 +363,10 @@ scn_result_t *scn_run(const scn_scenario_t *s, const scn_run_opts_t *o);
 void scn_result_free(scn_result_t *r);
 /* One line: "reproduced without fix; absent with fix", ... */
 void scn_verdict_text(const scn_result_t *r, char *buf, size_t n);
+/* The names of the fixes variant v has, in the model's order, separated by
+ * sep ("kb924567 kb922768"), or `none` when it has none; cut to n - 1 bytes. */
+void scn_fixes_text(const scn_scenario_t *s, const scn_variant_t *v, const char *sep,
+                    const char *none, char *buf, size_t n);
 
 /* Builds each variant's world and model and runs it to time 0 only, then
  * files a warning in diag for every metric its expectations name that the

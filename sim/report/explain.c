@@ -574,16 +574,6 @@ static void compare(ctx_t *c, FILE *out, int vi, int ri, const flist_t *rf) {
   if (!n) fprintf(out, "  - nothing %s found was looked for here.\n", rn);
 }
 
-static void fixes_text(const scn_scenario_t *s, const scn_variant_t *v, char *buf, size_t n) {
-  buf[0] = 0;
-  for (size_t i = 0; s->model->fixes && s->model->fixes[i] && i < 64; i++)
-    if (v->fixes & ((uint64_t)1 << i)) {
-      size_t l = strlen(buf);
-      snprintf(buf + l, n - l, "%s%s", l ? ", " : "", s->model->fixes[i]);
-    }
-  if (!buf[0]) snprintf(buf, n, "none");
-}
-
 static int contrast_of(const scn_result_t *r, int vi, int ref) {
   if (vi != ref) return ref;
   for (size_t i = 0; i < r->nvariants; i++)
@@ -616,7 +606,7 @@ int report_explain(FILE *out, const scn_result_t *r, report_facts_t *const *fact
     const scn_variant_res_t *vr = &r->variants[vi];
     if (!vr->ran) continue;
     flist_t l = {0};
-    fixes_text(s, vr->v, fx, sizeof fx);
+    scn_fixes_text(s, vr->v, ", ", "none", fx, sizeof fx);
     fprintf(out, "\n-- %s (fixes: %s)%s%s\n", vr->v->name, fx, vr->v->description ? ": " : "",
             vr->v->description ? vr->v->description : "");
     if ((int)vi == ref) {

@@ -619,16 +619,6 @@ static void badge(report_sb_t *b, int v, const char *yes, const char *no) {
   else report__sb_printf(b, "<span class=\"badge na\">not checked</span>");
 }
 
-static void fixes_text(const scn_scenario_t *s, const scn_variant_t *v, char *buf, size_t n) {
-  buf[0] = 0;
-  for (size_t i = 0; s->model->fixes && s->model->fixes[i] && i < 64; i++)
-    if (v->fixes & ((uint64_t)1 << i)) {
-      size_t l = strlen(buf);
-      snprintf(buf + l, n - l, "%s%s", l ? ", " : "", s->model->fixes[i]);
-    }
-  if (!buf[0]) snprintf(buf, n, "none");
-}
-
 static void anchor_id(report_sb_t *b, const char *id) {
   for (; *id; id++) {
     char ch = (char)((*id >= 'a' && *id <= 'z') || (*id >= 'A' && *id <= 'Z') || (*id >= '0' && *id <= '9') ||
@@ -767,7 +757,7 @@ int report_html_add(report_html_t *h, const scn_result_t *r, report_facts_t *con
       report__sb_html(b, vr->v->description);
       report__sb_printf(b, "</span>");
     }
-    fixes_text(s, vr->v, a, sizeof a);
+    scn_fixes_text(s, vr->v, ", ", "none", a, sizeof a);
     report__sb_printf(b, "</td><td>");
     report__sb_html(b, a);
     if (!vr->ran) {

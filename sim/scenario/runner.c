@@ -683,3 +683,14 @@ void scn_verdict_text(const scn_result_t *r, char *buf, size_t n) {
   snprintf(buf, n, "%s; %s%s", a[r->reproduced_without_fix + 1], b[r->absent_with_fix + 1],
            r->interrupted ? " (INCOMPLETE: interrupted)" : "");
 }
+
+void scn_fixes_text(const scn_scenario_t *s, const scn_variant_t *v, const char *sep,
+                    const char *none, char *buf, size_t n) {
+  buf[0] = 0;
+  for (size_t i = 0; s->model->fixes && s->model->fixes[i] && i < 64; i++)
+    if (v->fixes & ((uint64_t)1 << i)) {
+      size_t l = strlen(buf);
+      snprintf(buf + l, n - l, "%s%s", l ? sep : "", s->model->fixes[i]);
+    }
+  if (!buf[0]) snprintf(buf, n, "%s", none);
+}

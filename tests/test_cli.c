@@ -1,0 +1,163 @@
+/*
+ * The command line's one parser, its help and its man page (tools/cli.c):
+ * every command parses the same way, says a usage error in the same shape
+ * with exit status 2, and its --help and the man page come from the same
+ * tables. Runs the storesim binary of the build.
+ */
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ktest.h"
+
+#define BIN STORESIM_BINARY_DIR "/storesim"
+#define SRC STORESIM_SOURCE_DIR
+
+static char out[1 << 17];
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...) {
+  char cmd[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  return kt_sh(cmd, out, sizeof out);
+}
+
+static const char *const cmds[] = {"run",    "check", "validate", "list",  "schema",
+                                   "report", "trace", "explain",  "sweep", "explore"};
+enum { NCMDS = sizeof cmds / sizeof *cmds };
+
+Test(cli, every_command_has_a_generated_help) {
+  for (size_t i = 0; i < NCMDS; i++) {
+    char head[64];
+    cr_assert_eq(sh("'%s' %s --help", BIN, cmds[i]), 0, "%s", cmds[i]);
+    snprintf(head, sizeof head, "usage: storesim %s", cmds[i]);
+    cr_assert(!strncmp(out, head, strlen(head)), "%s: %s", cmds[i], out);
+    cr_assert(strstr(out, "\n  -h, --help "), "%s: %s", cmds[i], out);
+    char first[sizeof out];
+    memcpy(first, out, sizeof out);
+    /* `storesim help CMD` and `-h` anywhere say the same */
+    cr_assert_eq(sh("'%s' help %s", BIN, cmds[i]), 0);
+    cr_assert_str_eq(out, first, "%s", cmds[i]);
+    cr_assert_eq(sh("'%s' %s x.yaml -h", BIN, cmds[i]), 0);
+    cr_assert_str_eq(out, first, "%s", cmds[i]);
+  }
+  cr_assert_eq(sh("'%s' --help", BIN), 0);
+  for (size_t i = 0; i < NCMDS; i++) {
+    char line[64];
+    snprintf(line, sizeof line, "\n  %s ", cmds[i]);
+    cr_assert(strstr(out, line), "storesim --help lists %s: %s", cmds[i], out);
+  }
+  /* what run --help has always said */
+  cr_assert_eq(sh("'%s' run --help", BIN), 0);
+  cr_assert(strstr(out, "  --set KEY=VALUE  override a scenario key, validated like the file"),
+            "%s", out);
+  cr_assert(strstr(out, "exit status: 0 all expectations passed, 1 an expectation failed"), "%s",
+            out);
+}
+
+Test(cli, usage_errors_have_one_shape) {
+  for (size_t i = 0; i < NCMDS; i++) {
+    char want[256];
+    cr_assert_eq(sh("'%s' %s --bogus x.yaml 2>&1", BIN, cmds[i]), 2, "%s", cmds[i]);
+    snprintf(want, sizeof want, "storesim %s: unknown option '--bogus' (see storesim %s --help)\n",
+             cmds[i], cmds[i]);
+    cr_assert_str_eq(out, want);
+  }
+  const struct {
+    const char *args, *msg;
+  } cases[] = {
+      {"run --jbos 2 x.yaml",
+       "storesim run: unknown option '--jbos' (did you mean '--jobs', '--json'?)\n"},
+      {"sweep --sed 2 x.yaml",
+       "storesim sweep: unknown option '--sed' (did you mean '--sched', '--seeds'?)\n"},
+      {"report -x x.yaml", "storesim report: unknown option '-x' (see storesim report --help)\n"},
+      {"run --seed", "storesim run: --seed needs a value\n"},
+      {"run --seed -3 x.yaml", "storesim run: --seed -3: expected a non-negative integer\n"},
+      {"check --jobs=0", "storesim check: --jobs 0: expected 1 to 1024\n"},
+      {"run --json=1 x.yaml", "storesim run: --json takes no value\n"},
+      {"run", "storesim run: no scenario file given (see storesim run --help)\n"},
+      {"explore", "storesim explore: no scenario file given (see storesim explore --help)\n"},
+      {"sweep a.yaml b.yaml",
+       "storesim sweep: one scenario file at a time ('a.yaml' and 'b.yaml')\n"},
+      {"schema x", "storesim schema: unexpected argument 'x'\n"},
+      {"run --duration=5x x.yaml",
+       "storesim run: --duration 5x: unknown duration unit 'x' (use ns us ms s m h d)\n"},
+      {"check --seeds 5-2", "storesim check: --seeds 5-2: expected A-B (A <= B, at most 100000000 "
+                            "seeds) or N\n"},
+      {"check --wall-limit 3", "storesim check: --wall-limit needs --seeds\n"},
+      {"sweep --seeds 3-1 x.yaml", "storesim sweep: --seeds 3-1: expected A-B (A <= B) or N\n"},
+      {"sweep --shard 2/2 x.yaml", "storesim sweep: --shard 2/2: expected I/N with 0 <= I < N\n"},
+      {"sweep --sched lifo x.yaml",
+       "storesim sweep: --sched lifo: expected random, pct[:DEPTH] or fifo\n"},
+      {"explore --wall-limit -1 x.yaml",
+       "storesim explore: --wall-limit -1: expected seconds, 0 to 1e9\n"},
+      {"trace --trace-format svg x.yaml",
+       "storesim trace: --trace-format svg: unknown format (known: perfetto)\n"},
+      {"report x.yaml", "storesim report: no output file given (-o report.html)\n"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    cr_expect_eq(sh("'%s' %s 2>&1", BIN, cases[i].args), 2, "%s", cases[i].args);
+    cr_expect_str_eq(out, cases[i].msg, "%s", cases[i].args);
+  }
+}
+
+Test(cli, values_attach_either_way_and_double_dash_ends_options) {
+  /* --opt=value, --opt value, -o value, -ovalue, -o=value: the same */
+  cr_assert_eq(sh("'%s' explore --depth=0 x.yaml 2>&1", BIN), 2);
+  cr_assert_str_eq(out, "storesim explore: --depth 0: expected 1 to 64\n");
+  cr_assert_eq(sh("'%s' explore --depth 0 x.yaml 2>&1", BIN), 2);
+  cr_assert_str_eq(out, "storesim explore: --depth 0: expected 1 to 64\n");
+  const char *forms[] = {"-o /dev/null", "-o/dev/null", "-o=/dev/null", "--output=/dev/null",
+                         "--output /dev/null"};
+  for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
+    /* the option is taken; the (missing) scenario file is what fails */
+    cr_assert_eq(sh("'%s' trace %s /nonexistent.yaml 2>&1", BIN, forms[i]), 2, "%s", forms[i]);
+    cr_assert(strstr(out, "/nonexistent.yaml: error: "), "%s: %s", forms[i], out);
+  }
+  /* after --, "--set" is a file name, not an option */
+  cr_assert_eq(sh("'%s' validate -- --set 2>&1", BIN), 2);
+  cr_assert(strstr(out, "--set: error: "), "%s", out);
+  /* options may follow the arguments; a repeatable option keeps every value */
+  cr_assert_eq(sh("cd '%s' && '%s' validate scenarios/validation/mm1.yaml --set queue.workers=2 "
+                  "--set=duration=1h 2>&1",
+                  SRC, BIN),
+               0, "%s", out);
+  cr_assert_eq(sh("cd '%s' && '%s' validate scenarios/validation/mm1.yaml --set queue.workers=2 "
+                  "--set queue.workerz=1 2>&1",
+                  SRC, BIN),
+               2, "%s", out);
+  cr_assert(strstr(out, "workerz"), "%s", out);
+}
+
+/* The man page is generated from the same tables, committed as
+ * docs/storesim.1, and renders without a warning. */
+Test(cli, man_page_is_generated_and_well_formed) {
+  cr_assert_eq(sh("'%s' --man | cmp - '%s/docs/storesim.1' 2>&1", BIN, SRC), 0,
+               "docs/storesim.1 differs from `storesim --man`: regenerate it with "
+               "`storesim --man > docs/storesim.1` (%s)",
+               out);
+  cr_assert_eq(sh("'%s' --man", BIN), 0);
+  cr_assert(!strncmp(out, ".\\\" generated by", 16), "%.100s", out);
+  cr_assert(strstr(out, "\n.TH STORESIM 1 "), "%.300s", out);
+  for (size_t i = 0; i < NCMDS; i++) {
+    char ss[64];
+    snprintf(ss, sizeof ss, "\n.SS %s\n", cmds[i]);
+    cr_assert(strstr(out, ss), "no section for %s", cmds[i]);
+  }
+  cr_assert(strstr(out, "\n.SH EXIT STATUS\n"));
+  if (sh("command -v groff >/dev/null") != 0) {
+    cr_log_warn("groff is not installed: the man page was not rendered");
+    return;
+  }
+  /* -ww: every warning; -z: no output. Nothing on stderr is a clean page. */
+  cr_assert_eq(sh("'%s' --man | groff -man -Tutf8 -ww -z 2>&1", BIN), 0, "%s", out);
+  cr_assert_str_eq(out, "", "groff warns about the man page");
+  cr_assert_eq(sh("'%s' --man | groff -man -Tutf8 -P-cbou 2>/dev/null | grep -c '^COMMANDS$'", BIN),
+               0);
+  cr_assert_str_eq(out, "1\n", "the rendered page has its COMMANDS section");
+}
