@@ -5,7 +5,7 @@
  *   storesim check [DIR|FILE...]    one line per scenario, "N passed, N failed"
  *   storesim validate FILE...       load and validate only
  *   storesim list [DIR|FILE...]     id, title, source article
- *   storesim schema [--json|--markdown]
+ *   storesim schema [--json|--markdown|--metrics-markdown]
  *   storesim sweep FILE [options]   (tools/sweep.c)
  *   storesim explore [options] FILE (tools/explore.c, on the same sweep engine)
  *
@@ -42,7 +42,8 @@ static const char usage_main[] =
     "                           then 'N passed, N failed'\n"
     "  validate FILE...         check scenario files without running them\n"
     "  list [DIR|FILE...]       id, title and source article of each scenario\n"
-    "  schema [--json|--markdown]  JSON Schema or Markdown reference of the format\n"
+    "  schema [--json|--markdown|--metrics-markdown]  JSON Schema or Markdown reference of the "
+    "format\n"
     "  report FILE... -o F.html self-contained HTML report: plots of every variant over\n"
     "                           time, verdicts, expectations, detector reports, graphs\n"
     "  trace FILE... -o F.json  thread timelines in the Chrome/Perfetto trace format\n"
@@ -121,12 +122,13 @@ static const char usage_list[] =
     "exit status: 0 ok, 2 a file could not be read\n";
 
 static const char usage_schema[] =
-    "usage: storesim schema [--json|--markdown]\n"
+    "usage: storesim schema [--json|--markdown|--metrics-markdown]\n"
     "\n"
     "Prints the scenario format generated from the parameter tables of the\n"
     "scenario layer and of every model: a JSON Schema (--json, the default;\n"
     "committed as scenarios/schema.json) or a Markdown reference (--markdown,\n"
-    "the reference part of docs/scenarios.md).\n";
+    "the reference part of docs/scenarios.md). --metrics-markdown prints\n"
+    "docs/metrics.md from the models' metric and plot descriptions.\n";
 
 /* ---- options ---------------------------------------------------------------------- */
 typedef struct cli {
@@ -135,7 +137,7 @@ typedef struct cli {
   size_t nsets;
   const char *trace_path, *metrics_path;
   const char *seeds, *wall_limit; /* check --seeds, --wall-limit */
-  int json, markdown, help;
+  int json, markdown, metrics_markdown, help;
   const char **args;
   size_t nargs;
 } cli_t;
@@ -179,7 +181,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, const char *allowe
     char key[70];
     snprintf(key, sizeof key, " %s ", name + 2);
     if (!strstr(allowed, key)) return usage_error(cmd, "unknown option '%s'", name);
-    int flag = !strcmp(name, "--json") || !strcmp(name, "--markdown");
+    int flag = !strcmp(name, "--json") || !strcmp(name, "--markdown") ||
+               !strcmp(name, "--metrics-markdown");
     if (!flag) {
       if (eq) val = eq + 1;
       else if (i + 1 < argc) val = argv[++i];
@@ -189,6 +192,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, const char *allowe
     }
     if (!strcmp(name, "--json")) c->json = 1;
     else if (!strcmp(name, "--markdown")) c->markdown = 1;
+    else if (!strcmp(name, "--metrics-markdown")) c->metrics_markdown = 1;
     else if (!strcmp(name, "--variant")) c->run.variant = val;
     else if (!strcmp(name, "--sched")) c->run.sched = val;
     else if (!strcmp(name, "--trace")) c->trace_path = val;
@@ -562,12 +566,16 @@ done:
 
 static int cmd_schema(int argc, char **argv) {
   cli_t c = {0};
-  int rc = parse_opts("schema", argc, argv, " json markdown ", &c);
+  int rc = parse_opts("schema", argc, argv, " json markdown metrics-markdown ", &c);
   if (rc) goto done;
   if (c.help) fputs(usage_schema, stdout);
   else if (c.nargs) rc = usage_error("schema", "unexpected argument '%s'", c.args[0]);
   else if (c.markdown) cli_print_markdown(stdout);
-  else cli_print_schema(stdout);
+  else if (c.metrics_markdown) {
+    size_t nm;
+    const sim_model_t *const *models = scn_models(&nm);
+    scn_metrics_markdown(stdout, models, nm);
+  } else cli_print_schema(stdout);
 done:
   cli_free(&c);
   return rc;
