@@ -27,10 +27,21 @@
 #endif
 #endif
 
-/* The default configuration with no generated load of part 1 (SMTP, OWA,
- * MAPI) and no mailbox moves; the part-2 loads are off by default. */
+/* The defaults of the store model's parameter table: what a scenario that
+ * sets nothing gets. Distributions are constant or exponential, so nothing
+ * needs freeing. */
+static inline void st_config_init(store_config_t *c) {
+  char err[300] = "";
+  memset(c, 0, sizeof *c);
+  cr_assert_eq(store_model()->config_size, sizeof *c,
+               "a built-in mechanism has a config of its own");
+  cr_assert_eq(scn_params_defaults(store_model()->params, c, err, sizeof err), 0, "%s", err);
+}
+
+/* The default configuration with no generated SMTP, OWA or MAPI load and no
+ * mailbox moves; the other loads are off by default. */
 static inline void st_quiet_config(store_config_t *c) {
-  store_config_init(c);
+  st_config_init(c);
   c->smtp_rate = 0;
   c->smtp_malformed_rate = 0;
   c->owa_rate = 0;
@@ -42,8 +53,8 @@ static inline void st_quiet_config(store_config_t *c) {
 static inline void *st_model_new(sim_world_t *w, const store_config_t *c, uint64_t fixes,
                                  const sim_fault_t *f, size_t nf) {
   char err[256] = "";
-  void *inst = store_model.create(w, c, fixes, f, nf, err, sizeof err);
-  cr_assert_not_null(inst, "store_model.create: %s", err);
+  void *inst = store_model()->create(store_model(), w, c, fixes, f, nf, err, sizeof err);
+  cr_assert_not_null(inst, "store model create: %s", err);
   return inst;
 }
 
@@ -68,8 +79,8 @@ static inline const sim_report_t *st_model_report(const sim_world_t *w, const ch
  * and the world, then checks for leaks. Threads may still be blocked (a
  * deadlock, a stuck task): destroying the world frees them. */
 static inline void st_end(sim_world_t *w, void *inst) {
-  store_model.finish(inst);
-  store_model.destroy(inst);
+  store_model()->finish(inst);
+  store_model()->destroy(inst);
   sim_world_destroy(w);
   kt_leak_check();
 }

@@ -115,7 +115,7 @@ Test(output, a_symlink_is_followed_and_stays_a_link) {
 }
 
 Test(output, dash_is_stdout_and_dev_stdout_shares_it) {
-  char out[65536];
+  static char out[1 << 18]; /* the summary and every metric's series */
   int rc = sh("$B run --duration 2d --metrics - $S; echo rc=$?; ls -A", out, sizeof out);
   cr_assert_eq(rc, 0, "%s", out);
   cr_assert(strstr(out, "== mm1:") && strstr(out, "scenario,variant,time_s,metric,value\n"), "%s",

@@ -430,6 +430,17 @@ Test(cli, committed_schema_is_generated) {
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) cr_assert(strstr(out, keys[i]), "%s", keys[i]);
 }
 
+/* docs/metrics.md is generated from the models' descriptors: the committed
+ * file must be what `storesim schema --metrics-markdown` prints. */
+Test(cli, committed_metrics_doc_is_generated) {
+  char cmd[2048], out[1 << 16];
+  snprintf(cmd, sizeof cmd,
+           "cd '%s' && '%s' schema --metrics-markdown | diff - docs/metrics.md 2>&1", SRC, BIN);
+  cr_assert_eq(
+      kt_sh(cmd, out, sizeof out), 0,
+      "docs/metrics.md differs from `storesim schema --metrics-markdown`: regenerate it\n%s", out);
+}
+
 Test(runner, seeded_schedulers_replay_exactly) {
   scn_scenario_t *s = load_file("scenarios/validation/mmc.yaml", NULL, 0);
   const char *scheds[] = {"random:7", "pct:3:2"};

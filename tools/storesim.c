@@ -69,6 +69,11 @@ static const cli_opt_t opt_schema_markdown = {
     .help = "a Markdown reference (the reference part of docs/scenarios.md)",
     .type = CLI_FLAG,
     .off = RUN_OFF(markdown)};
+static const cli_opt_t opt_schema_metrics_markdown = {
+    .name = "metrics-markdown",
+    .help = "docs/metrics.md: every model's metrics and plots, from their descriptions",
+    .type = CLI_FLAG,
+    .off = RUN_OFF(metrics_markdown)};
 
 static int cmd_run(void *, char **, size_t);
 static int cmd_check(void *, char **, size_t);
@@ -148,8 +153,10 @@ static const cli_cmd_t cli_cmd_schema = {
     .about = "Prints the scenario format generated from the parameter tables of the scenario "
              "layer and of every model: a JSON Schema (--json, the default; committed as "
              "scenarios/schema.json) or a Markdown reference (--markdown, the reference part of "
-             "docs/scenarios.md).",
-    .opts = (const cli_opt_t *const[]){&opt_schema_json, &opt_schema_markdown, NULL},
+             "docs/scenarios.md); or, with --metrics-markdown, docs/metrics.md from the models' "
+             "metric and plot descriptions.",
+    .opts = (const cli_opt_t *const[]){&opt_schema_json, &opt_schema_markdown,
+                                       &opt_schema_metrics_markdown, NULL},
     .exit = "0 ok",
     .size = sizeof(cli_run_args_t),
     .run = cmd_schema};
@@ -403,8 +410,15 @@ static int cmd_list(void *opts, char **args, size_t nargs) {
 static int cmd_schema(void *opts, char **args, size_t nargs) {
   const cli_run_args_t *c = opts;
   (void)args, (void)nargs;
-  if (c->markdown) cli_print_markdown(stdout);
-  else cli_print_schema(stdout);
+  if (c->markdown) {
+    cli_print_markdown(stdout);
+  } else if (c->metrics_markdown) {
+    size_t nm;
+    const sim_model_t *const *models = scn_models(&nm);
+    scn_metrics_markdown(stdout, models, nm);
+  } else {
+    cli_print_schema(stdout);
+  }
   return EXIT_OK;
 }
 

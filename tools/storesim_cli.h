@@ -26,7 +26,7 @@ typedef struct cli_run_args {
   const char *output, *dot_dir;          /* report, trace, explain: -o, --dot */
   cli_seeds_t seeds;                     /* check --seeds */
   double wall_limit;                     /* check --wall-limit (< 0: not given) */
-  int json, markdown;                    /* run --json; schema --json, --markdown */
+  int json, markdown, metrics_markdown; /* run --json; schema --json, --markdown, ... */
 } cli_run_args_t;
 /* The defaults: --jobs the number of CPUs, no --wall-limit. */
 void cli_run_args_init(void *args);

@@ -48,8 +48,8 @@ fi
 rm -f "$tsan_log"
 echo "== clang release build: the same trace hashes as gcc's (tests/store*_golden.inc)"
 cmake --preset clang >/dev/null
-cmake --build --preset clang --target storesim test_store test_store2 -j "$(nproc)" >&2
-build/clang/test_store --jobs 2 && build/clang/test_store2 --jobs 2 || status=1
+cmake --build --preset clang --target storesim test_store test_mechanisms -j "$(nproc)" >&2
+build/clang/test_store --jobs 2 && build/clang/test_mechanisms --jobs 2 || status=1
 
 # ---- fuzzing (issue 13): each libFuzzer harness of tests/fuzz for a fixed
 # number of inputs from its seeds (fixed seed; about a minute each on 2 cores);

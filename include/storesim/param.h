@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "storesim/metrics.h"
 #include "storesim/sim.h"
 
 #ifdef __cplusplus
@@ -84,31 +85,68 @@ typedef struct sim_fault {
   sim_time_t timeout; /* for faults that take one (shutdown), else 0 */
 } sim_fault_t;
 
+/* ---- what a model says about itself ----------------------------------------- */
+/* One metric a model publishes. A family of metrics is written with one
+ * placeholder segment in angle brackets: "tasks.busy.<kind>" stands for
+ * tasks.busy.flush, tasks.busy.rpc, ... */
+typedef struct sim_metric_desc {
+  const char *name;
+  sim_metric_kind_t kind;
+  const char *unit; /* as registered: "", "ms", "s", "B", "%" */
+  const char *doc;  /* one line */
+} sim_metric_desc_t;
+
+#define SIM_PLOT_MAX_METRICS 4
+/* One plot that tells part of a model's story. Each metric is drawn for
+ * every variant on one virtual time axis; a family name ("proc.<name>.
+ * mem_bytes") is drawn instead as one plot per variant, a line per member. */
+typedef struct sim_plot_desc {
+  const char *title;                         /* NULL ends a table */
+  const char *metrics[SIM_PLOT_MAX_METRICS]; /* unused slots NULL */
+} sim_plot_desc_t;
+
+/* A part of a model (the store's core, one failure mechanism, the queue):
+ * what the reports and the docs read. Tables end with a {NULL} row. */
+typedef struct sim_model_part {
+  const char *name;  /* "spin" */
+  const char *title; /* "KB922768: Outlook downloads and the CPU spin" */
+  const char *file;  /* where it lives, for the docs ("sim/store/spin.c") */
+  const char *fix;   /* the fix it models ("kb922768"), or NULL */
+  const char *fix_doc;
+  const sim_metric_desc_t *metrics;
+  const sim_plot_desc_t *plots; /* in the order they tell the story */
+} sim_model_part_t;
+
 /* ---- the model interface ----------------------------------------------------- */
 /* A model builds itself into a world from a filled config, runs there as
  * simulated threads and publishes metrics into the world. */
-typedef struct sim_model {
+typedef struct sim_model sim_model_t;
+struct sim_model {
   const char *name;             /* "store", "queue" */
   const char *doc;
   const sim_param_t *params;    /* terminated by a {NULL} row */
   const sim_fault_kind_t *faults; /* terminated by a {NULL} row */
   const char *const *fixes;     /* known fix names, NULL-terminated */
+  /* Its parts, NULL-terminated: metric descriptions and plots. */
+  const sim_model_part_t *const *parts;
   size_t config_size;
   /* Frees what the loader allocated inside cfg (strings, empirical values).
-   * The struct itself is the caller's. */
+   * The struct itself is the caller's. NULL: the scenario layer frees every
+   * distribution and string of `params` (scn_params_free). */
   void (*config_free)(void *cfg);
-  /* Builds the model in w. fixes is a bit set over the `fixes` table. Faults
-   * are given in time order. Returns an opaque instance, or NULL with a
-   * message in err ("out of host memory" when a host allocation failed: the
-   * runner then exits as for an internal error, not an input error). */
-  void *(*create)(sim_world_t *w, const void *cfg, uint64_t fixes,
-                  const sim_fault_t *faults, size_t nfaults, char *err,
-                  size_t nerr);
+  /* Builds the model m (this struct) in w. fixes is a bit set over the
+   * `fixes` table. Faults are given in time order. Returns an opaque
+   * instance, or NULL with a message in err ("out of host memory" when a
+   * host allocation failed: the runner then exits as for an internal error,
+   * not an input error). */
+  void *(*create)(const sim_model_t *m, sim_world_t *w, const void *cfg, uint64_t fixes,
+                  const sim_fault_t *faults, size_t nfaults, char *err, size_t nerr);
   /* Called once after the run, before metrics are read: publishes final
    * metrics (e.g. shutdown outcome) and stops threads that still run. */
   void (*finish)(void *inst);
   void (*destroy)(void *inst);
-} sim_model_t;
+  const void *impl; /* the model's own data (the store: its mechanism table) */
+};
 
 #ifdef __cplusplus
 }

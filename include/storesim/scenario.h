@@ -87,6 +87,11 @@ const char *scn_ptype_name(sim_ptype_t t);
 /* Frees the owned memory of every parameter of table in cfg (strings,
  * empirical values) and zeroes those fields. */
 void scn_params_free(const sim_param_t *table, void *cfg);
+/* Sets every field of `table` that has a default to it (the default text
+ * parsed as a scenario value would be). Returns 0; or SIM_ENOMEM, or
+ * SIM_EINVAL with the parameter and the reason in err when a default does
+ * not parse (a bug in the table); fields set before the error stay set. */
+int scn_params_defaults(const sim_param_t *table, void *cfg, char *err, size_t nerr);
 /* Deep-copies cfg (size bytes, laid out per table) into a new allocation.
  * Returns NULL on host OOM (nothing allocated). */
 void *scn_params_dup(const sim_param_t *table, const void *cfg, size_t size);
@@ -243,6 +248,29 @@ typedef struct scn_scenario {
 /* The models this build knows (queue always, store when built). */
 const sim_model_t *const *scn_models(size_t *n);
 const sim_model_t *scn_model_find(const char *name);
+/* What every run publishes whatever its model: the kernel's metrics (cpu.*,
+ * proc.<name>.*) and the runner's detector counters (detect.*), with their
+ * plots. */
+const sim_model_part_t *scn_world_part(void);
+/* The description of metric `name`: from m's parts (m may be NULL), then
+ * from scn_world_part(); NULL when nothing describes it. */
+const sim_metric_desc_t *scn_metric_desc(const sim_model_t *m, const char *name);
+/* True when `name` is `pattern`, or a member of the family `pattern` (one
+ * segment written "<word>" matches one segment without a dot). */
+int scn_metric_name_match(const char *pattern, const char *name);
+/* The detector counters of every run: gauges detect.deadlocks, .hangs,
+ * .lock_order, .misuse, .spins and .model_reports, kept equal to the number
+ * of reports of each kind filed in w so far. scn_detect_attach registers
+ * them and takes w's report hook (sim_world_on_report); d must live as long
+ * as w runs. The runner calls it for every model, after create. */
+typedef struct scn_detect {
+  sim_metric_t *m[6];
+  double n[6];
+} scn_detect_t;
+void scn_detect_attach(sim_world_t *w, scn_detect_t *d);
+/* Writes docs/metrics.md: every part of each model, then scn_world_part(),
+ * from their descriptors. Returns 0, or -1 when f reported an error. */
+int scn_metrics_markdown(FILE *f, const sim_model_t *const *models, size_t n);
 
 typedef struct scn_load_opts {
   /* Overrides "key=value" or "variant:key=value", applied after the file
@@ -261,6 +289,11 @@ int scn_load(const char *path, const scn_load_opts_t *o, scn_scenario_t **out,
 int scn_load_buffer(const char *name, const char *text, size_t len,
                     const scn_load_opts_t *o, scn_scenario_t **out,
                     scn_diag_t *diag);
+/* As scn_load_buffer, with `model` instead of the model the file's `model`
+ * key names (a test or an embedding program with a model of its own; NULL:
+ * the key, looked up in scn_models()). */
+int scn_load_buffer_model(const sim_model_t *model, const char *name, const char *text, size_t len,
+                          const scn_load_opts_t *o, scn_scenario_t **out, scn_diag_t *diag);
 /* Accepts NULL. */
 void scn_scenario_free(scn_scenario_t *s);
 const scn_variant_t *scn_variant_find(const scn_scenario_t *s,

@@ -1,18 +1,18 @@
 /*
  * storesim: the information store model (Store.exe and the services around
- * it), part 1: the store core (task pool, work queue, RPC admission, process,
- * restart and shutdown), SMTP inbound and local delivery, OWA and MAPI
- * clients, MTA Stacks and the transit mail flush, mailbox moves, the property
- * cache, timed faults, metrics and the task-exhaustion detector.
+ * it): the store core (task pool, work queue, RPC admission, process, restart
+ * and shutdown) and its mechanisms, one file each in sim/store/: SMTP inbound
+ * and local delivery, OWA and MAPI clients, MTA Stacks and the transit mail
+ * flush (KB924567), mailbox moves, the property cache (KB941060), Outlook
+ * downloads and the CPU spin (KB922768), the leaking MAPI program (KB898782)
+ * and IMAIL conversion (Q279798).
  *
  * The model is written only against the kernel API (sim.h, sync.h, proc.h,
  * detect.h, trace.h, metrics.h, param.h). It knows nothing of YAML: the
- * scenario layer fills a store_config_t through the parameter table
- * store_params[] and hands it to store_model.create.
- *
- * The core's extension API (work kinds, store_call/store_submit, RPC
- * admission, components with down/up hooks) is in sim/store/store_int.h; part
- * 2 components (spin, leak, IMAIL) plug in there, each in its own .c file.
+ * scenario layer fills a config through the model's parameter table and
+ * hands it to the model's create. The model is assembled from one table of
+ * mechanism descriptors (sim/store/model.c); a mechanism's extension API is
+ * sim/store/store_int.h, and docs/adding-a-mechanism.md shows how to add one.
  *
  * Store states (see sim/store/store.c):
  *
@@ -34,26 +34,31 @@
 extern "C" {
 #endif
 
-/* ---- fixes: bit numbers in the `fixes` set given to create ---------------- */
+/* Fix bits in the `fixes` set given to create, and fault kinds, of the
+ * mechanisms built in. Both are numbered in table order (model.c: the
+ * mechanisms with a fix, and every mechanism's faults, in turn); the
+ * assembly checks these constants against the table. */
 enum {
-  STORE_FIX_KB924567 = 0, /* gateway_out_threads == 0: no transit flush */
-  STORE_FIX_KB941060 = 1, /* malformed headers read correctly */
-  STORE_FIX_KB922768 = 2, /* part 2: a failed download ends with one error */
-  STORE_FIX_KB898782 = 3, /* part 2: OpenMsgStore frees what it allocates */
-  STORE_FIX_Q279798 = 4,  /* part 2: IMAIL takes its locks in one order */
+  STORE_FIX_KB941060 = 0, /* cache.c: malformed headers read correctly */
+  STORE_FIX_KB924567 = 1, /* mta.c: gateway_out_threads == 0: no transit flush */
+  STORE_FIX_KB922768 = 2, /* spin.c: a failed download ends with one error */
+  STORE_FIX_KB898782 = 3, /* leak.c: OpenMsgStore frees what it allocates */
+  STORE_FIX_Q279798 = 4,  /* imail.c: IMAIL takes its locks in one order */
   STORE_NFIXES
 };
 #define STORE_FIX(f) (UINT64_C(1) << (f))
 
-/* ---- timed faults: indexes into store_model.faults -------------------------- */
 enum {
-  STORE_FAULT_MTA_DISABLE = 0,
-  STORE_FAULT_MTA_ENABLE,
-  STORE_FAULT_STORE_RESTART,
+  STORE_FAULT_STORE_RESTART = 0, /* store.c */
   STORE_FAULT_STORE_SHUTDOWN,
-  STORE_FAULT_PROGRAM_RESTART, /* part 2: restart the MAPI program (leak.c) */
+  STORE_FAULT_MTA_DISABLE, /* mta.c */
+  STORE_FAULT_MTA_ENABLE,
+  STORE_FAULT_PROGRAM_RESTART, /* leak.c: restart the MAPI program */
   STORE_NFAULTS
 };
+
+/* The range of store.tasks. */
+#define STORE_TASKS_MAX 4096
 
 /* Model-specific result codes, below the kernel's SIM_E* range. */
 #define STORE_ECONVERT (-100) /* MIME conversion failed (property cache full) */
@@ -63,7 +68,10 @@ enum {
 /* A static message for a STORE_E* or SIM_E* code (never NULL). */
 const char *store_strerror(int rc);
 
-/* The configuration, filled by the scenario loader from store_params[].
+/* The configuration of the mechanisms built in, filled by the scenario
+ * loader from the model's parameter table (each field's row, with its
+ * default and range, is in the mechanism's file). A mechanism added later
+ * keeps its parameters in a struct of its own (store_mech_t.config_size).
  * Durations are virtual ns, sizes bytes, rates per second. */
 typedef struct store_config {
   /* store */
@@ -103,7 +111,6 @@ typedef struct store_config {
   int64_t moves_count;
   int64_t moves_threads;
   sim_dist_t moves_per_mailbox;
-  /* ---- part 2 (sim/store/spin.c, leak.c, imail.c) ---- */
   /* KB922768: Outlook downloads (spin.c) */
   double download_rate;          /* healthy downloads per second */
   double download_malformed_rate;/* downloads of a malformed message */
@@ -137,17 +144,12 @@ typedef struct store_config {
   int64_t imail_protocol_threads;/* POP3/IMAP4 protocol threads */
 } store_config_t;
 
-/* The parameter table ({NULL}-terminated) and the model. */
-extern const sim_param_t store_params[];
-extern const sim_model_t store_model;
-
-/* Fills c with the defaults of store_params[] (same values as the table's
- * default text; tests/test_store.c checks they agree). Distributions are
- * constant or exponential, so nothing in c needs freeing; store_config_free
- * is still safe on it. */
-void store_config_init(store_config_t *c);
-/* Frees what a loader allocated inside c (empirical values). Accepts NULL. */
-void store_config_free(void *c);
+/* The store model, assembled from its mechanism table on first use (safe
+ * from any thread). Its params, faults, fixes and parts are the tables of
+ * the mechanisms in turn; config_size covers store_config_t and the blocks
+ * of mechanisms with a config of their own. Never NULL: a table that does
+ * not assemble is a bug and aborts. */
+const sim_model_t *store_model(void);
 
 #ifdef __cplusplus
 }

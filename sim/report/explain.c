@@ -584,6 +584,28 @@ static int contrast_of(const scn_result_t *r, int vi, int ref) {
   return -1;
 }
 
+/* What each metric the findings name measures, as the model describes it:
+ * one line per metric, in the order they were first told. */
+static void glossary(FILE *out, const sim_model_t *m, const finding_t *f, size_t n) {
+  int first = 1;
+  for (size_t i = 0; i < n; i++) {
+    if (f[i].type != F_ZERO && f[i].type != F_NONZERO && f[i].type != F_THRESH &&
+        f[i].type != F_PEAK)
+      continue;
+    int seen = 0;
+    for (size_t k = 0; k < i && !seen; k++)
+      seen = (f[k].type == F_ZERO || f[k].type == F_NONZERO || f[k].type == F_THRESH ||
+              f[k].type == F_PEAK) &&
+             !strcmp(f[k].name, f[i].name);
+    const sim_metric_desc_t *d = seen ? NULL : scn_metric_desc(m, f[i].name);
+    if (!d || !d->doc) continue;
+    if (first) fprintf(out, "  Where %s: %s", f[i].name, d->doc);
+    else fprintf(out, "; %s: %s", f[i].name, d->doc);
+    first = 0;
+  }
+  if (!first) fprintf(out, ".\n");
+}
+
 int report_explain(FILE *out, const scn_result_t *r, report_facts_t *const *facts) {
   ctx_t c = {r, facts, 0};
   const scn_scenario_t *s = r->s;
@@ -625,6 +647,7 @@ int report_explain(FILE *out, const scn_result_t *r, report_facts_t *const *fact
           report__fmt_time(sorted[i].t, tt, sizeof tt);
           fprintf(out, "  %10s  %s\n", tt, sorted[i].text);
         }
+        glossary(out, s->model, sorted, l.n);
         free(sorted);
       }
     } else {

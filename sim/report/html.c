@@ -12,12 +12,14 @@
  * (writes the page, removes the directory).
  *
  * Plots chosen per scenario, in this order: every metric an expectation
- * names (except "_at" timestamps), so the failure itself comes first; free
- * tasks; busy tasks by kind; a standard set when present (queues, CPU,
- * memory, cache entries, RPC latency); memory per simulated process. Family
- * plots (tasks by kind, memory per process) are one small plot per variant
- * (the reference and with_fix), a line per member with data. All variants of a metric share one plot and one virtual time
- * axis; fault times are vertical dashed lines. Each <figure class="plot">
+ * names (except "_at" timestamps and members of a family plot), so the
+ * failure itself comes first; then the plots the model's parts list
+ * (sim_model_t.parts), then those of every run (scn_world_part: CPU, memory
+ * per process). No metric is known here by name: captions carry the
+ * descriptions the model gives. Family plots (tasks by kind, memory per
+ * process) are one small plot per variant (the reference and with_fix), a
+ * line per member with data. All variants of a metric share one plot and
+ * one virtual time axis; fault times are vertical dashed lines. Each <figure class="plot">
  * says in data-series how many data lines it must hold; the page's script
  * (and tests/browser) check that.
  */
@@ -449,8 +451,14 @@ static int plot_metric(plotctx_t *c, const char *name) {
   report__sb_html(&c->figs, name);
   report__sb_printf(&c->figs, "\">@@PLOT%d@@<figcaption>", k);
   report__sb_html(&c->figs, name);
+  const sim_metric_desc_t *d = scn_metric_desc(r->s->model, name);
+  if (d && d->doc) {
+    report__sb_printf(&c->figs, ": ");
+    report__sb_html(&c->figs, d->doc);
+  }
   if (m0 && m0->kind == SIM_M_SAMPLE)
-    report__sb_printf(&c->figs, ": mean of the values observed in each sample interval");
+    report__sb_printf(&c->figs, "%s mean of the values observed in each sample interval",
+                      d && d->doc ? ";" : ":");
   report__sb_printf(&c->figs, "</figcaption></figure>\n");
   return 1;
 }
@@ -555,11 +563,54 @@ static int on_ref(void *arg, int kind, const char *name, scn_stat_t stat, int po
   return 0;
 }
 
-static const char *const standard[] = {
-    "tasks.queue",       "local_delivery.queue", "ims.queue",      "mta.queue",
-    "smtp.connections_waiting", "cpu.busy_cores", "store.cpu_percent", "store.memory",
-    "machine.mem_available", "cache.entries",    "rpc.averaged_latency", "rpc.latency",
-    "local_delivery.latency", NULL};
+/* A family name ("proc.<name>.mem_bytes") split around its placeholder. */
+static int family_split(const char *name, char *pre, size_t npre, const char **suf) {
+  const char *lt = strchr(name, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+  if (!gt) return 0;
+  snprintf(pre, npre, "%.*s", (int)(lt - name), name);
+  *suf = gt + 1;
+  return 1;
+}
+
+/* True when a family plot of the model or of every run draws `name`. */
+static int in_family_plot(const sim_model_t *m, const char *name) {
+  size_t np = 0;
+  while (m->parts && m->parts[np]) np++;
+  for (size_t i = 0; i <= np; i++) {
+    const sim_model_part_t *part = i < np ? m->parts[i] : scn_world_part();
+    for (const sim_plot_desc_t *pl = part->plots; pl && pl->title; pl++)
+      for (int k = 0; k < SIM_PLOT_MAX_METRICS && pl->metrics[k]; k++)
+        if (strchr(pl->metrics[k], '<') && scn_metric_name_match(pl->metrics[k], name)) return 1;
+  }
+  return 0;
+}
+
+/* The plots the model's parts list, then those of every run (the kernel's). */
+static void plot_parts(plotctx_t *c, const char **done, size_t *ndone, size_t maxdone,
+                       int *nsingle) {
+  const sim_model_t *m = c->r->s->model;
+  size_t np = 0;
+  while (m->parts && m->parts[np]) np++;
+  for (size_t i = 0; i <= np; i++) {
+    const sim_model_part_t *part = i < np ? m->parts[i] : scn_world_part();
+    for (const sim_plot_desc_t *pl = part->plots; pl && pl->title; pl++)
+      for (int k = 0; k < SIM_PLOT_MAX_METRICS && pl->metrics[k]; k++) {
+        const char *name = pl->metrics[k], *suf;
+        char pre[200];
+        if (family_split(name, pre, sizeof pre, &suf)) {
+          plot_family(c, pre, suf, pl->title);
+          continue;
+        }
+        int seen = 0;
+        for (size_t q = 0; q < *ndone; q++) seen |= !strcmp(done[q], name);
+        if (seen || *nsingle >= MAX_SINGLE) continue;
+        if (plot_metric(c, name)) {
+          (*nsingle)++;
+          if (*ndone < maxdone) done[(*ndone)++] = name;
+        }
+      }
+  }
+}
 
 static int render_plots(plotctx_t *c) {
   const scn_result_t *r = c->r;
@@ -579,30 +630,24 @@ static int render_plots(plotctx_t *c) {
   for (size_t i = 0; i < r->s->nvariants; i++)
     for (size_t k = 0; k < r->s->variants[i].nexpects; k++)
       if (r->s->variants[i].expects[k].expr) scn_expr_visit(r->s->variants[i].expects[k].expr, on_ref, &refs);
-  /* first what the expectations name (the failure itself), then free tasks
-   * and what the tasks do, then the standard set */
+  /* first what the expectations name (the failure itself), then the plots
+   * the model says tell its story */
   const char *done[MAX_SINGLE * 4];
   size_t ndone = 0;
-  for (size_t pass = 0; pass < 2; pass++) {
-    if (pass == 1) {
-      int seen = 0;
-      for (size_t k = 0; k < ndone; k++) seen |= !strcmp(done[k], "tasks.free");
-      if (!seen && plot_metric(c, "tasks.free")) done[ndone++] = "tasks.free", nsingle++;
-      plot_family(c, "tasks.busy.", "", "busy tasks by kind");
-    }
-    size_t n = pass == 0 ? refs.n : sizeof standard / sizeof standard[0] - 1;
-    for (size_t i = 0; i < n && nsingle < MAX_SINGLE; i++) {
-      const char *name = pass == 0 ? refs.v[i] : standard[i];
-      int seen = 0;
-      for (size_t k = 0; k < ndone; k++) seen |= !strcmp(done[k], name);
-      if (seen || has_suffix(name, "_at") || !strncmp(name, "tasks.busy.", 11)) continue;
-      if (plot_metric(c, name)) {
-        nsingle++;
-        if (ndone < sizeof done / sizeof done[0]) done[ndone++] = name;
-      }
+  for (size_t i = 0; i < refs.n && nsingle < MAX_SINGLE; i++) {
+    const char *name = refs.v[i], *suf;
+    char pre[200];
+    int seen = 0;
+    for (size_t k = 0; k < ndone; k++) seen |= !strcmp(done[k], name);
+    if (seen || has_suffix(name, "_at") || family_split(name, pre, sizeof pre, &suf) ||
+        in_family_plot(r->s->model, name))
+      continue;
+    if (plot_metric(c, name)) {
+      nsingle++;
+      if (ndone < sizeof done / sizeof done[0]) done[ndone++] = name;
     }
   }
-  plot_family(c, "proc.", ".mem_bytes", "memory per simulated process");
+  plot_parts(c, done, &ndone, sizeof done / sizeof done[0], &nsingle);
   if (fclose(c->gp)) c->err = 1;
   c->gp = NULL;
   if (c->err) return -1;

@@ -129,6 +129,7 @@ typedef struct ctx {
   const char *file;
   scn_diag_t *diag;
   int oom;
+  const sim_model_t *model; /* forced by scn_load_buffer_model, else NULL */
 } ctx_t;
 
 #define ERRAT(c, node, ...) \
@@ -471,16 +472,10 @@ static void walk_params(ctx_t *c, target_t *t, const char *prefix, const ynode_t
 }
 
 static void apply_defaults(ctx_t *c, const sim_param_t *tab, void *base) {
-  char err[400];
-  int rc;
-  for (const sim_param_t *p = tab; p && p->path; p++)
-    if (!p->def) continue;
-    else if ((rc = scn_param_parse(p, p->def, (char *)base + p->offset, err, sizeof err)) ==
-             SIM_ENOMEM)
-      c->oom = 1;
-    else if (rc)
-      scn_diag_error(c->diag, c->file, 0, 0,
-                     "internal: the default '%s' of %s does not parse: %s", p->def, p->path, err);
+  char err[600];
+  int rc = scn_params_defaults(tab, base, err, sizeof err);
+  if (rc == SIM_ENOMEM) c->oom = 1;
+  else if (rc) scn_diag_error(c->diag, c->file, 0, 0, "internal: %s", err);
 }
 
 /* Applies one --set; `variant` NULL means the base. */
@@ -961,7 +956,7 @@ static void load_tree(ctx_t *c, const ynode_t *root, const scn_load_opts_t *o,
     }
     mname = mv->s;
   }
-  s->model = scn_model_find(mname);
+  s->model = c->model ? c->model : scn_model_find(mname);
   if (!s->model) {
     const char *names[16];
     char sug[200], all[200] = "";
@@ -1025,7 +1020,12 @@ done:
 
 int scn_load_buffer(const char *name, const char *text, size_t len,
                     const scn_load_opts_t *o, scn_scenario_t **out, scn_diag_t *diag) {
-  ctx_t c = {name, diag, 0};
+  return scn_load_buffer_model(NULL, name, text, len, o, out, diag);
+}
+
+int scn_load_buffer_model(const sim_model_t *model, const char *name, const char *text, size_t len,
+                          const scn_load_opts_t *o, scn_scenario_t **out, scn_diag_t *diag) {
+  ctx_t c = {name, diag, 0, model};
   int nerr0 = diag->nerrors, rc = 0;
   scn_scenario_t *s = NULL;
   ynode_t *root = NULL;

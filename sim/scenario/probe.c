@@ -62,13 +62,15 @@ int scn_probe_metrics(const scn_scenario_t *s, scn_diag_t *diag) {
       rc = SIM_EINVAL;
       continue;
     }
-    inst = s->model->create(w, v->cfg, v->fixes, s->faults, s->nfaults, err, sizeof err);
+    inst = s->model->create(s->model, w, v->cfg, v->fixes, s->faults, s->nfaults, err, sizeof err);
     if (!inst) {
       scn_diag_error(diag, s->file, 0, 0, "variant %s: model '%s' cannot start: %s", v->name,
                      s->model->name, err[0] ? err : "no reason given");
       rc = SIM_EINVAL;
       goto next;
     }
+    scn_detect_t detect;
+    scn_detect_attach(w, &detect);
     sim_world_run(w, 0);
     p.w = w;
     p.nnames = sim_world_nmetrics(w);

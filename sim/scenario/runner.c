@@ -309,6 +309,23 @@ static void eval_variant(const scn_scenario_t *s, const scn_variant_t *v, scn_va
 }
 
 /* ---- one variant ------------------------------------------------------------------------ */
+/* ---- detector counters ----------------------------------------------------------------- */
+
+static void detect_on_report(const sim_report_t *r, void *arg) {
+  scn_detect_t *d = arg;
+  if ((unsigned)r->kind < 6) sim_gauge_set(d->m[r->kind], ++d->n[r->kind]);
+}
+
+void scn_detect_attach(sim_world_t *w, scn_detect_t *d) {
+  static const char *const names[6] = {"detect.deadlocks", "detect.hangs", "detect.lock_order",
+                                       "detect.misuse",    "detect.spins", "detect.model_reports"};
+  memset(d, 0, sizeof *d);
+  for (int k = 0; k < 6; k++) d->m[k] = sim_metric(w, names[k], SIM_M_GAUGE, "");
+  /* reports filed before (while the model was created) count too */
+  for (size_t i = 0; i < sim_world_nreports(w); i++) detect_on_report(sim_world_report(w, i), d);
+  sim_world_on_report(w, detect_on_report, d);
+}
+
 static void json_str(FILE *f, const char *s) {
   fputc('"', f);
   for (; s && *s; s++) {
@@ -322,6 +339,7 @@ static void json_str(FILE *f, const char *s) {
 
 static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const scn_run_opts_t *o,
                         scn_variant_res_t *vr, scn_result_t *r) {
+  scn_detect_t detect;
   sim_world_opts_t wo;
   sim_world_t *w = NULL;
   void *inst = NULL;
@@ -384,7 +402,7 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
     return;
   }
   err[0] = 0;
-  inst = s->model->create(w, v->cfg, v->fixes, s->faults, s->nfaults, err, sizeof err);
+  inst = s->model->create(s->model, w, v->cfg, v->fixes, s->faults, s->nfaults, err, sizeof err);
   if (!inst) {
     scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: model '%s' cannot start: %s", v->name,
                    s->model->name, err[0] ? err : "no reason given");
@@ -393,6 +411,7 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
     goto done;
   }
   vr->ran = 1;
+  scn_detect_attach(w, &detect);
 
   /* run in slices so that the host-memory guard is looked at regularly */
   sim_time_t step = world.duration / 64 > 0 ? world.duration / 64 : world.duration, t = 0;

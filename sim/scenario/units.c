@@ -595,6 +595,21 @@ void scn_params_free(const sim_param_t *table, void *cfg) {
   }
 }
 
+int scn_params_defaults(const sim_param_t *table, void *cfg, char *err, size_t nerr) {
+  char why[400];
+  for (const sim_param_t *p = table; p && p->path; p++) {
+    if (!p->def) continue;
+    int rc = scn_param_parse(p, p->def, (char *)cfg + p->offset, why, sizeof why);
+    if (rc == SIM_ENOMEM) return rc;
+    if (rc) {
+      if (err)
+        snprintf(err, nerr, "the default '%s' of %s does not parse: %s", p->def, p->path, why);
+      return SIM_EINVAL;
+    }
+  }
+  return 0;
+}
+
 void *scn_params_dup(const sim_param_t *table, const void *cfg, size_t size) {
   char *c = sim_malloc(size ? size : 1);
   const sim_param_t *p;

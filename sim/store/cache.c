@@ -86,10 +86,6 @@ int store_propcache_get(store_propcache_t *c, const char *key) {
 }
 
 int64_t store_propcache_entries(const store_propcache_t *c) { return c->n; }
-int64_t store_propcache_capacity(const store_propcache_t *c) {
-  return c->capacity;
-}
-
 void store_propcache_free(store_propcache_t *c) {
   if (!c) return;
   for (uint64_t i = 0; i < c->nslots; i++)
@@ -160,7 +156,7 @@ static const store_component_t cache_component = {
     .destroy = cache_destroy,
 };
 
-int store__cache_init(store_t *s, char *err, size_t nerr) {
+static int cache_init(store_t *s, char *err, size_t nerr) {
   struct store_cache *c = sim_calloc(1, sizeof *c);
   if (!c) goto oom;
   c->s = s;
@@ -278,3 +274,42 @@ int64_t store__cache_zipf(store_t *s, sim_rng_t *r) {
   int64_t i = (int64_t)sim_rng_below(r, (uint64_t)c->nvocab);
   return sim_rng_uniform(r) < c->alias_p[i] ? i : c->alias_k[i];
 }
+
+/* ---- the descriptor ---------------------------------------------------------- */
+
+static const sim_param_t cache_params[] = {
+    {"store.cache_capacity", SIM_P_INT, STORE_CFG(cache_capacity), 1, 16777216, "65536",
+     "Entries of the store's property cache; fixed, no eviction (KB941060)."},
+    {"workload.smtp.vocabulary", SIM_P_INT, STORE_CFG(smtp_vocabulary), 1, 16777216, "4000",
+     "Distinct valid header names."},
+    {"workload.smtp.zipf", SIM_P_FLOAT, STORE_CFG(smtp_zipf), 0, 10, "1.0",
+     "Zipf exponent of header name popularity."},
+    {NULL, 0, 0, 0, 0, NULL, NULL}};
+
+static const sim_metric_desc_t cache_metrics[] = {
+    {"cache.entries", SIM_M_GAUGE, "", "entries in the property cache (0 after a restart)"},
+    {"cache.capacity", SIM_M_GAUGE, "", "capacity (`store.cache_capacity`, 65,536)"},
+    {"cache.inserts", SIM_M_COUNTER, "", "entries added"},
+    {"cache.hits", SIM_M_COUNTER, "", "header lookups that found their entry"},
+    {"cache.insert_failures", SIM_M_COUNTER, "",
+     "conversions that needed a new entry when the cache was full"},
+    {"cache.full_at", SIM_M_GAUGE, "s", "virtual time the cache first became full; -1 if never"},
+    {"conversion.failures", SIM_M_COUNTER, "",
+     "failed MIME conversions (attempts, not distinct messages)"},
+    {NULL, 0, NULL, NULL}};
+
+static const sim_plot_desc_t cache_plots[] = {{"property cache entries", {"cache.entries"}},
+                                              {NULL, {NULL}}};
+
+const store_mech_t store_cache_mech = {
+    .part = {.name = "cache",
+             .title = "KB941060: the property cache fills with bad header data",
+             .file = "sim/store/cache.c",
+             .fix = "kb941060",
+             .fix_doc = "Incorrect header data is not cached: entries stay bounded by the distinct "
+                        "valid names, no NDR.",
+             .metrics = cache_metrics,
+             .plots = cache_plots},
+    .params = cache_params,
+    .init = cache_init,
+};

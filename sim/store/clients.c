@@ -158,7 +158,7 @@ static const store_component_t clients_component = {
     .destroy = clients_destroy,
 };
 
-int store__clients_init(store_t *s, char *err, size_t nerr) {
+static int clients_init(store_t *s, char *err, size_t nerr) {
   struct store_clients *c = sim_calloc(1, sizeof *c);
   if (!c) {
     if (err) snprintf(err, nerr, "out of host memory");
@@ -194,3 +194,47 @@ int store__clients_init(store_t *s, char *err, size_t nerr) {
                        generator_main, &c->gen[i]);
   return 0;
 }
+
+/* ---- the descriptor ---------------------------------------------------------- */
+
+static const sim_param_t clients_params[] = {
+    {"workload.owa.rate", SIM_P_RATE, STORE_CFG(owa_rate), 0, 10000, "0.2/s",
+     "Outlook Web Access requests per second (Poisson)."},
+    {"workload.owa.timeout", SIM_P_DURATION, STORE_CFG(owa_timeout), 0, STORE_TMAX, "60s",
+     "An OWA client gives up after this."},
+    {"workload.owa.service", SIM_P_DIST_TIME, STORE_CFG(owa_service), 0, STORE_TMAX, "exp(100ms)",
+     "Task time of one OWA request."},
+    {"workload.mapi.rate", SIM_P_RATE, STORE_CFG(mapi_rate), 0, 10000, "0.5/s",
+     "MAPI (Outlook) RPCs per second (Poisson)."},
+    {"workload.mapi.timeout", SIM_P_DURATION, STORE_CFG(mapi_timeout), 0, STORE_TMAX, "60s",
+     "An Outlook client gives up on an RPC after this."},
+    {"workload.mapi.service", SIM_P_DIST_TIME, STORE_CFG(mapi_service), 0, STORE_TMAX, "exp(20ms)",
+     "Task time of one MAPI RPC."},
+    {NULL, 0, 0, 0, 0, NULL, NULL}};
+
+static const sim_metric_desc_t clients_metrics[] = {
+    {"owa.requests", SIM_M_COUNTER, "", "OWA requests issued"},
+    {"owa.completed", SIM_M_COUNTER, "", "requests answered in time"},
+    {"owa.timeouts", SIM_M_COUNTER, "", "requests given up after `workload.owa.timeout`"},
+    {"owa.failed", SIM_M_COUNTER, "", "requests that failed because the store was down"},
+    {"owa.latency", SIM_M_SAMPLE, "ms", "latency per request (timeouts count at the timeout)"},
+    {"mapi.requests", SIM_M_COUNTER, "", "Outlook RPCs issued"},
+    {"mapi.completed", SIM_M_COUNTER, "", "RPCs answered in time"},
+    {"mapi.timeouts", SIM_M_COUNTER, "", "RPCs given up after `workload.mapi.timeout`"},
+    {"mapi.refused", SIM_M_COUNTER, "", "RPCs refused by the admission limit"},
+    {"mapi.failed", SIM_M_COUNTER, "", "RPCs that failed because the store was down"},
+    {"mapi.latency", SIM_M_SAMPLE, "ms", "latency per admitted RPC"},
+    {NULL, 0, NULL, NULL}};
+
+static const char *const clients_kinds[] = {"rpc", "owa", NULL};
+
+const store_mech_t store_clients_mech = {
+    .part = {.name = "clients",
+             .title = "OWA and Outlook clients",
+             .file = "sim/store/clients.c",
+             .metrics = clients_metrics,
+             .plots = NULL},
+    .params = clients_params,
+    .kinds = clients_kinds,
+    .init = clients_init,
+};

@@ -488,7 +488,7 @@ static const store_component_t imail_component = {
     .destroy = imail_destroy,
 };
 
-int store__imail_init(store_t *s, char *err, size_t nerr) {
+static int imail_init(store_t *s, char *err, size_t nerr) {
   const store_config_t *cfg = s->cfg;
   if (cfg->imail_inbound_rate <= 0 && cfg->imail_outbound_rate <= 0) return 0;
   struct store_imail *im = sim_calloc(1, sizeof *im);
@@ -543,3 +543,79 @@ int store__imail_init(store_t *s, char *err, size_t nerr) {
                        generator_main, &im->gen[i]);
   return 0;
 }
+
+/* ---- the descriptor ---------------------------------------------------------- */
+
+static const sim_param_t imail_params[] = {
+    {"workload.imail.inbound_rate", SIM_P_RATE, STORE_CFG(imail_inbound_rate), 0, 10000, "0/s",
+     "Internet Mail Service inbound messages per second, converted by IMAIL "
+     "on a store task."},
+    {"workload.imail.outbound_rate", SIM_P_RATE, STORE_CFG(imail_outbound_rate), 0, 10000, "0/s",
+     "POP3/IMAP4/NNTP message reads per second, converted by IMAIL on a store "
+     "task."},
+    {"workload.imail.count", SIM_P_INT, STORE_CFG(imail_count), 0, 1e12, "0",
+     "Messages per direction in all (0: no cap)."},
+    {"workload.imail.periodic", SIM_P_BOOL, STORE_CFG(imail_periodic), 0, 1, "false",
+     "Constant gaps instead of Poisson, both directions arriving at the same "
+     "instants (races decided by the scheduler alone)."},
+    {"workload.imail.timeout", SIM_P_DURATION, STORE_CFG(imail_timeout), 0, STORE_TMAX, "60s",
+     "A POP3/IMAP4 reader gives up after this."},
+    {"store.imail.convert_cpu", SIM_P_DIST_TIME, STORE_CFG(imail_convert_cpu), 0, STORE_TMAX,
+     "exp(5ms)", "IMAIL CPU before its critical sections."},
+    {"store.imail.inner_cpu", SIM_P_DIST_TIME, STORE_CFG(imail_inner_cpu), 0, STORE_TMAX,
+     "exp(2ms)",
+     "IMAIL CPU between taking the first and the second critical section (a "
+     "scheduling point even when 0)."},
+    {"store.imail.locked_cpu", SIM_P_DIST_TIME, STORE_CFG(imail_locked_cpu), 0, STORE_TMAX,
+     "exp(1ms)", "IMAIL CPU holding both critical sections."},
+    {"store.imail.ims_threads", SIM_P_INT, STORE_CFG(imail_ims_threads), 1, 1024, "4",
+     "Internet Mail Service inbound threads, each converting one message at "
+     "a time on a store task."},
+    {"store.imail.protocol_threads", SIM_P_INT, STORE_CFG(imail_protocol_threads), 1, 1024, "4",
+     "POP3/IMAP4 protocol threads, each serving one read at a time on a store "
+     "task."},
+    {NULL, 0, 0, 0, 0, NULL, NULL}};
+
+static const sim_metric_desc_t imail_metrics[] = {
+    {"ims.received", SIM_M_COUNTER, "", "inbound Internet messages accepted into the IMS queue"},
+    {"ims.converted", SIM_M_COUNTER, "", "inbound messages converted into the store"},
+    {"ims.refused", SIM_M_COUNTER, "",
+     "inbound messages refused because the IMS stopped with the store"},
+    {"ims.queue", SIM_M_GAUGE, "",
+     "IMS queue: accepted and not yet converted (grows when the IMS threads are stuck)"},
+    {"imail.reads", SIM_M_COUNTER, "", "POP3/IMAP4 message reads (outbound conversions)"},
+    {"imail.reads_completed", SIM_M_COUNTER, "",
+     "reads served; given up after `workload.imail.timeout`; failed (service stopped)"},
+    {"imail.reads_timeouts", SIM_M_COUNTER, "",
+     "reads served; given up after `workload.imail.timeout`; failed (service stopped)"},
+    {"imail.reads_failed", SIM_M_COUNTER, "",
+     "reads served; given up after `workload.imail.timeout`; failed (service stopped)"},
+    {"imail.read_latency", SIM_M_SAMPLE, "ms", "latency of each completed read"},
+    {"imail.active", SIM_M_GAUGE, "", "conversions on store tasks now"},
+    {"imail.blocked", SIM_M_GAUGE, "",
+     "conversions waiting for a critical section or between the two (`imail.blocked_sampled`: the "
+     "same, each sample interval)"},
+    {"imail.blocked_sampled", SIM_M_GAUGE, "", "`imail.blocked`, set each sample interval"},
+    {"imail.cycle_threads", SIM_M_GAUGE, "",
+     "threads of the first wait-for cycle the kernel reported (0: none)"},
+    {"imail.cycle_conversions", SIM_M_GAUGE, "",
+     "of those, conversions holding one critical section and wanting the other, by the model's own "
+     "holder table"},
+    {NULL, 0, NULL, NULL}};
+
+static const sim_plot_desc_t imail_plots[] = {{"IMS queue", {"ims.queue"}}, {NULL, {NULL}}};
+
+static const char *const imail_kinds[] = {"imail", NULL};
+
+const store_mech_t store_imail_mech = {
+    .part = {.name = "imail",
+             .title = "Q279798: IMAIL conversion deadlock",
+             .file = "sim/store/imail.c",
+             .fix = "q279798",
+             .fix_doc = "Both IMAIL code paths take the critical sections in one global order.",
+             .metrics = imail_metrics,
+             .plots = imail_plots},
+    .params = imail_params,
+    .kinds = imail_kinds,
+    .init = imail_init,
+};

@@ -76,7 +76,7 @@ static const store_component_t moves_component = {
     .destroy = moves_destroy,
 };
 
-int store__moves_init(store_t *s, char *err, size_t nerr) {
+static int moves_init(store_t *s, char *err, size_t nerr) {
   struct store_moves *mv = sim_calloc(1, sizeof *mv);
   if (!mv) {
     if (err) snprintf(err, nerr, "out of host memory");
@@ -102,3 +102,38 @@ int store__moves_init(store_t *s, char *err, size_t nerr) {
   }
   return 0;
 }
+
+/* ---- the descriptor ---------------------------------------------------------- */
+
+static const sim_param_t moves_params[] = {
+    {"workload.moves.at", SIM_P_DURATION, STORE_CFG(moves_at), 0, STORE_TMAX, "30m",
+     "When the mailbox moves start."},
+    {"workload.moves.count", SIM_P_INT, STORE_CFG(moves_count), 0, 10000000, "0",
+     "Mailboxes to move (0: no moves)."},
+    {"workload.moves.threads", SIM_P_INT, STORE_CFG(moves_threads), 1, 64, "4",
+     "Threads of the move task (Move Mailbox wizard default 4)."},
+    {"workload.moves.per_mailbox", SIM_P_DIST_TIME, STORE_CFG(moves_per_mailbox), 0, STORE_TMAX,
+     "uniform(18s, 22s)", "Task time to copy one mailbox; a flush is registered after each."},
+    /* ----: KB922768 downloads (spin.c) ---- */
+    {NULL, 0, 0, 0, 0, NULL, NULL}};
+
+static const sim_metric_desc_t moves_metrics[] = {
+    {"moves.completed", SIM_M_COUNTER, "",
+     "mailboxes copied (and their flush registered or skipped)"},
+    {"moves.failed", SIM_M_COUNTER, "", "mailboxes whose copy failed (store down)"},
+    {"moves.active", SIM_M_GAUGE, "", "move threads copying now"},
+    {"moves.copy_time", SIM_M_SAMPLE, "s", "wait for a task plus copy time, per mailbox"},
+    {NULL, 0, NULL, NULL}};
+
+static const char *const moves_kinds[] = {"move", NULL};
+
+const store_mech_t store_moves_mech = {
+    .part = {.name = "moves",
+             .title = "Mailbox moves",
+             .file = "sim/store/moves.c",
+             .metrics = moves_metrics,
+             .plots = NULL},
+    .params = moves_params,
+    .kinds = moves_kinds,
+    .init = moves_init,
+};

@@ -225,7 +225,7 @@ int store__mta_register_flush(store_t *s, uint64_t mailbox) {
   return 0;
 }
 
-void store__mta_set_enabled(store_t *s, int enabled) {
+static void mta_set_enabled(store_t *s, int enabled) {
   struct store_mta *m = s->mta;
   sim_mutex_lock(m->lock);
   m->enabled = enabled != 0;
@@ -265,7 +265,7 @@ static const store_component_t mta_component = {
     .destroy = mta_destroy,
 };
 
-int store__mta_init(store_t *s, char *err, size_t nerr) {
+static int mta_init(store_t *s, char *err, size_t nerr) {
   struct store_mta *m = sim_calloc(1, sizeof *m);
   if (!m) {
     if (err) snprintf(err, nerr, "out of host memory");
@@ -297,3 +297,66 @@ int store__mta_init(store_t *s, char *err, size_t nerr) {
   }
   return 0;
 }
+
+/* ---- the descriptor ---------------------------------------------------------- */
+
+static const sim_param_t mta_params[] = {
+    {"store.gateway_out_threads", SIM_P_INT, STORE_CFG(gateway_out_threads), 0, 64, "1",
+     "MTA Gateway Out Threads of the database (0: the MTA takes no transit "
+     "mail, the documented way to disable MTA Stacks)."},
+    {"store.transit_flush_timeout", SIM_P_DURATION, STORE_CFG(transit_flush_timeout), 0, STORE_TMAX,
+     "150m",
+     "How long a transit mail flush waits for the MTA before timing out, "
+     "holding its task (KB924567)."},
+    {"store.mta_flush_time", SIM_P_DIST_TIME, STORE_CFG(mta_flush_time), 0, STORE_TMAX, "const(2s)",
+     "Time a gateway out thread takes to complete one flush."},
+    {NULL, 0, 0, 0, 0, NULL, NULL}};
+
+static const sim_metric_desc_t mta_metrics[] = {
+    {"flush.registered", SIM_M_COUNTER, "",
+     "flushes registered in the transit mail task (one per moved mailbox)"},
+    {"flush.skipped", SIM_M_COUNTER, "",
+     "flushes not registered because of the kb924567 fix (Gateway Out Threads = 0)"},
+    {"flush.pending", SIM_M_GAUGE, "",
+     "registered flushes not finished (queued for a task or waiting on the MTA)"},
+    {"flush.timed_out", SIM_M_COUNTER, "",
+     "flushes that waited `store.transit_flush_timeout` and gave up"},
+    {"flush.completed", SIM_M_COUNTER, "", "flushes the MTA completed"},
+    {"flush.failed", SIM_M_COUNTER, "", "flushes lost when the store went down"},
+    {"flush.wait", SIM_M_SAMPLE, "s", "time each flush held its task waiting for the MTA"},
+    {"mta.queue", SIM_M_GAUGE, "",
+     "flush requests in the gateway queue, not yet taken by a gateway out thread"},
+    {"mta.enabled", SIM_M_GAUGE, "", "1 while MTA Stacks runs, 0 after `mta_disable`"},
+    {NULL, 0, NULL, NULL}};
+
+static const sim_plot_desc_t mta_plots[] = {{"transit mail waiting for the MTA", {"mta.queue"}},
+                                            {NULL, {NULL}}};
+
+static const char *const mta_kinds[] = {"flush", NULL};
+
+/* mta_disable (0) and mta_enable (1). */
+static void mta_fault(store_t *s, int which, const sim_fault_t *f) {
+  (void)f;
+  mta_set_enabled(s, which == 1);
+}
+
+static const sim_fault_kind_t mta_faults[] = {
+    {"mta_disable", "Stop MTA Stacks: gateway out threads take no transit mail."},
+    {"mta_enable", "Start MTA Stacks again."},
+    {NULL, NULL}};
+
+const store_mech_t store_mta_mech = {
+    .part = {.name = "mta",
+             .title = "KB924567: MTA Stacks and the transit mail flush",
+             .file = "sim/store/mta.c",
+             .fix = "kb924567",
+             .fix_doc = "The store treats Gateway Out Threads = 0 as the sign of a disabled MTA "
+                        "and registers no transit flush.",
+             .metrics = mta_metrics,
+             .plots = mta_plots},
+    .params = mta_params,
+    .faults = mta_faults,
+    .fault = mta_fault,
+    .kinds = mta_kinds,
+    .init = mta_init,
+};

@@ -216,10 +216,10 @@ static void fault_cb(sim_world_t *w, void *arg) {
 
 static void qm_destroy(void *inst);
 
-static void *qm_create(sim_world_t *w, const void *cfgp, uint64_t fixes,
-                       const sim_fault_t *faults, size_t nfaults, char *err,
-                       size_t nerr) {
+static void *qm_create(const sim_model_t *m, sim_world_t *w, const void *cfgp, uint64_t fixes,
+                       const sim_fault_t *faults, size_t nfaults, char *err, size_t nerr) {
   const qm_config_t *cfg = cfgp;
+  (void)m;
   qm_t *q = sim_calloc(1, sizeof *q);
   if (!q) goto oom;
   q->w = w;
@@ -287,15 +287,43 @@ static void qm_config_free(void *cfgp) {
   cfg->interarrival.values = cfg->service.values = NULL;
 }
 
+static const sim_metric_desc_t qm_metrics[] = {
+    {"queue.wait", SIM_M_SAMPLE, "s",
+     "time from arrival to service start, per served customer arriving after `queue.warmup`"},
+    {"queue.response", SIM_M_SAMPLE, "s", "wait plus service time, per such customer"},
+    {"queue.p_wait", SIM_M_GAUGE, "", "fraction of those customers that waited at all"},
+    {"queue.length", SIM_M_GAUGE, "", "customers waiting for a worker"},
+    {"queue.in_system", SIM_M_GAUGE, "", "customers waiting or in service"},
+    {"queue.busy", SIM_M_GAUGE, "", "workers busy"},
+    {"queue.arrivals", SIM_M_COUNTER, "", "customers that arrived"},
+    {"queue.served", SIM_M_COUNTER, "", "customers served"},
+    {"queue.rejected", SIM_M_COUNTER, "", "customers rejected: `queue.capacity` were waiting"},
+    {"queue.timeouts", SIM_M_COUNTER, "", "customers that gave up after `queue.patience`"},
+    {NULL, 0, NULL, NULL}};
+
+static const sim_plot_desc_t qm_plots[] = {
+    {"customers waiting", {"queue.length"}}, {"busy workers", {"queue.busy"}}, {NULL, {NULL}}};
+
+static const sim_model_part_t qm_part = {
+    .name = "queue",
+    .title = "The queue",
+    .file = "sim/store/qmodel.c",
+    .metrics = qm_metrics,
+    .plots = qm_plots,
+};
+
+static const sim_model_part_t *const qm_parts[] = {&qm_part, NULL};
+
 const sim_model_t queue_model = {
-    "queue",
-    "Generic queue: arrivals into a pool of c workers with a service-time distribution.",
-    qm_params,
-    qm_faults,
-    qm_fixes,
-    sizeof(qm_config_t),
-    qm_config_free,
-    qm_create,
-    qm_finish,
-    qm_destroy,
+    .name = "queue",
+    .doc = "Generic queue: arrivals into a pool of c workers with a service-time distribution.",
+    .params = qm_params,
+    .faults = qm_faults,
+    .fixes = qm_fixes,
+    .parts = qm_parts,
+    .config_size = sizeof(qm_config_t),
+    .config_free = qm_config_free,
+    .create = qm_create,
+    .finish = qm_finish,
+    .destroy = qm_destroy,
 };

@@ -517,7 +517,7 @@ static const store_component_t smtp_component = {
     .destroy = smtp_destroy,
 };
 
-int store__smtp_init(store_t *s, char *err, size_t nerr) {
+static int smtp_init(store_t *s, char *err, size_t nerr) {
   struct store_smtp *p = sim_calloc(1, sizeof *p);
   if (!p) {
     if (err) snprintf(err, nerr, "out of host memory");
@@ -580,3 +580,104 @@ int store__smtp_init(store_t *s, char *err, size_t nerr) {
   sim_thread_spawn(w, "smtp-retry", p->proc, retry_main, p);
   return 0;
 }
+
+/* ---- the descriptor ---------------------------------------------------------- */
+
+static const sim_param_t smtp_params[] = {
+    {"store.conversion_cpu", SIM_P_DIST_TIME, STORE_CFG(conversion_cpu), 0, STORE_TMAX, "exp(5ms)",
+     "Store CPU for the MIME conversion of one message."},
+    {"store.delivery_time", SIM_P_DIST_TIME, STORE_CFG(delivery_time), 0, STORE_TMAX, "exp(40ms)",
+     "Time a task spends writing one delivered message."},
+    /* ---- the SMTP service ---- */
+    {"smtp.threads", SIM_P_INT, STORE_CFG(smtp_threads), 1, 4096, "8",
+     "SMTP worker threads, shared by inbound sessions and local delivery."},
+    {"smtp.accept_time", SIM_P_DURATION, STORE_CFG(smtp_accept_time), 0, STORE_TMAX, "20ms",
+     "Worker time to accept one inbound message."},
+    {"smtp.accept_timeout", SIM_P_DURATION, STORE_CFG(smtp_accept_timeout), 0, STORE_TMAX, "5m",
+     "A sending server gives up after waiting this long for a worker."},
+    {"smtp.submit_timeout", SIM_P_DURATION, STORE_CFG(smtp_submit_timeout), 0, STORE_TMAX, "10m",
+     "Local delivery waits this long for a store task before the attempt "
+     "fails and is retried."},
+    {"smtp.expiration", SIM_P_DURATION, STORE_CFG(smtp_expiration), 0, STORE_TMAX, "2d",
+     "A message not delivered after this is returned with NDR 4.4.7."},
+    {"smtp.retry_first", SIM_P_DURATION, STORE_CFG(smtp_retry[0]), 0, STORE_TMAX, "15m",
+     "Delay before the first retry."},
+    {"smtp.retry_second", SIM_P_DURATION, STORE_CFG(smtp_retry[1]), 0, STORE_TMAX, "30m",
+     "Delay before the second retry."},
+    {"smtp.retry_third", SIM_P_DURATION, STORE_CFG(smtp_retry[2]), 0, STORE_TMAX, "60m",
+     "Delay before the third retry."},
+    {"smtp.retry_subsequent", SIM_P_DURATION, STORE_CFG(smtp_retry[3]), 0, STORE_TMAX, "240m",
+     "Delay before every later retry."},
+    /* ---- workload ---- */
+    {"workload.smtp.rate", SIM_P_RATE, STORE_CFG(smtp_rate), 0, 10000, "1/s",
+     "Well-formed inbound messages per second (Poisson)."},
+    {"workload.smtp.malformed_rate", SIM_P_RATE, STORE_CFG(smtp_malformed_rate), 0, 10000, "0/s",
+     "Inbound messages per second whose headers the MIME conversion misreads "
+     "without the kb941060 fix (Poisson)."},
+    {"workload.smtp.size", SIM_P_DIST_SIZE, STORE_CFG(smtp_size), 0, 1024 * STORE_GiB,
+     "lognormal(50KiB, 1.0)",
+     "Message size; delivery allocates it in the "
+     "store arena."},
+    {"workload.smtp.headers", SIM_P_INT, STORE_CFG(smtp_headers), 1, 1024, "16",
+     "Header properties per message, each looked up in the property cache."},
+    {NULL, 0, 0, 0, 0, NULL, NULL}};
+
+static const sim_metric_desc_t smtp_metrics[] = {
+    {"smtp.arrived", SIM_M_COUNTER, "", "messages that arrived (well-formed and malformed)"},
+    {"smtp.accepted", SIM_M_COUNTER, "",
+     "messages an SMTP worker accepted into the local delivery queue"},
+    {"smtp.timeouts", SIM_M_COUNTER, "",
+     "sending servers that gave up: no SMTP worker within `smtp.accept_timeout` (the SMTP service "
+     "did not respond)"},
+    {"smtp.accept_latency", SIM_M_SAMPLE, "ms",
+     "wait for a worker plus the accept time, per accepted message"},
+    {"smtp.workers_busy", SIM_M_GAUGE, "", "SMTP worker threads in use (sessions and deliveries)"},
+    {"smtp.sessions", SIM_M_GAUGE, "",
+     "inbound SMTP sessions open: waiting for a worker or being accepted (the SMTP service's own "
+     "queue; grows when it stops responding)"},
+    {"smtp.ndr447", SIM_M_COUNTER, "",
+     "messages returned to their senders with NDR 4.4.7 (delivery time expired)"},
+    {"local_delivery.queue", SIM_M_GAUGE, "",
+     "accepted messages not yet delivered nor returned: ready, in flight or waiting to retry"},
+    {"local_delivery.ready", SIM_M_GAUGE, "", "queued messages ready for a delivery attempt"},
+    {"local_delivery.retry", SIM_M_GAUGE, "", "queued messages waiting for their next retry time"},
+    {"local_delivery.delivered", SIM_M_COUNTER, "", "messages delivered"},
+    {"local_delivery.delivered_since_restart", SIM_M_GAUGE, "",
+     "messages delivered since the store last came up"},
+    {"local_delivery.delivered_malformed", SIM_M_COUNTER, "", "of those, malformed messages"},
+    {"local_delivery.attempts", SIM_M_COUNTER, "", "delivery attempts handed to the store"},
+    {"local_delivery.failures", SIM_M_COUNTER, "",
+     "failed attempts (no task within `smtp.submit_timeout`, conversion failed, store down, store "
+     "memory refused)"},
+    {"local_delivery.alloc_failures", SIM_M_COUNTER, "",
+     "attempts that failed because the store arena refused the message's memory"},
+    {"local_delivery.latency", SIM_M_SAMPLE, "s", "acceptance to delivery, per delivered message"},
+    {"local_delivery.oldest_age", SIM_M_GAUGE, "s",
+     "age of the oldest queued message (since acceptance), sampled"},
+    {"local_delivery.delivered_while_cache_full", SIM_M_COUNTER, "",
+     "messages delivered while the property cache was full (the others still flow)"},
+    {"local_delivery.conversion_failed", SIM_M_COUNTER, "",
+     "distinct messages whose MIME conversion failed at least once (needed a new cache entry when "
+     "the cache was full)"},
+    {"local_delivery.conversion_failed_expired", SIM_M_GAUGE, "",
+     "set at the end of the run from the message ledger: messages that failed conversion and "
+     "reached their expiration undelivered. Equals `smtp.ndr447` when every NDR is due to the full "
+     "cache"},
+    {NULL, 0, NULL, NULL}};
+
+static const sim_plot_desc_t smtp_plots[] = {{"local delivery queue", {"local_delivery.queue"}},
+                                             {"local delivery latency", {"local_delivery.latency"}},
+                                             {NULL, {NULL}}};
+
+static const char *const smtp_kinds[] = {"delivery", NULL};
+
+const store_mech_t store_smtp_mech = {
+    .part = {.name = "smtp",
+             .title = "SMTP service and local delivery",
+             .file = "sim/store/smtp.c",
+             .metrics = smtp_metrics,
+             .plots = smtp_plots},
+    .params = smtp_params,
+    .kinds = smtp_kinds,
+    .init = smtp_init,
+};

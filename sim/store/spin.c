@@ -1,6 +1,6 @@
 /*
- * storesim store model, part 2: Outlook message downloads and the KB922768
- * CPU spin; plus the detector counters every scenario reads.
+ * storesim store model: Outlook message downloads and the KB922768 CPU
+ * spin.
  *
  * Outlook (MAPI) clients download messages (process "outlook"): a generator
  * spawns one client thread per download; the client passes the store's RPC
@@ -91,18 +91,11 @@ struct store_spin {
   sim_metric_t *m_retries, *m_hung_clients, *m_spinning, *m_flushes;
   sim_metric_t *m_vs_bytes, *m_vs_full, *m_cpu_pct, *m_cpu_after;
   sim_metric_t *m_first_broken;
-  /* detector counters (all report kinds, read from the world) */
-  sim_metric_t *m_det[6], *m_det_spin_tasks;
 };
-
-static void *xrealloc(void *p, size_t n) { return sim_xrealloc(p, n); }
 
 static download_t *download_new(struct store_spin *sp, int malformed,
                                 sim_time_t cpu) {
-  download_t *d = sim_calloc(1, sizeof *d);
-  if (!d) {
-    sim_alloc_die(0);
-  }
+  download_t *d = sim_xcalloc(1, sizeof *d);
   d->sp = sp;
   d->malformed = malformed;
   d->cpu = cpu;
@@ -110,7 +103,7 @@ static download_t *download_new(struct store_spin *sp, int malformed,
   d->id = ++sp->next_id;
   if (sp->nall == sp->capall) {
     sp->capall = sp->capall ? 2 * sp->capall : 256;
-    sp->all = xrealloc(sp->all, sp->capall * sizeof *sp->all);
+    sp->all = sim_xrealloc(sp->all, sp->capall * sizeof *sp->all);
   }
   sp->all[sp->nall++] = d;
   sim_mutex_unlock(sp->lock);
@@ -138,7 +131,7 @@ static int vs_write(store_t *s, struct store_spin *sp, download_t *d) {
     } else {
       if (d->nb == d->capb) {
         d->capb = d->capb ? 2 * d->capb : 8;
-        d->buckets = xrealloc(d->buckets, d->capb * sizeof *d->buckets);
+        d->buckets = sim_xrealloc(d->buckets, d->capb * sizeof *d->buckets);
       }
       d->buckets[d->nb++] = p;
       sp->vs_used += b;
@@ -308,26 +301,6 @@ static void generator_main(void *arg) {
   }
 }
 
-/* ---- detector counters -------------------------------------------------------- */
-
-/* Counts the world's reports by kind into detect.* gauges; spins of store
- * tasks separately. Reports are only ever appended, so a rescan is exact. */
-static void detect_count(store_t *s, struct store_spin *sp) {
-  double n[6] = {0};
-  double spin_tasks = 0;
-  size_t nr = sim_world_nreports(s->w);
-  for (size_t i = 0; i < nr; i++) {
-    const sim_report_t *r = sim_world_report(s->w, i);
-    if ((unsigned)r->kind < 6) n[r->kind]++;
-    if (r->kind == SIM_R_SPIN && r->nthreads > 0) {
-      const char *nm = sim_world_thread_name(s->w, r->threads[0]);
-      if (nm && !strncmp(nm, "store-task-", 11)) spin_tasks++;
-    }
-  }
-  for (int k = 0; k < 6; k++) sim_gauge_set(sp->m_det[k], n[k]);
-  sim_gauge_set(sp->m_det_spin_tasks, spin_tasks);
-}
-
 /* ---- component hooks ------------------------------------------------------------ */
 
 static void spin_sample(store_t *s, void *self) {
@@ -348,7 +321,6 @@ static void spin_sample(store_t *s, void *self) {
   }
   sp->last_t = now;
   sp->last_busy = busy;
-  detect_count(s, sp);
 }
 
 static void spin_down(store_t *s, void *self) {
@@ -372,8 +344,6 @@ static void spin_report(store_t *s, void *self, char *buf, size_t n) {
   sim_mutex_unlock(sp->lock);
 }
 
-static void spin_finish(store_t *s, void *self) { detect_count(s, self); }
-
 static void spin_destroy(void *self) {
   struct store_spin *sp = self;
   for (size_t i = 0; i < sp->nall; i++) {
@@ -389,11 +359,10 @@ static const store_component_t spin_component = {
     .down = spin_down,
     .report = spin_report,
     .sample = spin_sample,
-    .finish = spin_finish,
     .destroy = spin_destroy,
 };
 
-int store__spin_init(store_t *s, char *err, size_t nerr) {
+static int spin_init(store_t *s, char *err, size_t nerr) {
   struct store_spin *sp = sim_calloc(1, sizeof *sp);
   if (!sp) {
     if (err) snprintf(err, nerr, "out of host memory");
@@ -403,11 +372,6 @@ int store__spin_init(store_t *s, char *err, size_t nerr) {
   const store_config_t *c = s->cfg;
   sp->s = s;
   sp->first_broken = -1;
-  static const char *const det[6] = {
-      "detect.deadlocks", "detect.hangs", "detect.lock_order",
-      "detect.misuse", "detect.spins", "detect.model_reports"};
-  for (int k = 0; k < 6; k++) sp->m_det[k] = sim_metric(w, det[k], SIM_M_GAUGE, "");
-  sp->m_det_spin_tasks = sim_metric(w, "detect.spins_store_tasks", SIM_M_GAUGE, "");
   sp->m_cpu_pct = sim_metric(w, "store.cpu_percent", SIM_M_GAUGE, "%");
   store_component_add(s, &spin_component, sp);
   if (c->download_rate <= 0 && c->download_malformed_rate <= 0) return 0;
@@ -447,3 +411,89 @@ int store__spin_init(store_t *s, char *err, size_t nerr) {
                        sp->proc, generator_main, &sp->gen[i]);
   return 0;
 }
+
+/* ---- the descriptor ---------------------------------------------------------- */
+
+static const sim_param_t spin_params[] = {
+    {"workload.download.rate", SIM_P_RATE, STORE_CFG(download_rate), 0, 10000, "0/s",
+     "Outlook message downloads per second of well-formed messages (Poisson)."},
+    {"workload.download.malformed_rate", SIM_P_RATE, STORE_CFG(download_malformed_rate), 0, 10000,
+     "0/s", "Downloads per second of a malformed message (Poisson; KB922768)."},
+    {"workload.download.malformed_max", SIM_P_INT, STORE_CFG(download_malformed_max), 0, 1e9, "0",
+     "Malformed downloads in all (0: no cap)."},
+    {"workload.download.retries", SIM_P_INT, STORE_CFG(download_retries), 0, 1000, "3",
+     "Times a client whose download hung (timed out) tries it again."},
+    {"workload.download.retry_delay", SIM_P_DURATION, STORE_CFG(download_retry_delay), 0,
+     STORE_TMAX, "1m", "Delay before a hung download is tried again."},
+    {"workload.download.timeout", SIM_P_DURATION, STORE_CFG(download_timeout), 0, STORE_TMAX, "60s",
+     "An Outlook client gives up on a download after this."},
+    {"store.download_cpu", SIM_P_DIST_TIME, STORE_CFG(download_cpu), 0, STORE_TMAX, "exp(20ms)",
+     "Store CPU to convert one downloaded message."},
+    {"store.download_flush_cpu", SIM_P_DIST_TIME, STORE_CFG(download_flush_cpu), 0, STORE_TMAX,
+     "const(50ms)", "Store CPU of one flush request issued by a failed download (KB922768)."},
+    {"store.version_store", SIM_P_SIZE, STORE_CFG(version_store), 0, 64 * STORE_GiB, "16MiB",
+     "Version store of the database: uncommitted changes of open "
+     "transactions; full: writes fail with 0x8004060C (MAPI_E_STORE_FULL)."},
+    {"store.version_bucket", SIM_P_SIZE, STORE_CFG(version_bucket), 16, STORE_GiB, "4KiB",
+     "Version store bytes of one write (a flush, marking a message read)."},
+    {"store.download_flush_window", SIM_P_INT, STORE_CFG(download_flush_window), 1, 1024, "4",
+     "Flush requests a failed download keeps in flight (each runs on a store "
+     "task) without the kb922768 fix."},
+    /* ----: KB898782 third-party MAPI program (leak.c) ---- */
+    {NULL, 0, 0, 0, 0, NULL, NULL}};
+
+static const sim_metric_desc_t spin_metrics[] = {
+    {"store.cpu_percent", SIM_M_GAUGE, "%",
+     "store CPU over the last sample interval, in % of all cores"},
+    {"download.requests", SIM_M_COUNTER, "",
+     "download attempts by Outlook clients (process `outlook`), retries included"},
+    {"download.completed", SIM_M_COUNTER, "",
+     "downloads that converted the message and marked it read"},
+    {"download.timeouts", SIM_M_COUNTER, "",
+     "attempts the client gave up on after `workload.download.timeout` (the client hung)"},
+    {"download.refused", SIM_M_COUNTER, "",
+     "refused by the RPC admission limit; failed otherwise (store down)"},
+    {"download.failed", SIM_M_COUNTER, "",
+     "refused by the RPC admission limit; failed otherwise (store down)"},
+    {"download.errors", SIM_M_COUNTER, "",
+     "failed downloads that returned one error to the client (the kb922768 fix)"},
+    {"download.store_full", SIM_M_COUNTER, "",
+     "downloads whose write failed with 0x8004060C (MAPI_E_STORE_FULL): the version store was "
+     "full"},
+    {"download.latency", SIM_M_SAMPLE, "ms", "latency of each completed download"},
+    {"download.malformed", SIM_M_COUNTER, "", "downloads of a malformed message started"},
+    {"download.retries", SIM_M_COUNTER, "",
+     "hung downloads tried again (each a new download of the same message)"},
+    {"download.gave_up", SIM_M_COUNTER, "", "clients that hung on every try"},
+    {"download.spinning", SIM_M_GAUGE, "",
+     "failed downloads spinning now (without the fix; each holds a task)"},
+    {"download.flushes", SIM_M_COUNTER, "",
+     "flush requests of spinning downloads that ran (each `store.download_flush_cpu` of store "
+     "CPU)"},
+    {"download.first_broken_at", SIM_M_GAUGE, "s",
+     "virtual time of the first broken download; -1 if none"},
+    {"version_store.bytes", SIM_M_GAUGE, "B",
+     "version store in use: buckets of open transactions (store arena)"},
+    {"version_store.full", SIM_M_COUNTER, "", "writes refused because the version store was full"},
+    {"store.cpu_percent_after_broken", SIM_M_SAMPLE, "%",
+     "`store.cpu_percent` of each interval that began after the first broken download (its `min` "
+     "is the sustained level)"},
+    {NULL, 0, NULL, NULL}};
+
+static const sim_plot_desc_t spin_plots[] = {{"store CPU", {"store.cpu_percent"}}, {NULL, {NULL}}};
+
+static const char *const spin_kinds[] = {"download", NULL};
+
+const store_mech_t store_spin_mech = {
+    .part = {.name = "spin",
+             .title = "KB922768: Outlook downloads and the CPU spin",
+             .file = "sim/store/spin.c",
+             .fix = "kb922768",
+             .fix_doc = "A failed download ends: its transaction is rolled back and the client "
+                        "gets one error, no flush storm.",
+             .metrics = spin_metrics,
+             .plots = spin_plots},
+    .params = spin_params,
+    .kinds = spin_kinds,
+    .init = spin_init,
+};

@@ -33,9 +33,95 @@
 #include "storesim/alloc.h"
 #include "store_int.h"
 
-static const char *const kind_names[STORE_K_NKINDS] = {
-    "delivery", "rpc", "owa", "move", "flush",
-    "download", "openstore", "imail", "maint"};
+static const sim_param_t core_params[] = {
+    {"store.tasks", SIM_P_INT, STORE_CFG(tasks), 1, STORE_TASKS_MAX, "32",
+     "Worker tasks (threads) of the store; every delivery, RPC, OWA request, "
+     "move step and transit flush runs on one."},
+    {"store.rpc_limit", SIM_P_INT, STORE_CFG(rpc_limit), 1, 100000, "100",
+     "Concurrent MAPI RPCs the store services before refusing new ones."},
+    {"store.restart_time", SIM_P_DURATION, STORE_CFG(restart_time), 0, STORE_TMAX, "1m",
+     "Time the store takes to come back up after its tasks stopped."},
+    {"store.stop_timeout", SIM_P_DURATION, STORE_CFG(stop_timeout), 0, STORE_TMAX, "5m",
+     "How long a restart waits for tasks to stop before killing the process."},
+    {"store.shutdown_timeout", SIM_P_DURATION, STORE_CFG(shutdown_timeout), 0, STORE_TMAX, "10m",
+     "Default timeout of a store_shutdown fault that gives none."},
+    {"store.memory_limit", SIM_P_SIZE, STORE_CFG(memory_limit), 0, 64 * STORE_GiB, "2GiB",
+     "Address space of the 32-bit store process (0: unlimited)."},
+    {NULL, 0, 0, 0, 0, NULL, NULL}};
+
+static const sim_fault_kind_t core_faults[] = {
+    {"store_restart", "Restart the store: queued and in-flight work fails, tasks restart, the "
+                      "property cache empties, the store arena is reset; the SMTP queue "
+                      "survives. timeout: how long to wait for tasks to stop."},
+    {"store_shutdown", "Shut the store down and wait for its tasks up to timeout; a report says "
+                       "whether it completed and what every remaining task does."},
+    {NULL, NULL}};
+
+static const sim_metric_desc_t core_metrics[] = {
+    {"tasks.total", SIM_M_GAUGE, "", "worker tasks of the store (`store.tasks`)"},
+    {"tasks.free", SIM_M_GAUGE, "", "tasks idle, waiting for work"},
+    {"tasks.busy", SIM_M_GAUGE, "", "tasks running or blocked inside a work item"},
+    {"tasks.free_low", SIM_M_GAUGE, "",
+     "fewest free tasks seen while the store was up (low-water mark; 0 = exhaustion happened)"},
+    {"tasks.busy.<kind>", SIM_M_GAUGE, "",
+     "tasks busy with work of one kind; each mechanism names its kinds (the core's `maint` is for "
+     "store-internal work)"},
+    {"tasks.queue", SIM_M_GAUGE, "", "work items waiting for a free task"},
+    {"tasks.queue_wait", SIM_M_SAMPLE, "ms",
+     "time each work item waited in the queue before a task took it"},
+    {"tasks.queue_oldest", SIM_M_GAUGE, "s",
+     "age of the oldest work item in the queue (sampled every sample interval)"},
+    {"tasks.exhausted_at", SIM_M_GAUGE, "s",
+     "virtual time, in seconds from the start, when free tasks first reached 0 while the store was "
+     "up; -1 if never"},
+    {"tasks.exhaustions", SIM_M_COUNTER, "",
+     "times free tasks dropped to 0 (each time the last free task took work)"},
+    {"rpc.requests", SIM_M_GAUGE, "", "MAPI RPCs admitted and in flight"},
+    {"rpc.refused", SIM_M_COUNTER, "", "RPCs refused because `store.rpc_limit` were in flight"},
+    {"rpc.latency", SIM_M_SAMPLE, "ms",
+     "latency of each admitted RPC, as the client saw it (timeouts count at the timeout)"},
+    {"rpc.averaged_latency", SIM_M_GAUGE, "ms", "mean latency of the last 1,024 RPCs"},
+    {"rpc.slow_packets", SIM_M_GAUGE, "", "of the last 1,024 RPCs, those slower than 2 s"},
+    {"store.up", SIM_M_GAUGE, "",
+     "1 while the store accepts work, 0 while down (restart, shutdown)"},
+    {"store.restarts", SIM_M_COUNTER, "", "store restarts"},
+    {"store.shutdown_completed", SIM_M_GAUGE, "",
+     "-1 no shutdown yet; 1 the last shutdown completed within its timeout; 0 it did not"},
+    {"store.shutdown_time", SIM_M_GAUGE, "s", "how long the completed shutdown took"},
+    {"store.memory", SIM_M_GAUGE, "B",
+     "bytes allocated in the store's arena (kernel tally), sampled"},
+    {"store.cpu_time", SIM_M_GAUGE, "s", "CPU seconds the store process has used, sampled"},
+    {"detect.spins_store_tasks", SIM_M_GAUGE, "",
+     "spin reports whose thread is a store task, each sample interval and at the end"},
+    {NULL, 0, NULL, NULL}};
+
+static const sim_plot_desc_t core_plots[] = {{"free tasks", {"tasks.free"}},
+                                             {"busy tasks by kind", {"tasks.busy.<kind>"}},
+                                             {"work waiting for a task", {"tasks.queue"}},
+                                             {"store memory", {"store.memory"}},
+                                             {"RPC averaged latency", {"rpc.averaged_latency"}},
+                                             {"RPC latency", {"rpc.latency"}},
+                                             {NULL, {NULL}}};
+
+static void core_fault(store_t *s, int which, const sim_fault_t *f) {
+  if (which == 0) store_restart(s, f->timeout > 0 ? f->timeout : s->cfg->stop_timeout);
+  else store_shutdown(s, f->timeout > 0 ? f->timeout : s->cfg->shutdown_timeout);
+}
+
+static const char *const core_kinds[] = {"maint", NULL};
+
+/* The core is built by store_create, not by an init function. */
+const store_mech_t store_core_mech = {
+    .part = {.name = "core",
+             .title = "Store core: tasks, work queue, RPC admission, process",
+             .file = "sim/store/store.c",
+             .metrics = core_metrics,
+             .plots = core_plots},
+    .params = core_params,
+    .faults = core_faults,
+    .fault = core_fault,
+    .kinds = core_kinds,
+};
 
 const char *store_strerror(int rc) {
   switch (rc) {
@@ -49,12 +135,6 @@ const char *store_strerror(int rc) {
     return sim_strerror(rc);
   }
 }
-
-const char *store_kind_name(store_kind_t k) {
-  return (unsigned)k < STORE_K_NKINDS ? kind_names[k] : "?";
-}
-
-static void *xcalloc(size_t n, size_t sz) { return sim_xcalloc(n, sz); }
 
 void store__appendf(char *buf, size_t n, const char *fmt, ...) {
   size_t len = strlen(buf);
@@ -88,13 +168,6 @@ void store_rng(const store_t *s, sim_rng_t *r, const char *name) {
   sim_rng_init(r, sim_world_seed(s->w), name);
 }
 
-int store_is_up(store_t *s) {
-  sim_mutex_lock(s->lock);
-  int up = s->state == STORE_UP;
-  sim_mutex_unlock(s->lock);
-  return up;
-}
-
 /* ---- work items -------------------------------------------------------------- */
 
 static store_work_t *item_get(store_t *s) {
@@ -102,15 +175,11 @@ static store_work_t *item_get(store_t *s) {
   if (wk) {
     s->free_items = wk->next;
   } else {
-    wk = xcalloc(1, sizeof *wk);
+    wk = sim_xcalloc(1, sizeof *wk);
     wk->done = sim_cond_create(s->w, "store.work.done");
     if (s->nall == s->capall) {
       s->capall = s->capall ? 2 * s->capall : 64;
-      store_work_t **a = sim_realloc(s->all_items, s->capall * sizeof *a);
-      if (!a) {
-        sim_alloc_die(0);
-      }
-      s->all_items = a;
+      s->all_items = sim_xrealloc(s->all_items, s->capall * sizeof *s->all_items);
     }
     s->all_items[s->nall++] = wk;
   }
@@ -173,12 +242,13 @@ static void item_complete(store_t *s, store_work_t *wk, int rc) {
 /* ---- exhaustion detector ------------------------------------------------------- */
 
 void store__describe_tasks(store_t *s, char *buf, size_t n) {
-  int counts[STORE_K_NKINDS] = {0};
+  int *counts = sim_xcalloc((size_t)s->nkinds, sizeof *counts);
   for (int i = 0; i < s->ntasks; i++)
     if (s->tasks[i].alive && s->tasks[i].cur) counts[s->tasks[i].cur->kind]++;
   store__appendf(buf, n, "tasks by kind:");
-  for (int k = 0; k < STORE_K_NKINDS; k++)
-    if (counts[k]) store__appendf(buf, n, " %s=%d", kind_names[k], counts[k]);
+  for (int k = 0; k < s->nkinds; k++)
+    if (counts[k]) store__appendf(buf, n, " %s=%d", store__kind_name(s->as, k), counts[k]);
+  free(counts);
   store__appendf(buf, n, " free=%d\n", s->nfree);
   for (int i = 0; i < s->ntasks; i++) {
     store_task_t *t = &s->tasks[i];
@@ -188,9 +258,8 @@ void store__describe_tasks(store_t *s, char *buf, size_t n) {
       sim_thread_describe(t->th, desc, sizeof desc);
     else
       snprintf(desc, sizeof desc, "exited");
-    store__appendf(buf, n, "  task %2d T%-4" PRIu64 " %-9s %s\n", i,
-                   sim_thread_id(t->th),
-                   t->cur ? kind_names[t->cur->kind] : "free", desc);
+    store__appendf(buf, n, "  task %2d T%-4" PRIu64 " %-9s %s\n", i, sim_thread_id(t->th),
+                   t->cur ? store__kind_name(s->as, t->cur->kind) : "free", desc);
   }
 }
 
@@ -201,7 +270,7 @@ static void exhaustion_detected(store_t *s) {
   s->exhausted_at = sim_now(s->w);
   sim_gauge_set(s->m_exhausted_at, (double)s->exhausted_at / (double)SIM_SEC);
   size_t n = 16384;
-  char *buf = xcalloc(1, n);
+  char *buf = sim_xcalloc(1, n);
   char tb[64];
   store__appendf(buf, n,
                  "storesim: EXHAUSTION: all %d store tasks busy at t=%s\n",
@@ -209,9 +278,8 @@ static void exhaustion_detected(store_t *s) {
   store__describe_tasks(s, buf, n);
   if (s->q_head) {
     store__appendf(buf, n, "oldest queued work: %s item #%" PRIu64 ", age %s\n",
-                   kind_names[s->q_head->kind], s->q_head->id,
-                   store__fmt_time(sim_now(s->w) - s->q_head->enq_at, tb,
-                                   sizeof tb));
+                   store__kind_name(s->as, s->q_head->kind), s->q_head->id,
+                   store__fmt_time(sim_now(s->w) - s->q_head->enq_at, tb, sizeof tb));
   } else {
     store__appendf(buf, n, "oldest queued work: none (task queue empty)\n");
   }
@@ -247,7 +315,7 @@ static void task_main(void *arg) {
     sim_gauge_set(s->m_tasks_busy_kind[wk->kind], s->busy_by_kind[wk->kind]);
     sim_sample_add(s->m_queue_wait,
                    (double)(sim_now(s->w) - wk->enq_at) / (double)SIM_MS);
-    sim_thread_set_activity(self, kind_names[wk->kind]);
+    sim_thread_set_activity(self, store__kind_name(s->as, wk->kind));
     gauges_update(s);
     if (s->nfree == 0 && !s->exhausted) {
       s->exhausted = 1;
@@ -299,14 +367,10 @@ static void task_main(void *arg) {
  * of an abandoned generation keep theirs). Caller holds s->lock. */
 static void tasks_start(store_t *s) {
   if (s->tasks) {
-    store_task_t **a = sim_realloc(s->old_tasks, (size_t)(s->nold + 1) * sizeof *s->old_tasks);
-    if (!a) {
-      sim_alloc_die(0);
-    }
-    s->old_tasks = a;
+    s->old_tasks = sim_xrealloc(s->old_tasks, (size_t)(s->nold + 1) * sizeof *s->old_tasks);
     s->old_tasks[s->nold++] = s->tasks;
   }
-  s->tasks = xcalloc((size_t)s->ntasks, sizeof *s->tasks);
+  s->tasks = sim_xcalloc((size_t)s->ntasks, sizeof *s->tasks);
   s->gen++;
   for (int i = 0; i < s->ntasks; i++) {
     store_task_t *t = &s->tasks[i];
@@ -510,7 +574,7 @@ int store_restart(store_t *s, sim_time_t timeout) {
   int left = store_go_down(s, timeout);
   if (left > 0) {
     size_t n = 16384;
-    char *buf = xcalloc(1, n);
+    char *buf = sim_xcalloc(1, n);
     char tb[64];
     store__appendf(buf, n,
                    "storesim: RESTART: %d tasks did not stop within %s; the "
@@ -535,9 +599,8 @@ int store_restart(store_t *s, sim_time_t timeout) {
   sim_mutex_lock(s->lock);
   s->nfree = 0;
   s->nlive = 0;
-  memset(s->busy_by_kind, 0, sizeof s->busy_by_kind);
-  for (int k = 0; k < STORE_K_NKINDS; k++)
-    sim_gauge_set(s->m_tasks_busy_kind[k], 0);
+  memset(s->busy_by_kind, 0, (size_t)s->nkinds * sizeof *s->busy_by_kind);
+  for (int k = 0; k < s->nkinds; k++) sim_gauge_set(s->m_tasks_busy_kind[k], 0);
   s->rpc_inflight = 0;
   sim_gauge_set(s->m_rpc_requests, 0);
   tasks_start(s);
@@ -560,7 +623,7 @@ int store_shutdown(store_t *s, sim_time_t timeout) {
   sim_mutex_lock(s->lock);
   s->state = STORE_DEAD;
   size_t n = 16384;
-  char *buf = xcalloc(1, n);
+  char *buf = sim_xcalloc(1, n);
   char tb[64], tb2[64];
   if (left == 0) {
     store__appendf(buf, n, "storesim: SHUTDOWN: store shut down in %s (timeout %s)\n",
@@ -585,6 +648,23 @@ int store_shutdown(store_t *s, sim_time_t timeout) {
   return left == 0 ? 0 : SIM_ETIMEDOUT;
 }
 
+/* ---- spins of store tasks ---------------------------------------------------------- */
+
+/* Counts the kernel's spin reports whose thread is a store task. Reports
+ * are only ever appended, so a rescan is exact. */
+static void spin_tasks_count(store_t *s) {
+  double n = 0;
+  size_t nr = sim_world_nreports(s->w);
+  for (size_t i = 0; i < nr; i++) {
+    const sim_report_t *r = sim_world_report(s->w, i);
+    if (r->kind == SIM_R_SPIN && r->nthreads > 0) {
+      const char *nm = sim_world_thread_name(s->w, r->threads[0]);
+      if (nm && !strncmp(nm, "store-task-", 11)) n++;
+    }
+  }
+  sim_gauge_set(s->m_spin_tasks, n);
+}
+
 /* ---- sampler ----------------------------------------------------------------------- */
 
 static void sampler_main(void *arg) {
@@ -603,26 +683,45 @@ static void sampler_main(void *arg) {
     sim_gauge_set(s->m_cpu, (double)sim_proc_cpu_busy(s->proc) / SIM_SEC);
     for (int i = 0; i < s->ncomp; i++)
       if (s->comp[i]->sample) s->comp[i]->sample(s, s->comp_self[i]);
+    spin_tasks_count(s);
   }
 }
 
 /* ---- life cycle ----------------------------------------------------------------------- */
 
-store_t *store_create(sim_world_t *w, const store_config_t *cfg,
-                      uint64_t fixes, char *err, size_t nerr) {
-  if (cfg->tasks < 1 || cfg->tasks > 100000) {
-    if (err) snprintf(err, nerr, "store.tasks must be in [1, 100000]");
+store_t *store_create(sim_world_t *w, const store_assembly_t *as, const void *cfgp, uint64_t fixes,
+                      char *err, size_t nerr) {
+  const store_config_t *cfg = cfgp;
+  if (cfg->tasks < 1 || cfg->tasks > STORE_TASKS_MAX) {
+    if (err) snprintf(err, nerr, "store.tasks must be in [1, %d]", STORE_TASKS_MAX);
     return NULL;
   }
-  store_t *s = xcalloc(1, sizeof *s);
+  store_t *s = sim_calloc(1, sizeof *s);
+  size_t size = store__config_size(as);
+  void *copy = sim_malloc(size);
+  int nkinds = store__nkinds(as);
+  int *busy = sim_calloc((size_t)nkinds, sizeof *busy);
+  sim_metric_t **mbusy = sim_calloc((size_t)nkinds, sizeof *mbusy);
+  if (!s || !copy || !busy || !mbusy) {
+    if (err) snprintf(err, nerr, "out of host memory");
+    free(s);
+    free(copy);
+    free(busy);
+    free(mbusy);
+    return NULL;
+  }
+  memcpy(copy, cfgp, size);
   s->w = w;
-  s->cfg_copy = *cfg;
-  s->cfg = &s->cfg_copy;
+  s->as = as;
+  s->cfg = copy;
+  s->nkinds = nkinds;
+  s->busy_by_kind = busy;
+  s->m_tasks_busy_kind = mbusy;
   s->fixes = fixes;
   s->proc = sim_proc_create(w, "store", (size_t)cfg->memory_limit);
   if (!s->proc) {
     if (err) snprintf(err, nerr, "cannot create the store process arena");
-    free(s);
+    store_destroy(s);
     return NULL;
   }
   s->lock = sim_mutex_create(w, "store.lock");
@@ -634,9 +733,9 @@ store_t *store_create(sim_world_t *w, const store_config_t *cfg,
   s->m_tasks_free = sim_metric(w, "tasks.free", SIM_M_GAUGE, "");
   s->m_tasks_busy = sim_metric(w, "tasks.busy", SIM_M_GAUGE, "");
   s->m_free_low = sim_metric(w, "tasks.free_low", SIM_M_GAUGE, "");
-  for (int k = 0; k < STORE_K_NKINDS; k++) {
+  for (int k = 0; k < s->nkinds; k++) {
     char name[64];
-    snprintf(name, sizeof name, "tasks.busy.%s", kind_names[k]);
+    snprintf(name, sizeof name, "tasks.busy.%s", store__kind_name(s->as, k));
     s->m_tasks_busy_kind[k] = sim_metric(w, name, SIM_M_GAUGE, "");
   }
   s->m_tasks_queue = sim_metric(w, "tasks.queue", SIM_M_GAUGE, "");
@@ -657,6 +756,7 @@ store_t *store_create(sim_world_t *w, const store_config_t *cfg,
   s->m_shutdown_time = sim_metric(w, "store.shutdown_time", SIM_M_GAUGE, "s");
   s->m_mem = sim_metric(w, "store.memory", SIM_M_GAUGE, "B");
   s->m_cpu = sim_metric(w, "store.cpu_time", SIM_M_GAUGE, "s");
+  s->m_spin_tasks = sim_metric(w, "detect.spins_store_tasks", SIM_M_GAUGE, "");
   sim_gauge_set(s->m_tasks_total, (double)cfg->tasks);
   sim_gauge_set(s->m_exhausted_at, -1);
   sim_gauge_set(s->m_up, 1);
@@ -688,6 +788,7 @@ void store_finish(store_t *s) {
     if (s->comp[i]->finish) s->comp[i]->finish(s, s->comp_self[i]);
   sim_gauge_set(s->m_mem, (double)sim_proc_mem_used(s->proc));
   sim_gauge_set(s->m_cpu, (double)sim_proc_cpu_busy(s->proc) / SIM_SEC);
+  spin_tasks_count(s);
 }
 
 void store_destroy(store_t *s) {
@@ -699,5 +800,8 @@ void store_destroy(store_t *s) {
   free(s->tasks);
   for (int i = 0; i < s->nold; i++) free(s->old_tasks[i]);
   free(s->old_tasks);
+  free(s->busy_by_kind);
+  free(s->m_tasks_busy_kind);
+  free((void *)s->cfg);
   free(s);
 }

@@ -1,7 +1,7 @@
 /*
- * storesim store model: private layouts and the core API that components
- * (SMTP, OWA/MAPI clients, MTA, moves, property cache; part 2: spin, leak,
- * IMAIL) are built on. Nothing here is visible to the scenario layer.
+ * storesim store model: private layouts, the core API that mechanisms are
+ * built on, and the mechanism descriptor. Nothing here is visible to the
+ * scenario layer.
  *
  * The core (store.c) owns:
  *   - the store process "store.exe" (CPU accounting, jemalloc arena);
@@ -25,29 +25,21 @@
  * blocks). The core calls component hooks without s->lock, except `report`,
  * which runs under s->lock and may only trylock its component's mutex.
  *
- * How a part-2 component plugs in (spin.c, leak.c, imail.c):
- *   1. configuration: add fields to store_config_t (include/storesim/store.h),
- *      rows to store_params[] and defaults to store_config_init (params.c;
- *      the test defaults_match_config_init checks they agree); a new fix goes
- *      in the STORE_FIX_* enum and store_fixes[] in the same order, a new
- *      fault in STORE_FAULT_* and store_faults[] (handled in fault_thread);
- *   2. an init function `int store__xxx_init(store_t *s, char *err, size_t
- *      nerr)` called from model_create (params.c) after the part-1 ones: it
- *      creates its locks, metrics and threads, stores its state in a pointer
- *      of its own in struct store (add one), and registers a
- *      store_component_t for its hooks (down/up on restart, report lines in
- *      the exhaustion and shutdown reports, periodic sample, finish,
- *      destroy);
- *   3. store work runs through store_call (synchronous, with a deadline;
- *      `detach` for clients that give up) or store_submit (fire and
- *      forget) with a work kind (STORE_K_DOWNLOAD, STORE_K_OPENSTORE,
- *      STORE_K_IMAIL are reserved for part 2); MAPI clients pass
- *      store_rpc_begin/store_rpc_end around their call;
- *   4. store memory comes from sim_proc_alloc(store_proc(s), ...) and is
- *      gone after a restart (arena reset); another program is its own
- *      process (sim_proc_create);
- *   5. every random draw comes from a stream made with store_rng(s, r,
- *      "store.<component>...") and used under the component's lock.
+ * A mechanism is one file exporting one store_mech_t (below) and one row
+ * of store_mechanisms[] (model.c); docs/adding-a-mechanism.md walks through
+ * it. In its init function it creates its locks, metrics and threads and
+ * registers a store_component_t for its hooks (down/up on restart, report
+ * lines in the exhaustion and shutdown reports, periodic sample, finish,
+ * destroy). Then:
+ *   - store work runs through store_call (synchronous, with a deadline;
+ *     `detach` for clients that give up) or store_submit (fire and forget)
+ *     with one of its work kinds (store_kind); MAPI clients pass
+ *     store_rpc_begin/store_rpc_end around their call;
+ *   - store memory comes from sim_proc_alloc(store_proc(s), ...) and is gone
+ *     after a restart (arena reset); another program is its own process
+ *     (sim_proc_create);
+ *   - every random draw comes from a stream made with store_rng(s, r,
+ *     "store.<component>...") and used under the component's lock.
  *
  * Rules for work functions:
  *   - they run on a task thread of the store process, so sim_cpu_burn charges
@@ -59,6 +51,7 @@
 #ifndef STORESIM_STORE_INT_H
 #define STORESIM_STORE_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "storesim/detect.h"
@@ -71,24 +64,79 @@
 #include "storesim/trace.h"
 
 /* ---- work kinds ------------------------------------------------------------ */
-/* Part 2 adds its kinds before STORE_K_NKINDS and a name in store.c. */
+/* Kinds are numbered in table order over the mechanisms' `kinds` lists
+ * (model.c). The mechanisms built in name theirs with these constants; the
+ * assembly checks that they follow the table. A mechanism added later looks
+ * its kinds up with store_kind(). */
 typedef enum store_kind {
-  STORE_K_DELIVERY = 0, /* local delivery of one message */
-  STORE_K_RPC,          /* a MAPI RPC */
-  STORE_K_OWA,          /* an Outlook Web Access request */
-  STORE_K_MOVE,         /* copying one mailbox of a move */
-  STORE_K_FLUSH,        /* a transit mail flush */
-  STORE_K_DOWNLOAD,     /* part 2: MAPI message download (KB922768) */
-  STORE_K_OPENSTORE,    /* part 2: OpenMsgStore (KB898782) */
-  STORE_K_IMAIL,        /* part 2: IMAIL content conversion (Q279798) */
-  STORE_K_MAINT,        /* store-internal maintenance */
-  STORE_K_NKINDS
+  STORE_K_MAINT = 0, /* store-internal maintenance (core) */
+  STORE_K_FLUSH,     /* a transit mail flush (mta.c) */
+  STORE_K_DELIVERY,  /* local delivery of one message (smtp.c) */
+  STORE_K_RPC,       /* a MAPI RPC (clients.c) */
+  STORE_K_OWA,       /* an Outlook Web Access request (clients.c) */
+  STORE_K_MOVE,      /* copying one mailbox of a move (moves.c) */
+  STORE_K_DOWNLOAD,  /* MAPI message download (spin.c, KB922768) */
+  STORE_K_OPENSTORE, /* OpenMsgStore (leak.c, KB898782) */
+  STORE_K_IMAIL,     /* IMAIL content conversion (imail.c, Q279798) */
+  STORE_K_NBUILTIN
 } store_kind_t;
-
-const char *store_kind_name(store_kind_t k);
 
 typedef struct store store_t;
 typedef struct store_work store_work_t;
+
+/* ---- mechanisms -------------------------------------------------------------- */
+/* One part of the store: the core, a failure mechanism (a KB article), or a
+ * service the mechanisms need (SMTP, clients, moves). Its descriptor is the
+ * single source of everything the rest of the tree knows about it. */
+typedef struct store_mech {
+  /* name, title, file, fix and its doc, metrics, plots: what the reports and
+   * docs/metrics.md read (through sim_model_t.parts) */
+  sim_model_part_t part;
+  /* Its parameters ({NULL}-ended), with defaults and ranges. With
+   * config_size 0 the offsets are into store_config_t (the mechanisms built
+   * in); otherwise into a struct of the mechanism's own of config_size
+   * bytes, which the model places after store_config_t: store_mech_config()
+   * finds it. */
+  const sim_param_t *params;
+  size_t config_size;
+  /* Timed faults ({NULL}-ended) and their handler, called on a fault thread
+   * with the index into this mechanism's `faults`. */
+  const sim_fault_kind_t *faults;
+  void (*fault)(store_t *s, int which, const sim_fault_t *f);
+  /* Names of its work kinds (NULL-ended): busy tasks are counted per kind
+   * (tasks.busy.<kind>) and reports say what each task does. */
+  const char *const *kinds;
+  /* Builds it in a new store, in table order after the core: returns 0 or a
+   * negative code with a message in err. */
+  int (*init)(store_t *s, char *err, size_t nerr);
+} store_mech_t;
+
+/* Parameter rows of the mechanisms built in: a field of store_config_t,
+ * the longest duration (400 days) and a GiB. */
+#define STORE_CFG(f) offsetof(store_config_t, f)
+#define STORE_TMAX ((double)(400 * SIM_DAY))
+#define STORE_GiB (1024.0 * 1024.0 * 1024.0)
+
+/* The mechanisms of the store model, in init order (model.c), NULL-ended. */
+extern const store_mech_t *const store_mechanisms[];
+extern const store_mech_t store_core_mech, store_cache_mech, store_mta_mech, store_smtp_mech,
+    store_clients_mech, store_moves_mech, store_spin_mech, store_leak_mech, store_imail_mech;
+
+/* Builds a store model from store_mechanisms[] followed by `extra`
+ * (NULL-ended, may be NULL): a test or an embedding program adds its own
+ * mechanism this way. Returns the model, or NULL with a message in err
+ * (host OOM, or a descriptor that breaks a rule: a name, fix or kind
+ * twice). Free it with store_model_free. */
+sim_model_t *store_model_build(const store_mech_t *const *extra, char *err, size_t nerr);
+void store_model_free(sim_model_t *m);
+
+/* The mechanism's own config block (config_size > 0), in s's copy. */
+const void *store_mech_config(const store_t *s, const store_mech_t *mech);
+/* True when the variant has the mechanism's fix. */
+int store_mech_has_fix(const store_t *s, const store_mech_t *mech);
+/* The number of work kind `name` (a mechanism's `kinds` entry); aborts when
+ * there is none (a bug). */
+store_kind_t store_kind(const store_t *s, const char *name);
 
 /* A work function runs on a store task. `arg` and `val` are what the caller
  * passed. Returns 0 or a negative SIM_E* / STORE_E* code. */
@@ -151,10 +199,12 @@ typedef struct store_component {
 
 typedef enum { STORE_UP, STORE_DOWN, STORE_DEAD } store_state_t;
 
+typedef struct store_assembly store_assembly_t; /* model.c */
+
 struct store {
   sim_world_t *w;
-  const store_config_t *cfg; /* a copy owned by the store (cfg_copy) */
-  store_config_t cfg_copy;
+  const store_assembly_t *as; /* the model's mechanisms */
+  const store_config_t *cfg;  /* the store's copy of the whole config */
   uint64_t fixes;
   sim_proc_t *proc;
 
@@ -176,7 +226,8 @@ struct store {
   int ntasks;
   int nfree;             /* tasks waiting for work */
   int nlive;             /* task threads not yet exited */
-  int busy_by_kind[STORE_K_NKINDS];
+  int nkinds;
+  int *busy_by_kind;     /* per work kind */
   int exhausted;         /* free tasks are 0 now */
   int free_low;          /* fewest free tasks seen while UP */
   sim_time_t exhausted_at; /* first time, or -1 */
@@ -189,7 +240,7 @@ struct store {
   const store_component_t *comp[STORE_MAX_COMPONENTS];
   void *comp_self[STORE_MAX_COMPONENTS];
   int ncomp;
-  /* the part-1 components, reachable for cross-component calls */
+  /* components reachable for cross-component calls */
   struct store_smtp *smtp;
   struct store_mta *mta;
   struct store_cache *cache;
@@ -202,21 +253,27 @@ struct store {
   /* metrics */
   sim_metric_t *m_free_low;
   sim_metric_t *m_tasks_total, *m_tasks_free, *m_tasks_busy, *m_tasks_queue;
-  sim_metric_t *m_tasks_busy_kind[STORE_K_NKINDS];
+  sim_metric_t **m_tasks_busy_kind; /* per work kind */
   sim_metric_t *m_queue_wait, *m_exhausted_at, *m_exhaustions;
   sim_metric_t *m_queue_oldest;
   sim_metric_t *m_rpc_requests, *m_rpc_refused, *m_rpc_latency;
   sim_metric_t *m_rpc_avg_latency, *m_rpc_slow;
   sim_metric_t *m_up, *m_restarts, *m_shutdown_completed, *m_shutdown_time;
   sim_metric_t *m_mem, *m_cpu;
+  sim_metric_t *m_spin_tasks;
 };
 
 /* ---- core API (store.c) ------------------------------------------------------ */
 /* Creates the store core in w: the process, the locks, the metrics and the
- * task threads (READY, they start when the world runs). cfg is copied.
- * Returns NULL with a message in err on a bad configuration or host OOM. */
-store_t *store_create(sim_world_t *w, const store_config_t *cfg,
-                      uint64_t fixes, char *err, size_t nerr);
+ * task threads (READY, they start when the world runs). cfg (the model's
+ * whole config, as->config_size bytes) is copied. Returns NULL with a
+ * message in err on a bad configuration or host OOM. */
+store_t *store_create(sim_world_t *w, const store_assembly_t *as, const void *cfg, uint64_t fixes,
+                      char *err, size_t nerr);
+/* From the assembly (model.c) for the core: */
+size_t store__config_size(const store_assembly_t *as);
+int store__nkinds(const store_assembly_t *as);
+const char *store__kind_name(const store_assembly_t *as, int k);
 /* Registers a component; its hooks are called from then on. Aborts when
  * more than STORE_MAX_COMPONENTS are added (a bug). */
 void store_component_add(store_t *s, const store_component_t *c, void *self);
@@ -267,7 +324,6 @@ int store_restart(store_t *s, sim_time_t timeout);
  * Files a "shutdown" model report either way. Returns 0 when every task
  * exited, SIM_ETIMEDOUT otherwise. */
 int store_shutdown(store_t *s, sim_time_t timeout);
-int store_is_up(store_t *s);
 
 /* Appends a line per task (kind and what it waits on) to buf. Caller holds
  * s->lock. */
@@ -277,21 +333,6 @@ void store__appendf(char *buf, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Formats a virtual time as "1h02m03.5s" into buf. */
 const char *store__fmt_time(sim_time_t t, char *buf, size_t n);
-
-/* ---- components (one file each) -------------------------------------------- */
-/* Each returns 0 or a negative code with a message in err; each registers
- * itself with store_component_add. */
-int store__cache_init(store_t *s, char *err, size_t nerr);  /* cache.c */
-int store__mta_init(store_t *s, char *err, size_t nerr);    /* mta.c */
-int store__smtp_init(store_t *s, char *err, size_t nerr);   /* smtp.c */
-int store__clients_init(store_t *s, char *err, size_t nerr);/* clients.c */
-int store__moves_init(store_t *s, char *err, size_t nerr);  /* moves.c */
-int store__spin_init(store_t *s, char *err, size_t nerr);   /* part 2: spin.c */
-int store__leak_init(store_t *s, char *err, size_t nerr);   /* part 2: leak.c */
-int store__imail_init(store_t *s, char *err, size_t nerr);  /* part 2: imail.c */
-/* Asks the MAPI program to restart (fault program_restart); it does at its
- * next call. Does nothing when there is no program. leak.c. */
-void store__leak_restart_program(store_t *s);
 
 /* ---- property cache (cache.c) ----------------------------------------------- */
 /* A fixed-capacity hash table of header data (strings) in the store arena.
@@ -305,7 +346,6 @@ store_propcache_t *store_propcache_create(sim_proc_t *p, int64_t capacity);
  * refuses the key's memory); the table is then unchanged. */
 int store_propcache_get(store_propcache_t *c, const char *key);
 int64_t store_propcache_entries(const store_propcache_t *c);
-int64_t store_propcache_capacity(const store_propcache_t *c);
 /* Frees the table's arena memory (when the arena is not being reset). */
 void store_propcache_free(store_propcache_t *c);
 
@@ -325,13 +365,12 @@ int64_t store__cache_zipf(store_t *s, sim_rng_t *r);
  * its id. For tests and components; call from a simulated thread. */
 uint64_t store__smtp_inject(store_t *s, int malformed);
 
-/* The store of a model instance (store_model.create's result). */
+/* The store of a model instance (the store model's create result). */
 store_t *store__inst_store(void *inst);
 
 /* ---- MTA (mta.c) --------------------------------------------------------------- */
 /* Registers one transit flush (moves call it per moved mailbox), unless the
  * kb924567 fix applies. Returns 0 (registered or skipped) or STORE_EDOWN. */
 int store__mta_register_flush(store_t *s, uint64_t mailbox);
-void store__mta_set_enabled(store_t *s, int enabled);
 
 #endif

@@ -67,7 +67,7 @@ Test(spin, synthetic_spinner_is_reported) {
   one_malformed_download(&c);
   void *inst = st_model_new(w, &c, 0, NULL, 0);
   sim_world_run(w, 5 * SIM_MIN);
-  store_model.finish(inst);
+  store_model()->finish(inst);
   cr_assert_eq(st_metric(w, "download.spinning"), 1);
   cr_assert_gt(st_metric(w, "download.flushes"), 1000);
   /* exactly one: the spinning task, not the tasks that run its flushes */
@@ -97,7 +97,7 @@ Test(spin, busy_progressing_tasks_are_not_reported) {
   c.download_timeout = SIM_HOUR;
   void *inst = st_model_new(w, &c, 0, NULL, 0);
   sim_world_run(w, 5 * SIM_MIN);
-  store_model.finish(inst);
+  store_model()->finish(inst);
   sim_proc_t *st = proc_named(w, "store");
   double share = (double)sim_proc_cpu_busy(st) / (2.0 * 5 * SIM_MIN);
   cr_assert_gt(share, 0.5, "each task must burn over half a core (%.2f)", share);
@@ -112,7 +112,7 @@ Test(spin, fix_returns_one_error) {
   one_malformed_download(&c);
   void *inst = st_model_new(w, &c, STORE_FIX(STORE_FIX_KB922768), NULL, 0);
   sim_world_run(w, 5 * SIM_MIN);
-  store_model.finish(inst);
+  store_model()->finish(inst);
   cr_assert_eq(st_metric(w, "download.malformed"), 1);
   cr_assert_eq(st_metric(w, "download.errors"), 1);
   cr_assert_eq(st_metric(w, "download.flushes"), 0);
@@ -137,7 +137,7 @@ static void check_leak(uint64_t leak) {
   program_config(&c, leak, 500);
   void *inst = st_model_new(w, &c, 0, NULL, 0);
   sim_world_run(w, 2 * SIM_MIN);
-  store_model.finish(inst);
+  store_model()->finish(inst);
   cr_assert_eq(st_metric(w, "mapiprog.calls_ok"), 500);
   double bpc = st_metric(w, "leak.bytes_per_call");
   cr_assert_leq(fabs(bpc - (double)leak), 0.01 * (double)leak,
@@ -160,7 +160,7 @@ Test(leak, fix_keeps_memory_flat) {
   program_config(&c, 64 * 1024, 500);
   void *inst = st_model_new(w, &c, STORE_FIX(STORE_FIX_KB898782), NULL, 0);
   sim_world_run(w, 2 * SIM_MIN);
-  store_model.finish(inst);
+  store_model()->finish(inst);
   cr_assert_eq(st_metric(w, "mapiprog.calls_ok"), 500);
   sim_proc_t *p = proc_named(w, "mapiprog");
   cr_assert_eq(sim_proc_mem_jemalloc(p), 16384, "only the session remains");
@@ -176,7 +176,7 @@ Test(leak, machine_limit_fails_store_allocations) {
   c.smtp_rate = 2;      /* deliveries allocate message bodies */
   void *inst = st_model_new(w, &c, 0, NULL, 0);
   sim_world_run(w, 10 * SIM_MIN);
-  store_model.finish(inst);
+  store_model()->finish(inst);
   cr_assert_gt(sim_proc_alloc_failures(proc_named(w, "store")), 0);
   cr_assert_gt(st_metric(w, "local_delivery.alloc_failures"), 0);
   cr_assert_gt(st_metric(w, "mapiprog.alloc_failures"), 0);
@@ -203,7 +203,7 @@ Test(leak, program_restart_releases_the_leak) {
   cr_assert_eq(st_metric(w, "mapiprog.restarts"), 1);
   cr_assert_lt(sim_proc_mem_used(p), 8u << 20, "released by the restart");
   cr_assert_eq(st_metric(w, "mapiprog.hung"), 0);
-  store_model.finish(inst);
+  store_model()->finish(inst);
   cr_assert_leq(fabs(st_metric(w, "leak.bytes_per_call") - 65536.0), 655.36);
   st_end(w, inst);
 }
@@ -255,7 +255,7 @@ Test(imail, deadlock_cycle_is_the_two_conversions) {
   cr_assert_eq(f.on_content, 1);
   cr_assert_eq(f.on_charset, 1);
   cr_assert_eq(kt_nreports(w, SIM_R_LOCK_ORDER), 1);
-  store_model.finish(inst);
+  store_model()->finish(inst);
   cr_assert_eq(st_metric(w, "imail.cycle_threads"), 2);
   cr_assert_eq(st_metric(w, "imail.cycle_conversions"), 2);
   cr_assert_gt(st_metric(w, "ims.queue"), 100);
@@ -268,7 +268,7 @@ Test(imail, fix_no_cycle_no_inversion) {
   imail_config(&c);
   void *inst = st_model_new(w, &c, STORE_FIX(STORE_FIX_Q279798), NULL, 0);
   sim_world_run(w, 30 * SIM_MIN);
-  store_model.finish(inst);
+  store_model()->finish(inst);
   cr_assert_eq(kt_nreports(w, SIM_R_DEADLOCK), 0);
   cr_assert_eq(kt_nreports(w, SIM_R_LOCK_ORDER), 0);
   cr_assert_gt(st_metric(w, "ims.converted"), 5000);
@@ -283,7 +283,7 @@ static void shutdown_run(uint64_t fixes, sim_world_t **wp, void **instp) {
   sim_fault_t f = {20 * SIM_MIN, STORE_FAULT_STORE_SHUTDOWN, 7 * SIM_MIN};
   void *inst = st_model_new(w, &c, fixes, &f, 1);
   sim_world_run(w, 40 * SIM_MIN);
-  store_model.finish(inst);
+  store_model()->finish(inst);
   *wp = w;
   *instp = inst;
 }
@@ -326,7 +326,7 @@ Test(imail, shutdown_completes_with_the_fix) {
 Test(store2, every_metric_is_documented) {
   sim_world_t *w = world_with(256u << 20);
   store_config_t c;
-  store_config_init(&c);
+  st_config_init(&c);
   c.download_rate = 1;
   c.download_malformed_rate = 1;
   c.mapiprog_rate = 1;
@@ -334,7 +334,7 @@ Test(store2, every_metric_is_documented) {
   c.imail_outbound_rate = 1;
   void *inst = st_model_new(w, &c, 0, NULL, 0);
   sim_world_run(w, SIM_MIN);
-  store_model.finish(inst);
+  store_model()->finish(inst);
   st_assert_metrics_documented(w, 100);
   st_end(w, inst);
 }
@@ -345,7 +345,7 @@ Test(store2, every_metric_is_documented) {
 /* Golden trace hashes of this suite's scenarios (st_golden_t in stest.h says
  * what a change means). */
 static const st_golden_t goldens[] = {
-#include "store2_golden.inc"
+#include "mechanisms_golden.inc"
 };
 
 static void check_scenario(const char *name) {
