@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,9 +59,13 @@ typedef struct bench_opt {
 
 static const char *g_bench = "storesim-bench"; /* "storesim-bench mmc" once known */
 
-static void usage_error(const char *fmt, const char *a, const char *b) {
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void usage_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
   fprintf(stderr, "%s: ", g_bench);
-  fprintf(stderr, fmt, a, b);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
   fprintf(stderr, " (storesim-bench --help)\n");
   exit(2);
 }
@@ -69,8 +74,8 @@ static void check_opts(int argc, char **argv, const bench_opt_t *opts) {
   for (int i = 2; i < argc; i++) {
     const bench_opt_t *o = opts;
     while (o->name && strcmp(o->name, argv[i]) != 0) o++;
-    if (!o->name) usage_error("unknown option '%s'%s", argv[i], "");
-    if (!o->flag && ++i >= argc) usage_error("%s needs a value%s", o->name, "");
+    if (!o->name) usage_error("unknown option '%s'", argv[i]);
+    if (!o->flag && ++i >= argc) usage_error("%s needs a value", o->name);
   }
 }
 

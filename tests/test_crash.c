@@ -10,6 +10,7 @@
  * crashed or hung before ce66125.
  */
 #include <criterion/criterion.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,9 +42,13 @@ static void q_scenario(void) {
   fclose(f);
 }
 
-static int sh(const char *fmt, const char *a) {
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...) {
   char cmd[4096];
-  snprintf(cmd, sizeof cmd, fmt, a);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
   return kt_sh(cmd, out, sizeof out);
 }
 

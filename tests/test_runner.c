@@ -232,11 +232,12 @@ Test(runner, the_stall_limit_is_a_scenario_key) {
   /* 3000 customers arriving at one instant take more than 1000 scheduling
    * steps there: a tiny stall limit stops the run with its message; the
    * default spares the burst. */
-  const char *fmt = "id: t\ntitle: t\nmodel: queue\nduration: 10s\nburst: { at: 1s, count: 3000 }\n"
-                    "%svariants: { without_fix: {}, with_fix: {} }\n"
-                    "expect: { without_fix: [\"queue.arrivals.final > 0\"] }\n";
+#define STALL_FMT                                                                                  \
+  "id: t\ntitle: t\nmodel: queue\nduration: 10s\nburst: { at: 1s, count: 3000 }\n"                \
+  "%svariants: { without_fix: {}, with_fix: {} }\n"                                                \
+  "expect: { without_fix: [\"queue.arrivals.final > 0\"] }\n"
   char text[512];
-  snprintf(text, sizeof text, fmt, "limits: { max_instant_steps: 1000 }\n");
+  snprintf(text, sizeof text, STALL_FMT, "limits: { max_instant_steps: 1000 }\n");
   scn_scenario_t *s = load_text(text, strlen(text));
   cr_assert_eq(s->world.max_instant_steps, 1000);
   scn_result_t *r = scn_run(s, NULL);
@@ -247,7 +248,7 @@ Test(runner, the_stall_limit_is_a_scenario_key) {
   scn_result_free(r);
   scn_scenario_free(s);
 
-  snprintf(text, sizeof text, fmt, "");
+  snprintf(text, sizeof text, STALL_FMT, "");
   s = load_text(text, strlen(text));
   cr_assert_eq(s->world.max_instant_steps, 100000000);
   r = scn_run(s, NULL);

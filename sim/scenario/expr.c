@@ -10,6 +10,7 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,11 +63,15 @@ typedef struct parser {
   int depth;
 } parser_t;
 
-static void perr(parser_t *p, int pos, const char *fmt, const char *a, const char *b) {
+static void perr(parser_t *p, int pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void perr(parser_t *p, int pos, const char *fmt, ...) {
   if (p->failed) return;
   p->failed = 1;
   p->errpos = pos;
-  snprintf(p->err, p->nerr, fmt, a, b);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(p->err, p->nerr, fmt, ap);
+  va_end(ap);
 }
 
 static void skip(parser_t *p) {
@@ -76,7 +81,7 @@ static void skip(parser_t *p) {
 static scn_expr_t *node(parser_t *p, enum op op, int pos) {
   scn_expr_t *e = sim_calloc(1, sizeof *e);
   if (!e) {
-    perr(p, pos, "out of host memory%s%s", "", "");
+    perr(p, pos, "out of host memory");
     p->oom = 1;
   } else e->op = op, e->pos = pos, e->end = pos;
   return e;
@@ -121,7 +126,7 @@ static scn_expr_t *bin(parser_t *p, enum op op, scn_expr_t *a, scn_expr_t *b, in
 
 static int want_num(parser_t *p, scn_expr_t *e, const char *what) {
   if (e && e->is_bool) {
-    perr(p, e->pos, "expected a number %s, got a condition", what, "");
+    perr(p, e->pos, "expected a number %s, got a condition", what);
     return 0;
   }
   return 1;
@@ -131,7 +136,7 @@ static int want_bool(parser_t *p, scn_expr_t *e, const char *what) {
   if (e && !e->is_bool) {
     perr(p, e->pos,
          "expected a condition %s, got a number (compare it: <, <=, >, >=, ==, !=)",
-         what, "");
+         what);
     return 0;
   }
   return 1;
@@ -165,7 +170,7 @@ static int parse_unit(parser_t *p, scn_qty_t *q) {
     }
   char u[32];
   snprintf(u, sizeof u, "%.*s", (int)(n < 31 ? n : 31), s);
-  perr(p, p->pos, "unknown unit '%s' (durations: ns us ms s m h d; sizes: B KiB MiB GiB; rates: /s /m /h /d)", u, "");
+  perr(p, p->pos, "unknown unit '%s' (durations: ns us ms s m h d; sizes: B KiB MiB GiB; rates: /s /m /h /d)", u);
   return -1;
 }
 
@@ -184,7 +189,7 @@ static scn_expr_t *parse_number(parser_t *p) {
     int u = parse_unit(p, &q);
     if (u < 0) return NULL;
     if (parts && (q.t != total.t || q.b != total.b || u == 0)) {
-      perr(p, start, "malformed quantity%s%s", "", "");
+      perr(p, start, "malformed quantity");
       return NULL;
     }
     total.v += q.v;
@@ -195,13 +200,13 @@ static scn_expr_t *parse_number(parser_t *p) {
     if (u == 0 || q.t != 1) break; /* only durations compound: 1h30m */
   }
   if (isalnum((unsigned char)*s) || *s == '_') {
-    perr(p, p->pos, "unexpected '%c' after a number", (char[]){*s, 0}, "");
+    perr(p, p->pos, "unexpected '%c' after a number", *s);
     return NULL;
   }
   if (!isfinite(total.v)) { /* 1e400, or 1e305d in seconds: as parameters refuse them */
     char num[40];
     snprintf(num, sizeof num, "%.*s", p->pos - start < 32 ? p->pos - start : 32, p->src + start);
-    perr(p, start, "number too large: '%s'%s", num, "");
+    perr(p, start, "number too large: '%s'", num);
     return NULL;
   }
   scn_expr_t *e = node(p, E_NUM, start);
@@ -217,7 +222,7 @@ static scn_expr_t *parse_atom(parser_t *p) {
   const char *s = p->src + p->pos;
   int start = p->pos;
   if (++p->depth > 200) {
-    perr(p, start, "expression nested too deeply%s%s", "", "");
+    perr(p, start, "expression nested too deeply");
     return NULL;
   }
   if (*s == '(') {
@@ -226,7 +231,7 @@ static scn_expr_t *parse_atom(parser_t *p) {
     if (!e) return NULL;
     skip(p);
     if (p->src[p->pos] != ')') {
-      perr(p, p->pos, "expected ')'%s%s", "", "");
+      perr(p, p->pos, "expected ')'");
       scn_expr_free(e);
       return NULL;
     }
@@ -239,14 +244,14 @@ static scn_expr_t *parse_atom(parser_t *p) {
     int n = 1;
     while (is_ident((unsigned char)s[n])) n++;
     if (n == 1 || !is_ident_start((unsigned char)s[1])) {
-      perr(p, start, "expected a parameter name after '$' (e.g. $store.tasks)%s%s", "", "");
+      perr(p, start, "expected a parameter name after '$' (e.g. $store.tasks)");
       return NULL;
     }
     scn_expr_t *e = node(p, E_PARAM, start);
     if (!e) return NULL;
     e->name = sim_strndup(s + 1, (size_t)n - 1);
     if (!e->name) {
-      perr(p, start, "out of host memory%s%s", "", "");
+      perr(p, start, "out of host memory");
       p->oom = 1;
       scn_expr_free(e);
       return NULL;
@@ -260,7 +265,7 @@ static scn_expr_t *parse_atom(parser_t *p) {
     while (is_ident((unsigned char)s[n])) n++;
     char word[256];
     if (n >= (int)sizeof word) {
-      perr(p, start, "name too long%s%s", "", "");
+      perr(p, start, "name too long");
       return NULL;
     }
     memcpy(word, s, (size_t)n);
@@ -274,7 +279,7 @@ static scn_expr_t *parse_atom(parser_t *p) {
       return e;
     }
     if (!strcmp(word, "and") || !strcmp(word, "or") || !strcmp(word, "not")) {
-      perr(p, start, "expected a value, got '%s'", word, "");
+      perr(p, start, "expected a value, got '%s'", word);
       return NULL;
     }
     int k = p->pos + n;
@@ -317,7 +322,7 @@ static scn_expr_t *parse_atom(parser_t *p) {
       }
       skip(p);
       if (p->src[p->pos] != ')') {
-        perr(p, p->pos, "%s(): expected ')'%s", fns[f].name, "");
+        perr(p, p->pos, "%s(): expected ')'", fns[f].name);
         scn_expr_free(e);
         return NULL;
       }
@@ -340,18 +345,18 @@ static scn_expr_t *parse_atom(parser_t *p) {
       scn_suggest(dot + 1, stat_names, SCN_ST__N, 1, sug, sizeof sug);
       snprintf(msg, sizeof msg, "unknown stat '%s' (nearest: %s; known: min max mean "
                "twmean final p50 p95 p99 count)", dot + 1, sug);
-      perr(p, start + (int)(dot + 1 - word), "%s%s", msg, "");
+      perr(p, start + (int)(dot + 1 - word), "%s", msg);
       return NULL;
     }
     if (dot == word || dot[-1] == '.') {
-      perr(p, start, "'%s': missing metric name before the stat%s", word, "");
+      perr(p, start, "'%s': missing metric name before the stat", word);
       return NULL;
     }
     scn_expr_t *e = node(p, E_METRIC, start);
     if (!e) return NULL;
     e->name = sim_strndup(word, (size_t)(dot - word));
     if (!e->name) {
-      perr(p, start, "out of host memory%s%s", "", "");
+      perr(p, start, "out of host memory");
       p->oom = 1;
       scn_expr_free(e);
       return NULL;
@@ -361,8 +366,8 @@ static scn_expr_t *parse_atom(parser_t *p) {
     e->end = p->pos;
     return e;
   }
-  if (!*s) perr(p, start, "unexpected end of expression%s%s", "", "");
-  else perr(p, start, "unexpected '%s'", (char[]){*s, 0}, "");
+  if (!*s) perr(p, start, "unexpected end of expression");
+  else perr(p, start, "unexpected '%s'", (char[]){*s, 0});
   return NULL;
 }
 
@@ -434,7 +439,7 @@ static scn_expr_t *parse_cmp(parser_t *p) {
   else if (s[0] == '<') op = E_LT, len = 1;
   else if (s[0] == '>') op = E_GT, len = 1;
   else if (s[0] == '=') {
-    perr(p, p->pos, "'=' is not a comparison: write '=='%s%s", "", "");
+    perr(p, p->pos, "'=' is not a comparison: write '=='");
     scn_expr_free(a);
     return NULL;
   } else
@@ -515,13 +520,13 @@ int scn_expr_parse(const char *text, scn_expr_t **out, char *err, size_t nerr,
   skip(&p);
   if (e && text[p.pos]) {
     if (!strncmp(text + p.pos, "&&", 2) || !strncmp(text + p.pos, "||", 2))
-      perr(&p, p.pos, "write 'and' / 'or' instead of '%.2s'", text + p.pos, "");
+      perr(&p, p.pos, "write 'and' / 'or' instead of '%.2s'", text + p.pos);
     else
-      perr(&p, p.pos, "unexpected '%s' after the expression", text + p.pos, "");
+      perr(&p, p.pos, "unexpected '%s' after the expression", text + p.pos);
   }
   if (e && !p.failed && !e->is_bool)
     perr(&p, 0, "an expectation must be a condition such as 'queue.wait.mean < 2s', "
-         "not a number%s%s", "", "");
+         "not a number");
   if (p.failed) {
     scn_expr_free(e);
     if (errpos) *errpos = p.errpos;
