@@ -224,6 +224,11 @@ static int worker_start(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_
   int p[2];
   if (pipe(p) != 0) return -1;
   fflush(NULL); /* the child must not write the parent's buffered output again */
+  /* Before the fork: a child that takes its first run at once stores
+   * cur[k], and a store of 0 after the fork could erase it, leaving the
+   * parent blind to that run's wall-clock limit (a run that never ends
+   * then hung the sweep; seen in test_crash's hang case). */
+  atomic_store(&sh->cur[k], 0);
   pid_t pid = fork();
   if (pid < 0) {
     close(p[0]);
@@ -241,7 +246,6 @@ static int worker_start(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_
   ws[k].fd = p[0];
   ws[k].n = 0;
   ws[k].killed = 0;
-  atomic_store(&sh->cur[k], 0);
   return 0;
 }
 
