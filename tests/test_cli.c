@@ -5,6 +5,7 @@
  * tables. Runs the storesim binary of the build.
  */
 #include <criterion/criterion.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,4 +161,28 @@ Test(cli, man_page_is_generated_and_well_formed) {
   cr_assert_eq(sh("'%s' --man | groff -man -Tutf8 -P-cbou 2>/dev/null | grep -c '^COMMANDS$'", BIN),
                0);
   cr_assert_str_eq(out, "1\n", "the rendered page has its COMMANDS section");
+}
+
+/* storesim --version names the git revision; the bash completion script is
+ * valid bash, completes every command and a command's options. */
+Test(cli, version_and_bash_completion) {
+  cr_assert_eq(sh("'%s' --version", BIN), 0, "%s", out);
+  cr_assert(!strncmp(out, "storesim 0.1.0 (git ", 20), "%s", out);
+  char comp[64];
+  snprintf(comp, sizeof comp, "/tmp/storesim-test-comp-%d.sh", (int)getpid());
+  cr_assert_eq(sh("'%s' --completion bash > %s && bash -n %s", BIN, comp, comp), 0, "%s", out);
+  for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+    cr_assert_eq(sh("bash -c 'source %s; COMP_WORDS=(storesim %.3s); COMP_CWORD=1; _storesim; "
+                    "echo \"${COMPREPLY[*]}\"'",
+                    comp, cmds[i]),
+                 0, "%s", out);
+    cr_assert(strstr(out, cmds[i]), "'%.3s' does not complete to %s: %s", cmds[i], cmds[i], out);
+  }
+  cr_assert_eq(sh("bash -c 'source %s; COMP_WORDS=(storesim sweep --wal); COMP_CWORD=2; "
+                  "_storesim; echo \"${COMPREPLY[*]}\"'",
+                  comp),
+               0, "%s", out);
+  cr_assert(strstr(out, "--wall-limit"), "%s", out);
+  cr_assert_eq(sh("'%s' --completion zsh", BIN), 2, "%s", out);
+  unlink(comp);
 }

@@ -106,6 +106,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 void cli_help_cmd(FILE *f, const cli_cmd_t *cmd);
 void cli_help_prog(FILE *f, const cli_prog_t *p);
 void cli_man(FILE *f, const cli_prog_t *p);
+/* A bash completion script (`storesim --completion bash`): commands, each
+ * command's options, files and directories for values and arguments. */
+void cli_completion_bash(FILE *f, const cli_prog_t *p);
 
 /* Value parsers of the types above, for CLI_FN parsers that build on them:
  * each returns 0 and sets *out, or -1 and says why (as cli_parse_fn). */

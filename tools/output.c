@@ -13,6 +13,7 @@
 
 #include "storesim/scenario.h"
 #include "storesim_cli.h"
+#include "storesim_version.h"
 
 #define LABEL 36
 #define COL 30
@@ -258,7 +259,12 @@ void cli_print_table(FILE *f, const scn_result_t *r, int sep) {
 void cli_print_json(FILE *f, const scn_result_t *r) {
   const scn_scenario_t *s = r->s;
   char a[256];
-  fputs("{\"scenario\":{\"id\":", f);
+  /* format_version: the shape of this object (docs/scenarios.md, "JSON
+   * output"; scenarios/run-output.schema.json), raised on any change that
+   * could break a reader. */
+  fputs("{\"format_version\":" CLI_JSON_FORMAT_VERSION ",\"storesim_version\":", f);
+  cli_json_str(f, STORESIM_VERSION " (git " STORESIM_GIT_REVISION ")");
+  fputs(",\"scenario\":{\"id\":", f);
   cli_json_str(f, s->id);
   fputs(",\"title\":", f);
   cli_json_str(f, s->title);
@@ -317,10 +323,17 @@ void cli_print_json(FILE *f, const scn_result_t *r) {
       const char *names[] = {"min", "max", "mean", "twmean", "final", "p50", "p95", "p99"};
       double vals[] = {x->sum.min, x->sum.max, x->sum.mean, x->sum.twmean,
                        x->sum.final, x->sum.p50, x->sum.p95, x->sum.p99};
+      /* null, not a number, where there is none: a sample metric without
+       * samples; an instant (scn_metric_never) that never came, and its
+       * min and means */
+      int none = x->kind == SIM_M_SAMPLE && x->sum.count == 0;
+      int never = scn_metric_never(s->model, x->name);
       for (int q = 0; q < 8; q++) {
         if (q >= 5 && x->kind != SIM_M_SAMPLE) break;
         fprintf(f, ",\"%s\":", names[q]);
-        json_num(f, vals[q]);
+        /* an instant has a time, not a spread: its min and means are noise */
+        if (none || (never && (vals[q] == -1 || q == 0 || q == 2 || q == 3))) fputs("null", f);
+        else json_num(f, vals[q]);
       }
       fprintf(f, ",\"count\":%llu}", (unsigned long long)x->sum.count);
     }

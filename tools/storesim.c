@@ -20,6 +20,7 @@
 #include "storesim/scenario.h"
 #include "storesim_cli.h"
 #include "report_cli.h"
+#include "storesim_version.h"
 
 /* ---- the commands' texts and options ------------------------------------------------- */
 #define RUN_OFF(field) offsetof(cli_run_args_t, field)
@@ -176,7 +177,7 @@ static const cli_cmd_t *const commands[] = {&cli_cmd_run,
 
 static const cli_prog_t prog = {
     .name = "storesim",
-    .version = "0.1.0",
+    .version = STORESIM_VERSION,
     .tagline = "reproduce how a mail server's information store fails, without and with the fix",
     .about = "Reproduces in simulation how a mail server's information store fails, without and "
              "with the fix, from scenario files (YAML, see docs/scenarios.md).",
@@ -299,11 +300,11 @@ static int check_one(const cli_run_args_t *c, const char *file, int *ok) {
     np += r->variants[v].npass;
     nx += (int)r->variants[v].nexpects;
   }
-  printf("%s  %-28s %s (%d/%d expectations)  [%s]\n",
+  printf("%s  %-28s %s (%d/%d expectation%s)  [%s]\n",
          *ok              ? "PASS "
          : r->status >= 2 ? "ERROR"
                           : "FAIL ",
-         s->id, verdict, np, nx, file);
+         s->id, verdict, np, nx, cli_s((size_t)nx), file);
   for (size_t v = 0; !*ok && v < r->nvariants; v++)
     for (size_t x = 0; x < r->variants[v].nexpects; x++) {
       const scn_expect_res_t *e = &r->variants[v].expects[x];
@@ -370,8 +371,9 @@ static int cmd_validate(void *opts, char **args, size_t nargs) {
       if (probe.text) fputs(probe.text, stderr);
       for (size_t v = 0; v < s->nvariants; v++) nx += s->variants[v].nexpects;
       if (!probe.nerrors)
-        printf("%s: ok (%s, model %s, %zu variants, %zu faults, %zu expectations%s)\n", s->file,
-               s->id, s->model->name, s->nvariants, s->nfaults, nx,
+        printf("%s: ok (%s, model %s, %zu variant%s, %zu fault%s, %zu expectation%s%s)\n",
+               s->file, s->id, s->model->name, s->nvariants, cli_s(s->nvariants), s->nfaults,
+               cli_s(s->nfaults), nx, cli_s(nx),
                probe.nwarnings ? ", see the warnings" : "");
       scn_diag_free(&probe);
     }
@@ -438,7 +440,15 @@ static int dispatch(int argc, char **argv) {
     return EXIT_OK;
   }
   if (!strcmp(cmd, "--version")) {
-    printf("%s %s\n", prog.name, prog.version);
+    printf("%s %s (git %s)\n", prog.name, prog.version, STORESIM_GIT_REVISION);
+    return EXIT_OK;
+  }
+  if (!strcmp(cmd, "--completion")) {
+    if (argc != 3 || strcmp(argv[2], "bash")) {
+      fputs("storesim: --completion takes one shell: bash\n", stderr);
+      return EXIT_USAGE;
+    }
+    cli_completion_bash(stdout, &prog);
     return EXIT_OK;
   }
   if (!strcmp(cmd, "--man")) {

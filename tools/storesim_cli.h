@@ -57,6 +57,11 @@ extern const cli_cmd_t cli_cmd_report, cli_cmd_trace, cli_cmd_explain; /* tools/
 /* Side-by-side table of the variants; `sep` prints a blank line first. */
 void cli_print_table(FILE *f, const scn_result_t *r, int sep);
 /* One JSON object on one line (format in docs/scenarios.md). */
+/* "s" unless n is 1: "1 fault", "2 faults". */
+static inline const char *cli_s(size_t n) { return n == 1 ? "" : "s"; }
+
+/* The shape of run --json output; raised on any change a reader could trip on. */
+#define CLI_JSON_FORMAT_VERSION "2"
 void cli_print_json(FILE *f, const scn_result_t *r);
 /* Rows "scenario,variant,time_s,metric,value" of every kept series. */
 void cli_print_csv(FILE *f, const scn_result_t *r);

@@ -115,6 +115,9 @@ typedef struct sim_model_part {
   const char *fix_doc;
   const sim_metric_desc_t *metrics;
   const sim_plot_desc_t *plots; /* in the order they tell the story */
+  /* Its metrics that are instants, -1 until they happen ("tasks.exhausted_at"):
+   * outputs say "never" (JSON null) for -1. NULL-terminated, or NULL. */
+  const char *const *never;
 } sim_model_part_t;
 
 /* ---- the model interface ----------------------------------------------------- */

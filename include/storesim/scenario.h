@@ -255,6 +255,9 @@ const sim_model_part_t *scn_world_part(void);
 /* The description of metric `name`: from m's parts (m may be NULL), then
  * from scn_world_part(); NULL when nothing describes it. */
 const sim_metric_desc_t *scn_metric_desc(const sim_model_t *m, const char *name);
+/* 1 when the model names `name` an instant that is -1 until it happens
+ * (sim_model_part_t.never): outputs say "never" for -1. */
+int scn_metric_never(const sim_model_t *m, const char *name);
 /* True when `name` is `pattern`, or a member of the family `pattern` (one
  * segment written "<word>" matches one segment without a dot). */
 int scn_metric_name_match(const char *pattern, const char *name);

@@ -109,6 +109,13 @@ const sim_metric_desc_t *scn_metric_desc(const sim_model_t *m, const char *name)
   return part_metric(&world_part, name);
 }
 
+int scn_metric_never(const sim_model_t *m, const char *name) {
+  for (size_t i = 0; m && m->parts && m->parts[i]; i++)
+    for (const char *const *n = m->parts[i]->never; n && *n; n++)
+      if (!strcmp(*n, name)) return 1;
+  return 0;
+}
+
 /* ---- docs/metrics.md ----------------------------------------------------------------- */
 
 static const char *kind_word(sim_metric_kind_t k) {

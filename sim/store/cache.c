@@ -309,7 +309,8 @@ const store_mech_t store_cache_mech = {
              .fix_doc = "Incorrect header data is not cached: entries stay bounded by the distinct "
                         "valid names, no NDR.",
              .metrics = cache_metrics,
-             .plots = cache_plots},
+             .plots = cache_plots,
+             .never = (const char *const[]){"cache.full_at", NULL}},
     .params = cache_params,
     .init = cache_init,
 };

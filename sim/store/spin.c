@@ -492,7 +492,8 @@ const store_mech_t store_spin_mech = {
              .fix_doc = "A failed download ends: its transaction is rolled back and the client "
                         "gets one error, no flush storm.",
              .metrics = spin_metrics,
-             .plots = spin_plots},
+             .plots = spin_plots,
+             .never = (const char *const[]){"download.first_broken_at", NULL}},
     .params = spin_params,
     .kinds = spin_kinds,
     .init = spin_init,
