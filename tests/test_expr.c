@@ -43,7 +43,7 @@ static int fake_param(void *arg, const char *path, scn_qty_t *q, char *err, size
   return 0;
 }
 
-static const scn_eval_env_t env = {fake_metric, fake_param, NULL};
+static const scn_eval_env_t env = {.metric = fake_metric, .param = fake_param};
 
 /* Returns truth (0/1), or -1 on a parse error, -2 on an evaluation error. */
 static int ev(const char *text, char *msg, size_t n) {

@@ -468,15 +468,47 @@ Test(runner, seeded_schedulers_replay_exactly) {
   scn_scenario_free(s);
 }
 
-Test(cli, validate_warns_about_unknown_metrics_before_running) {
+/* validate is a gate: every error the run would hit in an expectation is an
+ * error before running (exit 2), all of them in one pass, each positioned:
+ * unknown metrics (with the nearest), units that disagree, percentiles of a
+ * counter. */
+Test(cli, validate_is_a_gate_for_expectations) {
   char cmd[2048], out[8192];
   snprintf(cmd, sizeof cmd, "cd '%s' && '%s' validate tests/bad/expr_unknown_metric.yaml 2>&1", SRC, BIN);
-  cr_assert_eq(kt_sh(cmd, out, sizeof out), 0, "%s", out);
-  cr_assert(strstr(out, "tests/bad/expr_unknown_metric.yaml:12:15: warning: expect (with_fix): no metric "
-                        "'queue.wiat' is registered at the start of the run (nearest: 'queue.wait'"), "%s", out);
-  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' validate scenarios/validation/mm1.yaml 2>&1", SRC, BIN);
-  cr_assert_eq(kt_sh(cmd, out, sizeof out), 0, "%s", out);
-  cr_assert(!strstr(out, "warning"), "%s", out);
+  cr_assert_eq(kt_sh(cmd, out, sizeof out), 2, "%s", out);
+  cr_assert(strstr(out, "tests/bad/expr_unknown_metric.yaml:12:15: error: expect (with_fix): unknown "
+                        "metric 'queue.wiat': the model neither registers nor describes it "
+                        "(nearest: 'queue.wait'"),
+            "%s", out);
+  snprintf(cmd, sizeof cmd,
+           "cd /tmp && printf '%%s\\n' 'id: v' 'title: t' 'model: store' 'duration: 1h' "
+           "'variants: {without_fix: {}, with_fix: {}}' 'expect:' "
+           "'  without_fix: [\"owa.latency.p99 < 1\", \"tasks.exhaustions.p99 > 1\"]' "
+           "'  with_fix: [\"tasks.free.min > 1s\", \"owa.timeout.max < 1\"]' "
+           "| '%s' validate - 2>&1",
+           BIN);
+  cr_assert_eq(kt_sh(cmd, out, sizeof out), 2, "%s", out);
+  cr_assert(strstr(out, "<stdin>:7:18: error: expect (without_fix): cannot compare owa.latency.p99 "
+                        "(a duration) with 1 (a plain number): write the unit"),
+            "%s", out);
+  cr_assert(strstr(out, "<stdin>:7:41: error: expect (without_fix): tasks.exhaustions.p99: "
+                        "percentiles exist for sample metrics only"),
+            "%s", out);
+  cr_assert(strstr(out, "<stdin>:8:15: error: expect (with_fix): cannot compare tasks.free.min (a "
+                        "plain number) with 1s (a duration)"),
+            "%s", out);
+  cr_assert(strstr(out, "<stdin>:8:38: error: expect (with_fix): unknown metric 'owa.timeout'"),
+            "%s", out);
+  for (const char *f = "baseline kb898782 kb922768 kb924567 kb941060 q279798 bad-day"; *f;) {
+    char name[32];
+    int n = 0;
+    sscanf(f, "%31s%n", name, &n);
+    f += n;
+    while (*f == ' ') f++;
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' validate scenarios/%s.yaml 2>&1", SRC, BIN, name);
+    cr_assert_eq(kt_sh(cmd, out, sizeof out), 0, "%s: %s", name, out);
+    cr_assert(!strstr(out, "warning") && !strstr(out, "error"), "%s: %s", name, out);
+  }
 }
 
 /* A sample metric with no sample has no min, max, mean or percentile: an

@@ -178,6 +178,7 @@ typedef struct scn_eval_env {
   int (*param)(void *arg, const char *path, scn_qty_t *q, char *err,
                size_t nerr);
   void *arg;
+  int units_only; /* stand-in values (validate): messages name units, not values */
 } scn_eval_env_t;
 
 /* Evaluates e. Returns 0 with *truth (0/1), *measured (the left side of the
@@ -255,6 +256,11 @@ const sim_model_part_t *scn_world_part(void);
 /* The description of metric `name`: from m's parts (m may be NULL), then
  * from scn_world_part(); NULL when nothing describes it. */
 const sim_metric_desc_t *scn_metric_desc(const sim_model_t *m, const char *name);
+/* The value of parameter `path` (a scenario key or a model parameter) for
+ * variant v with world w, as a quantity with its unit: 0, or -1 with
+ * "unknown parameter '$path'" in err. For expectations' $path references. */
+int scn_param_qty(const scn_scenario_t *s, const scn_variant_t *v, const scn_world_cfg_t *w,
+                  const char *path, scn_qty_t *q, char *err, size_t nerr);
 /* 1 when the model names `name` an instant that is -1 until it happens
  * (sim_model_part_t.never): outputs say "never" for -1. */
 int scn_metric_never(const sim_model_t *m, const char *name);
@@ -404,12 +410,15 @@ void scn_verdict_text(const scn_result_t *r, char *buf, size_t n);
 void scn_fixes_text(const scn_scenario_t *s, const scn_variant_t *v, const char *sep,
                     const char *none, char *buf, size_t n);
 
-/* Builds each variant's world and model and runs it to time 0 only, then
- * files a warning in diag for every metric its expectations name that the
- * model has not registered by then (models may register metrics later, so
- * this is a hint for `storesim validate`; the run checks for real). Returns
- * 0, or SIM_EINVAL when a world or model could not be created (an error is
- * in diag). */
+/* `storesim validate`'s check of the expectations: builds each variant's
+ * world and model, runs it to time 0 only, and files an error in diag, at
+ * its position, for every metric an expectation names that the model
+ * neither registered by then nor describes (with the nearest names), and
+ * for every expectation whose units disagree when evaluated on stand-in
+ * values (errors that depend on values, such as a division by zero, are left
+ * to the run). Every expectation of every variant is checked. Returns 0, or
+ * SIM_EINVAL when an error was filed or a world or model could not be
+ * created. */
 int scn_probe_metrics(const scn_scenario_t *s, scn_diag_t *diag);
 
 /* SIGINT, SIGTERM, SIGHUP (unless SIGHUP is ignored at start, as under

@@ -203,7 +203,7 @@ static int parse_thresh(const scn_variant_res_t *vr, const char *text, const scn
   char err[200];
   int pos;
   if (scn_expr_parse(rhs, &e, err, sizeof err, &pos)) return 0;
-  scn_eval_env_t env = {no_metric, no_param, NULL};
+  scn_eval_env_t env = {.metric = no_metric, .param = no_param};
   int truth;
   scn_qty_t q;
   char det[200];

@@ -680,6 +680,16 @@ static int same_dim(eval_t *ev, const scn_expr_t *ea, scn_qty_t *a,
   src_of(ev, eb, sb, sizeof sb);
   scn_qty_format(*a, va, sizeof va);
   scn_qty_format(*b, vb, sizeof vb);
+  if (ev->env->units_only) /* stand-in values: only the units mean something */
+    return ERR("cannot %s %s (%s) with %s (%s)%s%s", what, sa, dim_name(a->t, a->b), sb,
+               dim_name(b->t, b->b),
+               (b->t == 0 && b->b == 0 && eb->op == E_NUM) ||
+                       (a->t == 0 && a->b == 0 && ea->op == E_NUM)
+                   ? ": write the unit, "
+                   : "",
+               b->t == 0 && b->b == 0 && eb->op == E_NUM   ? dim_hint(a->t, a->b)
+               : a->t == 0 && a->b == 0 && ea->op == E_NUM ? dim_hint(b->t, b->b)
+                                                            : "");
   if (b->t == 0 && b->b == 0 && eb->op == E_NUM)
     return ERR("cannot %s %s (%s, %s) with %s (%s): write the unit, %s", what, sa,
                dim_name(a->t, a->b), va, sb, dim_name(0, 0), dim_hint(a->t, a->b));

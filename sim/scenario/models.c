@@ -109,6 +109,20 @@ const sim_metric_desc_t *scn_metric_desc(const sim_model_t *m, const char *name)
   return part_metric(&world_part, name);
 }
 
+int scn_param_qty(const scn_scenario_t *s, const scn_variant_t *v, const scn_world_cfg_t *w,
+                  const char *path, scn_qty_t *q, char *err, size_t nerr) {
+  const sim_param_t *tabs[2] = {scn_world_params(), s->model->params};
+  const void *bases[2] = {w, v->cfg};
+  for (int k = 0; k < 2; k++)
+    for (const sim_param_t *p = tabs[k]; p && p->path; p++)
+      if (!strcmp(p->path, path)) {
+        q->v = scn_param_number(p, (const char *)bases[k] + p->offset, &q->t, &q->b);
+        return 0;
+      }
+  snprintf(err, nerr, "unknown parameter '$%s'", path);
+  return -1;
+}
+
 int scn_metric_never(const sim_model_t *m, const char *name) {
   for (size_t i = 0; m && m->parts && m->parts[i]; i++)
     for (const char *const *n = m->parts[i]->never; n && *n; n++)

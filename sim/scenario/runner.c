@@ -255,22 +255,13 @@ static int env_metric(void *arg, const char *name, scn_stat_t stat, scn_qty_t *q
 
 static int env_param(void *arg, const char *path, scn_qty_t *q, char *err, size_t nerr) {
   const env_t *e = arg;
-  const sim_param_t *tabs[2] = {scn_world_params(), e->s->model->params};
-  const void *bases[2] = {&e->world, e->v->cfg};
-  for (int k = 0; k < 2; k++)
-    for (const sim_param_t *p = tabs[k]; p && p->path; p++)
-      if (!strcmp(p->path, path)) {
-        q->v = scn_param_number(p, (const char *)bases[k] + p->offset, &q->t, &q->b);
-        return 0;
-      }
-  snprintf(err, nerr, "unknown parameter '$%s'", path);
-  return -1;
+  return scn_param_qty(e->s, e->v, &e->world, path, q, err, nerr);
 }
 
 static void eval_variant(const scn_scenario_t *s, const scn_variant_t *v, scn_variant_res_t *vr,
                          const scn_world_cfg_t *world, scn_result_t *r) {
   env_t e = {s, v, vr, *world};
-  scn_eval_env_t env = {env_metric, env_param, &e};
+  scn_eval_env_t env = {.metric = env_metric, .param = env_param, .arg = &e};
   vr->expects = sim_calloc(v->nexpects ? v->nexpects : 1, sizeof *vr->expects);
   if (!vr->expects) {
     scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: out of host memory", v->name);

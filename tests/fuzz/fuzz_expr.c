@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
   } else {
     scn_expr_visit(e, visit, &len);
-    scn_eval_env_t env = {metric, param, NULL};
+    scn_eval_env_t env = {.metric = metric, .param = param};
     int truth = -1;
     scn_qty_t measured;
     if (scn_expr_eval(e, &env, &truth, &measured, detail, sizeof detail, err, sizeof err) == 0) {
