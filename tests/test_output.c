@@ -118,7 +118,7 @@ Test(output, dash_is_stdout_and_dev_stdout_shares_it) {
   static char out[1 << 18]; /* the summary and every metric's series */
   int rc = sh("$B run --duration 2d --metrics - $S; echo rc=$?; ls -A", out, sizeof out);
   cr_assert_eq(rc, 0, "%s", out);
-  cr_assert(strstr(out, "== mm1:") && strstr(out, "scenario,variant,time_s,metric,value\n"), "%s",
+  cr_assert(strstr(out, "mm1: M/M/1") && strstr(out, "scenario,variant,time_s,metric,value\n"), "%s",
             out);
   cr_assert(strstr(out, "rc=0\n"), "%s", out);
   cr_assert(!strstr(out, "\n-\n"), "no file named '-': %s", out);
@@ -139,7 +139,7 @@ Test(output, dash_reads_the_scenario_from_stdin) {
   cr_assert(strstr(out, "<stdin>:2:1: error: "), "%s", out);
   rc = sh("$B run --duration 2d - < $S", out, sizeof out);
   cr_assert_eq(rc, 0, "%s", out);
-  cr_assert(strstr(out, "== mm1:") && strstr(out, "<stdin>, model queue"), "%s", out);
+  cr_assert(strstr(out, "mm1: M/M/1") && strstr(out, "<stdin>, model queue"), "%s", out);
   const char *cmds[] = {"check", "explain", "validate"};
   for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
     char script[512];

@@ -325,8 +325,8 @@ Test(cli, run_outputs_table_json_csv_trace) {
            "scenarios/validation/mmc.yaml", SRC, BIN, dir, dir);
   int rc = kt_sh(cmd, out, sizeof out);
   cr_assert_eq(rc, 1, "%s", out);
-  cr_assert(strstr(out, "== mmc: "), "%s", out);
-  cr_assert(strstr(out, "verdict: NOT reproduced without fix"), "%s", out);
+  cr_assert(strstr(out, "mmc: M/M/c"), "%s", out);
+  cr_assert(strstr(out, "FAIL   mmc          NOT reproduced without fix"), "%s", out);
   struct stat st;
   char p[512];
   snprintf(p, sizeof p, "%s/m.csv", dir);
@@ -536,4 +536,59 @@ Test(cli, empty_sample_statistics_are_undefined, .timeout = 120) {
   cr_assert(!strstr(out, "FAILED with_fix"), "count of an empty sample is 0: %s", out);
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   kt_sh(cmd, out, sizeof out);
+}
+
+/* run's short answer fits the terminal: at 80 and 120 columns no line is
+ * wider, numbers are in human units (no scientific notation, no -1
+ * sentinels), a run of several scenarios ends with one line each and a
+ * total, nothing is coloured off a terminal; -v gives the full table. The
+ * M/M/1 answer at 80 columns is pinned in tests/golden/run-mm1-80.txt
+ * (regenerate: COLUMNS=80 storesim run scenarios/validation/mm1.yaml). */
+Test(cli, run_prints_a_short_answer_that_fits_the_terminal, .timeout = 300) {
+  static char out[1 << 16], cmd[4096];
+  for (int w = 80; w <= 120; w += 40) {
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && COLUMNS=%d '%s' run scenarios/validation/mm1.yaml scenarios/validation/md1.yaml "
+             "scenarios/q279798.yaml scenarios/kb922768.yaml 2>/dev/null",
+             SRC, w, BIN);
+    cr_assert_eq(kt_sh(cmd, out, sizeof out), 0, "%s", out);
+    int lines = 0;
+    for (char *p = out, *nl; *p; p = nl + 1) {
+      nl = strchr(p, '\n');
+      if (!nl) break;
+      cr_assert_leq(nl - p, w, "a line wider than %d columns: %.*s", w, (int)(nl - p), p);
+      lines++;
+    }
+    cr_assert_lt(lines, 120, "%d lines: not a short answer", lines);
+    cr_assert_null(strstr(out, "e+0"), "scientific notation: %s", out);
+    cr_assert_null(strstr(out, "-1s"), "a sentinel: %s", out);
+    cr_assert_null(strstr(out, "\033["), "colour off a terminal: %s", out);
+    cr_assert(strstr(out, "\nsummary\nPASS   mm1 ") && strstr(out, "\n4 passed, 0 failed\n"), "%s",
+              out);
+    cr_assert(strstr(out, "download.first_broken_at.final"), "%s", out);
+    cr_assert(strstr(out, "never"), "an instant that never came: %s", out);
+  }
+  snprintf(cmd, sizeof cmd,
+           "cd '%s' && COLUMNS=80 '%s' run scenarios/validation/mm1.yaml 2>/dev/null | "
+           "diff - tests/golden/run-mm1-80.txt",
+           SRC, BIN);
+  cr_assert_eq(kt_sh(cmd, out, sizeof out), 0, "the short answer differs from the golden copy:\n%s",
+               out);
+  /* on a terminal (script(1) gives one) PASS is green, unless NO_COLOR */
+  snprintf(cmd, sizeof cmd,
+           "cd '%s' && TERM=xterm script -qec \"'%s' run scenarios/validation/md1.yaml\" /dev/null "
+           "2>/dev/null | tail -1",
+           SRC, BIN);
+  cr_assert_eq(kt_sh(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert(strstr(out, "\033[1;32mPASS"), "%s", out);
+  snprintf(cmd, sizeof cmd,
+           "cd '%s' && NO_COLOR=1 TERM=xterm script -qec \"'%s' run scenarios/validation/md1.yaml\" "
+           "/dev/null 2>/dev/null | tail -1",
+           SRC, BIN);
+  cr_assert_eq(kt_sh(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert(!strstr(out, "\033[") && strstr(out, "PASS"), "%s", out);
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' run -v scenarios/validation/mm1.yaml 2>/dev/null", SRC,
+           BIN);
+  cr_assert_eq(kt_sh(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert(strstr(out, "queue.wait (mean p95 n)") && strstr(out, "verdict: reproduced"), "%s", out);
 }

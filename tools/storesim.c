@@ -35,6 +35,13 @@ static const cli_opt_t opt_metrics = {
     .help = "metric time series as CSV (scenario,variant,time_s,metric,value)",
     .type = CLI_STR,
     .off = RUN_OFF(metrics_path)};
+static const cli_opt_t opt_verbose = {
+    .name = "verbose",
+    .abbr = 'v',
+    .help = "the full table: every metric of every variant (min, max, means, percentiles), every "
+            "expectation, every detector report",
+    .type = CLI_FLAG,
+    .off = RUN_OFF(verbose)};
 static const cli_opt_t opt_json = {
     .name = "json",
     .help = "one JSON object per scenario on stdout (see docs/scenarios.md)",
@@ -85,13 +92,15 @@ static int cmd_schema(void *, char **, size_t);
 static const cli_cmd_t cli_cmd_run = {
     .name = "run",
     .args = "FILE...",
-    .summary = "run scenarios; print a side-by-side table of the variants",
+    .summary = "run scenarios; print the verdict and the key symptoms of each variant",
     .about = "Runs each scenario's variants (each in a fresh world from the same seed) and prints, "
-             "per scenario, the variants side by side: metrics, every expectation with its "
-             "measured value and pass/fail, detector findings and a verdict.",
+             "per scenario, a short answer that fits the terminal: each variant's expectations "
+             "held and detector headlines, the key symptoms side by side (the metrics the "
+             "expectations name), what failed, and the verdict; after several scenarios one line "
+             "each and a total. -v prints the full table of every metric instead.",
     .opts = (const cli_opt_t *const[]){&cli_opt_variant, &cli_opt_seed, &cli_opt_sched,
                                        &cli_opt_duration, &cli_opt_set, &opt_trace, &opt_metrics,
-                                       &opt_json, &cli_opt_jobs, NULL},
+                                       &opt_json, &opt_verbose, &cli_opt_jobs, NULL},
     .notes = "A FILE '-' is read from standard input; an output FILE '-' is standard output. "
              "Output files are replaced whole when complete (docs/scenarios.md, \"Output "
              "files\").",
@@ -193,6 +202,9 @@ static int cmd_run(void *opts, char **args, size_t nargs) {
   cli_files_t files = {0};
   cli_outfile_t trace = {0}, metrics = {0};
   int rc = EXIT_OK, worst = EXIT_OK, interrupted = 0;
+  cli_style_t style = cli_style_for(stdout);
+  char **lines = NULL;
+  size_t nlines = 0, npassed = 0;
   if (cli_files_collect(&files, args, nargs, NULL)) {
     rc = EXIT_USAGE;
     goto done;
@@ -228,7 +240,15 @@ static int cmd_run(void *opts, char **args, size_t nargs) {
     }
     if (r->diag.text) fputs(r->diag.text, stderr);
     if (c->json) cli_print_json(stdout, r);
-    else cli_print_table(stdout, r, i > 0);
+    else if (c->verbose) cli_print_table(stdout, r, i > 0);
+    else cli_print_summary(stdout, r, &style, i > 0);
+    if (files.n > 1 && !c->json) {
+      char line[512];
+      cli_summary_line(r, &style, line, sizeof line);
+      lines = realloc(lines, (nlines + 1) * sizeof *lines);
+      if (lines) lines[nlines++] = strdup(line);
+      npassed += cli_scenario_ok(r);
+    }
     if (metrics.f) cli_print_csv(metrics.f, r);
     fflush(stdout);
     if (r->status > worst) worst = r->status;
@@ -236,6 +256,13 @@ static int cmd_run(void *opts, char **args, size_t nargs) {
     scn_result_free(r);
     scn_scenario_free(s);
   }
+  if (nlines > 1) { /* several scenarios: one line each, and the total */
+    printf("\nsummary\n");
+    for (size_t i = 0; i < nlines; i++) printf("%s\n", lines[i] ? lines[i] : "");
+    printf("%zu passed, %zu failed\n", npassed, nlines - npassed);
+  }
+  for (size_t i = 0; i < nlines; i++) free(lines[i]);
+  free(lines);
   if (scn_interrupted()) interrupted = 1;
   if (interrupted) { /* partial outputs say so in their last line */
     cli_out_mark_incomplete(&trace, 0);

@@ -27,6 +27,7 @@ typedef struct cli_run_args {
   cli_seeds_t seeds;                     /* check --seeds */
   double wall_limit;                     /* check --wall-limit (< 0: not given) */
   int json, markdown, metrics_markdown; /* run --json; schema --json, --markdown, ... */
+  int verbose;                          /* run -v: the full table */
 } cli_run_args_t;
 /* The defaults: --jobs the number of CPUs, no --wall-limit. */
 void cli_run_args_init(void *args);
@@ -56,6 +57,18 @@ extern const cli_cmd_t cli_cmd_report, cli_cmd_trace, cli_cmd_explain; /* tools/
 
 /* Side-by-side table of the variants; `sep` prints a blank line first. */
 void cli_print_table(FILE *f, const scn_result_t *r, int sep);
+/* ---- the short answer (tools/summary.c) ---- */
+typedef struct cli_style {
+  int width;  /* columns: $COLUMNS, else the terminal's, else 80 */
+  int colour; /* PASS/FAIL in colour: a terminal, NO_COLOR unset, TERM not dumb */
+} cli_style_t;
+cli_style_t cli_style_for(FILE *f);
+/* run's default output of one scenario (sep: a blank line first). */
+void cli_print_summary(FILE *f, const scn_result_t *r, const cli_style_t *st, int sep);
+/* "PASS  id  verdict (n/m expectations)", for the end of a run. */
+void cli_summary_line(const scn_result_t *r, const cli_style_t *st, char *buf, size_t n);
+/* Every expectation held, nothing stopped, and the verdict is not against. */
+int cli_scenario_ok(const scn_result_t *r);
 /* One JSON object on one line (format in docs/scenarios.md). */
 /* "s" unless n is 1: "1 fault", "2 faults". */
 static inline const char *cli_s(size_t n) { return n == 1 ? "" : "s"; }
