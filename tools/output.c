@@ -42,14 +42,21 @@ static void fmt_metric(const scn_metric_res_t *m, double v, char *buf, size_t n)
   double scale;
   scn_unit_dim(m->unit, &q.t, &q.b, &scale);
   q.v = v * scale;
-  if (q.t == 0 && q.b == 0 && m->unit[0]) {
-    snprintf(buf, n, "%.4g%s%s", v, isalpha((unsigned char)m->unit[0]) ? " " : "", m->unit);
+  if (q.t == 0 && q.b == 0) { /* whole counts in full, never 1.72949e+06 */
+    const char *sp = m->unit[0] && isalpha((unsigned char)m->unit[0]) ? " " : "";
+    if (v == floor(v) && fabs(v) < 1e15) snprintf(buf, n, "%.0f%s%s", v, sp, m->unit);
+    else if (fabs(v) >= 1e-3 && fabs(v) < 1e6) snprintf(buf, n, "%.4g%s%s", v, sp, m->unit);
+    else snprintf(buf, n, "%.3g%s%s", v, sp, m->unit);
     return;
   }
   scn_qty_format(q, buf, n);
 }
 
-static void cell(FILE *f, const char *s) { fprintf(f, "%-*s", COL, s); }
+/* A cell; one wider than the column still keeps two spaces from the next. */
+static void cell(FILE *f, const char *s) {
+  if ((int)strlen(s) >= COL - 1) fprintf(f, "%s  ", s);
+  else fprintf(f, "%-*s", COL, s);
+}
 
 static void row_label(FILE *f, const char *label) {
   if ((int)strlen(label) > LABEL - 3) fprintf(f, "  %s\n%*s", label, LABEL, "");
@@ -113,14 +120,18 @@ static void table_head(FILE *f, const scn_result_t *r) {
   fputc('\n', f);
 }
 
-/* One metric's cell: the summaries its kind has. */
-static void metric_cell(FILE *f, const scn_metric_res_t *x) {
+/* One metric's cell: the summaries its kind has; an instant (never) its
+ * time only, "never" for its -1. */
+static void metric_cell(FILE *f, const scn_result_t *r, const scn_metric_res_t *x) {
   char a[400], v1[64], v2[64], v3[64];
   if (!x) {
     cell(f, "-");
     return;
   }
-  if (x->kind == SIM_M_SAMPLE) {
+  if (scn_metric_never(r->s->model, x->name)) {
+    if (x->sum.final < 0) snprintf(a, sizeof a, "never");
+    else fmt_metric(x, x->sum.final, a, sizeof a);
+  } else if (x->kind == SIM_M_SAMPLE) {
     fmt_metric(x, x->sum.mean, v1, sizeof v1);
     fmt_metric(x, x->sum.p95, v2, sizeof v2);
     snprintf(a, sizeof a, "%s %s %llu", x->sum.count ? v1 : "-", x->sum.count ? v2 : "-",
@@ -136,11 +147,22 @@ static void metric_cell(FILE *f, const scn_metric_res_t *x) {
   cell(f, a);
 }
 
-/* metrics: the union in order of first appearance */
+/* A metric that is 0 throughout in every variant (a process that did
+ * nothing, a failure that never came): its row says nothing. */
+static int all_zero(const scn_result_t *r, const char *name) {
+  for (size_t j = 0; j < r->nvariants; j++) {
+    const scn_metric_res_t *x = find_metric(&r->variants[j], name);
+    if (!x) continue;
+    if (x->kind == SIM_M_SAMPLE ? x->sum.count != 0 : x->sum.min != 0 || x->sum.max != 0) return 0;
+  }
+  return 1;
+}
+
+/* metrics: the union in order of first appearance, all-zero rows left out */
 static void table_metrics(FILE *f, const scn_result_t *r) {
   size_t nv = r->nvariants;
   fprintf(f, "\n  metrics (samples: mean p95 count; gauges: final max time-weighted-mean; "
-             "counters: final)\n");
+             "counters: final; rows 0 throughout left out)\n");
   for (size_t i = 0; i < nv; i++) {
     const scn_variant_res_t *vi = &r->variants[i];
     for (size_t m = 0; m < vi->nmetrics; m++) {
@@ -148,6 +170,7 @@ static void table_metrics(FILE *f, const scn_result_t *r) {
       int seen = 0;
       for (size_t j = 0; j < i && !seen; j++) seen = find_metric(&r->variants[j], name) != NULL;
       if (seen) continue;
+      if (all_zero(r, name)) continue; /* no rows of nothing */
       char label[200];
       const scn_metric_res_t *mm = &vi->metrics[m];
       snprintf(label, sizeof label, "%s (%s)", name,
@@ -155,7 +178,7 @@ static void table_metrics(FILE *f, const scn_result_t *r) {
                : mm->kind == SIM_M_GAUGE ? "final max tw"
                                          : "final");
       row_label(f, label);
-      for (size_t j = 0; j < nv; j++) metric_cell(f, find_metric(&r->variants[j], name));
+      for (size_t j = 0; j < nv; j++) metric_cell(f, r, find_metric(&r->variants[j], name));
       fputc('\n', f);
     }
   }
