@@ -1,5 +1,5 @@
 /*
- * storesim store model, part 2: IMAIL content conversion and the Q279798
+ * storesim store model: IMAIL content conversion and the Q279798
  * deadlock (Exchange 5.5 SP3/SP4).
  *
  * IMAIL converts between MIME and MAPI on store tasks (kind "imail"), on two

@@ -1,5 +1,5 @@
 /*
- * storesim store model, part 2: the third-party MAPI program of KB898782.
+ * storesim store model: the third-party MAPI program of KB898782.
  *
  * The program is its own simulated process ("mapiprog", with its own jemalloc
  * arena and workload.mapi_program.memory_limit). Its one thread logs on to a
