@@ -208,7 +208,7 @@ typedef struct scn_world_cfg {
   int64_t max_threads;
   int64_t max_events;      /* 0 = unlimited */
   int64_t max_instant_steps; /* stall limit, 0 = unlimited */
-  uint64_t host_memory;    /* most resident memory of the host process */
+  uint64_t host_memory;      /* most resident memory of the host process */
   sim_time_t wall_time;    /* host time one run may take (0: no limit) */
   uint64_t stack_size;
   sim_time_t cpu_quantum;
@@ -270,6 +270,13 @@ typedef struct scn_detect {
   double n[6];
 } scn_detect_t;
 void scn_detect_attach(sim_world_t *w, scn_detect_t *d);
+/* Writes a parameter table as a Markdown table (key, type, default, range,
+ * meaning), in table order. */
+void scn_params_md_table(FILE *f, const sim_param_t *table);
+/* Writes, for each model, its parameters (scn_params_md_table), faults and
+ * fixes as Markdown ("### Model `name`" sections of `storesim schema
+ * --markdown`). Returns 0, or -1 when f reported an error. */
+int scn_params_markdown(FILE *f, const sim_model_t *const *models, size_t n);
 /* Writes docs/metrics.md: every part of each model, then scn_world_part(),
  * from their descriptors. Returns 0, or -1 when f reported an error. */
 int scn_metrics_markdown(FILE *f, const sim_model_t *const *models, size_t n);
