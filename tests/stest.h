@@ -1,6 +1,6 @@
 /*
  * Helpers shared by the store model's Criterion suites (tests/test_store.c,
- * tests/test_store2.c), on top of the kernel's tests/ktest.h.
+ * tests/test_mechanisms.c), on top of the kernel's tests/ktest.h.
  *
  * A store test builds its world, creates the model with st_model_new(), runs,
  * reads metrics with st_metric() and ends with st_end(), which finishes and

@@ -1,5 +1,6 @@
 /*
- * Tests of the store model, part 2 (sim/store/spin.c, leak.c, imail.c):
+ * Tests of the store model's failure mechanisms (sim/store/spin.c, leak.c,
+ * imail.c):
  *   - the kernel's spin detector names a failed download that spins (a
  *     synthetic spinner: one malformed download, no fix), and only it: the
  *     tasks running its flushes finish work and are not reported;
@@ -320,10 +321,10 @@ Test(imail, shutdown_completes_with_the_fix) {
 
 /* ---- docs ------------------------------------------------------------------------------- */
 
-/* Every metric of a store running all part-2 components is in
- * docs/metrics.md (part 1's test runs the default config, where they are
- * off). */
-Test(store2, every_metric_is_documented) {
+/* Every metric of a store running spin.c, leak.c and imail.c is in
+ * docs/metrics.md (test_store.c's test runs the default config, where they
+ * are off). */
+Test(mechanisms, every_metric_is_documented) {
   sim_world_t *w = world_with(256u << 20);
   store_config_t c;
   st_config_init(&c);
@@ -356,7 +357,7 @@ static void check_scenario(const char *name) {
  * without the fix some random and PCT schedules deadlock and the first one's
  * decision log replays the same cycle; with it none does and the validator
  * stays silent. Runs the storesim binary (tools/explore.c). */
-Test(store2_scenarios, q279798_exploration, .timeout = 300) {
+Test(mechanisms_scenarios, q279798_exploration, .timeout = 300) {
   char cmd[4096], out[1 << 14];
   snprintf(cmd, sizeof cmd,
            "d=$(mktemp -d) && cd '%s' && '%s/storesim' explore --variant "
@@ -389,8 +390,8 @@ Test(store2_scenarios, q279798_exploration, .timeout = 300) {
   }
 }
 
-Test(store2_scenarios, kb922768, .timeout = 120) { check_scenario("kb922768.yaml"); }
-Test(store2_scenarios, kb898782, .timeout = 120) { check_scenario("kb898782.yaml"); }
-Test(store2_scenarios, q279798, .timeout = 120) { check_scenario("q279798.yaml"); }
-Test(store2_scenarios, bad_day, .timeout = 120) { check_scenario("bad-day.yaml"); }
+Test(mechanisms_scenarios, kb922768, .timeout = 120) { check_scenario("kb922768.yaml"); }
+Test(mechanisms_scenarios, kb898782, .timeout = 120) { check_scenario("kb898782.yaml"); }
+Test(mechanisms_scenarios, q279798, .timeout = 120) { check_scenario("q279798.yaml"); }
+Test(mechanisms_scenarios, bad_day, .timeout = 120) { check_scenario("bad-day.yaml"); }
 #endif

@@ -1,6 +1,8 @@
 /*
- * Tests of the store model, part 1, at the boundaries of its mechanisms:
- *   - the parameter table's defaults agree with store_config_init;
+ * Tests of the store model's core, cache, MTA, SMTP, clients and moves, at
+ * the boundaries of their mechanisms:
+ *   - the parameter table is well formed and its defaults are the published
+ *     values;
  *   - the property cache at 65,535 / 65,536 / 65,537 entries;
  *   - a transit flush with no MTA times out after exactly 150 virtual
  *     minutes, holding its task the whole time;
@@ -14,7 +16,7 @@
  *     for its default seed.
  *
  * Each test builds its own world, runs it and ends with st_end() (tests/stest.h,
- * shared with test_store2.c) or, with no model, kt_end(); both destroy it and
+ * shared with test_mechanisms.c) or, with no model, kt_end(); both destroy it and
  * (under ASan) check for leaks, including the host memory of threads still
  * blocked when the world goes.
  */

@@ -5,14 +5,39 @@
  * in jemalloc arenas, and is not host memory in this sense). Memory from
  * these functions is released with free() (or sim_free).
  *
- * Two kinds of callers:
- *   - code that can give an error back (the loader, the scenario layer) calls
- *     sim_malloc & co., which return NULL on failure, and returns SIM_ENOMEM;
- *   - the kernel's and the model's hot paths, where unwinding is impractical,
- *     call sim_xmalloc & co., which never return NULL: on failure they write
- *     "storesim: fatal: out of host memory (N bytes)" on stderr and end the
- *     process with _exit(SIM_EXIT_OOM) (status 3, "internal error", without
- *     running atexit handlers while other host threads may be running).
+ * The allocation policy, one per layer (this comment is its one statement):
+ *
+ *   kernel (sim/kernel)      dies: internal structures (threads, events,
+ *                            locks, metrics, trace, reports) come from
+ *                            sim__xmalloc & co. (kernel_int.h), which are
+ *                            sim_xmalloc & co. below. What is not malloc'd
+ *                            is returned as an error: sim_world_create's
+ *                            jemalloc arena (SIM_ENOMEM), a thread stack
+ *                            that cannot be mapped (sim_thread_spawn: NULL).
+ *   store model (sim/store)  returns errors while it is built: model
+ *                            create, store_create and every mechanism's
+ *                            init use sim_malloc & co. and fail with
+ *                            SIM_ENOMEM / NULL and "out of host memory" in
+ *                            err (the runner then exits 3, internal error).
+ *                            Dies at run time: what a simulated thread
+ *                            allocates (work items, requests, messages,
+ *                            report text) comes from sim_xmalloc & co.
+ *                            store_model_build takes its tables with plain
+ *                            calloc and returns NULL (model.c says why).
+ *   scenario layer           returns errors: sim_malloc & co., SIM_ENOMEM
+ *   (sim/scenario)           up to the caller (scn_load, scn_run, sweeps).
+ *   reports, tools           return errors: libc malloc & co., checked; they
+ *                            are outside the fault injector's reach.
+ *
+ * So code that can give an error back calls sim_malloc & co., which return
+ * NULL on failure, and returns SIM_ENOMEM; code on a hot path or inside a
+ * simulated thread, where unwinding is impractical, calls sim_xmalloc & co.,
+ * which never return NULL: on failure they write "storesim: fatal: out of
+ * host memory (N bytes)" on stderr and end the process with
+ * _exit(SIM_EXIT_OOM) (status 3, "internal error", without running atexit
+ * handlers while other host threads may be running). Never test a sim_x*
+ * result for NULL, and never follow a NULL from sim_malloc & co. with
+ * sim_alloc_die where sim_x* says the same in one call.
  *
  * Fault injection (in the style of SQLite's fault simulator and Lua's
  * failnext), for tests: sim_alloc_fail_nth(n, persist) makes the nth

@@ -21,8 +21,10 @@
  * as ambiguous), rates per second (N/s N/m N/h N/d). A bare number is only
  * accepted for a quantity when it is 0.
  *
- * Nothing here is thread-safe beyond "one scenario per thread"; there is no
- * global state except the interrupt flag of the runner (scn_interrupt_*).
+ * Nothing here is thread-safe beyond "one scenario per thread". Global
+ * state: the table of models (scn_models, filled once), the interrupt flag
+ * of the runner (scn_interrupt_*) and the crash handlers' command line and
+ * per-thread run (scn_crash_*).
  */
 #ifndef STORESIM_SCENARIO_H
 #define STORESIM_SCENARIO_H
@@ -207,7 +209,7 @@ typedef struct scn_world_cfg {
   int64_t max_threads;
   int64_t max_events;      /* 0 = unlimited */
   int64_t max_instant_steps; /* stall limit, 0 = unlimited */
-  uint64_t host_memory;    /* host RSS guard */
+  uint64_t host_memory;      /* most resident memory of the host process */
   sim_time_t wall_time;    /* host time one run may take (0: no limit) */
   uint64_t stack_size;
   sim_time_t cpu_quantum;
@@ -277,6 +279,13 @@ typedef struct scn_detect {
   double n[6];
 } scn_detect_t;
 void scn_detect_attach(sim_world_t *w, scn_detect_t *d);
+/* Writes a parameter table as a Markdown table (key, type, default, range,
+ * meaning), in table order. */
+void scn_params_md_table(FILE *f, const sim_param_t *table);
+/* Writes, for each model, its parameters (scn_params_md_table), faults and
+ * fixes as Markdown ("### Model `name`" sections of `storesim schema
+ * --markdown`). Returns 0, or -1 when f reported an error. */
+int scn_params_markdown(FILE *f, const sim_model_t *const *models, size_t n);
 /* Writes docs/metrics.md: every part of each model, then scn_world_part(),
  * from their descriptors. Returns 0, or -1 when f reported an error. */
 int scn_metrics_markdown(FILE *f, const sim_model_t *const *models, size_t n);
@@ -425,8 +434,8 @@ int scn_probe_metrics(const scn_scenario_t *s, scn_diag_t *diag);
  * nohup): installs a handler whose first signal interrupts the running world
  * and makes scn_interrupted() true; a second signal calls the function given
  * to scn_interrupt_on_kill (it must be async-signal-safe) and kills the
- * process by that signal at once. This flag, that function and the world
- * being run are the only global state of the scenario layer. */
+ * process by that signal at once. The flag, that function and the world
+ * being run are global (see the top of this file for the rest). */
 void scn_interrupt_install(void);
 void scn_interrupt_on_kill(void (*fn)(void));
 int scn_interrupted(void);

@@ -4,9 +4,14 @@
  * Every kernel event (spawn, block, wake, lock, unlock, burn, exit, ...) and
  * every model event (sim_trace_emit) is a canonical record
  *   (time, thread id, kind, object id, argument)
- * of fixed-width integers, folded into a 64-bit FNV-1a hash in order. Kinds and
- * object names are interned strings numbered in order of first use, so the
- * hash never depends on pointers or wall-clock time.
+ * of fixed-width integers, folded into a 64-bit hash in order. The hash is
+ * not FNV-1a: it starts from FNV-1a's offset basis and folds two 64-bit words
+ * per record (the time, then thread, kind, object and argument packed into
+ * one), each by xor, a multiply by FNV's 64-bit prime and an xor-shift right
+ * by 29 (sim__mix in sim/kernel/kernel_int.h). It is a fingerprint for
+ * comparing runs, not a cryptographic hash. Kinds and object names are
+ * interned strings numbered in order of first use, so the hash never depends
+ * on pointers or wall-clock time.
  */
 #ifndef STORESIM_TRACE_H
 #define STORESIM_TRACE_H

@@ -1,5 +1,5 @@
 /*
- * storesim store model, part 2: IMAIL content conversion and the Q279798
+ * storesim store model: IMAIL content conversion and the Q279798
  * deadlock (Exchange 5.5 SP3/SP4).
  *
  * IMAIL converts between MIME and MAPI on store tasks (kind "imail"), on two
@@ -90,8 +90,6 @@ struct store_imail {
   sim_metric_t *m_out_failed, *m_active, *m_blocked, *m_latency;
   sim_metric_t *m_cycle_threads, *m_cycle_conv, *m_stuck;
 };
-
-static void *xrealloc(void *p, size_t n) { return sim_xrealloc(p, n); }
 
 static const char *lock_name(sim_mutex_t *m) { return sim_mutex_name(m); }
 
@@ -185,10 +183,7 @@ static int convert_fn(store_t *s, void *arg, int64_t val) {
 
 static conv_t *conv_new(struct store_imail *im, int dir, sim_rng_t *r) {
   const store_config_t *cfg = im->s->cfg;
-  conv_t *c = sim_calloc(1, sizeof *c);
-  if (!c) {
-    sim_alloc_die(0);
-  }
+  conv_t *c = sim_xcalloc(1, sizeof *c);
   c->im = im;
   c->dir = dir;
   c->convert_cpu = (sim_time_t)sim_dist_sample(&cfg->imail_convert_cpu, r);
@@ -198,7 +193,7 @@ static conv_t *conv_new(struct store_imail *im, int dir, sim_rng_t *r) {
   c->id = ++im->next_id;
   if (im->nall == im->capall) {
     im->capall = im->capall ? 2 * im->capall : 256;
-    im->all = xrealloc(im->all, im->capall * sizeof *im->all);
+    im->all = sim_xrealloc(im->all, im->capall * sizeof *im->all);
   }
   im->all[im->nall++] = c;
   sim_mutex_unlock(im->lock);

@@ -1,5 +1,5 @@
 /*
- * storesim store model, part 2: the third-party MAPI program of KB898782.
+ * storesim store model: the third-party MAPI program of KB898782.
  *
  * The program is its own simulated process ("mapiprog", with its own jemalloc
  * arena and workload.mapi_program.memory_limit). Its one thread logs on to a
@@ -68,8 +68,6 @@ struct store_leak {
   sim_metric_t *m_bytes, *m_per_call, *m_sessions_lost, *m_logons;
   sim_metric_t *m_avail, *m_restarts;
 };
-
-static void *xrealloc(void *p, size_t n) { return sim_xrealloc(p, n); }
 
 static int open_fn(store_t *s, void *arg, int64_t service) {
   return sim_sleep((sim_time_t)service) != 0 ? STORE_EDOWN : 0;
@@ -144,7 +142,7 @@ static int open_msg_store(struct store_leak *lp, sim_time_t service) {
     if (lp->nleaked + (size_t)lp->npiece > lp->capleaked) {
       lp->capleaked = lp->capleaked ? 2 * lp->capleaked : 1024;
       while (lp->capleaked < lp->nleaked + (size_t)lp->npiece) lp->capleaked *= 2;
-      lp->leaked = xrealloc(lp->leaked, lp->capleaked * sizeof *lp->leaked);
+      lp->leaked = sim_xrealloc(lp->leaked, lp->capleaked * sizeof *lp->leaked);
     }
     for (int i = 0; i < lp->npiece; i++) lp->leaked[lp->nleaked++] = mine[i];
   }

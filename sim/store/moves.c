@@ -114,7 +114,6 @@ static const sim_param_t moves_params[] = {
      "Threads of the move task (Move Mailbox wizard default 4)."},
     {"workload.moves.per_mailbox", SIM_P_DIST_TIME, STORE_CFG(moves_per_mailbox), 0, STORE_TMAX,
      "uniform(18s, 22s)", "Task time to copy one mailbox; a flush is registered after each."},
-    /* ----: KB922768 downloads (spin.c) ---- */
     {NULL, 0, 0, 0, 0, NULL, NULL}};
 
 static const sim_metric_desc_t moves_metrics[] = {

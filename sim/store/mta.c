@@ -66,18 +66,11 @@ static mta_req_t *req_get(struct store_mta *m) {
   if (r) {
     m->free_reqs = r->next;
   } else {
-    r = sim_calloc(1, sizeof *r);
-    if (!r) {
-      sim_alloc_die(0);
-    }
+    r = sim_xcalloc(1, sizeof *r);
     r->done = sim_cond_create(m->s->w, "mta.flush.done");
     if (m->nall == m->capall) {
       m->capall = m->capall ? 2 * m->capall : 32;
-      mta_req_t **a = sim_realloc(m->all, m->capall * sizeof *a);
-      if (!a) {
-        sim_alloc_die(0);
-      }
-      m->all = a;
+      m->all = sim_xrealloc(m->all, m->capall * sizeof *m->all);
     }
     m->all[m->nall++] = r;
   }

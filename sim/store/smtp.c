@@ -97,8 +97,6 @@ struct store_smtp {
 
 /* ---- helpers (caller holds p->lock) ---------------------------------------------- */
 
-static void *xrealloc(void *ptr, size_t n) { return sim_xrealloc(ptr, n); }
-
 static int heap_less(const msg_t *a, const msg_t *b) {
   if (a->next_try != b->next_try) return a->next_try < b->next_try;
   return a->id < b->id;
@@ -115,7 +113,7 @@ static void heap_swap(struct store_smtp *p, size_t i, size_t j) {
 static void heap_push(struct store_smtp *p, msg_t *m) {
   if (p->nheap == p->capheap) {
     p->capheap = p->capheap ? 2 * p->capheap : 256;
-    p->heap = xrealloc(p->heap, p->capheap * sizeof *p->heap);
+    p->heap = sim_xrealloc(p->heap, p->capheap * sizeof *p->heap);
   }
   size_t i = p->nheap++;
   p->heap[i] = m;
@@ -412,7 +410,7 @@ static uint64_t msg_arrive(struct store_smtp *p, int malformed, sim_rng_t *rng) 
   m->id = ++p->next_id;
   if (p->nall == p->capall) {
     p->capall = p->capall ? 2 * p->capall : 1024;
-    p->all = xrealloc(p->all, p->capall * sizeof *p->all);
+    p->all = sim_xrealloc(p->all, p->capall * sizeof *p->all);
   }
   p->all[p->nall++] = m;
   sim_counter_add(p->m_arrived, 1);
