@@ -278,8 +278,10 @@ Test(output, explore_stops_on_sigint_and_sigterm) {
     sh(script, out, sizeof out);
     cr_assert(strstr(out, "rc=130 "), "%s: %s", kills[i], out);
     cr_assert(strstr(out, "(INTERRUPTED: partial)"), "%s: %s", kills[i], out);
+    /* Within a second on a quiet machine (about 0.07 s measured; bench/limits.sh
+     * measures run's); 3 s here, where the suite shares 2 cores with itself */
     const char *ms = strstr(out, "ms=");
-    cr_assert(ms && atoi(ms + 3) < (SLOW ? 5000 : 1000), "%s: stops within a second: %s", kills[i],
+    cr_assert(ms && atoi(ms + 3) < (SLOW ? 5000 : 3000), "%s: stops within seconds: %s", kills[i],
               out);
   }
 }
