@@ -237,3 +237,20 @@ Test(units, diagnostics) {
   cr_assert_eq(d.nerrors, 2);
   scn_diag_free(&d);
 }
+
+/* The form outputs print times in (h:mm:ss, explain and run's summary) reads
+ * back; "12:00" is ambiguous (12 hours? 12 minutes?) and says how to write it. */
+Test(units, durations_as_h_mm_ss) {
+  sim_time_t t;
+  char e[256];
+  cr_assert_eq(scn_parse_duration("0:55:20", &t, e, sizeof e), 0, "%s", e);
+  cr_assert_eq(t, (sim_time_t)3320 * 1000000000);
+  cr_assert_eq(scn_parse_duration("108:00:00.25", &t, e, sizeof e), 0, "%s", e);
+  cr_assert_eq(t, (sim_time_t)388800 * 1000000000 + 250000000);
+  cr_assert_neq(scn_parse_duration("12:00", &t, e, sizeof e), 0);
+  cr_assert(strstr(err, "12h, 12m") && strstr(err, "h:mm:ss"), "%s", e);
+  cr_assert_neq(scn_parse_duration("1:60:00", &t, e, sizeof e), 0);
+  cr_assert_neq(scn_parse_duration("1:00:60", &t, e, sizeof e), 0);
+  cr_assert_neq(scn_parse_duration("1:00:00s", &t, e, sizeof e), 0);
+  cr_assert_neq(scn_parse_duration("-1:00:00", &t, e, sizeof e), 0);
+}

@@ -112,6 +112,17 @@ int scn_parse_duration(const char *text, sim_time_t *out, char *err,
   if (!*s) return ERR("expected a duration such as 150m or 250ms, got nothing");
   if (*s == '-') return ERR("a duration must not be negative: '%s'", s);
   if (*s == '+') s++;
+  if (strchr(s, ':')) { /* h:mm:ss[.frac], the form outputs print times in */
+    unsigned h, m;
+    double sec;
+    int used = 0;
+    if (sscanf(s, "%u:%2u:%lf%n", &h, &m, &sec, &used) == 3 && !s[used] && m < 60 && sec >= 0 &&
+        sec < 60 && isdigit((unsigned char)s[strlen(s) - 1])) {
+      *out = (sim_time_t)llround(((double)h * 3600 + m * 60 + sec) * 1e9);
+      return 0;
+    }
+    return ERR("'%s': write a duration with a unit (12h, 12m, 90s) or as h:mm:ss (12:00:00)", buf);
+  }
   while (*s) {
     n = scan_number(s, &v);
     if (!n) return ERR("expected a duration such as 150m or 250ms, got '%s'", buf);
