@@ -248,7 +248,7 @@ Test(units, durations_as_h_mm_ss) {
   cr_assert_eq(scn_parse_duration("108:00:00.25", &t, e, sizeof e), 0, "%s", e);
   cr_assert_eq(t, (sim_time_t)388800 * 1000000000 + 250000000);
   cr_assert_neq(scn_parse_duration("12:00", &t, e, sizeof e), 0);
-  cr_assert(strstr(err, "12h, 12m") && strstr(err, "h:mm:ss"), "%s", e);
+  cr_assert(strstr(e, "12h, 12m") && strstr(e, "h:mm:ss"), "%s", e);
   cr_assert_neq(scn_parse_duration("1:60:00", &t, e, sizeof e), 0);
   cr_assert_neq(scn_parse_duration("1:00:60", &t, e, sizeof e), 0);
   cr_assert_neq(scn_parse_duration("1:00:00s", &t, e, sizeof e), 0);
