@@ -378,8 +378,8 @@ static const sim_param_t spin_params[] = {
      "const(50ms)", "Store CPU of one flush request issued by a failed download (KB922768)."},
     {"store.download_spin_cpu", SIM_P_DIST_TIME, STORE_CFG(download_spin_cpu), 0, STORE_TMAX,
      "const(1ms)",
-     "Store CPU the loop of a failed download that does not exit burns per flush request it "
-     "issues, on its own task (KB922768)."},
+     "Store CPU a failed download that does not exit burns on its own task per turn of its "
+     "loop (each turn refills its flush window; KB922768)."},
     {"store.download_flush_window", SIM_P_INT, STORE_CFG(download_flush_window), 1, 1024, "4",
      "Flush requests a failed download keeps in flight (each runs on a store "
      "task) without the kb922768 fix."},
