@@ -10,6 +10,9 @@
  *   - restart semantics (tasks restart, in-flight work fails, the cache
  *     empties, the arena is reset, the SMTP queue survives) and shutdown;
  *   - the exhaustion report;
+ *   - the version store: with no room for a page every kind of write fails
+ *     (delivery, OWA, MAPI, mailbox copy), not downloads only; healthy load
+ *     at half the CPU holds a few pages and never fills it;
  *   - every scenario in scenarios/ passes and keeps its golden trace hash
  *     for its default seed.
  *
