@@ -82,8 +82,6 @@ Test(spin, synthetic_spinner_is_reported) {
   cr_assert_not_null(strstr(r->text, "requests"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, name), "%s", r->text);
   cr_assert_eq(st_metric(w, "detect.spins_store_tasks"), 1);
-  /* the spinning loop burns CPU itself (store.download_spin_cpu) */
-  cr_assert_null(strstr(r->text, "used 0.000 of a core"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, "(download)"), "%s", r->text);
   /* the flushes fill both cores */
   double share = (double)sim_proc_cpu_busy(proc_named(w, "store")) / (2.0 * 4 * SIM_MIN);
