@@ -3,7 +3,9 @@
  * imail.c):
  *   - the kernel's spin detector names a failed download that spins (a
  *     synthetic spinner: one malformed download, no fix), and only it: the
- *     tasks running its flushes finish work and are not reported;
+ *     tasks running its flushes finish work and are not reported; the
+ *     spinning transaction holds its version store pages; an OWA request
+ *     that loops is named the same way, with no hint from the model;
  *   - no spin report on store tasks kept busy (> half a core) by healthy
  *     downloads that finish;
  *   - with the kb922768 fix the failed download returns one error;
@@ -81,9 +83,80 @@ Test(spin, synthetic_spinner_is_reported) {
   cr_assert_not_null(strstr(r->text, "requests"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, name), "%s", r->text);
   cr_assert_eq(st_metric(w, "detect.spins_store_tasks"), 1);
+  cr_assert_not_null(strstr(r->text, "(download)"), "%s", r->text);
   /* the flushes fill both cores */
   double share = (double)sim_proc_cpu_busy(proc_named(w, "store")) / (2.0 * 4 * SIM_MIN);
   cr_assert_gt(share, 0.95, "store CPU share %.3f", share);
+  st_end(w, inst);
+}
+
+/* The spinning transaction holds its version store pages: with room for
+ * 64 pages its flushes take them all and keep them, and from then on other
+ * work's writes fail too (local delivery: 0x8004060C, the mail stays
+ * queued), while the detector still names only the spinner. */
+Test(spin, spinning_transaction_holds_the_version_store) {
+  sim_world_t *w = world_with(0);
+  store_config_t c;
+  one_malformed_download(&c);
+  c.version_store = 64 * c.version_bucket;
+  c.smtp_rate = 1;
+  void *inst = st_model_new(w, &c, 0, NULL, 0);
+  sim_world_run(w, 5 * SIM_MIN);
+  store_model()->finish(inst);
+  cr_assert_eq(st_metric(w, "version_store.bytes"), (double)c.version_store);
+  cr_assert_gt(st_metric(w, "version_store.full"), 1000);
+  cr_assert_gt(st_metric(w, "local_delivery.failures"), 10);
+  cr_assert_gt(st_metric(w, "local_delivery.queue"), 10);
+  cr_assert_eq(st_metric(w, "detect.spins_store_tasks"), 1);
+  st_end(w, inst);
+}
+
+/* A spin in any work kind is found by the kernel's detector with no hint
+ * from the model: an OWA request whose work loops, burning 1 ms of CPU and
+ * issuing a work item every 100 ms, never finishing (1 % of a core: only
+ * its stream of requests gives it away; store_submit counts them, the task
+ * finishing an item would be progress). The detector names its task, doing
+ * "owa"; the tasks running what it issued finish their items and are not
+ * named. */
+static int noop_fn(store_t *s, void *arg, int64_t val) {
+  (void)s;
+  (void)arg;
+  (void)val;
+  return 0;
+}
+
+static int owa_loop_fn(store_t *s, void *arg, int64_t val) {
+  (void)arg;
+  (void)val;
+  for (;;) {
+    if (sim_cpu_burn(SIM_MS) != 0) return STORE_EDOWN;
+    if (store_submit(s, STORE_K_OWA, noop_fn, NULL, 0, NULL) != 0) return STORE_EDOWN;
+    if (sim_sleep(99 * SIM_MS) != 0) return STORE_EDOWN;
+  }
+}
+
+static void owa_looper_main(void *arg) {
+  store_t *s = arg;
+  (void)store_call(s, STORE_K_OWA, owa_loop_fn, NULL, 0, SIM_TIME_MAX, 1);
+}
+
+Test(spin, an_owa_request_that_loops_is_reported) {
+  sim_world_t *w = world_with(0);
+  store_config_t c;
+  st_quiet_config(&c);
+  c.owa_rate = 1; /* healthy OWA requests beside it are not reported */
+  void *inst = st_model_new(w, &c, 0, NULL, 0);
+  sim_thread_spawn(w, "owa-looper", NULL, owa_looper_main, store__inst_store(inst));
+  sim_world_run(w, 5 * SIM_MIN);
+  store_model()->finish(inst);
+  cr_assert_eq(kt_nreports(w, SIM_R_SPIN), 1);
+  const sim_report_t *r = kt_report(w, SIM_R_SPIN);
+  cr_assert_eq(r->nthreads, 1);
+  const char *name = sim_world_thread_name(w, r->threads[0]);
+  cr_assert(!strncmp(name, "store-task-", 11), "spinner is '%s'", name);
+  cr_assert_not_null(strstr(r->text, "(owa)"), "%s", r->text);
+  cr_assert_eq(st_metric(w, "detect.spins_store_tasks"), 1);
+  cr_assert_gt(st_metric(w, "owa.completed"), 200);
   st_end(w, inst);
 }
 

@@ -12,6 +12,9 @@
  *   - restart semantics (tasks restart, in-flight work fails, the cache
  *     empties, the arena is reset, the SMTP queue survives) and shutdown;
  *   - the exhaustion report;
+ *   - the version store: with no room for a page every kind of write fails
+ *     (delivery, OWA, MAPI, mailbox copy), not downloads only; healthy load
+ *     at half the CPU holds a few pages and never fills it;
  *   - every scenario in scenarios/ passes and keeps its golden trace hash
  *     for its default seed.
  *
@@ -86,6 +89,7 @@ Test(store, strerror_covers_model_codes) {
   cr_assert_not_null(strstr(store_strerror(STORE_ECONVERT), "property cache"));
   cr_assert_not_null(strstr(store_strerror(STORE_EDOWN), "down"));
   cr_assert_not_null(strstr(store_strerror(STORE_EREFUSED), "refused"));
+  cr_assert_not_null(strstr(store_strerror(STORE_ESTOREFULL), "0x8004060C"));
   cr_assert_str_eq(store_strerror(SIM_ETIMEDOUT), sim_strerror(SIM_ETIMEDOUT));
 }
 
@@ -565,6 +569,75 @@ Test(store, exhaustion_report_names_every_task) {
   cr_assert_not_null(strstr(r->text, "move=2"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, "mta.flush.done"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, "oldest queued"), "%s", r->text);
+  st_end(w, inst);
+}
+
+/* ---- the version store ----------------------------------------------------------------- */
+
+static double metric_max(sim_world_t *w, const char *name) {
+  sim_metric_t *m = sim_world_metric_find(w, name);
+  cr_assert_not_null(m, "no metric '%s'", name);
+  sim_metric_summary_t su;
+  sim_metric_summarize(m, &su);
+  return su.max;
+}
+
+/* Every transaction writes the one version store (issue 15): with no room
+ * for a page, local delivery, OWA and MAPI operations and mailbox copies
+ * all fail with 0x8004060C, not downloads only. */
+Test(store, full_version_store_fails_every_kind_of_write) {
+  sim_world_t *w = store_world();
+  store_config_t c;
+  st_quiet_config(&c);
+  c.version_store = 0;
+  c.smtp_rate = 1;
+  c.owa_rate = 1;
+  c.mapi_rate = 1;
+  c.gateway_out_threads = 1;
+  c.moves_count = 2;
+  c.moves_at = SIM_MIN;
+  void *inst = st_model_new(w, &c, 0, NULL, 0);
+  cr_assert_eq(sim_world_run(w, 10 * SIM_MIN), 0);
+  store_model()->finish(inst);
+  cr_assert_eq(st_metric(w, "local_delivery.delivered"), 0);
+  cr_assert_gt(st_metric(w, "local_delivery.failures"), 100);
+  cr_assert_eq(st_metric(w, "owa.completed"), 0);
+  cr_assert_gt(st_metric(w, "owa.failed"), 100);
+  cr_assert_eq(st_metric(w, "mapi.completed"), 0);
+  cr_assert_gt(st_metric(w, "mapi.failed"), 100);
+  cr_assert_eq(st_metric(w, "moves.completed"), 0);
+  cr_assert_eq(st_metric(w, "moves.failed"), 2);
+  cr_assert_eq(metric_max(w, "version_store.bytes"), 0);
+  cr_assert_gt(st_metric(w, "version_store.full"), 300);
+  st_end(w, inst);
+}
+
+/* Healthy load at half the CPU holds a few pages at a time (Little: 50
+ * downloads/s x ~25 ms each, plus delivery, OWA and MAPI), never the
+ * 16 MiB: no write is refused. */
+Test(store, healthy_load_at_half_cpu_does_not_fill_the_version_store) {
+  sim_world_t *w = store_world();
+  store_config_t c;
+  st_quiet_config(&c);
+  c.smtp_rate = 0.5;
+  c.owa_rate = 0.1;
+  c.mapi_rate = 0.5;
+  c.download_rate = 50; /* 50/s x 20 ms = 1 of 2 cores */
+  c.download_cpu.kind = SIM_D_CONST;
+  c.download_cpu.a = 20.0 * SIM_MS;
+  void *inst = st_model_new(w, &c, 0, NULL, 0);
+  cr_assert_eq(sim_world_run(w, 10 * SIM_MIN), 0);
+  store_model()->finish(inst);
+  double share =
+      (double)sim_proc_cpu_busy(store_proc(store__inst_store(inst))) / (2.0 * 10 * SIM_MIN);
+  cr_assert(share > 0.45 && share < 0.55, "store CPU share %.3f", share);
+  cr_assert_gt(st_metric(w, "download.completed"), 25000);
+  cr_assert_gt(st_metric(w, "local_delivery.delivered"), 200);
+  cr_assert_eq(st_metric(w, "version_store.full"), 0);
+  cr_assert_eq(st_metric(w, "download.store_full"), 0);
+  double pages = metric_max(w, "version_store.bytes") / (double)c.version_bucket;
+  cr_assert(pages >= 1 && pages <= 40, "at most %.0f pages in use", pages);
+  cr_assert_eq(st_metric(w, "version_store.bytes"), 0);
   st_end(w, inst);
 }
 

@@ -64,6 +64,8 @@ enum {
 #define STORE_ECONVERT (-100) /* MIME conversion failed (property cache full) */
 #define STORE_EDOWN (-101)    /* the store is down (restart, shutdown) */
 #define STORE_EREFUSED (-102) /* RPC refused by the admission limit */
+/* a write found the version store full: 0x8004060C, MAPI_E_STORE_FULL */
+#define STORE_ESTOREFULL (-103)
 
 /* A static message for a STORE_E* or SIM_E* code (never NULL). */
 const char *store_strerror(int rc);
@@ -120,6 +122,7 @@ typedef struct store_config {
   sim_time_t download_timeout;   /* the client gives up after this */
   sim_dist_t download_cpu;       /* conversion CPU of one download */
   sim_dist_t download_flush_cpu; /* CPU of one flush request */
+  sim_dist_t download_spin_cpu;  /* CPU of the spinning loop per flush issued */
   uint64_t version_store;        /* version store capacity, bytes */
   uint64_t version_bucket;       /* version store bytes per write */
   int64_t download_flush_window; /* flush requests a failed download keeps

@@ -53,8 +53,12 @@ struct store_clients {
   sim_metric_t *m_mapi_done, *m_mapi_latency, *m_mapi_failed;
 };
 
+/* An OWA request or MAPI RPC: one write (a version store page until the
+ * operation commits; full: 0x8004060C), then the service time. */
 static int serve_fn(store_t *s, void *arg, int64_t service) {
-  (void)s; (void)arg;
+  (void)arg;
+  int rc = store_vs_write(s, store_txn_self(s));
+  if (rc != 0) return rc;
   if (sim_sleep((sim_time_t)service) != 0) return STORE_EDOWN;
   return 0;
 }

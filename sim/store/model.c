@@ -230,11 +230,14 @@ sim_model_t *store_model_build(const store_mech_t *const *extra, char *err, size
   if (!as->params || !as->faults || !as->fault_mech || !as->fault_local || !as->fixes || !as->kinds)
     goto oom;
 
-  size_t off = ALIGN16(sizeof(store_config_t));
+  /* store_config_t, then each mechanism's own block at a 16-byte boundary
+   * (with none, just store_config_t, whatever its size) */
+  size_t off = sizeof(store_config_t);
   size_t np = 0, nf = 0, nx = 0;
   for (size_t i = 0; i < n; i++) {
     const store_mech_t *mc = as->mechs[i];
     if (mc->config_size) {
+      off = ALIGN16(off);
       as->cfg_off[i] = off;
       off += ALIGN16(mc->config_size);
     }

@@ -26,8 +26,12 @@ struct store_moves {
   sim_metric_t *m_done, *m_failed, *m_active, *m_copy_time;
 };
 
+/* Copies one mailbox: its writes hold a version store page until the copy
+ * commits (full: 0x8004060C, the move of this mailbox fails). */
 static int copy_fn(store_t *s, void *arg, int64_t d) {
-  (void)s; (void)arg;
+  (void)arg;
+  int rc = store_vs_write(s, store_txn_self(s));
+  if (rc != 0) return rc;
   if (sim_sleep((sim_time_t)d) != 0) return STORE_EDOWN;
   return 0;
 }

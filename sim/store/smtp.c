@@ -248,6 +248,13 @@ static int deliver_fn(store_t *s, void *arg, int64_t val) {
   if (rc != 0) return rc;
   void *body = sim_proc_alloc(store_proc(s), m->size ? m->size : 1);
   if (!body) return SIM_EMEMLIMIT;
+  /* the message row: a version store page until the delivery commits;
+   * full: 0x8004060C, the message stays queued and is retried */
+  rc = store_vs_write(s, store_txn_self(s));
+  if (rc != 0) {
+    sim_proc_free(store_proc(s), body);
+    return rc;
+  }
 
   rc = sim_sleep(m->write_time);
   sim_proc_free(store_proc(s), body);

@@ -8,26 +8,32 @@
  * (store_call, kind "download", given up after workload.download.timeout:
  * the client hangs that long, then tries again up to workload.download.
  * retries times after retry_delay). The download converts the message
- * (store.download_cpu) and marks it read, a write that takes one version
- * store bucket (store.version_bucket) until its transaction ends.
+ * (store.download_cpu) and marks it read, a write that takes one page of the
+ * store's version store (store_vs_write, store.c) until its transaction
+ * ends.
  *
  * A malformed message fails conversion. With the kb922768 fix the failed
  * download ends: its transaction is rolled back and the client gets one
- * error. Without it the download does not exit: the task that runs it keeps
- * issuing flush requests to the store (store_submit, kind "download"), up to
- * store.download_flush_window in flight, each costing store.download_flush_cpu
- * on another store task and writing one version store bucket that the still
- * open transaction pins. So the cores fill with flush work (store CPU near
- * 100 %), healthy work waits behind it for tasks and cores (RPC latency,
+ * error. Without it the download does not exit: the task that runs it loops,
+ * burning store.download_spin_cpu per turn, issuing flush requests to the
+ * store (store_submit, kind "download"), up to store.download_flush_window
+ * in flight, each costing store.download_flush_cpu on another store task and
+ * writing one version store page into the spinner's transaction, which never
+ * commits and so holds them. So the cores fill with flush work (store CPU
+ * near 100 %), healthy work waits behind it for tasks and cores (RPC latency,
  * client timeouts, queued mail), every hung retry starts another spinner,
- * and once the version store is full every write fails with 0x8004060C
- * (MAPI_E_STORE_FULL). Modelling assumption: the article does not say which
- * resource returns 0x8004060C; the version store pinned by a transaction
- * that never ends is the ESE mechanism that yields "store full" errors.
+ * and once the version store is full every write of every kind (deliveries,
+ * MAPI and OWA operations, downloads, mailbox copies) fails with 0x8004060C
+ * (MAPI_E_STORE_FULL): mail queues for that reason too. Modelling
+ * assumption: the article does not say which resource returns 0x8004060C;
+ * the version store held by a transaction that never ends is the ESE
+ * mechanism that yields "store full" errors.
  *
- * The spinning task calls sim_request() per flush and never sim_progress(),
- * so the kernel's spin detector names it; the flush tasks finish work items
- * (the core calls sim_progress after each) and are not reported.
+ * Nothing here talks to the spin detector: the spinning task burns CPU and
+ * issues work items (store_submit counts each as a request of the issuing
+ * thread) inside a work item that never finishes, so the kernel finds it;
+ * the flush tasks finish work items (progress, store.c) and are not
+ * reported.
  *
  * Download states (client thread, per attempt):
  *   ARRIVED -> REFUSED (admission) | DONE | STORE_FULL | ERROR (fix) |
@@ -35,8 +41,7 @@
  * On the task: CONVERT -> DONE | FAILED -> (fix) ROLLBACK | (no fix) SPIN
  *   SPIN -> EXIT only when the store goes down (task canceled).
  *
- * Locking: sp->lock protects the version store tally, the counters of
- * spinners and the ledger; it is never held across a blocking call other
+ * Locking: sp->lock protects the counters of spinners and the ledger; it is never held across a blocking call other
  * than sim_proc_alloc/free (which do not block).
  */
 #include <inttypes.h>
@@ -47,10 +52,8 @@
 #include "storesim/alloc.h"
 #include "store_int.h"
 
-/* MAPI_E_STORE_FULL, MAKE_MAPI_E(0x60C): a write found the version store
- * full. And the error a failed download returns with the fix
- * (MAPI_E_CORRUPT_DATA, MAKE_MAPI_E(0x10B)). Model-local result codes. */
-#define STORE_ESTOREFULL (-110)
+/* The error a failed download returns with the fix (MAPI_E_CORRUPT_DATA,
+ * MAKE_MAPI_E(0x10B)). A model-local result code. */
 #define STORE_ECORRUPT (-111)
 
 typedef struct download {
@@ -59,9 +62,7 @@ typedef struct download {
   int malformed;
   int attempt;
   sim_time_t cpu;
-  uint64_t gen;     /* version store generation of its transaction */
-  void **buckets;   /* version store buckets its transaction pins */
-  size_t nb, capb;
+  store_txn_t *txn;  /* the spinner's transaction (spinners only) */
   sim_sem_t *window; /* flushes in flight (spinners only) */
 } download_t;
 
@@ -69,8 +70,6 @@ struct store_spin {
   store_t *s;
   sim_proc_t *proc;
   sim_mutex_t *lock;
-  uint64_t vs_used;   /* version store bytes in use */
-  uint64_t vs_gen;    /* bumped when the store goes down (arena reset) */
   int64_t spinning;
   int64_t malformed_started;
   sim_time_t first_broken; /* -1 until the first broken download */
@@ -89,7 +88,7 @@ struct store_spin {
   sim_metric_t *m_requests, *m_completed, *m_timeouts, *m_refused;
   sim_metric_t *m_failed, *m_errors, *m_store_full, *m_latency, *m_malformed;
   sim_metric_t *m_retries, *m_hung_clients, *m_spinning, *m_flushes;
-  sim_metric_t *m_vs_bytes, *m_vs_full, *m_cpu_pct, *m_cpu_after;
+  sim_metric_t *m_cpu_pct, *m_cpu_after;
   sim_metric_t *m_first_broken;
 };
 
@@ -110,52 +109,6 @@ static download_t *download_new(struct store_spin *sp, int malformed,
   return d;
 }
 
-/* ---- the version store ------------------------------------------------------ */
-
-/* One write of d's transaction: pins a bucket of store arena memory until the
- * transaction ends. Returns 0, STORE_ESTOREFULL when the version store is
- * full (or the arena refuses the bytes), STORE_EDOWN when the store went
- * down since the transaction began. */
-static int vs_write(store_t *s, struct store_spin *sp, download_t *d) {
-  uint64_t b = s->cfg->version_bucket;
-  int rc = 0;
-  sim_mutex_lock(sp->lock);
-  if (d->gen != sp->vs_gen) {
-    rc = STORE_EDOWN;
-  } else if (sp->vs_used + b > s->cfg->version_store) {
-    rc = STORE_ESTOREFULL;
-  } else {
-    void *p = sim_proc_alloc(store_proc(s), (size_t)b);
-    if (!p) {
-      rc = STORE_ESTOREFULL;
-    } else {
-      if (d->nb == d->capb) {
-        d->capb = d->capb ? 2 * d->capb : 8;
-        d->buckets = sim_xrealloc(d->buckets, d->capb * sizeof *d->buckets);
-      }
-      d->buckets[d->nb++] = p;
-      sp->vs_used += b;
-      sim_gauge_set(sp->m_vs_bytes, (double)sp->vs_used);
-    }
-  }
-  if (rc == STORE_ESTOREFULL) sim_counter_add(sp->m_vs_full, 1);
-  sim_mutex_unlock(sp->lock);
-  return rc;
-}
-
-/* Ends d's transaction (commit or rollback): its buckets are released. After
- * a store restart they are gone with the arena: only forgotten. */
-static void vs_end(store_t *s, struct store_spin *sp, download_t *d) {
-  sim_mutex_lock(sp->lock);
-  if (d->gen == sp->vs_gen) {
-    for (size_t i = 0; i < d->nb; i++) sim_proc_free(store_proc(s), d->buckets[i]);
-    sp->vs_used -= (uint64_t)d->nb * s->cfg->version_bucket;
-    sim_gauge_set(sp->m_vs_bytes, (double)sp->vs_used);
-  }
-  d->nb = 0;
-  sim_mutex_unlock(sp->lock);
-}
-
 /* ---- work on store tasks --------------------------------------------------- */
 
 static int flush_fn(store_t *s, void *arg, int64_t cpu) {
@@ -164,7 +117,9 @@ static int flush_fn(store_t *s, void *arg, int64_t cpu) {
   int rc = sim_cpu_burn((sim_time_t)cpu);
   if (rc == 0 && !sim_thread_canceled(sim_self())) {
     sim_counter_add(sp->m_flushes, 1);
-    rc = vs_write(s, sp, d); /* full: the flush fails; the spinner goes on */
+    /* a write of the spinner's transaction, held until it ends (never);
+     * full: the flush fails; the spinner goes on */
+    rc = store_vs_write(s, d->txn);
   } else {
     rc = STORE_EDOWN;
   }
@@ -192,16 +147,31 @@ static int spin(store_t *s, struct store_spin *sp, download_t *d) {
   char name[48];
   snprintf(name, sizeof name, "download.window.%" PRIu64, d->id);
   d->window = sim_sem_create(s->w, name, s->cfg->download_flush_window);
-  for (;;) {
+  d->txn = store_txn_self(s);
+  /* Each turn of the loop burns store.download_spin_cpu on this task, then
+   * issues a flush into every free slot of the window (so a loop that waits
+   * for a core keeps the window full: the flushes it could not issue during
+   * the wait go out together). */
+  int stop = 0;
+  while (!stop) {
     if (sim_sem_acquire(d->window) != 0) break;
     if (sim_thread_canceled(sim_self())) break;
     sim_mutex_lock(sp->lock);
-    sim_time_t cpu =
-        (sim_time_t)sim_dist_sample(&s->cfg->download_flush_cpu, &sp->rng_flush);
+    sim_time_t own = (sim_time_t)sim_dist_sample(&s->cfg->download_spin_cpu, &sp->rng_flush);
     sim_mutex_unlock(sp->lock);
-    sim_request();
-    if (store_submit(s, STORE_K_DOWNLOAD, flush_fn, d, cpu, flush_drop) != 0)
+    if (sim_cpu_burn(own) != 0) {
+      sim_sem_release(d->window);
       break;
+    }
+    do {
+      sim_mutex_lock(sp->lock);
+      sim_time_t cpu = (sim_time_t)sim_dist_sample(&s->cfg->download_flush_cpu, &sp->rng_flush);
+      sim_mutex_unlock(sp->lock);
+      if (store_submit(s, STORE_K_DOWNLOAD, flush_fn, d, cpu, flush_drop) != 0) {
+        stop = 1;
+        break;
+      }
+    } while (sim_sem_tryacquire(d->window) == 0);
   }
   sim_mutex_lock(sp->lock);
   sp->spinning--;
@@ -213,20 +183,11 @@ static int spin(store_t *s, struct store_spin *sp, download_t *d) {
 static int download_fn(store_t *s, void *arg, int64_t val) {
   download_t *d = arg;
   struct store_spin *sp = d->sp;
-  sim_mutex_lock(sp->lock);
-  d->gen = sp->vs_gen;
-  sim_mutex_unlock(sp->lock);
   if (sim_cpu_burn(d->cpu) != 0) return STORE_EDOWN;
-  if (!d->malformed) {
-    int rc = vs_write(s, sp, d); /* mark read */
-    vs_end(s, sp, d);
-    return rc;
-  }
+  if (!d->malformed) /* mark read; the transaction commits on return */
+    return store_vs_write(s, store_txn_self(s));
   /* conversion of the malformed message failed */
-  if (store_has_fix(s, STORE_FIX_KB922768)) {
-    vs_end(s, sp, d);
-    return STORE_ECORRUPT;
-  }
+  if (store_has_fix(s, STORE_FIX_KB922768)) return STORE_ECORRUPT; /* rolled back on return */
   return spin(s, sp, d);
 }
 
@@ -323,40 +284,27 @@ static void spin_sample(store_t *s, void *self) {
   sp->last_busy = busy;
 }
 
-static void spin_down(store_t *s, void *self) {
-  struct store_spin *sp = self;
-  if (!sp->lock) return; /* no downloads */
-  sim_mutex_lock(sp->lock);
-  sp->vs_gen++; /* every open transaction's buckets go with the arena */
-  sp->vs_used = 0;
-  sim_gauge_set(sp->m_vs_bytes, 0);
-  sim_mutex_unlock(sp->lock);
-}
-
 static void spin_report(store_t *s, void *self, char *buf, size_t n) {
   struct store_spin *sp = self;
   if (!sp->lock || sim_mutex_trylock(sp->lock) != 0) return;
-  if (sp->spinning > 0 || sp->vs_used > 0)
+  /* s->vs_used: the caller holds s->lock */
+  if (sp->spinning > 0 || s->vs_used > 0)
     store__appendf(buf, n,
                    "downloads: %" PRId64 " failed downloads spinning; version "
                    "store %" PRIu64 " of %" PRIu64 " bytes\n",
-                   sp->spinning, sp->vs_used, s->cfg->version_store);
+                   sp->spinning, s->vs_used, s->cfg->version_store);
   sim_mutex_unlock(sp->lock);
 }
 
 static void spin_destroy(void *self) {
   struct store_spin *sp = self;
-  for (size_t i = 0; i < sp->nall; i++) {
-    free(sp->all[i]->buckets);
-    free(sp->all[i]);
-  }
+  for (size_t i = 0; i < sp->nall; i++) free(sp->all[i]);
   free(sp->all);
   free(sp);
 }
 
 static const store_component_t spin_component = {
     .name = "downloads",
-    .down = spin_down,
     .report = spin_report,
     .sample = spin_sample,
     .destroy = spin_destroy,
@@ -393,10 +341,7 @@ static int spin_init(store_t *s, char *err, size_t nerr) {
   sp->m_hung_clients = sim_metric(w, "download.gave_up", SIM_M_COUNTER, "");
   sp->m_spinning = sim_metric(w, "download.spinning", SIM_M_GAUGE, "");
   sp->m_flushes = sim_metric(w, "download.flushes", SIM_M_COUNTER, "");
-  sp->m_first_broken =
-      sim_metric(w, "download.first_broken_at", SIM_M_GAUGE, "s");
-  sp->m_vs_bytes = sim_metric(w, "version_store.bytes", SIM_M_GAUGE, "B");
-  sp->m_vs_full = sim_metric(w, "version_store.full", SIM_M_COUNTER, "");
+  sp->m_first_broken = sim_metric(w, "download.first_broken_at", SIM_M_GAUGE, "s");
   sp->m_cpu_after =
       sim_metric(w, "store.cpu_percent_after_broken", SIM_M_SAMPLE, "%");
   sim_gauge_set(sp->m_first_broken, -1);
@@ -431,11 +376,10 @@ static const sim_param_t spin_params[] = {
      "Store CPU to convert one downloaded message."},
     {"store.download_flush_cpu", SIM_P_DIST_TIME, STORE_CFG(download_flush_cpu), 0, STORE_TMAX,
      "const(50ms)", "Store CPU of one flush request issued by a failed download (KB922768)."},
-    {"store.version_store", SIM_P_SIZE, STORE_CFG(version_store), 0, 64 * STORE_GiB, "16MiB",
-     "Version store of the database: uncommitted changes of open "
-     "transactions; full: writes fail with 0x8004060C (MAPI_E_STORE_FULL)."},
-    {"store.version_bucket", SIM_P_SIZE, STORE_CFG(version_bucket), 16, STORE_GiB, "4KiB",
-     "Version store bytes of one write (a flush, marking a message read)."},
+    {"store.download_spin_cpu", SIM_P_DIST_TIME, STORE_CFG(download_spin_cpu), 0, STORE_TMAX,
+     "const(1ms)",
+     "Store CPU a failed download that does not exit burns on its own task per turn of its "
+     "loop (each turn refills its flush window; KB922768)."},
     {"store.download_flush_window", SIM_P_INT, STORE_CFG(download_flush_window), 1, 1024, "4",
      "Flush requests a failed download keeps in flight (each runs on a store "
      "task) without the kb922768 fix."},
@@ -472,9 +416,6 @@ static const sim_metric_desc_t spin_metrics[] = {
      "CPU)"},
     {"download.first_broken_at", SIM_M_GAUGE, "s",
      "virtual time of the first broken download; -1 if none"},
-    {"version_store.bytes", SIM_M_GAUGE, "B",
-     "version store in use: buckets of open transactions (store arena)"},
-    {"version_store.full", SIM_M_COUNTER, "", "writes refused because the version store was full"},
     {"store.cpu_percent_after_broken", SIM_M_SAMPLE, "%",
      "`store.cpu_percent` of each interval that began after the first broken download (its `min` "
      "is the sustained level)"},

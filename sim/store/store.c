@@ -19,6 +19,25 @@
  * parties (caller, queue/task) that will still touch it; an item returns to
  * the pool when refs drops to 0.
  *
+ * Version store (store_vs_write): every work item runs as one transaction
+ * of its task, begun before the work function and ended (its pages
+ * returned) when it returns; a write takes one page of store.version_bucket
+ * bytes from the store arena, and a write that finds store.version_store
+ * bytes in use fails with STORE_ESTOREFULL (0x8004060C). Modelling
+ * assumption: ESE refuses a version-store allocation at once
+ * (JET_errVersionStoreOutOfMemory) and the store rolls the transaction back;
+ * nothing waits for pages. So pages in use = writes/s x transaction time
+ * (Little): healthy short transactions hold a few pages; transactions that
+ * wait for cores hold theirs longer; one that never ends holds its pages for
+ * good. The pages are gone with the arena on a restart (vs_gen).
+ *
+ * Progress (the kernel's spin detector): a task finishing a work item
+ * (task_main) and a caller whose store_call succeeded have done a unit of
+ * work (sim_progress); a thread issuing a work item (store_call,
+ * store_submit) has made a request (sim_request). So a task whose work item
+ * never finishes while it burns CPU or keeps issuing work is a spin, whatever
+ * the work kind, with no mechanism telling the detector.
+ *
  * Exhaustion detector: when nfree drops to 0 while the store is UP, the event
  * is counted; the first time, its virtual time is published as
  * tasks.exhausted_at (seconds) and an "exhaustion" model report lists every
@@ -47,6 +66,12 @@ static const sim_param_t core_params[] = {
      "Default timeout of a store_shutdown fault that gives none."},
     {"store.memory_limit", SIM_P_SIZE, STORE_CFG(memory_limit), 0, 64 * STORE_GiB, "2GiB",
      "Address space of the 32-bit store process (0: unlimited)."},
+    {"store.version_store", SIM_P_SIZE, STORE_CFG(version_store), 0, 64 * STORE_GiB, "16MiB",
+     "Version store of the database: uncommitted changes of open transactions (every work "
+     "item is one); full: writes fail with 0x8004060C (MAPI_E_STORE_FULL)."},
+    {"store.version_bucket", SIM_P_SIZE, STORE_CFG(version_bucket), 16, STORE_GiB, "4KiB",
+     "Version store bytes of one write (a delivery, a MAPI or OWA operation, a mailbox copy, "
+     "marking a message read, a flush), held until its transaction ends."},
     {NULL, 0, 0, 0, 0, NULL, NULL}};
 
 static const sim_fault_kind_t core_faults[] = {
@@ -93,6 +118,10 @@ static const sim_metric_desc_t core_metrics[] = {
     {"store.cpu_time", SIM_M_GAUGE, "s", "CPU seconds the store process has used, sampled"},
     {"detect.spins_store_tasks", SIM_M_GAUGE, "",
      "spin reports whose thread is a store task, each sample interval and at the end"},
+    {"version_store.bytes", SIM_M_GAUGE, "B",
+     "version store in use: pages of open transactions (store arena)"},
+    {"version_store.full", SIM_M_COUNTER, "",
+     "writes refused because the version store was full (0x8004060C)"},
     {NULL, 0, NULL, NULL}};
 
 static const sim_plot_desc_t core_plots[] = {{"free tasks", {"tasks.free"}},
@@ -132,6 +161,7 @@ const char *store_strerror(int rc) {
     return "the store is down";
   case STORE_EREFUSED:
     return "RPC refused: too many RPCs in flight";
+  case STORE_ESTOREFULL: return "the version store is full (0x8004060C, MAPI_E_STORE_FULL)";
   default:
     return sim_strerror(rc);
   }
@@ -294,6 +324,64 @@ static void exhaustion_detected(store_t *s) {
   free(buf);
 }
 
+/* ---- version store --------------------------------------------------------------- */
+
+/* Caller holds s->lock. */
+static void txn_begin(store_t *s, store_txn_t *x) {
+  x->open = 1;
+  x->vs_gen = s->vs_gen;
+  x->npages = 0;
+}
+
+/* Commit or rollback: the pages go back. After the store went down they
+ * are gone with the arena: only forgotten. Caller holds s->lock. */
+static void txn_end(store_t *s, store_txn_t *x) {
+  if (x->vs_gen == s->vs_gen && x->npages > 0) {
+    for (size_t i = 0; i < x->npages; i++) sim_proc_free(s->proc, x->pages[i]);
+    s->vs_used -= (uint64_t)x->npages * s->cfg->version_bucket;
+    sim_gauge_set(s->m_vs_bytes, (double)s->vs_used);
+  }
+  x->npages = 0;
+  x->open = 0;
+}
+
+store_txn_t *store_txn_self(store_t *s) {
+  sim_thread_t *self = sim_self();
+  store_txn_t *x = NULL;
+  sim_mutex_lock(s->lock);
+  for (int i = 0; i < s->ntasks && !x; i++)
+    if (s->tasks[i].th == self && s->tasks[i].cur) x = &s->tasks[i].txn;
+  sim_mutex_unlock(s->lock);
+  return x;
+}
+
+int store_vs_write(store_t *s, store_txn_t *x) {
+  uint64_t b = s->cfg->version_bucket;
+  int rc = 0;
+  sim_mutex_lock(s->lock);
+  if (!x || !x->open || x->vs_gen != s->vs_gen || s->state != STORE_UP) {
+    rc = STORE_EDOWN;
+  } else if (s->vs_used + b > s->cfg->version_store) {
+    rc = STORE_ESTOREFULL;
+  } else {
+    void *p = sim_proc_alloc(s->proc, (size_t)b);
+    if (!p) {
+      rc = STORE_ESTOREFULL;
+    } else {
+      if (x->npages == x->cap) {
+        x->cap = x->cap ? 2 * x->cap : 8;
+        x->pages = sim_xrealloc(x->pages, x->cap * sizeof *x->pages);
+      }
+      x->pages[x->npages++] = p;
+      s->vs_used += b;
+      sim_gauge_set(s->m_vs_bytes, (double)s->vs_used);
+    }
+  }
+  if (rc == STORE_ESTOREFULL) sim_counter_add(s->m_vs_full, 1);
+  sim_mutex_unlock(s->lock);
+  return rc;
+}
+
 /* ---- tasks ----------------------------------------------------------------------- */
 
 static void task_main(void *arg) {
@@ -322,6 +410,7 @@ static void task_main(void *arg) {
       s->exhausted = 1;
       exhaustion_detected(s);
     }
+    txn_begin(s, &t->txn);
     sim_mutex_unlock(s->lock);
 
     int rc = wk->fn(s, wk->arg, wk->val);
@@ -332,6 +421,7 @@ static void task_main(void *arg) {
     }
 
     sim_mutex_lock(s->lock);
+    txn_end(s, &t->txn);
     if (t->gen != s->gen) {
       /* abandoned by a restart that did not wait for us: touch nothing of
        * the new generation */
@@ -403,6 +493,7 @@ int store_call(store_t *s, store_kind_t kind, store_fn fn, void *arg,
     sim_mutex_unlock(s->lock);
     return STORE_EDOWN;
   }
+  sim_request(); /* issuing work: a request of the caller (spin detector) */
   store_work_t *wk = item_get(s);
   wk->kind = kind;
   wk->fn = fn;
@@ -445,6 +536,7 @@ int store_call(store_t *s, store_kind_t kind, store_fn fn, void *arg,
   wk->waiting = 0;
   item_unref(s, wk);
   sim_mutex_unlock(s->lock);
+  if (rc == 0) sim_progress(); /* the caller's unit of work is done */
   return rc;
 }
 
@@ -455,6 +547,7 @@ int store_submit(store_t *s, store_kind_t kind, store_fn fn, void *arg,
     sim_mutex_unlock(s->lock);
     return STORE_EDOWN;
   }
+  sim_request(); /* issuing work: a request of the caller (spin detector) */
   store_work_t *wk = item_get(s);
   wk->kind = kind;
   wk->fn = fn;
@@ -551,6 +644,12 @@ static int store_go_down(store_t *s, sim_time_t timeout) {
     item_unref(s, wk);
     sim_mutex_unlock(s->lock);
   }
+  /* every open transaction's pages go with the arena */
+  sim_mutex_lock(s->lock);
+  s->vs_gen++;
+  s->vs_used = 0;
+  sim_gauge_set(s->m_vs_bytes, 0);
+  sim_mutex_unlock(s->lock);
   for (int i = 0; i < s->ncomp; i++)
     if (s->comp[i]->down) s->comp[i]->down(s, s->comp_self[i]);
 
@@ -758,6 +857,8 @@ store_t *store_create(sim_world_t *w, const store_assembly_t *as, const void *cf
   s->m_mem = sim_metric(w, "store.memory", SIM_M_GAUGE, "B");
   s->m_cpu = sim_metric(w, "store.cpu_time", SIM_M_GAUGE, "s");
   s->m_spin_tasks = sim_metric(w, "detect.spins_store_tasks", SIM_M_GAUGE, "");
+  s->m_vs_bytes = sim_metric(w, "version_store.bytes", SIM_M_GAUGE, "B");
+  s->m_vs_full = sim_metric(w, "version_store.full", SIM_M_COUNTER, "");
   sim_gauge_set(s->m_tasks_total, (double)cfg->tasks);
   sim_gauge_set(s->m_exhausted_at, -1);
   sim_gauge_set(s->m_up, 1);
@@ -798,8 +899,12 @@ void store_destroy(store_t *s) {
     if (s->comp[i]->destroy) s->comp[i]->destroy(s->comp_self[i]);
   for (size_t i = 0; i < s->nall; i++) free(s->all_items[i]);
   free(s->all_items);
+  for (int i = 0; s->tasks && i < s->ntasks; i++) free(s->tasks[i].txn.pages);
   free(s->tasks);
-  for (int i = 0; i < s->nold; i++) free(s->old_tasks[i]);
+  for (int i = 0; i < s->nold; i++) {
+    for (int k = 0; k < s->ntasks; k++) free(s->old_tasks[i][k].txn.pages);
+    free(s->old_tasks[i]);
+  }
   free(s->old_tasks);
   free(s->busy_by_kind);
   free(s->m_tasks_busy_kind);

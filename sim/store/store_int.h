@@ -160,6 +160,19 @@ struct store_work {
   sim_cond_t *done; /* created once per pooled item */
 };
 
+/* A transaction's hold on the version store: the pages (store arena
+ * memory, store.version_bucket bytes each) of its writes, kept until it
+ * ends. Every work item runs as one transaction of its task (task_main
+ * begins it before the work function and ends it, commit or rollback, when
+ * the function returns). States: CLOSED -> OPEN [task_main] -> CLOSED
+ * [task_main]; pages taken while OPEN [store_vs_write]. */
+typedef struct store_txn {
+  int open;
+  uint64_t vs_gen; /* s->vs_gen when it began: a restart forgets its pages */
+  void **pages;
+  size_t npages, cap;
+} store_txn_t;
+
 typedef struct store_task {
   store_t *s;
   int index;
@@ -168,6 +181,7 @@ typedef struct store_task {
   int alive;
   int stop;
   uint64_t gen;      /* store generation it belongs to */
+  store_txn_t txn;   /* the transaction of cur */
 } store_task_t;
 
 /* ---- components -------------------------------------------------------------- */
@@ -232,6 +246,9 @@ struct store {
   int free_low;          /* fewest free tasks seen while UP */
   sim_time_t exhausted_at; /* first time, or -1 */
 
+  uint64_t vs_used; /* version store bytes held by open transactions */
+  uint64_t vs_gen;  /* bumped when the store goes down (arena reset) */
+
   int64_t rpc_inflight;
   double rpc_ring[1024]; /* latencies (ms) of the last 1,024 RPCs */
   int rpc_ring_n, rpc_ring_i;
@@ -261,6 +278,7 @@ struct store {
   sim_metric_t *m_up, *m_restarts, *m_shutdown_completed, *m_shutdown_time;
   sim_metric_t *m_mem, *m_cpu;
   sim_metric_t *m_spin_tasks;
+  sim_metric_t *m_vs_bytes, *m_vs_full;
 };
 
 /* ---- core API (store.c) ------------------------------------------------------ */
@@ -307,6 +325,20 @@ int store_call(store_t *s, store_kind_t kind, store_fn fn, void *arg,
  * (may be NULL). Callable from a thread (not from a callback). */
 int store_submit(store_t *s, store_kind_t kind, store_fn fn, void *arg,
                  int64_t val, void (*drop)(store_t *, void *, int64_t));
+
+/* The version store (store.version_store bytes): every transaction takes a
+ * page per write and returns them when it ends, so a transaction that runs
+ * long holds its pages long, and one that never ends (a spin) holds them for
+ * good. The transaction of the work item the calling task runs (NULL when
+ * the caller is not a store task). */
+store_txn_t *store_txn_self(store_t *s);
+/* One write of txn (its own, or one it writes on behalf of, as a flush of a
+ * spinning download does): takes one page until txn ends. Returns 0;
+ * STORE_ESTOREFULL when the version store is full or the arena refuses the
+ * page (counted in version_store.full; txn is unchanged); STORE_EDOWN when
+ * txn has ended or the store went down since it began. Call from a
+ * simulated thread; do not hold a component lock that a task's work needs. */
+int store_vs_write(store_t *s, store_txn_t *txn);
 
 /* RPC admission: returns 0 and counts one RPC in flight, or STORE_EREFUSED
  * (limit reached, counted in rpc.refused) or STORE_EDOWN. Pair a 0 return
