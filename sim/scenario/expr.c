@@ -37,7 +37,9 @@ enum fn {
   F_CEIL,
   F_FLOOR
 };
-static const struct { const char *name; int nargs;
+static const struct {
+  const char *name;
+  int nargs;
 } fns[] = {{"abs", 1}, {"min", 2},      {"max", 2},      {"pow", 2},  {"sqrt", 1}, {"exp", 1},
            {"ln", 1},  {"erlang_b", 2}, {"erlang_c", 2}, {"ceil", 1}, {"floor", 1}};
 #define NFNS (sizeof fns / sizeof fns[0])
