@@ -165,6 +165,38 @@ static inline void st_check_scenario(const char *name, const st_golden_t *golden
   scn_diag_free(&d);
   kt_leak_check();
 }
+
+/* Loads scenarios/<name> with the overrides sets[0 .. nsets) ("key=value",
+ * as --set) and runs it; fails the test unless every expectation of every
+ * variant passes (no golden hash: the run is not the shipped one). For
+ * expectations that must follow the parameters, not the shipped numbers. */
+static inline void st_check_scenario_set(const char *name, const char *const *sets, size_t nsets) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/scenarios/%s", STORESIM_SOURCE_DIR, name);
+  scn_scenario_t *sc = NULL;
+  scn_diag_t d;
+  scn_diag_init(&d);
+  scn_load_opts_t lo = {sets, nsets};
+  int rc = scn_load(path, &lo, &sc, &d);
+  cr_assert_eq(rc, 0, "%s", d.text ? d.text : "load failed");
+  scn_run_opts_t o;
+  memset(&o, 0, sizeof o);
+  o.quiet = 1;
+  scn_result_t *r = scn_run(sc, &o);
+  cr_assert_not_null(r);
+  for (size_t i = 0; i < r->nvariants; i++) {
+    const scn_variant_res_t *v = &r->variants[i];
+    for (size_t k = 0; k < v->nexpects; k++)
+      cr_expect_eq(v->expects[k].status, SCN_X_PASS, "%s/%s with %s: %s -> %s", name, v->v->name,
+                   nsets ? sets[0] : "", v->expects[k].x->text,
+                   v->expects[k].detail ? v->expects[k].detail : "");
+  }
+  cr_assert_eq(r->status, 0, "%s: status %d", name, r->status);
+  scn_result_free(r);
+  scn_scenario_free(sc);
+  scn_diag_free(&d);
+  kt_leak_check();
+}
 #endif
 
 #endif

@@ -113,8 +113,11 @@ Test(expr, arithmetic_and_functions) {
   T("abs(erlang_c(4, 3) - 0.5094339622641509) < 1e-12");    /* M/M/c textbook value */
   T("abs(erlang_b(2, 1) - 0.2) < 1e-12");
   T("erlang_c(2, 3) == 1");                                 /* overloaded */
+  T("ceil(28 / 4) == 7 and ceil(29 / 4) == 8 and ceil(8 / 8) == 1");
+  T("floor(7.9) == 7 and ceil(-0.5) == 0");
   EERR("1 / 0 > 0", "division by zero");
   EERR("sqrt(-1) > 0", "negative");
+  EERR("ceil(2s) > 0", "plain number");
   EERR("erlang_c(1.5, 1) > 0", "whole number");
   EERR("exp(1s) > 0", "plain number");
 }

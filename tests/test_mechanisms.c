@@ -392,6 +392,90 @@ Test(imail, shutdown_completes_with_the_fix) {
   st_end(w, inst);
 }
 
+/* ---- workload rates: arrivals per second, start to start ------------------------------- */
+
+/* The MAPI program makes one call at a time. At 40/s with calls of 20 ms
+ * (80 % of the 25 ms period) it makes exactly 40 calls a second: the k-th
+ * call is due at k x 25 ms, whatever the calls take. Sleeping a period after
+ * each call made it 1 / (25 ms + 20 ms) = 22.2/s (1,333 calls in 60 s). */
+Test(rates, mapi_program_rate_is_start_to_start) {
+  sim_world_t *w = world_with(0);
+  store_config_t c;
+  program_config(&c, 2048, 0);
+  c.mapiprog_rate = 40;
+  c.openstore_service.kind = SIM_D_CONST;
+  c.openstore_service.a = 20.0 * SIM_MS;
+  void *inst = st_model_new(w, &c, 0, NULL, 0);
+  sim_world_run(w, 60 * SIM_SEC + 10 * SIM_MS); /* the 2,400th is due at 60 s */
+  store_model()->finish(inst);
+  cr_assert_eq(st_metric(w, "mapiprog.calls"), 2400, "calls in 60 s at 40/s: %.0f",
+               st_metric(w, "mapiprog.calls"));
+  st_end(w, inst);
+}
+
+/* Calls that overrun their period (exp(20 ms) > 25 ms with P = 0.29) start at
+ * once after the previous one: the program catches up, so over a run it
+ * makes rate x t calls, less the calls due but not yet started at the end.
+ * Those are the queue of a D/M/1 queue at load 0.8, P(>= k) = sigma^k with
+ * sigma = e^(-(1 - sigma) / 0.8) = 0.63: more than 20 with P ~ 1e-4. (A
+ * period slept after each call gave 1 / 45 ms: 13,333 calls.) */
+Test(rates, mapi_program_catches_up_after_slow_calls) {
+  sim_world_t *w = world_with(0);
+  store_config_t c;
+  program_config(&c, 2048, 0);
+  c.mapiprog_rate = 40;
+  c.openstore_service.kind = SIM_D_EXP;
+  c.openstore_service.a = 20.0 * SIM_MS;
+  void *inst = st_model_new(w, &c, 0, NULL, 0);
+  sim_world_run(w, 10 * SIM_MIN);
+  store_model()->finish(inst);
+  double n = st_metric(w, "mapiprog.calls");
+  cr_assert(n <= 24000 && n >= 24000 - 20, "calls in 10 min at 40/s: %.0f", n);
+  st_end(w, inst);
+}
+
+/* Every Poisson generator of the store, on a store that cannot keep up (2
+ * tasks, requests of 5 s): the number of arrivals in T is Poisson(rate x T)
+ * whatever the service, so it is within 4 sd of rate x T (P(miss) < 1e-4
+ * per count). */
+Test(rates, poisson_generators_are_open_loop) {
+  sim_world_t *w = world_with(0);
+  store_config_t c;
+  st_quiet_config(&c);
+  c.tasks = 2;
+  c.smtp_rate = 1;
+  c.owa_rate = 0.5;
+  c.mapi_rate = 0.5;
+  c.download_rate = 0.5;
+  c.download_retries = 0;
+  c.imail_inbound_rate = 0.5;
+  c.imail_outbound_rate = 0.5;
+  c.owa_service.kind = c.mapi_service.kind = c.download_cpu.kind = SIM_D_CONST;
+  c.owa_service.a = c.mapi_service.a = 5.0 * SIM_SEC;
+  c.download_cpu.a = 5.0 * SIM_SEC;
+  void *inst = st_model_new(w, &c, 0, NULL, 0);
+  const double T = 3600;
+  sim_world_run(w, (sim_time_t)T * SIM_SEC);
+  store_model()->finish(inst);
+  cr_assert_gt(st_metric(w, "owa.timeouts"), 0, "the store is slow");
+  struct {
+    const char *metric, *also;
+    double rate;
+  } g[] = {{"smtp.arrived", NULL, 1},
+           {"owa.requests", NULL, 0.5},
+           {"mapi.requests", NULL, 0.5},
+           {"download.requests", NULL, 0.5},
+           {"ims.received", "ims.refused", 0.5},
+           {"imail.reads", NULL, 0.5}};
+  for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
+    double n = st_metric(w, g[i].metric) + (g[i].also ? st_metric(w, g[i].also) : 0);
+    double mean = g[i].rate * T;
+    cr_expect_leq(fabs(n - mean), 4 * sqrt(mean), "%s: %.0f arrivals, Poisson mean %.0f",
+                  g[i].metric, n, mean);
+  }
+  st_end(w, inst);
+}
+
 /* ---- docs ------------------------------------------------------------------------------- */
 
 /* Every metric of a store running spin.c, leak.c and imail.c is in
@@ -465,6 +549,16 @@ Test(mechanisms_scenarios, q279798_exploration, .timeout = 300) {
 
 Test(mechanisms_scenarios, kb922768, .timeout = 120) { check_scenario("kb922768.yaml"); }
 Test(mechanisms_scenarios, kb898782, .timeout = 120) { check_scenario("kb898782.yaml"); }
+
+/* kb898782's expectations follow the object size (issue 15): the program
+ * stops growing when one object plus one leak no longer fits, so with 64 KiB
+ * objects 117 KiB stay free, more than the old bound of one leak (64 KiB). */
+Test(mechanisms_scenarios, kb898782_other_object_sizes, .timeout = 120) {
+  const char *a[] = {"workload.mapi_program.object_size=64KiB"};
+  st_check_scenario_set("kb898782.yaml", a, 1);
+  const char *b[] = {"workload.mapi_program.object_size=100B"};
+  st_check_scenario_set("kb898782.yaml", b, 1);
+}
 Test(mechanisms_scenarios, q279798, .timeout = 120) { check_scenario("q279798.yaml"); }
 Test(mechanisms_scenarios, bad_day, .timeout = 120) { check_scenario("bad-day.yaml"); }
 #endif

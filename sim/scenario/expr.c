@@ -24,10 +24,24 @@ enum op {
   E_LT, E_LE, E_GT, E_GE, E_EQ, E_NE, E_AND, E_OR, E_NOT, E_CALL
 };
 
-enum fn { F_ABS, F_MIN, F_MAX, F_POW, F_SQRT, F_EXP, F_LN, F_ERLANG_B, F_ERLANG_C };
-static const struct { const char *name; int nargs; } fns[] = {
-    {"abs", 1}, {"min", 2}, {"max", 2}, {"pow", 2}, {"sqrt", 1},
-    {"exp", 1}, {"ln", 1}, {"erlang_b", 2}, {"erlang_c", 2}};
+enum fn {
+  F_ABS,
+  F_MIN,
+  F_MAX,
+  F_POW,
+  F_SQRT,
+  F_EXP,
+  F_LN,
+  F_ERLANG_B,
+  F_ERLANG_C,
+  F_CEIL,
+  F_FLOOR
+};
+static const struct {
+  const char *name;
+  int nargs;
+} fns[] = {{"abs", 1}, {"min", 2},      {"max", 2},      {"pow", 2},  {"sqrt", 1}, {"exp", 1},
+           {"ln", 1},  {"erlang_b", 2}, {"erlang_c", 2}, {"ceil", 1}, {"floor", 1}};
 #define NFNS (sizeof fns / sizeof fns[0])
 
 static const char *const stat_names[SCN_ST__N] = {
@@ -744,6 +758,11 @@ static int ev_call(eval_t *ev, const scn_expr_t *e, scn_qty_t *out) {
     if (a.t || a.b) return ERR("%s(): the argument must be a plain number", name);
     if (e->fn == F_LN && a.v <= 0) return ERR("ln() of a number <= 0");
     *out = (scn_qty_t){e->fn == F_EXP ? exp(a.v) : log(a.v), 0, 0};
+    return 0;
+  case F_CEIL:
+  case F_FLOOR: /* counts: how many of something, e.g. copies per move thread */
+    if (a.t || a.b) return ERR("%s(): the argument must be a plain number", name);
+    *out = (scn_qty_t){e->fn == F_CEIL ? ceil(a.v) : floor(a.v), 0, 0};
     return 0;
   case F_ERLANG_B:
   case F_ERLANG_C:

@@ -105,7 +105,7 @@ struct store_cache {
   int64_t nvocab;
   int full;              /* the cache is full now */
   sim_metric_t *m_entries, *m_capacity, *m_failures, *m_hits, *m_inserts;
-  sim_metric_t *m_full_at, *m_conv_fail;
+  sim_metric_t *m_full_at, *m_last_full_at, *m_conv_fail;
 };
 
 static void cache_build(store_t *s, struct store_cache *c) {
@@ -205,10 +205,12 @@ static int cache_init(store_t *s, char *err, size_t nerr) {
   c->m_hits = sim_metric(s->w, "cache.hits", SIM_M_COUNTER, "");
   c->m_failures = sim_metric(s->w, "cache.insert_failures", SIM_M_COUNTER, "");
   c->m_full_at = sim_metric(s->w, "cache.full_at", SIM_M_GAUGE, "s");
+  c->m_last_full_at = sim_metric(s->w, "cache.last_full_at", SIM_M_GAUGE, "s");
   c->m_conv_fail =
       sim_metric(s->w, "conversion.failures", SIM_M_COUNTER, "");
   sim_gauge_set(c->m_capacity, (double)s->cfg->cache_capacity);
   sim_gauge_set(c->m_full_at, -1);
+  sim_gauge_set(c->m_last_full_at, -1);
   cache_build(s, c);
   if (!c->pc) {
     if (err) snprintf(err, nerr, "store arena refused the property cache");
@@ -252,6 +254,7 @@ int store__cache_convert(store_t *s, const char *const *keys, int nkeys) {
     sim_trace_emit(s->w, "cache.full", "store.propcache", c->pc->n);
     if (sim_metric_value(c->m_full_at) < 0)
       sim_gauge_set(c->m_full_at, (double)sim_now(s->w) / SIM_SEC);
+    sim_gauge_set(c->m_last_full_at, (double)sim_now(s->w) / SIM_SEC);
   }
   if (rc) {
     sim_counter_add(c->m_failures, 1);
@@ -294,6 +297,8 @@ static const sim_metric_desc_t cache_metrics[] = {
     {"cache.insert_failures", SIM_M_COUNTER, "",
      "conversions that needed a new entry when the cache was full"},
     {"cache.full_at", SIM_M_GAUGE, "s", "virtual time the cache first became full; -1 if never"},
+    {"cache.last_full_at", SIM_M_GAUGE, "s",
+     "virtual time the cache last became full (again after a restart emptied it); -1 if never"},
     {"conversion.failures", SIM_M_COUNTER, "",
      "failed MIME conversions (attempts, not distinct messages)"},
     {NULL, 0, NULL, NULL}};

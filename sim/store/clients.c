@@ -118,9 +118,9 @@ static void request_main(void *arg) {
 static void generator_main(void *arg) {
   client_gen_t *g = arg;
   store_t *s = g->c->s;
+  sim_time_t next = sim_now(s->w);
   for (;;) {
-    if (sim_sleep((sim_time_t)sim_rng_exp(&g->rng, 1e9 / g->rate)) != 0)
-      return;
+    if (store_arrival_wait(&next, (sim_time_t)sim_rng_exp(&g->rng, 1e9 / g->rate)) != 0) return;
     struct store_clients *c = g->c;
     sim_mutex_lock(c->lock);
     request_t *r = c->free_reqs;

@@ -338,9 +338,9 @@ static void generator_main(void *arg) {
   struct igen *g = arg;
   const store_config_t *cfg = g->im->s->cfg;
   int64_t n = 0;
+  sim_time_t next = sim_now(g->im->s->w);
   for (;;) {
-    if (sim_sleep((sim_time_t)sim_rng_exp(&g->rng, 1e9 / g->rate)) != 0)
-      return;
+    if (store_arrival_wait(&next, (sim_time_t)sim_rng_exp(&g->rng, 1e9 / g->rate)) != 0) return;
     arrive(g);
     if (cfg->imail_count > 0 && ++n >= cfg->imail_count) return;
   }
@@ -354,8 +354,9 @@ static void clock_main(void *arg) {
   struct store_imail *im = arg;
   const store_config_t *cfg = im->s->cfg;
   sim_time_t gap = (sim_time_t)(1e9 / cfg->imail_inbound_rate);
+  sim_time_t next = sim_now(im->s->w);
   for (int64_t n = 0; cfg->imail_count <= 0 || n < cfg->imail_count; n++) {
-    if (sim_sleep(gap) != 0) return;
+    if (store_arrival_wait(&next, gap) != 0) return;
     arrive(&im->gen[0]);
     arrive(&im->gen[1]);
   }

@@ -4,7 +4,9 @@
  * The program is its own simulated process ("mapiprog", with its own jemalloc
  * arena and workload.mapi_program.memory_limit). Its one thread logs on to a
  * mailbox (a session object in its arena), then calls OpenMsgStore for one
- * mailbox after another at workload.mapi_program.rate. Each call, in the
+ * mailbox after another at workload.mapi_program.rate (the k-th call is due
+ * k / rate after the start, start to start; see program_main).
+ * Each call, in the
  * MAPI library inside the program:
  *   - allocates the message store object (object_size) and, in pieces, the
  *     call's bookkeeping (leak_per_call bytes);
@@ -180,8 +182,15 @@ static void program_main(void *arg) {
   sim_time_t gap = (sim_time_t)(1e9 / c->mapiprog_rate);
   sim_rng_t rng;
   store_rng(s, &rng, "store.mapiprog");
+  /* One call at a time, the k-th due at start + k / rate: start to start,
+   * whatever a call takes (sleeping a period after each call would make the
+   * rate 1 / (period + call time)). A call that starts late (the previous one
+   * overran its period) starts at once, so the program catches up and makes
+   * rate x t calls in t as long as its calls take less than 1 / rate on
+   * average; one thread cannot exceed 1 / (mean call time). */
+  sim_time_t next = sim_now(s->w);
   for (;;) {
-    if (sim_sleep(gap) != 0) return;
+    if (store_arrival_wait(&next, gap) != 0) return;
     sim_mutex_lock(lp->lock);
     int restart = lp->restart_req;
     lp->restart_req = 0;

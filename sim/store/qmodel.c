@@ -181,9 +181,13 @@ static void arrivals(void *arg) {
   qm_t *q = arg;
   int64_t n = 0;
   if (sim_sleep_until(q->cfg.start)) return;
+  /* Arrival times are the running sum of the gaps (start to start), so time
+   * spent between arrivals never stretches a gap. */
+  sim_time_t next = sim_now(q->w);
   while (q->cfg.limit == 0 || n < q->cfg.limit) {
     sim_time_t gap = (sim_time_t)llround(sim_dist_sample(&q->cfg.interarrival, &q->rng_arrivals));
-    if (sim_sleep(gap)) return;
+    next = gap > SIM_TIME_MAX - next ? SIM_TIME_MAX : next + gap;
+    if (sim_sleep_until(next)) return;
     n++;
     if (!q->arrivals_on) continue; /* the draws go on: streams stay aligned */
     for (int64_t i = 0; i < q->cfg.batch; i++) spawn_customer(q);

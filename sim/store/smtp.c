@@ -431,9 +431,9 @@ static uint64_t msg_arrive(struct store_smtp *p, int malformed, sim_rng_t *rng) 
 
 static void generator_main(void *arg) {
   struct gen *g = arg;
+  sim_time_t next = sim_now(g->p->s->w);
   for (;;) {
-    if (sim_sleep((sim_time_t)sim_rng_exp(&g->rng, 1e9 / g->rate)) != 0)
-      return;
+    if (store_arrival_wait(&next, (sim_time_t)sim_rng_exp(&g->rng, 1e9 / g->rate)) != 0) return;
     msg_arrive(g->p, g->malformed, &g->rng);
   }
 }

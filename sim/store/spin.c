@@ -247,9 +247,9 @@ static void generator_main(void *arg) {
   struct store_spin *sp = g->sp;
   store_t *s = sp->s;
   int64_t n = 0;
+  sim_time_t next = sim_now(s->w);
   for (;;) {
-    if (sim_sleep((sim_time_t)sim_rng_exp(&g->rng, 1e9 / g->rate)) != 0)
-      return;
+    if (store_arrival_wait(&next, (sim_time_t)sim_rng_exp(&g->rng, 1e9 / g->rate)) != 0) return;
     sim_time_t cpu = (sim_time_t)sim_dist_sample(&s->cfg->download_cpu, &g->rng);
     download_t *d = download_new(sp, g->malformed, cpu);
     if (g->malformed) sim_counter_add(sp->m_malformed, 1);

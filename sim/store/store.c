@@ -771,8 +771,9 @@ static void sampler_main(void *arg) {
   store_t *s = arg;
   sim_time_t iv = sim_world_sample_interval(s->w);
   if (iv <= 0) iv = SIM_MIN;
+  sim_time_t next = sim_now(s->w); /* every iv, start to start */
   for (;;) {
-    if (sim_sleep(iv) != 0) return;
+    if (store_arrival_wait(&next, iv) != 0) return;
     sim_mutex_lock(s->lock);
     double age = s->q_head
                      ? (double)(sim_now(s->w) - s->q_head->enq_at) / SIM_SEC

@@ -309,6 +309,19 @@ sim_proc_t *store_proc(const store_t *s);
 /* A random stream for a component, from the world seed and `name`. */
 void store_rng(const store_t *s, sim_rng_t *r, const char *name);
 
+/* Arrival processes. A workload rate is arrivals per second, start to start,
+ * whatever the work takes: a generator keeps the virtual time of its next
+ * arrival in *next (set it to sim_now() once when it starts), advances it by
+ * each inter-arrival gap and sleeps until then, so time the generator spends
+ * between two arrivals (a lock, a call it makes itself) never stretches the
+ * gaps. An arrival whose time has passed happens at once: the process keeps
+ * its count, arriving late rather than less often. Returns sim_sleep_until's
+ * result (0, or SIM_ECANCELED). */
+static inline int store_arrival_wait(sim_time_t *next, sim_time_t gap) {
+  *next = gap > SIM_TIME_MAX - *next ? SIM_TIME_MAX : *next + gap;
+  return sim_sleep_until(*next);
+}
+
 /* Runs fn(s, arg, val) on a store task and waits for it, until `deadline`
  * for a task to take it. Returns fn's result; SIM_ETIMEDOUT when no task took
  * the work by the deadline (it was withdrawn: fn never ran); STORE_EDOWN when
