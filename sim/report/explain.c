@@ -248,19 +248,22 @@ static const char *variant_name(const scn_result_t *r, int i) {
   return i >= 0 ? r->variants[i].v->name : "";
 }
 
-static void findings(ctx_t *c, int vi, int ci, flist_t *out) {
-  const scn_result_t *r = c->r;
-  const scn_scenario_t *s = r->s;
-  const scn_variant_res_t *vr = &r->variants[vi];
-  const scn_variant_res_t *cr = ci >= 0 ? &r->variants[ci] : NULL;
-  const report_facts_t *f = c->facts ? c->facts[vi] : NULL;
-  const report_facts_t *cf = c->facts && ci >= 0 ? c->facts[ci] : NULL;
-  const char *cname = variant_name(r, ci);
-  char a[96], b[96], tt[48], t2[48], line[1200];
+/* The variant whose findings are being made, and what it is contrasted with. */
+typedef struct focus {
+  ctx_t *c;
+  flist_t *out;                 /* the findings so far */
+  const scn_variant_res_t *vr;  /* the variant */
+  const scn_variant_res_t *cr;  /* its contrast, or NULL */
+  const report_facts_t *f, *cf; /* their trace facts, or NULL */
+  const char *cname;            /* the contrast's name, or "" */
+} focus_t;
 
-  /* faults */
+/* The scenario's faults injected before the variant ended. */
+static void find_faults(const focus_t *x) {
+  const scn_scenario_t *s = x->c->r->s;
+  char a[96], line[1200];
   for (size_t i = 0; i < s->nfaults; i++) {
-    if (s->faults[i].at > vr->end_time) continue;
+    if (s->faults[i].at > x->vr->end_time) continue;
     const char *fn = s->model->faults ? s->model->faults[s->faults[i].kind].name : "fault";
     if (s->faults[i].timeout > 0) {
       report__fmt_dur(s->faults[i].timeout, a, sizeof a);
@@ -268,121 +271,161 @@ static void findings(ctx_t *c, int vi, int ci, flist_t *out) {
     } else {
       snprintf(line, sizeof line, "The scenario's fault %s happens.", fn);
     }
-    add(c, out, F_FAULT, s->faults[i].at, fn, 0, 0, line);
+    add(x->c, x->out, F_FAULT, s->faults[i].at, fn, 0, 0, line);
   }
+}
 
-  /* metrics */
-  names_t ms = {0};
-  expect_metrics(c, vr, &ms);
-  size_t nexp = ms.n, extra_c = 0, extra_z = 0;
+/* The metrics to look at: those expectations name, then up to 6 counters and
+ * 4 gauges that count or reach 0 only in this variant. Returns how many
+ * metrics of ms may be told as "starts to count". */
+static size_t pick_metrics(const focus_t *x, names_t *ms) {
+  const scn_variant_res_t *vr = x->vr, *cr = x->cr;
+  expect_metrics(x->c, vr, ms);
+  size_t nexp = ms->n, extra_c = 0, extra_z = 0;
   for (size_t i = 0; cr && i < vr->nmetrics; i++) {
     const scn_metric_res_t *m = &vr->metrics[i], *cm = report__metric(cr, m->name);
     if (!cm) continue;
     if (m->kind == SIM_M_COUNTER && m->sum.final > 0 && cm->sum.final == 0 && extra_c < 6) {
-      names_add(c, &ms, m->name);
+      names_add(x->c, ms, m->name);
       extra_c++;
     } else if (m->kind == SIM_M_GAUGE && zero_at(m) >= 0 && zero_at(cm) < 0 && extra_z < 4) {
-      names_add(c, &ms, m->name);
+      names_add(x->c, ms, m->name);
       extra_z++;
     }
   }
+  return nexp + extra_c + extra_z;
+}
+
+/* What the threads were doing when m reached 0 at sample z (time tt), once per snapshot. */
+static void find_snaps(const focus_t *x, const scn_metric_res_t *m, long z, const char *tt) {
+  const report_facts_t *f = x->f;
+  flist_t *out = x->out;
+  char line[1200];
+  for (size_t si = 0; f && si < f->nsnaps; si++) {
+    const report_snap_t *sn = &f->snaps[si];
+    if (strcmp(sn->metric, m->name) || !sn->nrows) continue;
+    int told = 0;
+    for (size_t q = 0; q < out->n; q++) told |= out->v[q].type == F_SNAP && out->v[q].t == sn->at;
+    if (told) continue;
+    size_t o = (size_t)snprintf(line, sizeof line, "At that moment (%s):", tt);
+    for (size_t q = 0; q < sn->nrows && o < sizeof line; q++)
+      o += (size_t)snprintf(
+          line + o, sizeof line - o, "%s %zu of %zu %s threads %s %s", q ? ";" : "",
+          sn->rows[q].count, sn->rows[q].group_live, sn->rows[q].group,
+          strcmp(sn->rows[q].what, "running on a CPU") ? "were waiting on" : "were",
+          sn->rows[q].what);
+    if (o < sizeof line) snprintf(line + o, sizeof line - o, ".");
+    add(x->c, out, F_SNAP, report__sample_time(x->vr, (size_t)z), m->name, 0, 0, line);
+  }
+}
+
+/* Metric m reaching 0 (and coming back or not), with the snapshots taken then. */
+static void find_zero(const focus_t *x, const scn_metric_res_t *m) {
+  const scn_variant_res_t *vr = x->vr;
+  char a[96], tt[48], t2[48], line[1200];
+  long z = zero_at(m);
+  if (z < 0) return;
+  report__fmt_value(m, m->series[0], a, sizeof a);
+  report__fmt_time(report__sample_time(vr, (size_t)z), tt, sizeof tt);
+  long back = -1;
+  for (size_t i = (size_t)z; i < m->nseries; i++)
+    if (m->series[i] > 0) {
+      back = (long)i;
+      break;
+    }
+  if (back >= 0) {
+    report__fmt_time(report__sample_time(vr, (size_t)back), t2, sizeof t2);
+    snprintf(line, sizeof line, "%s reaches 0 (it was %s at the start); it is above 0 again by %s.",
+             m->name, a, t2);
+  } else {
+    snprintf(line, sizeof line, "%s reaches 0 (it was %s at the start) and stays there to the end.",
+             m->name, a);
+  }
+  add(x->c, x->out, F_ZERO, report__sample_time(vr, (size_t)z), m->name, 0, 0, line);
+  find_snaps(x, m, z, tt);
+}
+
+/* Counter m starting to count where its contrast cm counts far less (or not at all). */
+static void find_count(const focus_t *x, const scn_metric_res_t *m, const scn_metric_res_t *cm) {
+  char a[96], b[96], line[1200];
+  if (m->kind != SIM_M_COUNTER || m->sum.final <= 0) return;
+  int differs = !cm || cm->sum.final == 0 || m->sum.final >= 2 * cm->sum.final;
+  long i0 = first_above(m, 0, 0);
+  if (!differs || i0 < 0) return;
+  report__fmt_value(m, m->sum.final, a, sizeof a);
+  if (cm) report__fmt_value(cm, cm->sum.final, b, sizeof b);
+  if (cm)
+    snprintf(line, sizeof line, "%s starts to count (%s by the end; %s in %s).", m->name, a, b,
+             x->cname);
+  else snprintf(line, sizeof line, "%s starts to count (%s by the end).", m->name, a);
+  add(x->c, x->out, F_NONZERO, report__sample_time(x->vr, (size_t)i0), m->name, 0, 0, line);
+}
+
+/* Gauge m peaking well above its start (or above its contrast cm's peak). */
+static void find_peak(const focus_t *x, const scn_metric_res_t *m, const scn_metric_res_t *cm) {
+  char a[96], b[96], line[1200];
+  size_t nl = strlen(m->name);
+  int stamp = nl > 3 && !strcmp(m->name + nl - 3, "_at"); /* a time stamp, not a level */
+  if (m->kind != SIM_M_GAUGE || stamp) return;
+  long pk = argmax(m);
+  double first = m->series[0], peak = pk >= 0 ? m->series[pk] : 0;
+  double cpeak = cm && cm->nseries ? cm->series[argmax(cm)] : NAN;
+  int notable = peak > 0 &&
+                (cm ? (!(cpeak > 0) || peak >= 2 * cpeak + 1e-9) : peak >= 2 * fabs(first) + 1e-9);
+  if (!notable || pk <= 0) return;
+  report__fmt_value(m, first, a, sizeof a);
+  report__fmt_value(m, peak, b, sizeof b);
+  char fin[96], cp[96];
+  report__fmt_value(m, m->series[m->nseries - 1], fin, sizeof fin);
+  if (cm) report__fmt_value(cm, cpeak, cp, sizeof cp);
+  if (cm)
+    snprintf(line, sizeof line,
+             "%s peaks at %s (from %s at the start; %s at the end; at most %s in %s).", m->name, b,
+             a, fin, cp, x->cname);
+  else
+    snprintf(line, sizeof line, "%s peaks at %s (from %s at the start; %s at the end).", m->name, b,
+             a, fin);
+  add(x->c, x->out, F_PEAK, report__sample_time(x->vr, (size_t)pk), m->name, 0, 0, line);
+}
+
+/* Metrics: reaching 0, starting to count, peaking. */
+static void find_metrics(const focus_t *x) {
+  names_t ms = {0};
+  size_t ncount = pick_metrics(x, &ms);
   for (size_t k = 0; k < ms.n; k++) {
-    const scn_metric_res_t *m = report__metric(vr, ms.v[k]);
-    const scn_metric_res_t *cm = cr ? report__metric(cr, ms.v[k]) : NULL;
+    const scn_metric_res_t *m = report__metric(x->vr, ms.v[k]);
+    const scn_metric_res_t *cm = x->cr ? report__metric(x->cr, ms.v[k]) : NULL;
     if (!m || !m->nseries) continue;
-    long z = zero_at(m);
-    if (z >= 0) {
-      report__fmt_value(m, m->series[0], a, sizeof a);
-      report__fmt_time(report__sample_time(vr, (size_t)z), tt, sizeof tt);
-      long back = -1;
-      for (size_t i = (size_t)z; i < m->nseries; i++)
-        if (m->series[i] > 0) {
-          back = (long)i;
-          break;
-        }
-      if (back >= 0) {
-        report__fmt_time(report__sample_time(vr, (size_t)back), t2, sizeof t2);
-        snprintf(line, sizeof line, "%s reaches 0 (it was %s at the start); it is above 0 again by %s.",
-                 m->name, a, t2);
-      } else {
-        snprintf(line, sizeof line, "%s reaches 0 (it was %s at the start) and stays there to the end.",
-                 m->name, a);
-      }
-      add(c, out, F_ZERO, report__sample_time(vr, (size_t)z), m->name, 0, 0, line);
-      /* what the threads were doing then */
-      for (size_t si = 0; f && si < f->nsnaps; si++) {
-        const report_snap_t *sn = &f->snaps[si];
-        if (strcmp(sn->metric, m->name) || !sn->nrows) continue;
-        int told = 0;
-        for (size_t q = 0; q < out->n; q++)
-          told |= out->v[q].type == F_SNAP && out->v[q].t == sn->at;
-        if (told) continue;
-        size_t o = (size_t)snprintf(line, sizeof line, "At that moment (%s):", tt);
-        for (size_t q = 0; q < sn->nrows && o < sizeof line; q++)
-          o += (size_t)snprintf(line + o, sizeof line - o, "%s %zu of %zu %s threads %s %s",
-                                q ? ";" : "", sn->rows[q].count, sn->rows[q].group_live,
-                                sn->rows[q].group,
-                                strcmp(sn->rows[q].what, "running on a CPU") ? "were waiting on"
-                                                                            : "were",
-                                sn->rows[q].what);
-        if (o < sizeof line) snprintf(line + o, sizeof line - o, ".");
-        add(c, out, F_SNAP, report__sample_time(vr, (size_t)z), m->name, 0, 0, line);
-      }
-    }
-    if (m->kind == SIM_M_COUNTER && m->sum.final > 0) {
-      int differs = !cm || cm->sum.final == 0 || m->sum.final >= 2 * cm->sum.final;
-      long i0 = first_above(m, 0, 0);
-      if (differs && i0 >= 0 && k < nexp + extra_c + extra_z) {
-        report__fmt_value(m, m->sum.final, a, sizeof a);
-        if (cm) report__fmt_value(cm, cm->sum.final, b, sizeof b);
-        if (cm)
-          snprintf(line, sizeof line, "%s starts to count (%s by the end; %s in %s).", m->name, a, b,
-                   cname);
-        else
-          snprintf(line, sizeof line, "%s starts to count (%s by the end).", m->name, a);
-        add(c, out, F_NONZERO, report__sample_time(vr, (size_t)i0), m->name, 0, 0, line);
-      }
-    }
-    size_t nl = strlen(m->name);
-    int stamp = nl > 3 && !strcmp(m->name + nl - 3, "_at"); /* a time stamp, not a level */
-    if (m->kind == SIM_M_GAUGE && !stamp) {
-      long pk = argmax(m);
-      double first = m->series[0], peak = pk >= 0 ? m->series[pk] : 0;
-      double cpeak = cm && cm->nseries ? cm->series[argmax(cm)] : NAN;
-      int notable = peak > 0 && (cm ? (!(cpeak > 0) || peak >= 2 * cpeak + 1e-9)
-                                    : peak >= 2 * fabs(first) + 1e-9);
-      if (notable && pk > 0) {
-        report__fmt_value(m, first, a, sizeof a);
-        report__fmt_value(m, peak, b, sizeof b);
-        char fin[96], cp[96];
-        report__fmt_value(m, m->series[m->nseries - 1], fin, sizeof fin);
-        if (cm) report__fmt_value(cm, cpeak, cp, sizeof cp);
-        if (cm)
-          snprintf(line, sizeof line, "%s peaks at %s (from %s at the start; %s at the end; at most %s in %s).",
-                   m->name, b, a, fin, cp, cname);
-        else
-          snprintf(line, sizeof line, "%s peaks at %s (from %s at the start; %s at the end).", m->name, b,
-                   a, fin);
-        add(c, out, F_PEAK, report__sample_time(vr, (size_t)pk), m->name, 0, 0, line);
-      }
-    }
+    find_zero(x, m);
+    if (k < ncount) find_count(x, m, cm);
+    find_peak(x, m, cm);
   }
   free(ms.v);
-  /* thresholds named by this variant's expectations */
+}
+
+/* Thresholds named by this variant's expectations ("M.max > X"), when first passed. */
+static void find_thresholds(const focus_t *x) {
+  const scn_variant_res_t *vr = x->vr;
+  char a[96], b[96], line[1200];
   for (size_t k = 0; k < vr->v->nexpects; k++) {
     const scn_metric_res_t *m;
-    double x;
+    double th;
     int ge;
-    if (!parse_thresh(vr, vr->v->expects[k].text, &m, &x, &ge)) continue;
-    long i = first_above(m, x, ge);
+    if (!parse_thresh(vr, vr->v->expects[k].text, &m, &th, &ge)) continue;
+    long i = first_above(m, th, ge);
     if (i < 0) continue;
-    report__fmt_value(m, x, a, sizeof a);
+    report__fmt_value(m, th, a, sizeof a);
     report__fmt_value(m, m->series[i], b, sizeof b);
     snprintf(line, sizeof line, "%s passes %s (%s at this sample).", m->name, a, b);
-    add(c, out, F_THRESH, report__sample_time(vr, (size_t)i), m->name, x, ge, line);
+    add(x->c, x->out, F_THRESH, report__sample_time(vr, (size_t)i), m->name, th, ge, line);
   }
+}
 
-  /* model events from the trace */
+/* Model events from the trace (at most 10) that the contrast has far fewer of. */
+static void find_events(const focus_t *x) {
+  const report_facts_t *f = x->f, *cf = x->cf;
+  const char *cname = x->cname;
+  char tt[48], line[1200];
   size_t nev = 0;
   for (size_t i = 0; f && i < f->nevents && nev < 10; i++) {
     const report_ev_fact_t *e = &f->events[i];
@@ -397,54 +440,66 @@ static void findings(ctx_t *c, int vi, int ci, flist_t *out) {
       snprintf(line, sizeof line, "First model event %s%s%s (thread %s); %llu in all, the last at %s%s%s%s.",
                e->kind, e->obj[0] ? " on " : "", e->obj, e->thread, (unsigned long long)e->count, tt,
                cf ? "; " : "", cf ? (ce ? "far fewer in " : "none in ") : "", cf ? cname : "");
-    add(c, out, F_EVENT, e->first, e->kind, 0, 0, line);
+    add(x->c, x->out, F_EVENT, e->first, e->kind, 0, 0, line);
     nev++;
   }
+}
 
-  /* waits from the trace */
-  if (f && f->nwaits) {
-    ranked_t *ws = malloc(f->nwaits * sizeof *ws);
-    size_t nw = 0;
-    if (!ws) {
-      c->oom = 1;
-      return;
-    }
-    for (size_t i = 0; i < f->nwaits; i++) {
-      const report_wait_fact_t *x = &f->waits[i], *cx = find_wait(cf, x->what);
-      if (x->longest < SIM_SEC) continue;
-      if (cf && cx && x->longest < 4 * cx->longest && x->peak < 2 * cx->peak + 2) continue;
-      if (!cf && x->longest < vr->end_time / 100) continue;
-      double excess = x->thread_seconds - (cx ? cx->thread_seconds : 0);
-      if (excess <= 0) continue;
-      ws[nw++] = (ranked_t){x, excess};
-    }
-    if (nw) qsort(ws, nw, sizeof *ws, cmp_ranked);
-    for (size_t i = 0; i < nw && i < 4; i++) {
-      const report_wait_fact_t *x = ws[i].w, *cx = find_wait(cf, x->what);
-      report__fmt_dur(x->longest, a, sizeof a);
-      report__fmt_time(x->longest_from, tt, sizeof tt);
-      report__fmt_time(x->peak_at, t2, sizeof t2);
-      static const char *const how[] = {"until woken", "until its timer fired",
-                                        "still waiting when the run ended"};
-      char cmp[200] = "";
-      if (cf && cx) {
-        report__fmt_dur(cx->longest, b, sizeof b);
-        snprintf(cmp, sizeof cmp, " (in %s: at most %zu at once, the longest wait %s)", cname,
-                 cx->peak, b);
-      } else if (cf) {
-        snprintf(cmp, sizeof cmp, " (in %s nothing waits on it)", cname);
-      }
-      snprintf(line, sizeof line,
-               "%s begins the longest wait on %s: %s, %s. Up to %zu thread%s wait%s on it at once "
-               "(first at %s)%s.",
-               x->longest_thread ? x->longest_thread : "?", x->what, a, how[x->longest_end], x->peak,
-               x->peak == 1 ? "" : "s", x->peak == 1 ? "s" : "", t2, cmp);
-      add(c, out, F_WAIT, x->longest_from, x->what, 0, 0, line);
-    }
-    free(ws);
+/* Tells one of the longest waits, with the contrast's figures for the same object. */
+static void tell_wait(const focus_t *x, const report_wait_fact_t *w) {
+  const report_facts_t *cf = x->cf;
+  const report_wait_fact_t *cw = find_wait(cf, w->what);
+  char a[96], b[96], t2[48], line[1200];
+  report__fmt_dur(w->longest, a, sizeof a);
+  report__fmt_time(w->peak_at, t2, sizeof t2);
+  static const char *const how[] = {"until woken", "until its timer fired",
+                                    "still waiting when the run ended"};
+  char cmp[200] = "";
+  if (cf && cw) {
+    report__fmt_dur(cw->longest, b, sizeof b);
+    snprintf(cmp, sizeof cmp, " (in %s: at most %zu at once, the longest wait %s)", x->cname,
+             cw->peak, b);
+  } else if (cf) {
+    snprintf(cmp, sizeof cmp, " (in %s nothing waits on it)", x->cname);
   }
+  snprintf(line, sizeof line,
+           "%s begins the longest wait on %s: %s, %s. Up to %zu thread%s wait%s on it at once "
+           "(first at %s)%s.",
+           w->longest_thread ? w->longest_thread : "?", w->what, a, how[w->longest_end], w->peak,
+           w->peak == 1 ? "" : "s", w->peak == 1 ? "s" : "", t2, cmp);
+  add(x->c, x->out, F_WAIT, w->longest_from, w->what, 0, 0, line);
+}
 
-  /* detector reports, the first of each kind */
+/* Waits from the trace: the 4 that add the most blocked time over the
+ * contrast. Returns -1 (and sets c->oom) when out of memory, else 0. */
+static int find_waits(const focus_t *x) {
+  const report_facts_t *f = x->f, *cf = x->cf;
+  if (!f || !f->nwaits) return 0;
+  ranked_t *ws = malloc(f->nwaits * sizeof *ws);
+  size_t nw = 0;
+  if (!ws) {
+    x->c->oom = 1;
+    return -1;
+  }
+  for (size_t i = 0; i < f->nwaits; i++) {
+    const report_wait_fact_t *w = &f->waits[i], *cw = find_wait(cf, w->what);
+    if (w->longest < SIM_SEC) continue;
+    if (cf && cw && w->longest < 4 * cw->longest && w->peak < 2 * cw->peak + 2) continue;
+    if (!cf && w->longest < x->vr->end_time / 100) continue;
+    double excess = w->thread_seconds - (cw ? cw->thread_seconds : 0);
+    if (excess <= 0) continue;
+    ws[nw++] = (ranked_t){w, excess};
+  }
+  if (nw) qsort(ws, nw, sizeof *ws, cmp_ranked);
+  for (size_t i = 0; i < nw && i < 4; i++) tell_wait(x, ws[i].w);
+  free(ws);
+  return 0;
+}
+
+/* Detector reports, the first of each kind with how many more followed. */
+static void find_reports(const focus_t *x) {
+  const scn_variant_res_t *vr = x->vr;
+  char line[1200];
   for (size_t i = 0; i < vr->nreports; i++) {
     const scn_report_res_t *rp = &vr->reports[i];
     int seen = 0;
@@ -458,8 +513,28 @@ static void findings(ctx_t *c, int vi, int ci, flist_t *out) {
     char more_s[64] = "";
     if (more) snprintf(more_s, sizeof more_s, " (%zu more later)", more);
     snprintf(line, sizeof line, "Detector report '%s'%s: %.*s", rp->kind, more_s, (int)bl, banner);
-    add(c, out, F_REPORT, rp->time, rp->kind, 0, 0, line);
+    add(x->c, x->out, F_REPORT, rp->time, rp->kind, 0, 0, line);
   }
+}
+
+/* Appends to out the findings of variant vi against contrast ci (-1: none). */
+static void findings(ctx_t *c, int vi, int ci, flist_t *out) {
+  const scn_result_t *r = c->r;
+  focus_t x = {
+      .c = c,
+      .out = out,
+      .vr = &r->variants[vi],
+      .cr = ci >= 0 ? &r->variants[ci] : NULL,
+      .f = c->facts ? c->facts[vi] : NULL,
+      .cf = c->facts && ci >= 0 ? c->facts[ci] : NULL,
+      .cname = variant_name(r, ci),
+  };
+  find_faults(&x);
+  find_metrics(&x);
+  find_thresholds(&x);
+  find_events(&x);
+  if (find_waits(&x)) return;
+  find_reports(&x);
 }
 
 /* ---- comparison with the reference ------------------------------------------------------------ */

@@ -721,31 +721,32 @@ static int render_graph(report_html_t *h, report_sb_t *b, const char *dot, char 
   return 0;
 }
 
-int report_html_add(report_html_t *h, const scn_result_t *r, report_facts_t *const *facts, char *err,
-                    size_t nerr) {
+/* Appends the scenario's row to the table of contents. */
+static void add_toc_row(report_html_t *h, const scn_result_t *r) {
   const scn_scenario_t *s = r->s;
-  report_sb_t *b = &h->body;
-  char a[300], t1[64];
+  report_sb_t *t = &h->toc;
   int np = 0, nx = 0;
   for (size_t i = 0; i < r->nvariants; i++) {
     np += r->variants[i].npass;
     nx += (int)r->variants[i].nexpects;
   }
-  h->nscn++;
-  /* table of contents row */
-  report__sb_printf(&h->toc, "<tr><td><a href=\"#s-");
-  anchor_id(&h->toc, s->id);
-  report__sb_printf(&h->toc, "\">");
-  report__sb_html(&h->toc, s->id);
-  report__sb_printf(&h->toc, "</a></td><td>");
-  report__sb_html(&h->toc, s->title);
-  report__sb_printf(&h->toc, "</td><td>");
-  badge(&h->toc, r->reproduced_without_fix, "reproduced", "NOT reproduced");
-  report__sb_printf(&h->toc, "</td><td>");
-  badge(&h->toc, r->absent_with_fix, "absent", "NOT absent");
-  report__sb_printf(&h->toc, "</td><td class=\"%s\">%d / %d</td></tr>\n", np == nx ? "ok" : "bad", np, nx);
+  report__sb_printf(t, "<tr><td><a href=\"#s-");
+  anchor_id(t, s->id);
+  report__sb_printf(t, "\">");
+  report__sb_html(t, s->id);
+  report__sb_printf(t, "</a></td><td>");
+  report__sb_html(t, s->title);
+  report__sb_printf(t, "</td><td>");
+  badge(t, r->reproduced_without_fix, "reproduced", "NOT reproduced");
+  report__sb_printf(t, "</td><td>");
+  badge(t, r->absent_with_fix, "absent", "NOT absent");
+  report__sb_printf(t, "</td><td class=\"%s\">%d / %d</td></tr>\n", np == nx ? "ok" : "bad", np,
+                    nx);
+}
 
-  /* heading */
+/* Opens the scenario's section: title, verdict badges, source and description. */
+static void add_heading(report_sb_t *b, const scn_result_t *r) {
+  const scn_scenario_t *s = r->s;
   report__sb_printf(b, "<section id=\"s-");
   anchor_id(b, s->id);
   report__sb_printf(b, "\">\n<h2>");
@@ -767,29 +768,54 @@ int report_html_add(report_html_t *h, const scn_result_t *r, report_facts_t *con
     report__sb_html(b, s->description);
     report__sb_printf(b, "</p>\n");
   }
+}
 
-  /* in short */
-  {
-    char *text = NULL;
-    size_t tlen = 0;
-    FILE *mf = open_memstream(&text, &tlen);
-    if (!mf) {
-      snprintf(err, nerr, "out of host memory");
-      return SIM_ENOMEM;
-    }
-    int brc = report_explain_brief(mf, r, facts);
-    fclose(mf);
-    report__sb_printf(b, "<h3>In short</h3>\n<pre class=\"story brief\">");
-    report__sb_html(b, text ? text : "");
-    report__sb_printf(b, "</pre>\n");
-    free(text);
-    if (brc) {
-      snprintf(err, nerr, "out of host memory");
-      return SIM_ENOMEM;
-    }
+typedef int explain_fn(FILE *f, const scn_result_t *r, report_facts_t *const *facts);
+
+/* Writes open, explain's text escaped, then close. Returns 0, or SIM_ENOMEM
+ * (with the reason in err) when the text could not be made; open and close
+ * are written all the same once the memory stream exists. */
+static int add_explained(report_sb_t *b, explain_fn *fn, const scn_result_t *r,
+                         report_facts_t *const *facts, const char *open, const char *close,
+                         char *err, size_t nerr) {
+  char *text = NULL;
+  size_t tlen = 0;
+  FILE *mf = open_memstream(&text, &tlen);
+  if (!mf) {
+    snprintf(err, nerr, "out of host memory");
+    return SIM_ENOMEM;
   }
+  int rc = fn(mf, r, facts);
+  fclose(mf);
+  report__sb_printf(b, "%s", open);
+  report__sb_html(b, text ? text : "");
+  report__sb_printf(b, "%s", close);
+  free(text);
+  if (rc) {
+    snprintf(err, nerr, "out of host memory");
+    return SIM_ENOMEM;
+  }
+  return 0;
+}
 
-  /* verdict table */
+/* Lists each kind of detector report a variant filed, with its count. */
+static void add_report_kinds(report_sb_t *b, const scn_variant_res_t *vr) {
+  if (!vr->nreports) report__sb_printf(b, "none");
+  for (size_t k = 0; k < vr->nreports; k++) {
+    size_t same = 0;
+    int seen = 0;
+    for (size_t q = 0; q < k; q++) seen |= !strcmp(vr->reports[q].kind, vr->reports[k].kind);
+    if (seen) continue;
+    for (size_t q = k; q < vr->nreports; q++)
+      same += !strcmp(vr->reports[q].kind, vr->reports[k].kind);
+    report__sb_html(b, vr->reports[k].kind);
+    report__sb_printf(b, " &times;%zu ", same);
+  }
+}
+
+/* The verdict table: one row per variant (fixes, seed, end, expectations, reports, hash). */
+static void add_verdict(report_sb_t *b, const scn_result_t *r) {
+  char a[300], t1[64];
   report__sb_printf(b, "<h3>Verdict</h3>\n<table><tr><th>variant</th><th>fixes</th><th>seed</th><th>ran "
                        "to</th><th>expectations</th><th>detector reports</th><th>trace hash</th></tr>\n");
   for (size_t i = 0; i < r->nvariants; i++) {
@@ -802,7 +828,7 @@ int report_html_add(report_html_t *h, const scn_result_t *r, report_facts_t *con
       report__sb_html(b, vr->v->description);
       report__sb_printf(b, "</span>");
     }
-    scn_fixes_text(s, vr->v, ", ", "none", a, sizeof a);
+    scn_fixes_text(r->s, vr->v, ", ", "none", a, sizeof a);
     report__sb_printf(b, "</td><td>");
     report__sb_html(b, a);
     if (!vr->ran) {
@@ -814,32 +840,24 @@ int report_html_add(report_html_t *h, const scn_result_t *r, report_facts_t *con
                       vr->incomplete ? " INCOMPLETE" : "", vr->run_rc == SIM_EHANG ? " (hang)" : "");
     report__sb_printf(b, "<td class=\"%s\">%d / %zu hold</td><td>", vr->nfail + vr->nerror ? "bad" : "ok",
                       vr->npass, vr->nexpects);
-    if (!vr->nreports) report__sb_printf(b, "none");
-    for (size_t k = 0; k < vr->nreports; k++) {
-      size_t same = 0;
-      int seen = 0;
-      for (size_t q = 0; q < k; q++) seen |= !strcmp(vr->reports[q].kind, vr->reports[k].kind);
-      if (seen) continue;
-      for (size_t q = k; q < vr->nreports; q++) same += !strcmp(vr->reports[q].kind, vr->reports[k].kind);
-      report__sb_html(b, vr->reports[k].kind);
-      report__sb_printf(b, " &times;%zu ", same);
-    }
+    add_report_kinds(b, vr);
     report__sb_printf(b, "</td><td><code>%016llx</code></td></tr>\n", (unsigned long long)vr->trace_hash);
   }
   report__sb_printf(b, "</table>\n");
+}
 
-  /* plots */
+/* "Over time": renders the scenario's plots with gnuplot and inlines them.
+ * Returns 0, or SIM_EIO with the reason in err. */
+static int add_plots(report_html_t *h, const scn_result_t *r, char *err, size_t nerr) {
   plotctx_t c;
   memset(&c, 0, sizeof c);
   c.h = h;
   c.r = r;
-  int ref = report__ref_variant(r);
   c.xmax = 0;
   for (size_t i = 0; i < r->nvariants; i++)
     if (r->variants[i].ran && r->variants[i].end_time > c.xmax) c.xmax = r->variants[i].end_time;
-  if (c.xmax <= 0) c.xmax = s->world.duration;
+  if (c.xmax <= 0) c.xmax = r->s->world.duration;
   c.xa = x_axis(c.xmax);
-  (void)ref;
   int prc = render_plots(&c);
   if (prc) {
     free(c.figs.s);
@@ -848,16 +866,64 @@ int report_html_add(report_html_t *h, const scn_result_t *r, report_facts_t *con
              h->dir);
     return SIM_EIO;
   }
-  report__sb_printf(b, "<h3>Over time</h3>\n<div class=\"plots\">\n");
-  if (splice_plots(h, b, c.figs.s)) {
+  report__sb_printf(&h->body, "<h3>Over time</h3>\n<div class=\"plots\">\n");
+  if (splice_plots(h, &h->body, c.figs.s)) {
     free(c.figs.s);
     snprintf(err, nerr, "cannot read the plots gnuplot wrote in %s", h->dir);
     return SIM_EIO;
   }
   free(c.figs.s);
-  report__sb_printf(b, "</div>\n");
+  report__sb_printf(&h->body, "</div>\n");
+  return 0;
+}
 
-  /* latency percentiles */
+/* Whether any variant that ran has samples of metric name. */
+static int any_samples(const scn_result_t *r, const char *name) {
+  int has = 0;
+  for (size_t i = 0; i < r->nvariants; i++) {
+    const scn_metric_res_t *x = r->variants[i].ran ? report__metric(&r->variants[i], name) : NULL;
+    has |= x && x->sum.count > 0;
+  }
+  return has;
+}
+
+/* The latency table's header: one column per variant that ran. */
+static void add_latency_head(report_sb_t *b, const scn_result_t *r) {
+  report__sb_printf(b, "<h3>Latency percentiles</h3>\n<table><tr><th>metric</th>");
+  for (size_t i = 0; i < r->nvariants; i++)
+    if (r->variants[i].ran) {
+      report__sb_printf(b, "<th>");
+      report__sb_html(b, r->variants[i].v->name);
+      report__sb_printf(b, " p50 / p95 / p99 (n)</th>");
+    }
+  report__sb_printf(b, "</tr>\n");
+}
+
+/* One latency row: p50 / p95 / p99 (n) of metric name in each variant that ran. */
+static void add_latency_row(report_sb_t *b, const scn_result_t *r, const char *name) {
+  report__sb_printf(b, "<tr><td>");
+  report__sb_html(b, name);
+  report__sb_printf(b, "</td>");
+  for (size_t i = 0; i < r->nvariants; i++) {
+    if (!r->variants[i].ran) continue;
+    const scn_metric_res_t *x = report__metric(&r->variants[i], name);
+    if (!x || !x->sum.count) {
+      report__sb_printf(b, "<td class=\"muted\">no samples</td>");
+      continue;
+    }
+    char p50[64], p95[64], p99[64];
+    report__fmt_value(x, x->sum.p50, p50, sizeof p50);
+    report__fmt_value(x, x->sum.p95, p95, sizeof p95);
+    report__fmt_value(x, x->sum.p99, p99, sizeof p99);
+    report__sb_printf(b, "<td>%s / %s / %s (%llu)</td>", p50, p95, p99,
+                      (unsigned long long)x->sum.count);
+  }
+  report__sb_printf(b, "</tr>\n");
+}
+
+/* Latency percentiles of every time-valued sample metric that has samples;
+ * nothing at all when there is none. */
+static void add_latency(report_sb_t *b, const scn_result_t *r) {
   int head = 0;
   const scn_variant_res_t *any = NULL;
   for (size_t i = 0; i < r->nvariants && !any; i++)
@@ -868,44 +934,18 @@ int report_html_add(report_html_t *h, const scn_result_t *r, report_facts_t *con
     double sc;
     scn_unit_dim(mr->unit, &t, &bb, &sc);
     if (mr->kind != SIM_M_SAMPLE || t != 1 || bb != 0) continue;
-    int has = 0;
-    for (size_t i = 0; i < r->nvariants; i++) {
-      const scn_metric_res_t *x = r->variants[i].ran ? report__metric(&r->variants[i], mr->name) : NULL;
-      has |= x && x->sum.count > 0;
-    }
-    if (!has) continue;
+    if (!any_samples(r, mr->name)) continue;
     if (!head) {
-      report__sb_printf(b, "<h3>Latency percentiles</h3>\n<table><tr><th>metric</th>");
-      for (size_t i = 0; i < r->nvariants; i++)
-        if (r->variants[i].ran) {
-          report__sb_printf(b, "<th>");
-          report__sb_html(b, r->variants[i].v->name);
-          report__sb_printf(b, " p50 / p95 / p99 (n)</th>");
-        }
-      report__sb_printf(b, "</tr>\n");
+      add_latency_head(b, r);
       head = 1;
     }
-    report__sb_printf(b, "<tr><td>");
-    report__sb_html(b, mr->name);
-    report__sb_printf(b, "</td>");
-    for (size_t i = 0; i < r->nvariants; i++) {
-      if (!r->variants[i].ran) continue;
-      const scn_metric_res_t *x = report__metric(&r->variants[i], mr->name);
-      if (!x || !x->sum.count) {
-        report__sb_printf(b, "<td class=\"muted\">no samples</td>");
-        continue;
-      }
-      char p50[64], p95[64], p99[64];
-      report__fmt_value(x, x->sum.p50, p50, sizeof p50);
-      report__fmt_value(x, x->sum.p95, p95, sizeof p95);
-      report__fmt_value(x, x->sum.p99, p99, sizeof p99);
-      report__sb_printf(b, "<td>%s / %s / %s (%llu)</td>", p50, p95, p99, (unsigned long long)x->sum.count);
-    }
-    report__sb_printf(b, "</tr>\n");
+    add_latency_row(b, r, mr->name);
   }
   if (head) report__sb_printf(b, "</table>\n");
+}
 
-  /* expectations */
+/* The expectations table: each expectation of each variant, its status and measure. */
+static void add_expectations(report_sb_t *b, const scn_result_t *r) {
   report__sb_printf(b, "<h3>Expectations</h3>\n<table><tr><th>variant</th><th></th><th>expectation</th>"
                        "<th>measured</th><th>compared</th></tr>\n");
   for (size_t i = 0; i < r->nvariants; i++) {
@@ -930,8 +970,13 @@ int report_html_add(report_html_t *h, const scn_result_t *r, report_facts_t *con
     }
   }
   report__sb_printf(b, "</table>\n");
+}
 
-  /* detector reports */
+/* The first 20 detector reports of each variant, the first MAX_GRAPHS with
+ * wait-for graphs drawn by dot. Returns 0, or SIM_EIO with the reason in err. */
+static int add_detector_reports(report_html_t *h, const scn_result_t *r, char *err, size_t nerr) {
+  report_sb_t *b = &h->body;
+  char t1[64];
   report__sb_printf(b, "<h3>Detector reports</h3>\n");
   int nrep = 0;
   for (size_t i = 0; i < r->nvariants; i++) {
@@ -962,22 +1007,28 @@ int report_html_add(report_html_t *h, const scn_result_t *r, report_facts_t *con
                         vr->v->name);
   }
   if (!nrep) report__sb_printf(b, "<p class=\"muted\">No detector filed a report in any variant.</p>\n");
+  return 0;
+}
 
-  /* the story */
-  char *text = NULL;
-  size_t tlen = 0;
-  FILE *mf = open_memstream(&text, &tlen);
-  if (!mf) {
-    snprintf(err, nerr, "out of host memory");
-    return SIM_ENOMEM;
-  }
-  int erc = report_explain(mf, r, facts);
-  fclose(mf);
-  report__sb_printf(b, "<h3>What happened (storesim explain)</h3>\n<pre class=\"story\">");
-  report__sb_html(b, text ? text : "");
-  report__sb_printf(b, "</pre>\n</section>\n");
-  free(text);
-  if (erc || b->oom || h->toc.oom) {
+int report_html_add(report_html_t *h, const scn_result_t *r, report_facts_t *const *facts,
+                    char *err, size_t nerr) {
+  report_sb_t *b = &h->body;
+  int rc;
+  h->nscn++;
+  add_toc_row(h, r);
+  add_heading(b, r);
+  rc = add_explained(b, report_explain_brief, r, facts,
+                     "<h3>In short</h3>\n<pre class=\"story brief\">", "</pre>\n", err, nerr);
+  if (rc) return rc;
+  add_verdict(b, r);
+  if ((rc = add_plots(h, r, err, nerr))) return rc;
+  add_latency(b, r);
+  add_expectations(b, r);
+  if ((rc = add_detector_reports(h, r, err, nerr))) return rc;
+  rc = add_explained(b, report_explain, r, facts,
+                     "<h3>What happened (storesim explain)</h3>\n<pre class=\"story\">",
+                     "</pre>\n</section>\n", err, nerr);
+  if (rc || b->oom || h->toc.oom) {
     snprintf(err, nerr, "out of host memory");
     return SIM_ENOMEM;
   }

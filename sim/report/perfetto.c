@@ -106,208 +106,253 @@ static void us(char *buf, size_t n, int64_t ns) {
            a % 1000);
 }
 
-int report_perfetto_world(report_perfetto_t *p, const sim_world_t *w, int pid,
-                          const char *label) {
-  size_t nrec = 0;
-  const sim_trace_rec_t *rec = sim_world_trace(w, &nrec);
-  evbuf_t b = {0};
-  char j[1024], n1[256], n2[256];
-  int rc = 0;
-  int64_t end = sim_now(w);
+/* One world being converted: its kernel kind ids, the per-thread open
+ * blocks, the locks held, and the events made so far. */
+typedef struct conv {
+  const sim_world_t *w;
+  int pid;
+  evbuf_t b;
+  uint32_t k_spawn, k_block, k_wake, k_timeout, k_lock, k_unlock, k_exit, k_report;
+  uint32_t kernel_kinds[7]; /* kernel kinds that make no event of their own */
+  open_block_t *ob;         /* indexed by thread id, 0..maxid */
+  uint64_t maxid;
+  hold_t *holds;
+  size_t nholds, capholds;
+  char j[1024], n1[256], n2[256]; /* scratch: one event, two escaped names */
+} conv_t;
 
-  uint32_t k_spawn = 0, k_block = 0, k_wake = 0, k_timeout = 0, k_lock = 0,
-           k_unlock = 0, k_exit = 0, k_run = 0, k_burn = 0, k_report = 0;
-  /* Kernel kinds are interned at world creation; look their ids up by name. */
-  const sim_world_t *ww = w;
-  k_spawn = sim_intern_find(ww, "spawn");
-  k_block = sim_intern_find(ww, "block");
-  k_wake = sim_intern_find(ww, "wake");
-  k_timeout = sim_intern_find(ww, "timeout");
-  k_lock = sim_intern_find(ww, "lock");
-  k_unlock = sim_intern_find(ww, "unlock");
-  k_exit = sim_intern_find(ww, "exit");
-  k_run = sim_intern_find(ww, "run");
-  k_burn = sim_intern_find(ww, "burn");
-  k_report = sim_intern_find(ww, "report");
-  uint32_t kernel_kinds[] = {k_run,
-                             sim_intern_find(ww, "signal"),
-                             sim_intern_find(ww, "release"),
-                             sim_intern_find(ww, "acquire"),
-                             sim_intern_find(ww, "cancel"),
-                             sim_intern_find(ww, "yield"),
-                             k_burn};
+/* Looks up the kernel's trace kinds, interned by name at world creation. */
+static void find_kinds(conv_t *c) {
+  const sim_world_t *w = c->w;
+  c->k_spawn = sim_intern_find(w, "spawn");
+  c->k_block = sim_intern_find(w, "block");
+  c->k_wake = sim_intern_find(w, "wake");
+  c->k_timeout = sim_intern_find(w, "timeout");
+  c->k_lock = sim_intern_find(w, "lock");
+  c->k_unlock = sim_intern_find(w, "unlock");
+  c->k_exit = sim_intern_find(w, "exit");
+  c->k_report = sim_intern_find(w, "report");
+  uint32_t kernel_kinds[] = {sim_intern_find(w, "run"),     sim_intern_find(w, "signal"),
+                             sim_intern_find(w, "release"), sim_intern_find(w, "acquire"),
+                             sim_intern_find(w, "cancel"),  sim_intern_find(w, "yield"),
+                             sim_intern_find(w, "burn")};
+  memcpy(c->kernel_kinds, kernel_kinds, sizeof kernel_kinds);
+}
 
-  /* per-thread open block, indexed by thread id */
+/* The largest thread id in the trace, spawned ones included. */
+static uint64_t max_thread_id(const conv_t *c, const sim_trace_rec_t *rec, size_t nrec) {
   uint64_t maxid = 0;
   for (size_t i = 0; i < nrec; i++) {
-    if (rec[i].thread > maxid)
-      maxid = rec[i].thread;
-    if (rec[i].kind == k_spawn && (uint64_t)rec[i].arg > maxid)
-      maxid = (uint64_t)rec[i].arg;
+    if (rec[i].thread > maxid) maxid = rec[i].thread;
+    if (rec[i].kind == c->k_spawn && (uint64_t)rec[i].arg > maxid) maxid = (uint64_t)rec[i].arg;
   }
-  open_block_t *ob = calloc(maxid + 1, sizeof *ob);
-  hold_t *holds = NULL;
-  size_t nholds = 0, capholds = 0;
-  if (!ob)
-    return SIM_ENOMEM;
+  return maxid;
+}
 
-  esc(n1, sizeof n1, label ? label : "world");
-  snprintf(j, sizeof j,
+/* Process name and the scheduler's thread name. */
+static int on_start(conv_t *c, const char *label) {
+  int rc = 0;
+  esc(c->n1, sizeof c->n1, label ? label : "world");
+  snprintf(c->j, sizeof c->j,
            "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"tid\":0,"
            "\"args\":{\"name\":\"%s\"}",
-           pid, n1);
-  rc |= push(&b, 0, -1, j);
-  snprintf(j, sizeof j,
+           c->pid, c->n1);
+  rc |= push(&c->b, 0, -1, c->j);
+  snprintf(c->j, sizeof c->j,
            "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":0,"
            "\"args\":{\"name\":\"scheduler\"}",
-           pid);
-  rc |= push(&b, 0, -1, j);
+           c->pid);
+  rc |= push(&c->b, 0, -1, c->j);
+  return rc;
+}
 
-  for (size_t i = 0; i < nrec && rc == 0; i++) {
-    const sim_trace_rec_t *r = &rec[i];
-    uint64_t t = r->thread;
-    if (r->kind == k_spawn) {
-      esc(n1, sizeof n1, sim_world_thread_name(w, (uint64_t)r->arg));
-      snprintf(j, sizeof j,
-               "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%" PRId64
-               ",\"args\":{\"name\":\"T%" PRId64 " %s\"}",
-               pid, r->arg, r->arg, n1);
-      rc |= push(&b, r->time, -1, j);
-    } else if (r->kind == k_block) {
-      ob[t] = (open_block_t){r->time, r->obj, (int)r->arg, 1};
-    } else if (r->kind == k_wake || r->kind == k_timeout) {
-      if (ob[t].open) {
-        const char *what = sim_wait_kind_name(ob[t].kind);
-        if (ob[t].kind == SIM_WAIT_CPU_RUN)
-          what = "running on a core";
-        esc(n1, sizeof n1, what);
-        esc(n2, sizeof n2, ob[t].obj ? sim_interned(w, ob[t].obj) : "");
-        snprintf(j, sizeof j,
-                 "{\"ph\":\"X\",\"cat\":\"%s\",\"name\":\"%s%s%s\",\"pid\":%d,"
-                 "\"tid\":%" PRIu64 ",\"args\":{\"end\":\"%s\"}",
-                 ob[t].kind == SIM_WAIT_CPU_RUN ? "cpu" : "blocked", n1,
-                 n2[0] && ob[t].kind != SIM_WAIT_CPU_RUN ? " " : "",
-                 ob[t].kind != SIM_WAIT_CPU_RUN ? n2 : "", pid, t,
-                 r->kind == k_wake ? "woken" : "timer");
-        rc |= push(&b, ob[t].since, r->time - ob[t].since, j);
-        ob[t].open = 0;
-      }
-    } else if (r->kind == k_lock) {
-      if (nholds == capholds) {
-        capholds = capholds ? 2 * capholds : 64;
-        hold_t *nh = realloc(holds, capholds * sizeof *nh);
-        if (!nh) {
-          rc = -1;
-          break;
-        }
-        holds = nh;
-      }
-      holds[nholds++] = (hold_t){t, r->obj, r->time};
-      esc(n1, sizeof n1, sim_interned(w, r->obj));
-      snprintf(j, sizeof j,
-               "{\"ph\":\"b\",\"cat\":\"lock\",\"name\":\"holds %s\",\"id\":\"%d."
-               "%" PRIu64 ".%u\",\"pid\":%d,\"tid\":%" PRIu64 "",
-               n1, pid, t, r->obj, pid, t);
-      rc |= push(&b, r->time, -1, j);
-    } else if (r->kind == k_unlock) {
-      for (size_t k = nholds; k-- > 0;) {
-        if (holds[k].thread == t && holds[k].obj == r->obj) {
-          holds[k] = holds[--nholds];
-          esc(n1, sizeof n1, sim_interned(w, r->obj));
-          snprintf(j, sizeof j,
-                   "{\"ph\":\"e\",\"cat\":\"lock\",\"name\":\"holds %s\",\"id\":"
-                   "\"%d.%" PRIu64 ".%u\",\"pid\":%d,\"tid\":%" PRIu64 "",
-                   n1, pid, t, r->obj, pid, t);
-          rc |= push(&b, r->time, -1, j);
-          break;
-        }
-      }
-    } else if (r->kind == k_exit) {
-      snprintf(j, sizeof j,
-               "{\"ph\":\"i\",\"s\":\"t\",\"name\":\"exit\",\"pid\":%d,\"tid\":%" PRIu64
-               "",
-               pid, t);
-      rc |= push(&b, r->time, -1, j);
-    } else {
-      bool kernel = false;
-      for (size_t k = 0; k < sizeof kernel_kinds / sizeof kernel_kinds[0]; k++)
-        kernel |= r->kind == kernel_kinds[k];
-      if (kernel)
-        continue;
-      /* model events and reports: instant events */
-      esc(n1, sizeof n1, sim_interned(w, r->kind));
-      esc(n2, sizeof n2, r->obj ? sim_interned(w, r->obj) : "");
-      snprintf(j, sizeof j,
-               "{\"ph\":\"i\",\"s\":\"%s\",\"cat\":\"%s\",\"name\":\"%s%s%s\","
-               "\"pid\":%d,\"tid\":%" PRIu64 ",\"args\":{\"arg\":%" PRId64 "}",
-               r->kind == k_report ? "p" : "t",
-               r->kind == k_report ? "report" : "model", n1, n2[0] ? " " : "",
-               n2, pid, t, r->arg);
-      rc |= push(&b, r->time, -1, j);
+/* spawn: names the new thread's track. */
+static int on_spawn(conv_t *c, const sim_trace_rec_t *r) {
+  esc(c->n1, sizeof c->n1, sim_world_thread_name(c->w, (uint64_t)r->arg));
+  snprintf(c->j, sizeof c->j,
+           "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%" PRId64
+           ",\"args\":{\"name\":\"T%" PRId64 " %s\"}",
+           c->pid, r->arg, r->arg, c->n1);
+  return push(&c->b, r->time, -1, c->j);
+}
+
+/* wake or timeout: closes the thread's open block as a complete span. */
+static int on_wake(conv_t *c, const sim_trace_rec_t *r) {
+  uint64_t t = r->thread;
+  open_block_t *ob = c->ob;
+  if (!ob[t].open) return 0;
+  const char *what = sim_wait_kind_name(ob[t].kind);
+  if (ob[t].kind == SIM_WAIT_CPU_RUN) what = "running on a core";
+  esc(c->n1, sizeof c->n1, what);
+  esc(c->n2, sizeof c->n2, ob[t].obj ? sim_interned(c->w, ob[t].obj) : "");
+  snprintf(c->j, sizeof c->j,
+           "{\"ph\":\"X\",\"cat\":\"%s\",\"name\":\"%s%s%s\",\"pid\":%d,"
+           "\"tid\":%" PRIu64 ",\"args\":{\"end\":\"%s\"}",
+           ob[t].kind == SIM_WAIT_CPU_RUN ? "cpu" : "blocked", c->n1,
+           c->n2[0] && ob[t].kind != SIM_WAIT_CPU_RUN ? " " : "",
+           ob[t].kind != SIM_WAIT_CPU_RUN ? c->n2 : "", c->pid, t,
+           r->kind == c->k_wake ? "woken" : "timer");
+  int rc = push(&c->b, ob[t].since, r->time - ob[t].since, c->j);
+  ob[t].open = 0;
+  return rc;
+}
+
+/* lock: remembers the hold and begins its async span. */
+static int on_lock(conv_t *c, const sim_trace_rec_t *r) {
+  uint64_t t = r->thread;
+  if (c->nholds == c->capholds) {
+    c->capholds = c->capholds ? 2 * c->capholds : 64;
+    hold_t *nh = realloc(c->holds, c->capholds * sizeof *nh);
+    if (!nh) return -1;
+    c->holds = nh;
+  }
+  c->holds[c->nholds++] = (hold_t){t, r->obj, r->time};
+  esc(c->n1, sizeof c->n1, sim_interned(c->w, r->obj));
+  snprintf(c->j, sizeof c->j,
+           "{\"ph\":\"b\",\"cat\":\"lock\",\"name\":\"holds %s\",\"id\":\"%d."
+           "%" PRIu64 ".%u\",\"pid\":%d,\"tid\":%" PRIu64 "",
+           c->n1, c->pid, t, r->obj, c->pid, t);
+  return push(&c->b, r->time, -1, c->j);
+}
+
+/* unlock: forgets the thread's latest hold of the lock and ends its span. */
+static int on_unlock(conv_t *c, const sim_trace_rec_t *r) {
+  uint64_t t = r->thread;
+  for (size_t k = c->nholds; k-- > 0;) {
+    if (c->holds[k].thread == t && c->holds[k].obj == r->obj) {
+      c->holds[k] = c->holds[--c->nholds];
+      esc(c->n1, sizeof c->n1, sim_interned(c->w, r->obj));
+      snprintf(c->j, sizeof c->j,
+               "{\"ph\":\"e\",\"cat\":\"lock\",\"name\":\"holds %s\",\"id\":"
+               "\"%d.%" PRIu64 ".%u\",\"pid\":%d,\"tid\":%" PRIu64 "",
+               c->n1, c->pid, t, r->obj, c->pid, t);
+      return push(&c->b, r->time, -1, c->j);
     }
   }
-  /* close what is still open at the end of the run */
-  for (uint64_t t = 0; t <= maxid && rc == 0; t++) {
-    if (!ob[t].open)
-      continue;
-    esc(n1, sizeof n1, sim_wait_kind_name(ob[t].kind));
-    esc(n2, sizeof n2, ob[t].obj ? sim_interned(w, ob[t].obj) : "");
-    snprintf(j, sizeof j,
+  return 0;
+}
+
+/* exit: an instant event on the thread's track. */
+static int on_thread_exit(conv_t *c, const sim_trace_rec_t *r) {
+  snprintf(c->j, sizeof c->j,
+           "{\"ph\":\"i\",\"s\":\"t\",\"name\":\"exit\",\"pid\":%d,\"tid\":%" PRIu64 "", c->pid,
+           r->thread);
+  return push(&c->b, r->time, -1, c->j);
+}
+
+/* Any other kind: model events and detector reports become instant events,
+ * the remaining kernel kinds nothing. */
+static int on_other(conv_t *c, const sim_trace_rec_t *r) {
+  bool kernel = false;
+  for (size_t k = 0; k < sizeof c->kernel_kinds / sizeof c->kernel_kinds[0]; k++)
+    kernel |= r->kind == c->kernel_kinds[k];
+  if (kernel) return 0;
+  esc(c->n1, sizeof c->n1, sim_interned(c->w, r->kind));
+  esc(c->n2, sizeof c->n2, r->obj ? sim_interned(c->w, r->obj) : "");
+  snprintf(c->j, sizeof c->j,
+           "{\"ph\":\"i\",\"s\":\"%s\",\"cat\":\"%s\",\"name\":\"%s%s%s\","
+           "\"pid\":%d,\"tid\":%" PRIu64 ",\"args\":{\"arg\":%" PRId64 "}",
+           r->kind == c->k_report ? "p" : "t", r->kind == c->k_report ? "report" : "model", c->n1,
+           c->n2[0] ? " " : "", c->n2, c->pid, r->thread, r->arg);
+  return push(&c->b, r->time, -1, c->j);
+}
+
+/* Turns one trace record into its event, if it makes one. Returns 0 or -1 (no memory). */
+static int on_record(conv_t *c, const sim_trace_rec_t *r) {
+  if (r->kind == c->k_spawn) return on_spawn(c, r);
+  if (r->kind == c->k_block) {
+    c->ob[r->thread] = (open_block_t){r->time, r->obj, (int)r->arg, 1};
+    return 0;
+  }
+  if (r->kind == c->k_wake || r->kind == c->k_timeout) return on_wake(c, r);
+  if (r->kind == c->k_lock) return on_lock(c, r);
+  if (r->kind == c->k_unlock) return on_unlock(c, r);
+  if (r->kind == c->k_exit) return on_thread_exit(c, r);
+  return on_other(c, r);
+}
+
+/* Closes what is still open at the end of the run: blocks, then lock holds. */
+static int close_unfinished(conv_t *c, int64_t end) {
+  int rc = 0;
+  for (uint64_t t = 0; t <= c->maxid && rc == 0; t++) {
+    const open_block_t *ob = &c->ob[t];
+    if (!ob->open) continue;
+    esc(c->n1, sizeof c->n1, sim_wait_kind_name(ob->kind));
+    esc(c->n2, sizeof c->n2, ob->obj ? sim_interned(c->w, ob->obj) : "");
+    snprintf(c->j, sizeof c->j,
              "{\"ph\":\"X\",\"cat\":\"blocked\",\"name\":\"%s%s%s\",\"pid\":%d,"
              "\"tid\":%" PRIu64 ",\"args\":{\"unfinished\":true}",
-             n1, n2[0] ? " " : "", n2, pid, t);
-    rc |= push(&b, ob[t].since, end - ob[t].since, j);
+             c->n1, c->n2[0] ? " " : "", c->n2, c->pid, t);
+    rc |= push(&c->b, ob->since, end - ob->since, c->j);
   }
-  for (size_t k = 0; k < nholds && rc == 0; k++) {
-    esc(n1, sizeof n1, sim_interned(w, holds[k].obj));
-    snprintf(j, sizeof j,
-             "{\"ph\":\"e\",\"cat\":\"lock\",\"name\":\"holds %s\",\"id\":\"%d.%"
-             PRIu64 ".%u\",\"pid\":%d,\"tid\":%" PRIu64
-             ",\"args\":{\"unfinished\":true}",
-             n1, pid, holds[k].thread, holds[k].obj, pid, holds[k].thread);
-    rc |= push(&b, end, -1, j);
+  for (size_t k = 0; k < c->nholds && rc == 0; k++) {
+    esc(c->n1, sizeof c->n1, sim_interned(c->w, c->holds[k].obj));
+    snprintf(c->j, sizeof c->j,
+             "{\"ph\":\"e\",\"cat\":\"lock\",\"name\":\"holds %s\",\"id\":\"%d.%" PRIu64
+             ".%u\",\"pid\":%d,\"tid\":%" PRIu64 ",\"args\":{\"unfinished\":true}",
+             c->n1, c->pid, c->holds[k].thread, c->holds[k].obj, c->pid, c->holds[k].thread);
+    rc |= push(&c->b, end, -1, c->j);
   }
-  /* counter tracks from the sampled series */
-  sim_time_t iv = sim_world_sample_interval(w);
-  for (size_t m = 0; iv > 0 && m < sim_world_nmetrics(w) && rc == 0; m++) {
-    const sim_metric_t *mt = sim_world_metric(w, m);
+  return rc;
+}
+
+/* Counter tracks from the sampled series of every metric. */
+static int counter_tracks(conv_t *c) {
+  int rc = 0;
+  sim_time_t iv = sim_world_sample_interval(c->w);
+  for (size_t m = 0; iv > 0 && m < sim_world_nmetrics(c->w) && rc == 0; m++) {
+    const sim_metric_t *mt = sim_world_metric(c->w, m);
     size_t ns = 0;
     const double *s = sim_metric_series(mt, &ns);
-    esc(n1, sizeof n1, sim_metric_name(mt));
+    esc(c->n1, sizeof c->n1, sim_metric_name(mt));
     for (size_t k = 0; k < ns && rc == 0; k++) {
-      snprintf(j, sizeof j,
+      snprintf(c->j, sizeof c->j,
                "{\"ph\":\"C\",\"name\":\"%s\",\"pid\":%d,\"tid\":0,\"args\":{"
                "\"value\":%.17g}",
-               n1, pid, s[k]);
-      rc |= push(&b, (int64_t)(k + 1) * iv, -1, j);
+               c->n1, c->pid, s[k]);
+      rc |= push(&c->b, (int64_t)(k + 1) * iv, -1, c->j);
     }
   }
-  free(ob);
-  free(holds);
-  if (rc == 0) {
-    qsort(b.v, b.n, sizeof *b.v, cmp_ev);
-    char ts[48], du[48];
-    for (size_t i = 0; i < b.n; i++) {
-      us(ts, sizeof ts, b.v[i].ts);
-      int k;
-      if (b.v[i].dur >= 0) {
-        us(du, sizeof du, b.v[i].dur);
-        k = fprintf(p->f, "%s%s,\"ts\":%s,\"dur\":%s}", p->nworlds || i ? ",\n" : "",
-                    b.v[i].json, ts, du);
-      } else {
-        k = fprintf(p->f, "%s%s,\"ts\":%s}", p->nworlds || i ? ",\n" : "",
-                    b.v[i].json, ts);
-      }
-      if (k < 0)
-        p->err = 1;
+  return rc;
+}
+
+/* Sorts the world's events by (ts, emission order) and writes them; sets p->err on failure. */
+static void write_events(report_perfetto_t *p, evbuf_t *b) {
+  qsort(b->v, b->n, sizeof *b->v, cmp_ev);
+  char ts[48], du[48];
+  for (size_t i = 0; i < b->n; i++) {
+    us(ts, sizeof ts, b->v[i].ts);
+    int k;
+    if (b->v[i].dur >= 0) {
+      us(du, sizeof du, b->v[i].dur);
+      k = fprintf(p->f, "%s%s,\"ts\":%s,\"dur\":%s}", p->nworlds || i ? ",\n" : "", b->v[i].json,
+                  ts, du);
+    } else {
+      k = fprintf(p->f, "%s%s,\"ts\":%s}", p->nworlds || i ? ",\n" : "", b->v[i].json, ts);
     }
-    p->nworlds++;
+    if (k < 0) p->err = 1;
   }
-  for (size_t i = 0; i < b.n; i++)
-    free(b.v[i].json);
-  free(b.v);
-  if (rc != 0)
-    return SIM_ENOMEM;
+  p->nworlds++;
+}
+
+int report_perfetto_world(report_perfetto_t *p, const sim_world_t *w, int pid, const char *label) {
+  size_t nrec = 0;
+  const sim_trace_rec_t *rec = sim_world_trace(w, &nrec);
+  conv_t c = {.w = w, .pid = pid};
+  find_kinds(&c);
+  c.maxid = max_thread_id(&c, rec, nrec);
+  c.ob = calloc(c.maxid + 1, sizeof *c.ob);
+  if (!c.ob) return SIM_ENOMEM;
+  int rc = on_start(&c, label);
+  for (size_t i = 0; i < nrec && rc == 0; i++) rc |= on_record(&c, &rec[i]);
+  if (rc == 0) rc = close_unfinished(&c, sim_now(w));
+  if (rc == 0) rc = counter_tracks(&c);
+  free(c.ob);
+  free(c.holds);
+  if (rc == 0) write_events(p, &c.b);
+  for (size_t i = 0; i < c.b.n; i++) free(c.b.v[i].json);
+  free(c.b.v);
+  if (rc != 0) return SIM_ENOMEM;
   return p->err ? SIM_EIO : 0;
 }
 

@@ -328,112 +328,100 @@ static void json_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const scn_run_opts_t *o,
-                        scn_variant_res_t *vr, scn_result_t *r) {
-  scn_detect_t detect;
-  sim_world_opts_t wo;
-  sim_world_t *w = NULL;
-  void *inst = NULL;
+/* One variant's run: what it was asked for and what it has made so far. */
+typedef struct vrun {
+  const scn_scenario_t *s;
+  const scn_variant_t *v;
+  const scn_run_opts_t *o;
+  scn_variant_res_t *vr; /* filled in */
+  scn_result_t *r;       /* diagnostics and status */
+  scn_world_cfg_t world; /* the variant's world with the options' overrides */
+  guard_t guard;         /* the host-memory guard, read by the world */
+  sim_world_t *w;
   char err[512];
-  scn_world_cfg_t world = v->world;
-  int rc;
+} vrun_t;
 
-  if (o->have_seed) world.seed = (int64_t)o->seed;
-  if (o->duration > 0) world.duration = o->duration;
-  vr->v = v;
-  vr->seed = (uint64_t)world.seed;
-  vr->duration = world.duration;
-  vr->sample_interval = world.sample_interval ? world.sample_interval : world.duration / 500;
-  if (vr->sample_interval <= 0) vr->sample_interval = 1;
-  char sched[1024]; /* the crash message has room for less */
-  sim_sched_format(&o->sched, sched, sizeof sched);
-  scn_crash_ctx_t crash = {.id = s->id,
-                           .file = s->file,
-                           .variant = v->name,
-                           .seed = vr->seed,
-                           .sched = sched,
-                           .duration = o->duration};
-  scn_crash_enter(&crash);
+/* The world's options, from the variant's world section and the run options. */
+static void world_opts(vrun_t *x, sim_world_opts_t *wo) {
+  const scn_world_cfg_t *world = &x->world;
+  const scn_run_opts_t *o = x->o;
+  sim_world_opts_init(wo);
+  wo->seed = (uint64_t)world->seed;
+  wo->sched_spec = o->sched;
+  wo->ncores = (int)world->cores;
+  wo->stack_size = (size_t)world->stack_size;
+  wo->machine_mem_limit = (size_t)world->machine_memory;
+  wo->sample_interval = x->vr->sample_interval;
+  wo->cpu_quantum = world->cpu_quantum;
+  wo->spin_window = world->spin_window;
+  wo->max_threads = (uint64_t)world->max_threads;
+  wo->max_events = (uint64_t)world->max_events;
+  wo->guard = host_guard;
+  wo->guard_arg = &x->guard;
+  wo->max_instant_steps = (uint64_t)world->max_instant_steps;
+  wo->trace_jsonl = o->trace;
+  wo->keep_trace = o->keep_trace;
+  wo->decision_log = o->decision_log;
+  wo->decision_log_file = o->decision_log_file;
+}
 
-  sim_world_opts_init(&wo);
-  wo.seed = (uint64_t)world.seed;
-  wo.sched_spec = o->sched;
-  wo.ncores = (int)world.cores;
-  wo.stack_size = (size_t)world.stack_size;
-  wo.machine_mem_limit = (size_t)world.machine_memory;
-  wo.sample_interval = vr->sample_interval;
-  wo.cpu_quantum = world.cpu_quantum;
-  wo.spin_window = world.spin_window;
-  wo.max_threads = (uint64_t)world.max_threads;
-  wo.max_events = (uint64_t)world.max_events;
-  int statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-  guard_t guard = {.statm = statm, .limit = world.host_memory};
-  wo.guard = host_guard;
-  wo.guard_arg = &guard;
-  wo.max_instant_steps = (uint64_t)world.max_instant_steps;
-  wo.trace_jsonl = o->trace;
-  wo.keep_trace = o->keep_trace;
-  wo.decision_log = o->decision_log;
-  wo.decision_log_file = o->decision_log_file;
-  if (o->trace) {
-    fputs("{\"run\":", o->trace);
-    json_str(o->trace, s->id);
-    fputs(",\"variant\":", o->trace);
-    json_str(o->trace, v->name);
-    fprintf(o->trace, ",\"seed\":%llu}\n", (unsigned long long)vr->seed);
-  }
-  err[0] = 0;
-  rc = sim_world_create(&wo, &w, err, sizeof err);
-  if (rc) {
-    scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: cannot create the world: %s", v->name,
-                   err[0] ? err : sim_strerror(rc));
-    r->status = worse(r->status, rc == SIM_EINVAL ? 2 : 3);
-    if (statm >= 0) close(statm);
-    scn_crash_leave();
-    return;
-  }
-  err[0] = 0;
-  inst = s->model->create(s->model, w, v->cfg, v->fixes, s->faults, s->nfaults, err, sizeof err);
-  if (!inst) {
-    scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: model '%s' cannot start: %s", v->name,
-                   s->model->name, err[0] ? err : "no reason given");
-    /* models say "out of host memory" for that (param.h): internal, not input */
-    r->status = worse(r->status, strstr(err, "out of host memory") ? 3 : 2);
-    goto done;
-  }
-  vr->ran = 1;
-  scn_detect_attach(w, &detect);
+/* The line that opens the variant in a JSONL trace. */
+static void trace_header(const vrun_t *x) {
+  FILE *f = x->o->trace;
+  if (!f) return;
+  fputs("{\"run\":", f);
+  json_str(f, x->s->id);
+  fputs(",\"variant\":", f);
+  json_str(f, x->v->name);
+  fprintf(f, ",\"seed\":%llu}\n", (unsigned long long)x->vr->seed);
+}
 
-  /* run in slices so that the host-memory guard is looked at regularly */
-  sim_time_t step = world.duration / 64 > 0 ? world.duration / 64 : world.duration, t = 0;
+/* Runs the world to the end in slices, so that the host-memory guard is looked
+ * at regularly, under the wall-clock limit. Returns sim_world_run's last code. */
+static int run_slices(vrun_t *x) {
+  const scn_run_opts_t *o = x->o;
+  scn_variant_res_t *vr = x->vr;
+  sim_world_t *w = x->w;
+  sim_time_t duration = x->world.duration;
+  sim_time_t step = duration / 64 > 0 ? duration / 64 : duration, t = 0;
   g_world = w;
   if (g_interrupted) sim_world_interrupt(w);
-  rc = 0;
+  int rc = 0;
   timer_t wall_timer;
-  int wall_on = wall_arm(world.wall_time, &wall_timer);
-  test_crash(v->name, vr->seed);
-  while (t < world.duration) {
-    t = world.duration - t > step ? t + step : world.duration;
+  int wall_on = wall_arm(x->world.wall_time, &wall_timer);
+  test_crash(x->v->name, vr->seed);
+  while (t < duration) {
+    t = duration - t > step ? t + step : duration;
     if (g_interrupted) sim_world_interrupt(w);
     rc = sim_world_run(w, t);
     if (o->progress)
-      o->progress(o->progress_arg, s, v, sim_now(w), world.duration, sim_world_steps(w), 0);
+      o->progress(o->progress_arg, x->s, x->v, sim_now(w), duration, sim_world_steps(w), 0);
     if (rc) break;
-    if (host_guard(&guard, err, sizeof err)) { /* the same check as inside a burst */
-      vr->error = sim_strdup(err);
-      scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: run stopped at t=%.3fs: %s", v->name,
-                     (double)sim_now(w) / 1e9, err);
+    if (host_guard(&x->guard, x->err, sizeof x->err)) { /* the same check as inside a burst */
+      vr->error = sim_strdup(x->err);
+      scn_diag_error(&x->r->diag, x->s->file, 0, 0, "variant %s: run stopped at t=%.3fs: %s",
+                     x->v->name, (double)sim_now(w) / 1e9, x->err);
       vr->incomplete = 1;
-      r->status = worse(r->status, 2);
+      x->r->status = worse(x->r->status, 2);
       break;
     }
   }
   if (wall_on) timer_delete(wall_timer);
   g_world = NULL;
   if (o->progress)
-    o->progress(o->progress_arg, s, v, sim_now(w), world.duration, sim_world_steps(w), 1);
+    o->progress(o->progress_arg, x->s, x->v, sim_now(w), duration, sim_world_steps(w), 1);
+  return rc;
+}
+
+/* Records how the run ended (rc): complete, a hang, interrupted, a limit, or an error. */
+static void note_end(vrun_t *x, int rc) {
+  scn_variant_res_t *vr = x->vr;
+  scn_result_t *r = x->r;
+  const char *file = x->s->file, *name = x->v->name;
+  char *err = x->err;
+  size_t nerr = sizeof x->err;
   vr->run_rc = rc;
-  vr->end_time = sim_now(w);
+  vr->end_time = sim_now(x->w);
   switch (rc) {
   case 0:
   case SIM_EHANG:
@@ -441,14 +429,14 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
   case SIM_EINTR:
     if (tl_wall_fired && !g_interrupted) { /* the wall-clock limit, not a Ctrl-C */
       char a[64];
-      scn_format_duration(world.wall_time, a, sizeof a);
-      snprintf(err, sizeof err,
+      scn_format_duration(x->world.wall_time, a, sizeof a);
+      snprintf(err, nerr,
                "wall-clock limit: the run took more than %s of host time "
                "(limits.wall_time; raise it with --set limits.wall_time=..., 0 for none)",
                a);
       vr->error = strdup(err);
       vr->incomplete = 1;
-      scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: run stopped at t=%.3fs: %s", v->name,
+      scn_diag_error(&r->diag, file, 0, 0, "variant %s: run stopped at t=%.3fs: %s", name,
                      (double)vr->end_time / 1e9, err);
       r->status = worse(r->status, 2);
       break;
@@ -460,10 +448,10 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
   case SIM_ELIMIT:
   case SIM_EREPLAY:
     vr->incomplete = 1;
-    snprintf(err, sizeof err, "%s: %s", sim_strerror(rc),
-             sim_world_last_error(w) ? sim_world_last_error(w) : "");
+    snprintf(err, nerr, "%s: %s", sim_strerror(rc),
+             sim_world_last_error(x->w) ? sim_world_last_error(x->w) : "");
     vr->error = sim_strdup(err);
-    scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: run stopped at t=%.3fs: %s", v->name,
+    scn_diag_error(&r->diag, file, 0, 0, "variant %s: run stopped at t=%.3fs: %s", name,
                    (double)vr->end_time / 1e9, err);
     r->status = worse(r->status, 2);
     break;
@@ -473,58 +461,135 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
     r->status = worse(r->status, 3);
   }
   if (vr->incomplete && !vr->error) {
-    scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: out of host memory", v->name);
+    scn_diag_error(&r->diag, file, 0, 0, "variant %s: out of host memory", name);
     r->status = worse(r->status, 3);
   }
-  s->model->finish(inst);
+}
 
-  /* copy results out of the world */
-  vr->trace_hash = sim_world_trace_hash(w);
-  vr->trace_count = sim_world_trace_count(w);
-  vr->steps = sim_world_steps(w);
-  size_t nm = sim_world_nmetrics(w);
+/* Copies the world's metrics (summaries, and series if kept) into vr.
+ * Returns 0, or -1 when out of host memory (vr holds what was copied). */
+static int copy_metrics(vrun_t *x) {
+  scn_variant_res_t *vr = x->vr;
+  size_t nm = sim_world_nmetrics(x->w);
   vr->metrics = sim_calloc(nm ? nm : 1, sizeof *vr->metrics);
-  if (!vr->metrics) goto oom;
+  if (!vr->metrics) return -1;
   for (size_t i = 0; i < nm; i++) {
-    sim_metric_t *m = sim_world_metric(w, i);
+    sim_metric_t *m = sim_world_metric(x->w, i);
     scn_metric_res_t *mr = &vr->metrics[vr->nmetrics++];
     mr->name = sim_strdup(sim_metric_name(m));
     mr->unit = sim_strdup(sim_metric_unit(m) ? sim_metric_unit(m) : "");
     mr->kind = sim_metric_kind(m);
     sim_metric_summarize(m, &mr->sum);
-    if (!mr->name || !mr->unit) goto oom;
-    if (o->keep_series) {
+    if (!mr->name || !mr->unit) return -1;
+    if (x->o->keep_series) {
       size_t n = 0;
       const double *ser = sim_metric_series(m, &n);
       if (n) {
         mr->series = sim_malloc(n * sizeof *mr->series);
-        if (!mr->series) goto oom;
+        if (!mr->series) return -1;
         memcpy(mr->series, ser, n * sizeof *ser);
         mr->nseries = n;
       }
     }
   }
-  size_t nr = sim_world_nreports(w);
+  return 0;
+}
+
+/* Copies the world's detector reports into vr.
+ * Returns 0, or -1 when out of host memory (vr holds what was copied). */
+static int copy_reports(vrun_t *x) {
+  scn_variant_res_t *vr = x->vr;
+  size_t nr = sim_world_nreports(x->w);
   vr->reports = sim_calloc(nr ? nr : 1, sizeof *vr->reports);
-  if (!vr->reports) goto oom;
+  if (!vr->reports) return -1;
   for (size_t i = 0; i < nr; i++) {
-    const sim_report_t *rep = sim_world_report(w, i);
+    const sim_report_t *rep = sim_world_report(x->w, i);
     scn_report_res_t *rr = &vr->reports[vr->nreports++];
     rr->kind = sim_strdup(rep->name ? rep->name : sim_report_kind_name(rep->kind));
     rr->time = rep->time;
     rr->text = sim_strdup(rep->text ? rep->text : "");
     rr->dot = rep->dot ? sim_strdup(rep->dot) : NULL;
-    if (!rr->kind || !rr->text || (rep->dot && !rr->dot)) goto oom;
+    if (!rr->kind || !rr->text || (rep->dot && !rr->dot)) return -1;
   }
-  eval_variant(s, v, vr, &world, r);
-  if (o->world_done) o->world_done(w, v, vr, o->world_done_arg);
+  return 0;
+}
+
+/* Runs variant v of s into vr: creates the world and the model, runs, copies
+ * the results out and evaluates the expectations. Problems go to r's
+ * diagnostics and status. */
+static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const scn_run_opts_t *o,
+                        scn_variant_res_t *vr, scn_result_t *r) {
+  scn_detect_t detect;
+  sim_world_opts_t wo;
+  void *inst = NULL;
+  vrun_t x = {.s = s, .v = v, .o = o, .vr = vr, .r = r, .world = v->world};
+  int rc;
+
+  if (o->have_seed) x.world.seed = (int64_t)o->seed;
+  if (o->duration > 0) x.world.duration = o->duration;
+  vr->v = v;
+  vr->seed = (uint64_t)x.world.seed;
+  vr->duration = x.world.duration;
+  vr->sample_interval = x.world.sample_interval ? x.world.sample_interval : x.world.duration / 500;
+  if (vr->sample_interval <= 0) vr->sample_interval = 1;
+  char sched[1024]; /* the crash message has room for less */
+  sim_sched_format(&o->sched, sched, sizeof sched);
+  scn_crash_ctx_t crash = {.id = s->id,
+                           .file = s->file,
+                           .variant = v->name,
+                           .seed = vr->seed,
+                           .sched = sched,
+                           .duration = o->duration};
+  scn_crash_enter(&crash);
+
+  /* the world */
+  int statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  x.guard = (guard_t){.statm = statm, .limit = x.world.host_memory};
+  world_opts(&x, &wo);
+  trace_header(&x);
+  x.err[0] = 0;
+  rc = sim_world_create(&wo, &x.w, x.err, sizeof x.err);
+  if (rc) {
+    scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: cannot create the world: %s", v->name,
+                   x.err[0] ? x.err : sim_strerror(rc));
+    r->status = worse(r->status, rc == SIM_EINVAL ? 2 : 3);
+    if (statm >= 0) close(statm);
+    scn_crash_leave();
+    return;
+  }
+  /* the model */
+  x.err[0] = 0;
+  inst =
+      s->model->create(s->model, x.w, v->cfg, v->fixes, s->faults, s->nfaults, x.err, sizeof x.err);
+  if (!inst) {
+    scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: model '%s' cannot start: %s", v->name,
+                   s->model->name, x.err[0] ? x.err : "no reason given");
+    /* models say "out of host memory" for that (param.h): internal, not input */
+    r->status = worse(r->status, strstr(x.err, "out of host memory") ? 3 : 2);
+    goto done;
+  }
+  vr->ran = 1;
+  scn_detect_attach(x.w, &detect);
+
+  /* the run */
+  rc = run_slices(&x);
+  note_end(&x, rc);
+  s->model->finish(inst);
+
+  /* copy results out of the world */
+  vr->trace_hash = sim_world_trace_hash(x.w);
+  vr->trace_count = sim_world_trace_count(x.w);
+  vr->steps = sim_world_steps(x.w);
+  if (copy_metrics(&x) || copy_reports(&x)) goto oom;
+  eval_variant(s, v, vr, &x.world, r);
+  if (o->world_done) o->world_done(x.w, v, vr, o->world_done_arg);
   goto done;
 oom:
   scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: out of host memory", v->name);
   r->status = worse(r->status, 3);
 done:
   if (inst) s->model->destroy(inst);
-  sim_world_destroy(w);
+  sim_world_destroy(x.w);
   if (statm >= 0) close(statm);
   scn_crash_leave();
 }
