@@ -63,11 +63,6 @@ static void row_label(FILE *f, const char *label) {
   else fprintf(f, "  %-*s", LABEL - 2, label);
 }
 
-static const scn_metric_res_t *find_metric(const scn_variant_res_t *vr, const char *name) {
-  for (size_t i = 0; i < vr->nmetrics; i++)
-    if (!strcmp(vr->metrics[i].name, name)) return &vr->metrics[i];
-  return NULL;
-}
 
 /* ---- the side-by-side table: one function per section -------------------------------------- */
 /* Title, file and model, the variant names, then their fixes, seeds, how far
@@ -151,7 +146,7 @@ static void metric_cell(FILE *f, const scn_result_t *r, const scn_metric_res_t *
  * nothing, a failure that never came): its row says nothing. */
 static int all_zero(const scn_result_t *r, const char *name) {
   for (size_t j = 0; j < r->nvariants; j++) {
-    const scn_metric_res_t *x = find_metric(&r->variants[j], name);
+    const scn_metric_res_t *x = scn_metric_res_find(&r->variants[j], name);
     if (!x) continue;
     if (x->kind == SIM_M_SAMPLE ? x->sum.count != 0 : x->sum.min != 0 || x->sum.max != 0) return 0;
   }
@@ -168,7 +163,7 @@ static void table_metrics(FILE *f, const scn_result_t *r) {
     for (size_t m = 0; m < vi->nmetrics; m++) {
       const char *name = vi->metrics[m].name;
       int seen = 0;
-      for (size_t j = 0; j < i && !seen; j++) seen = find_metric(&r->variants[j], name) != NULL;
+      for (size_t j = 0; j < i && !seen; j++) seen = scn_metric_res_find(&r->variants[j], name) != NULL;
       if (seen) continue;
       if (all_zero(r, name)) continue; /* no rows of nothing */
       char label[200];
@@ -178,7 +173,7 @@ static void table_metrics(FILE *f, const scn_result_t *r) {
                : mm->kind == SIM_M_GAUGE ? "final max tw"
                                          : "final");
       row_label(f, label);
-      for (size_t j = 0; j < nv; j++) metric_cell(f, r, find_metric(&r->variants[j], name));
+      for (size_t j = 0; j < nv; j++) metric_cell(f, r, scn_metric_res_find(&r->variants[j], name));
       fputc('\n', f);
     }
   }

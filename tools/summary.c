@@ -96,28 +96,6 @@ static int collect(void *arg, int kind, const char *name, scn_stat_t stat, int p
   return 0;
 }
 
-static const scn_metric_res_t *metric_of(const scn_variant_res_t *vr, const char *name) {
-  for (size_t i = 0; i < vr->nmetrics; i++)
-    if (!strcmp(vr->metrics[i].name, name)) return &vr->metrics[i];
-  return NULL;
-}
-
-static double stat_of(const scn_metric_res_t *m, scn_stat_t s) {
-  const sim_metric_summary_t *x = &m->sum;
-  switch (s) {
-  case SCN_ST_MIN: return x->min;
-  case SCN_ST_MAX: return x->max;
-  case SCN_ST_MEAN: return x->mean;
-  case SCN_ST_TWMEAN: return x->twmean;
-  case SCN_ST_FINAL: return x->final;
-  case SCN_ST_P50: return x->p50;
-  case SCN_ST_P95: return x->p95;
-  case SCN_ST_P99: return x->p99;
-  case SCN_ST_COUNT: return (double)x->count;
-  default: return NAN;
-  }
-}
-
 /* Whether an expectation of vr naming key k failed (or could not be judged). */
 static int key_failed(const scn_variant_res_t *vr, const sym_t *k) {
   for (size_t x = 0; x < vr->nexpects; x++) {
@@ -148,10 +126,10 @@ static void symptoms(FILE *f, const scn_result_t *r, const cli_style_t *st) {
     if (l > label) label = l;
     for (size_t j = 0; j < nv; j++) {
       const scn_variant_res_t *vr = &r->variants[j];
-      const scn_metric_res_t *m = vr->ran ? metric_of(vr, k.v[i].name) : NULL;
+      const scn_metric_res_t *m = vr->ran ? scn_metric_res_find(vr, k.v[i].name) : NULL;
       char v[20];
       if (!m) snprintf(v, sizeof v, "-");
-      else human(r, m->name, m->unit, k.v[i].stat, stat_of(m, k.v[i].stat), v, sizeof v);
+      else human(r, m->name, m->unit, k.v[i].stat, scn_metric_stat(m, k.v[i].stat), v, sizeof v);
       snprintf(cellv[i][j], sizeof cellv[i][j], "%s%s", v, vr->ran && key_failed(vr, &k.v[i]) ? " !" : "");
       if (strlen(cellv[i][j]) > colw[j]) colw[j] = strlen(cellv[i][j]);
     }

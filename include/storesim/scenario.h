@@ -412,6 +412,10 @@ typedef struct scn_result {
  * went; errors are in result->diag. */
 scn_result_t *scn_run(const scn_scenario_t *s, const scn_run_opts_t *o);
 void scn_result_free(scn_result_t *r);
+/* The result of metric `name` in a variant's results, or NULL. */
+const scn_metric_res_t *scn_metric_res_find(const scn_variant_res_t *vr, const char *name);
+/* Statistic s of a metric's summary (count as a plain number). */
+double scn_metric_stat(const scn_metric_res_t *m, scn_stat_t s);
 /* One line: "reproduced without fix; absent with fix", ... */
 void scn_verdict_text(const scn_result_t *r, char *buf, size_t n);
 /* The names of the fixes variant v has, in the model's order, separated by

@@ -58,9 +58,7 @@ void report__fmt_value(const scn_metric_res_t *m, double v, char *buf, size_t n)
 }
 
 const scn_metric_res_t *report__metric(const scn_variant_res_t *vr, const char *name) {
-  for (size_t i = 0; i < vr->nmetrics; i++)
-    if (!strcmp(vr->metrics[i].name, name)) return &vr->metrics[i];
-  return NULL;
+  return scn_metric_res_find(vr, name);
 }
 
 int report__ref_variant(const scn_result_t *r) {

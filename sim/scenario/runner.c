@@ -199,6 +199,27 @@ typedef struct env {
   scn_world_cfg_t world; /* with command-line overrides */
 } env_t;
 
+const scn_metric_res_t *scn_metric_res_find(const scn_variant_res_t *vr, const char *name) {
+  for (size_t i = 0; i < vr->nmetrics; i++)
+    if (!strcmp(vr->metrics[i].name, name)) return &vr->metrics[i];
+  return NULL;
+}
+
+double scn_metric_stat(const scn_metric_res_t *m, scn_stat_t s) {
+  const sim_metric_summary_t *x = &m->sum;
+  switch (s) {
+  case SCN_ST_MIN: return x->min;
+  case SCN_ST_MAX: return x->max;
+  case SCN_ST_MEAN: return x->mean;
+  case SCN_ST_TWMEAN: return x->twmean;
+  case SCN_ST_FINAL: return x->final;
+  case SCN_ST_P50: return x->p50;
+  case SCN_ST_P95: return x->p95;
+  case SCN_ST_P99: return x->p99;
+  default: return (double)x->count;
+  }
+}
+
 static int env_metric(void *arg, const char *name, scn_stat_t stat, scn_qty_t *q, char *err,
                       size_t nerr) {
   const env_t *e = arg;
@@ -222,16 +243,10 @@ static int env_metric(void *arg, const char *name, scn_stat_t stat, scn_qty_t *q
                m->kind == SIM_M_GAUGE ? "gauge" : "counter");
       return -1;
     }
-    switch (stat) {
-    case SCN_ST_MIN: v = m->sum.min; break;
-    case SCN_ST_MAX: v = m->sum.max; break;
-    case SCN_ST_MEAN: v = m->sum.mean; break;
-    case SCN_ST_TWMEAN: v = m->sum.twmean; break;
-    case SCN_ST_FINAL: v = m->sum.final; break;
-    case SCN_ST_P50: v = m->sum.p50; break;
-    case SCN_ST_P95: v = m->sum.p95; break;
-    case SCN_ST_P99: v = m->sum.p99; break;
-    default: *q = (scn_qty_t){(double)m->sum.count, 0, 0}; return 0;
+    v = scn_metric_stat(m, stat);
+    if (stat == SCN_ST_COUNT) {
+      *q = (scn_qty_t){v, 0, 0};
+      return 0;
     }
     double scale;
     scn_unit_dim(m->unit, &q->t, &q->b, &scale);
