@@ -416,6 +416,9 @@ void scn_result_free(scn_result_t *r);
 const scn_metric_res_t *scn_metric_res_find(const scn_variant_res_t *vr, const char *name);
 /* Statistic s of a metric's summary (count as a plain number). */
 double scn_metric_stat(const scn_metric_res_t *m, scn_stat_t s);
+/* 0 when a metric of this kind has statistic s; else -1 with why in err
+ * ("percentiles exist for sample metrics only ..."). */
+int scn_stat_check(const char *name, sim_metric_kind_t kind, scn_stat_t s, char *err, size_t nerr);
 /* One line: "reproduced without fix; absent with fix", ... */
 void scn_verdict_text(const scn_result_t *r, char *buf, size_t n);
 /* The names of the fixes variant v has, in the model's order, separated by

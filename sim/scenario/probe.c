@@ -72,13 +72,7 @@ static int dry_metric(void *arg, const char *name, scn_stat_t stat, scn_qty_t *q
     snprintf(err, nerr, "unknown metric '%s'", name); /* said by check_metric */
     return -1;
   }
-  if (kind != SIM_M_SAMPLE && (stat == SCN_ST_P50 || stat == SCN_ST_P95 || stat == SCN_ST_P99)) {
-    snprintf(err, nerr,
-             "%s.%s: percentiles exist for sample metrics only; '%s' is a %s "
-             "(use min max mean twmean final count)",
-             name, scn_stat_name(stat), name, kind == SIM_M_GAUGE ? "gauge" : "counter");
-    return -1;
-  }
+  if (scn_stat_check(name, kind, stat, err, nerr)) return -1;
   double scale = 1;
   q->t = q->b = 0;
   if (stat != SCN_ST_COUNT) scn_unit_dim(unit, &q->t, &q->b, &scale);

@@ -220,6 +220,15 @@ double scn_metric_stat(const scn_metric_res_t *m, scn_stat_t s) {
   }
 }
 
+int scn_stat_check(const char *name, sim_metric_kind_t kind, scn_stat_t s, char *err, size_t nerr) {
+  if (kind == SIM_M_SAMPLE || (s != SCN_ST_P50 && s != SCN_ST_P95 && s != SCN_ST_P99)) return 0;
+  snprintf(err, nerr,
+           "%s.%s: percentiles exist for sample metrics only; '%s' is a %s "
+           "(use min max mean twmean final count)",
+           name, scn_stat_name(s), name, kind == SIM_M_GAUGE ? "gauge" : "counter");
+  return -1;
+}
+
 static int env_metric(void *arg, const char *name, scn_stat_t stat, scn_qty_t *q, char *err,
                       size_t nerr) {
   const env_t *e = arg;
@@ -237,12 +246,7 @@ static int env_metric(void *arg, const char *name, scn_stat_t stat, scn_qty_t *q
                name, scn_stat_name(stat), name);
       return -1;
     }
-    if (m->kind != SIM_M_SAMPLE && (stat == SCN_ST_P50 || stat == SCN_ST_P95 || stat == SCN_ST_P99)) {
-      snprintf(err, nerr, "%s.%s: percentiles exist for sample metrics only; '%s' is a %s "
-               "(use min max mean twmean final count)", name, scn_stat_name(stat), name,
-               m->kind == SIM_M_GAUGE ? "gauge" : "counter");
-      return -1;
-    }
+    if (scn_stat_check(name, m->kind, stat, err, nerr)) return -1;
     v = scn_metric_stat(m, stat);
     if (stat == SCN_ST_COUNT) {
       *q = (scn_qty_t){v, 0, 0};
