@@ -28,8 +28,8 @@ static int sh(const char *fmt, ...) {
   return kt_sh(cmd, out, sizeof out);
 }
 
-static const char *const cmds[] = {"run",    "check", "validate", "list",  "schema",
-                                   "report", "trace", "explain",  "sweep", "explore"};
+static const char *const cmds[] = {"run",   "check",   "validate", "list",    "schema", "report",
+                                   "trace", "explain", "sweep",    "explore", "diff"};
 enum { NCMDS = sizeof cmds / sizeof *cmds };
 
 Test(cli, every_command_has_a_generated_help) {

@@ -214,7 +214,8 @@ static void table_expectations(FILE *f, const scn_result_t *r) {
           continue;
         }
         char m[64];
-        scn_qty_format(e->measured, m, sizeof m);
+        if (e->never) snprintf(m, sizeof m, "never");
+        else scn_qty_format(e->measured, m, sizeof m);
         if (e->status == SCN_X_ERROR) snprintf(a, sizeof a, "ERROR");
         else snprintf(a, sizeof a, "%s %s", e->status == SCN_X_PASS ? "pass" : "FAIL", m);
         cell(f, a);
@@ -363,7 +364,8 @@ void cli_print_json(FILE *f, const scn_result_t *r) {
       cli_json_str(f, e->x->text);
       fputs(",\"measured\":", f);
       json_num(f, e->measured.v);
-      scn_qty_format(e->measured, a, sizeof a);
+      if (e->never) snprintf(a, sizeof a, "never");
+      else scn_qty_format(e->measured, a, sizeof a);
       fputs(",\"measured_text\":", f);
       cli_json_str(f, a);
       fputs(",\"detail\":", f);

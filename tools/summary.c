@@ -268,14 +268,16 @@ void cli_print_summary(FILE *f, const scn_result_t *r, const cli_style_t *st, in
   if (sep) fputc('\n', f);
   const scn_scenario_t *s = r->s;
   sim_time_t end = 0;
+  unsigned long long seed = (unsigned long long)s->world.seed;
+  for (size_t i = r->nvariants; i-- > 0;) /* the first variant that ran */
+    if (r->variants[i].ran) seed = (unsigned long long)r->variants[i].seed;
   for (size_t i = 0; i < r->nvariants; i++)
     if (r->variants[i].end_time > end) end = r->variants[i].end_time;
   hms(end, t, sizeof t);
   snprintf(a, sizeof a, "%s: %s", s->id, s->title);
   if ((int)strlen(a) > st->width) a[st->width] = 0;
   fprintf(f, "%s\n", a);
-  fprintf(f, "  %s, model %s, seed %llu, %s of virtual time\n", s->file, s->model->name,
-          r->nvariants ? (unsigned long long)r->variants[0].seed : 0ull, t);
+  fprintf(f, "  %s, model %s, seed %llu, %s of virtual time\n", s->file, s->model->name, seed, t);
   variants(f, r, st);
   symptoms(f, r, st);
   failures(f, r);

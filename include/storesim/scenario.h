@@ -181,6 +181,12 @@ typedef struct scn_eval_env {
                size_t nerr);
   void *arg;
   int units_only; /* stand-in values (validate): messages name units, not values */
+  /* Optional (NULL: none): whether a metric's -1 means "never" (the event
+   * did not happen; scn_metric_never). Such a value compared as it is reads
+   * "never" in detail, and *measured_never (if set) says the measured value
+   * was one. */
+  int (*never)(void *arg, const char *name);
+  int *measured_never;
 } scn_eval_env_t;
 
 /* Evaluates e. Returns 0 with *truth (0/1), *measured (the left side of the
@@ -366,7 +372,8 @@ enum { SCN_X_PASS, SCN_X_FAIL, SCN_X_ERROR, SCN_X_SKIPPED };
 typedef struct scn_expect_res {
   const scn_expect_t *x;
   int status;          /* SCN_X_* */
-  scn_qty_t measured;  /* v is NAN when nothing was measured */
+  scn_qty_t measured;  /* v is NAN when nothing was measured, or when never */
+  int never;           /* the measured metric says the event never happened */
   char *detail;        /* compared values, or the error */
 } scn_expect_res_t;
 

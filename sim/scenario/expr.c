@@ -644,7 +644,15 @@ typedef struct eval {
   scn_qty_t measured;
   int have_measured;
   int have_metric;
+  int measured_never;
+  const scn_expr_t *never_in; /* a "never" metric met inside the current comparison */
 } eval_t;
+
+/* e is a metric whose value q is its "never" (-1): printed as "never". */
+static int is_never(const eval_t *ev, const scn_expr_t *e, scn_qty_t q) {
+  return e->op == E_METRIC && e->stat != SCN_ST_COUNT && q.v < 0 && ev->env->never &&
+         ev->env->never(ev->env->arg, e->name);
+}
 
 static void dappend(eval_t *ev, const char *s) {
   if (!ev->detail || ev->dlen + 1 >= ev->ndetail) return;
@@ -794,7 +802,11 @@ static int ev_num(eval_t *ev, const scn_expr_t *e, scn_qty_t *out) {
     return 0;
   case E_METRIC:
     if ((rc = ev->env->metric(ev->env->arg, e->name, e->stat, out, err, nerr))) return rc;
-    if (!ev->have_metric && !ev->have_measured) ev->measured = *out;
+    if (!ev->have_metric && !ev->have_measured) {
+      ev->measured = *out;
+      ev->measured_never = is_never(ev, e, *out);
+    }
+    if (!ev->never_in && is_never(ev, e, *out)) ev->never_in = e;
     ev->have_metric = 1;
     return 0;
   case E_PARAM:
@@ -842,9 +854,13 @@ static int ev_bool(eval_t *ev, const scn_expr_t *e, int *out) {
     dappend(ev, *out ? "true" : "false");
     return 0;
   case E_LT: case E_LE: case E_GT: case E_GE: case E_EQ: case E_NE:
+    ev->never_in = NULL;
     if ((rc = ev_num(ev, e->a, &a)) || (rc = ev_num(ev, e->b, &b))) return rc;
     if ((rc = same_dim(ev, e->a, &a, e->b, &b, "compare"))) return rc;
-    if (!ev->have_measured) ev->measured = a, ev->have_measured = 1;
+    if (!ev->have_measured) {
+      ev->measured = a, ev->have_measured = 1;
+      ev->measured_never = is_never(ev, e->a, a);
+    }
     switch (e->op) {
     case E_LT: *out = a.v < b.v; break;
     case E_LE: *out = a.v <= b.v; break;
@@ -853,13 +869,22 @@ static int ev_bool(eval_t *ev, const scn_expr_t *e, int *out) {
     case E_EQ: *out = a.v == b.v; break;
     default: *out = a.v != b.v; break;
     }
-    scn_qty_format(a, va, sizeof va);
-    scn_qty_format(b, vb, sizeof vb);
+    if (is_never(ev, e->a, a)) snprintf(va, sizeof va, "never");
+    else scn_qty_format(a, va, sizeof va);
+    if (is_never(ev, e->b, b)) snprintf(vb, sizeof vb, "never");
+    else scn_qty_format(b, vb, sizeof vb);
     dappend(ev, va);
     dappend(ev, " ");
     dappend(ev, opname[e->op]);
     dappend(ev, " ");
     dappend(ev, vb);
+    /* a "never" inside arithmetic counts as its -1: say so beside the numbers */
+    if (ev->never_in && !is_never(ev, e->a, a) && !is_never(ev, e->b, b)) {
+      char note[160];
+      snprintf(note, sizeof note, " (%s.%s is never: counted as -1s)", ev->never_in->name,
+               scn_stat_name(ev->never_in->stat));
+      dappend(ev, note);
+    }
     return 0;
   case E_NOT:
     dappend(ev, "not (");
@@ -887,10 +912,11 @@ static int ev_bool(eval_t *ev, const scn_expr_t *e, int *out) {
 int scn_expr_eval(const scn_expr_t *e, const scn_eval_env_t *env, int *truth,
                   scn_qty_t *measured, char *detail, size_t ndetail, char *err,
                   size_t nerr) {
-  eval_t ev = {env, NULL, err, nerr, detail, ndetail, 0, {NAN, 0, 0}, 0, 0};
+  eval_t ev = {env, NULL, err, nerr, detail, ndetail, 0, {NAN, 0, 0}, 0, 0, 0, NULL};
   if (detail && ndetail) detail[0] = 0;
   ev.src = e->text;
   int rc = ev_bool(&ev, e, truth);
   if (measured) *measured = ev.measured;
+  if (env->measured_never) *env->measured_never = ev.measured_never;
   return rc;
 }

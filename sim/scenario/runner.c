@@ -277,10 +277,20 @@ static int env_param(void *arg, const char *path, scn_qty_t *q, char *err, size_
   return scn_param_qty(e->s, e->v, &e->world, path, q, err, nerr);
 }
 
+static int env_never(void *arg, const char *name) {
+  const env_t *e = arg;
+  return scn_metric_never(e->s->model, name);
+}
+
 static void eval_variant(const scn_scenario_t *s, const scn_variant_t *v, scn_variant_res_t *vr,
                          const scn_world_cfg_t *world, scn_result_t *r) {
   env_t e = {s, v, vr, *world};
-  scn_eval_env_t env = {.metric = env_metric, .param = env_param, .arg = &e};
+  int never = 0;
+  scn_eval_env_t env = {.metric = env_metric,
+                        .param = env_param,
+                        .arg = &e,
+                        .never = env_never,
+                        .measured_never = &never};
   vr->expects = sim_calloc(v->nexpects ? v->nexpects : 1, sizeof *vr->expects);
   if (!vr->expects) {
     scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: out of host memory", v->name);
@@ -308,6 +318,7 @@ static void eval_variant(const scn_scenario_t *s, const scn_variant_t *v, scn_va
       continue;
     }
     x->status = truth ? SCN_X_PASS : SCN_X_FAIL;
+    if (never) x->never = 1, x->measured.v = NAN; /* "never", not -1 */
     x->detail = sim_strdup(detail);
     if (!x->detail) {
       scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: out of host memory", v->name);
