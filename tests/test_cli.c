@@ -185,4 +185,10 @@ Test(cli, version_and_bash_completion) {
   cr_assert(strstr(out, "--wall-limit"), "%s", out);
   cr_assert_eq(sh("'%s' --completion zsh", BIN), 2, "%s", out);
   unlink(comp);
+  /* storesim --help: a name longer than its column puts its text below,
+   * never glued to it ("--completion basha bash ...") */
+  cr_assert_eq(sh("'%s' --help", BIN), 0, "%s", out);
+  cr_assert(
+      strstr(out, "  storesim --completion bash\n                           a bash completion"),
+      "%s", out);
 }

@@ -358,10 +358,15 @@ void cli_help_prog(FILE *f, const cli_prog_t *p) {
     at += fprintf(f, "%*s", COL - at, "");
     wrap(f, (*c)->summary, at, COL);
   }
-  fprintf(f, "\n  %-*s%s\n", COL - 2, "storesim COMMAND --help", "options of a command");
-  fprintf(f, "  %-*s%s\n", COL - 2, "storesim --man", "this manual as a man page (troff)");
-  fprintf(f, "  %-*s%s\n", COL - 2, "storesim --completion bash", "a bash completion script");
-  fprintf(f, "  %-*s%s\n", COL - 2, "storesim --version", "version and git revision");
+  static const char *const more[][2] = {{"storesim COMMAND --help", "options of a command"},
+                                        {"storesim --man", "this manual as a man page (troff)"},
+                                        {"storesim --completion bash", "a bash completion script"},
+                                        {"storesim --version", "version and git revision"}};
+  fputc('\n', f);
+  for (size_t i = 0; i < sizeof more / sizeof *more; i++) /* a long name: its text below */
+    fprintf(f, "  %-*s%s%*s%s\n", COL - 3, more[i][0],
+            (int)strlen(more[i][0]) > COL - 3 ? "\n" : "",
+            (int)strlen(more[i][0]) > COL - 3 ? COL : 1, "", more[i][1]);
   fputs("\nexit status: ", f);
   wrap(f, p->exit, 13, 13);
 }
