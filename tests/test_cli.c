@@ -75,7 +75,7 @@ Test(cli, usage_errors_have_one_shape) {
       {"run --jbos 2 x.yaml",
        "storesim run: unknown option '--jbos' (did you mean '--jobs', '--json'?)\n"},
       {"sweep --sed 2 x.yaml",
-       "storesim sweep: unknown option '--sed' (did you mean '--sched', '--seeds'?)\n"},
+       "storesim sweep: unknown option '--sed' (did you mean '--set', '--sched', '--seeds'?)\n"},
       {"report -x x.yaml", "storesim report: unknown option '-x' (see storesim report --help)\n"},
       {"run --seed", "storesim run: --seed needs a value\n"},
       {"run --seed -3 x.yaml", "storesim run: --seed -3: expected a non-negative integer\n"},

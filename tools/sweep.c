@@ -18,13 +18,15 @@
 
 #include "storesim/sweep.h"
 #include "storesim_cli.h"
+#include "sweep_map.h"
 
 /* ---- options ------------------------------------------------------------------------------ */
 /* sweep's options: the engine's own, and where its outputs go. */
 typedef struct sweep_args {
   scn_sweep_opts_t o;
   cli_seeds_t seeds;
-  const char *jsonl, *logdir;
+  const char *jsonl, *logdir, *csv;
+  cli_list_t sets, metrics; /* --set (axes of a map), --metric */
   int json;
 } sweep_args_t;
 
@@ -111,6 +113,30 @@ static const cli_opt_t opt_log_dir = {
     .help = "where decision logs go (default out/, created if missing)",
     .type = CLI_STR,
     .off = OFF(logdir)};
+static const cli_opt_t opt_set = {
+    .name = "set",
+    .arg = "KEY=VALUES",
+    .help = "override a scenario key (repeatable). VALUES is one value, a list V1,V2,... "
+            "(units allowed: 16MiB,32MiB) or an integer range A..B or A..B:STEP (1..8, "
+            "1h..4h:1): several values make a parameter map, the cross product of every --set, "
+            "each cell run on every seed",
+    .type = CLI_LIST,
+    .off = OFF(sets)};
+static const cli_opt_t opt_metric = {
+    .name = "metric",
+    .arg = "METRIC.STAT",
+    .help = "a statistic every run records (repeatable; e.g. tasks.exhausted_at.final): its "
+            "median and range over the seeds are printed per variant (and per cell of a map); "
+            "--jsonl and --csv have it",
+    .type = CLI_LIST,
+    .off = OFF(metrics)};
+static const cli_opt_t opt_csv = {
+    .name = "csv",
+    .arg = "FILE",
+    .help = "one CSV row per cell and variant: the cell's values, runs, runs held, each "
+            "--metric's median, min, max, the worst seed and the command that replays it",
+    .type = CLI_STR,
+    .off = OFF(csv)};
 static const cli_opt_t opt_json = {.name = "json",
                                    .help = "print the summary as one JSON object",
                                    .type = CLI_FLAG,
@@ -123,13 +149,25 @@ const cli_cmd_t cli_cmd_sweep = {
     .args = "FILE",
     .summary = "many runs over seeds and schedules (--seeds A-B, --sched random|pct|fifo) on "
                "worker processes (--jobs N)",
-    .about = "Runs FILE's variants once per seed on a pool of worker threads and counts, per "
+    .about = "Runs FILE's variants once per seed on a pool of worker processes and counts, per "
              "variant, the runs that deadlocked, hung, reported a lock-order inversion or failed "
              "an expectation. The first deadlocking run gets a decision log, replayed to check "
-             "it reproduces the run (same trace hash).",
+             "it reproduces the run (same trace hash).\n"
+             "\n"
+             "With --set KEY=V1,V2,... or KEY=A..B it runs a parameter map instead: every cell "
+             "of the cross product of the --set axes on every seed, all cells on one pool, and "
+             "prints per variant one row per cell: the runs whose expectations held, the median "
+             "and range of each --metric, and the first seed that did not hold (with the "
+             "command that replays it). A cell's numbers are the same for any --jobs and "
+             "--shard.\n"
+             "\n"
+             "Example:\n"
+             "  storesim sweep scenarios/kb924567.yaml --sched fifo --seeds 1-20 \\\n"
+             "      --set store.tasks=16,32,64,128 --set workload.moves.threads=1..8 \\\n"
+             "      --metric tasks.exhausted_at.final --csv map.csv",
     .opts = (const cli_opt_t *const[]){&opt_sched, &opt_seeds, &opt_variant, &opt_vary, &opt_jobs,
-                                       &opt_wall_limit, &opt_shard, &opt_jsonl, &opt_log_dir,
-                                       &opt_json, NULL},
+                                       &opt_wall_limit, &opt_shard, &opt_set, &opt_metric,
+                                       &opt_jsonl, &opt_csv, &opt_log_dir, &opt_json, NULL},
     .notes = "A run that crashes (or exceeds --wall-limit) ends only its worker process: it is "
              "counted in the 'crashed' column, the first one's replay command is printed, and "
              "the other runs go on.",
@@ -179,13 +217,14 @@ static int write_log_and_replay(const scn_scenario_t *s,
 
 /* ---- the runs as JSON Lines (--jsonl) ------------------------------------------------------ */
 /* Returns 0, or 2 when the file could not be written (said why). */
-static int write_jsonl(const char *path, const scn_scenario_t *s, const scn_sweep_opts_t *o,
+static int write_jsonl(const char *path, const cli_map_t *m, const scn_sweep_opts_t *o,
                        const scn_sweep_res_t *res) {
   cli_outfile_t out;
   char sched[96];
   if (cli_out_open(&out, path)) return 2;
   for (size_t i = 0; i < res->nruns; i++) {
     const scn_sweep_run_t *r = &res->runs[i];
+    const scn_scenario_t *s = m->cells[r->cell];
     if (!r->ran) continue;
     scn_sweep_sched_string(o, r->seed, sched, sizeof sched);
     fprintf(out.f,
@@ -204,6 +243,7 @@ static int write_jsonl(const char *path, const scn_scenario_t *s, const scn_swee
       fputs(",\"failed_expectation\":", out.f);
       cli_json_str(out.f, r->failed);
     }
+    cli_map_jsonl_fields(out.f, m, r);
     fputs("}\n", out.f);
   }
   if (res->interrupted) /* the runs that finished, and a last line that says so */
@@ -245,7 +285,10 @@ static void print_header(const scn_scenario_t *s, const scn_sweep_opts_t *o,
          "hang", "lock-order", "crashed", "failed", "first deadlocking seed");
 }
 
-static void print_row_json(const variant_row_t *v, int nshown) {
+static void print_metrics(const cli_map_t *m, const scn_sweep_res_t *res, size_t v, int json);
+
+static void print_row_json(const variant_row_t *v, int nshown, const cli_map_t *m,
+                           const scn_sweep_res_t *res, size_t vi) {
   const scn_sweep_tally_t *t = &v->t;
   double frac = (double)t->deadlock / (double)t->runs;
   printf("%s{\"name\":\"%s\",\"runs\":%" PRIu64 ",\"deadlock\":%" PRIu64
@@ -262,6 +305,7 @@ static void print_row_json(const variant_row_t *v, int nshown) {
   if (v->first)
     printf(",\"first_seed\":%" PRIu64 ",\"decision_log\":\"%s\",\"replay_same_hash\":%s",
            v->first->seed, v->have_log ? v->logpath : "", v->same ? "true" : "false");
+  print_metrics(m, res, vi, 1);
   printf("}");
 }
 
@@ -329,37 +373,41 @@ static int variant_row(const scn_scenario_t *s, const scn_sweep_opts_t *o,
 }
 
 /* ---- the command ---------------------------------------------------------------------------- */
-static int sweep_main(void *opts, char **args, size_t nargs) {
-  sweep_args_t *a = opts;
-  scn_sweep_opts_t *o = &a->o;
-  const char *file = args[0];
-  (void)nargs;
-  o->seed_from = a->seeds.from;
-  o->seed_to = a->seeds.to;
-  if (cli_dir_usable(a->logdir)) /* created when the first log is written */
-    return 2;
-  scn_diag_t diag;
-  scn_diag_init(&diag);
-  scn_scenario_t *s = NULL;
-  int rc = scn_load(file, NULL, &s, &diag);
-  if (rc) {
-    fputs(diag.text ? diag.text : "storesim sweep: cannot load the scenario\n", stderr);
-    scn_diag_free(&diag);
-    return rc == SIM_ENOMEM ? 3 : 2;
+/* --metric without a map: each statistic's median and range per variant. */
+static void print_metrics(const cli_map_t *m, const scn_sweep_res_t *res, size_t v, int json) {
+  for (size_t k = 0; k < m->nmetrics; k++) {
+    double med, lo, hi;
+    size_t none, nv = cli_map_values(res, 0, v, k, &med, &lo, &hi, &none);
+    if (json) {
+      printf("%s", k ? "," : ",\"metrics\":{");
+      cli_json_str(stdout, m->specs[k]);
+      if (nv)
+        printf(":{\"median\":%.10g,\"min\":%.10g,\"max\":%.10g,\"none\":%zu}", med, lo, hi, none);
+      else printf(":{\"median\":null,\"min\":null,\"max\":null,\"none\":%zu}", none);
+      if (k + 1 == m->nmetrics) printf("}");
+      continue;
+    }
+    char a[48], b[48], c[48];
+    cli_map_fmt(m, k, med, a, sizeof a);
+    cli_map_fmt(m, k, lo, b, sizeof b);
+    cli_map_fmt(m, k, hi, c, sizeof c);
+    if (nv)
+      printf("      %s: median %s, range %s..%s over %zu run%s", m->specs[k], a, b, c, nv,
+             cli_s(nv));
+    else printf("      %s: no value in any run", m->specs[k]);
+    if (none) printf(" (%zu without a value: never happened or no sample)", none);
+    printf("\n");
   }
-  scn_diag_free(&diag);
-  scn_interrupt_install();
-  scn_sweep_res_t *res = NULL;
-  char err[256];
-  rc = scn_sweep(s, o, &res, err, sizeof err);
-  if (rc) {
-    fprintf(stderr, "storesim sweep: %s\n", rc == SIM_ENOMEM ? "out of host memory" : err);
-    scn_scenario_free(s);
-    return rc == SIM_ENOMEM ? 3 : 2;
-  }
-  int status = a->jsonl ? write_jsonl(a->jsonl, s, o, res) : 0;
+}
+
+/* The classic summary: one row per variant, decision logs of the first
+ * deadlock. Returns the exit status. */
+static int sweep_summary(const sweep_args_t *a, const cli_map_t *m, const scn_sweep_res_t *res,
+                         const char *file) {
+  const scn_scenario_t *s = m->cells[0];
+  const scn_sweep_opts_t *o = &a->o;
+  int status = 0, nshown = 0;
   print_header(s, o, res, a->json);
-  int nshown = 0;
   for (size_t v = 0; v < s->nvariants; v++) {
     variant_row_t row = {0};
     scn_sweep_tally(res, v, &row.t);
@@ -367,12 +415,68 @@ static int sweep_main(void *opts, char **args, size_t nargs) {
     int st = variant_row(s, o, res, v, file, a->logdir, &row);
     /* 3 wins; a failure of a log (2) does not hide a crash nor lower an error */
     if (st == 3 || (st == 2 && status < 2) || (st == 1 && !status)) status = st;
-    if (a->json) print_row_json(&row, nshown++);
-    else print_row_text(&row, o, file);
+    if (a->json) {
+      print_row_json(&row, nshown++, m, res, v);
+    } else {
+      print_row_text(&row, o, file);
+      print_metrics(m, res, v, 0);
+    }
   }
   if (a->json) printf("]}\n");
+  return status;
+}
+
+static int sweep_main(void *opts, char **args, size_t nargs) {
+  sweep_args_t *a = opts;
+  scn_sweep_opts_t *o = &a->o;
+  const char *file = args[0];
+  cli_map_t m;
+  int rc, status;
+  (void)nargs;
+  o->seed_from = a->seeds.from;
+  o->seed_to = a->seeds.to;
+  if (cli_dir_usable(a->logdir)) /* created when the first log is written */
+    return 2;
+  if ((rc = cli_map_parse(&m, &a->sets, &a->metrics)) || (rc = cli_map_load(&m, file))) {
+    cli_map_free(&m);
+    return rc;
+  }
+  if (m.map && a->json) {
+    cli_map_free(&m);
+    return cli_usage_error("sweep", "--json prints one variant row each; a parameter map is "
+                                    "written with --csv (one row per cell) or --jsonl");
+  }
+  const scn_scenario_t *s = m.cells[0];
+  if (m.map) {
+    o->cells = (const scn_scenario_t *const *)m.cells;
+    o->ncells = m.ncells;
+  }
+  o->metrics = (const char *const *)m.names;
+  o->stats = m.stats;
+  o->nmetrics = m.nmetrics;
+  scn_interrupt_install();
+  scn_sweep_res_t *res = NULL;
+  char err[256];
+  rc = scn_sweep(s, o, &res, err, sizeof err);
+  if (rc) {
+    fprintf(stderr, "storesim sweep: %s\n", rc == SIM_ENOMEM ? "out of host memory" : err);
+    cli_map_free(&m);
+    return rc == SIM_ENOMEM ? 3 : 2;
+  }
+  status = a->jsonl ? write_jsonl(a->jsonl, &m, o, res) : 0;
+  if (a->csv && cli_map_csv(a->csv, &m, o, res, file)) status = 2;
+  int st;
+  if (m.map) {
+    printf("%s: %zu cells x seeds %" PRIu64 "-%" PRIu64 "%s, %d worker%s%s\n", s->id, m.ncells,
+           o->seed_from, o->seed_to, o->nshards > 1 ? " (this shard)" : "", o->jobs,
+           o->jobs == 1 ? "" : "s", res->interrupted ? " (INTERRUPTED: partial)" : "");
+    st = cli_map_print(&m, o, res, file);
+  } else {
+    st = sweep_summary(a, &m, res, file);
+  }
+  if (st == 3 || (st == 2 && status < 2) || (st == 1 && !status)) status = st;
   int interrupted = res->interrupted;
   scn_sweep_free(res);
-  scn_scenario_free(s);
+  cli_map_free(&m);
   return interrupted ? 130 : status;
 }

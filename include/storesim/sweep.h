@@ -51,6 +51,17 @@ typedef struct scn_sweep_opts {
                               limit (0: no limit) */
   unsigned shard, nshards; /* this machine runs seed indexes i with
                               i % nshards == shard (nshards 0 = 1) */
+  /* A parameter map: the cells are the same scenario file loaded with
+   * different --set values (the same variants in each). ncells 0: the one
+   * scenario given to scn_sweep. Runs are ordered (cell, seed, variant);
+   * shards split each cell's seeds the same way. */
+  const scn_scenario_t *const *cells;
+  size_t ncells;
+  /* Metric statistics every run records (scn_sweep_run_t.values), as
+   * metric and statistic, n of each; NULL/0: none. */
+  const char *const *metrics;
+  const scn_stat_t *stats;
+  size_t nmetrics;
   int stop_on_error;       /* take no new run once a run has an error (see
                               scn_sweep_run_t.error); every run before it in
                               run order still runs, so the first error in
@@ -60,6 +71,9 @@ typedef struct scn_sweep_opts {
 typedef struct scn_sweep_run {
   uint64_t seed;
   size_t variant;          /* index into s->variants */
+  size_t cell;             /* index into o->cells (0 without a map) */
+  double *values;          /* o->nmetrics statistics (NAN: undefined, none
+                              taken, or "never"), or NULL */
   int ran, complete, passed;
   int deadlock, hang, lock_order, spin, misuse; /* detector reports filed,
                                                     by kind */
@@ -122,6 +136,9 @@ typedef struct scn_sweep_tally {
 /* Fills *t from the runs of r with the given variant index (all zero when it
  * has none). */
 void scn_sweep_tally(const scn_sweep_res_t *r, size_t variant, scn_sweep_tally_t *t);
+/* The same for the runs of one cell of a parameter map. */
+void scn_sweep_tally_cell(const scn_sweep_res_t *r, size_t cell, size_t variant,
+                          scn_sweep_tally_t *t);
 
 /* A run of a sweep again, recorded and replayed (scn_sweep_replay). */
 typedef struct scn_sweep_replay {

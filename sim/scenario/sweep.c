@@ -20,9 +20,11 @@
  *   so every slot below a run that stopped the pool has a result.
  */
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,9 +86,28 @@ static void read_reports(sim_world_t *w, const scn_variant_t *v, scn_variant_res
   }
 }
 
-/* Runs ro (one variant) into *run, whose seed and variant are set. Returns
- * the run's interrupted flag, or -1 on host OOM (run->ran 0). */
-static int run_one(const scn_scenario_t *s, scn_run_opts_t *ro, scn_sweep_run_t *run) {
+/* The statistics o asks each run for, from the variant's result. */
+static int read_values(const scn_sweep_opts_t *o, const scn_scenario_t *s,
+                       const scn_variant_res_t *vr, scn_sweep_run_t *run) {
+  if (!o || !o->nmetrics) return 0;
+  if (!run->values && !(run->values = sim_calloc(o->nmetrics, sizeof *run->values))) return -1;
+  for (size_t i = 0; i < o->nmetrics; i++) {
+    const scn_metric_res_t *m = vr->ran ? scn_metric_res_find(vr, o->metrics[i]) : NULL;
+    double v = NAN;
+    if (m && !(m->kind == SIM_M_SAMPLE && m->sum.count == 0 && o->stats[i] != SCN_ST_COUNT))
+      v = scn_metric_stat(m, o->stats[i]);
+    if (o->stats[i] != SCN_ST_COUNT && v < 0 && scn_metric_never(s->model, o->metrics[i]))
+      v = NAN; /* never happened: no number */
+    run->values[i] = v;
+  }
+  return 0;
+}
+
+/* Runs ro (one variant) into *run, whose seed and variant are set, recording
+ * the statistics o asks for (o may be NULL). Returns the run's interrupted
+ * flag, or -1 on host OOM (run->ran 0). */
+static int run_one(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_run_opts_t *ro,
+                   scn_sweep_run_t *run) {
   ro->world_done = read_reports;
   ro->world_done_arg = run;
   scn_result_t *r = scn_run(s, ro);
@@ -97,6 +118,10 @@ static int run_one(const scn_scenario_t *s, scn_run_opts_t *ro, scn_sweep_run_t 
   run->passed = vr->ran && vr->nfail == 0 && vr->nerror == 0 && r->status == 0;
   run->trace_hash = vr->trace_hash;
   run->steps = vr->steps;
+  if (read_values(o, s, vr, run)) {
+    scn_result_free(r);
+    return -1;
+  }
   for (size_t x = 0; vr->ran && x < vr->nexpects && !run->failed; x++) {
     const scn_expect_res_t *e = &vr->expects[x];
     if (e->status != SCN_X_FAIL && e->status != SCN_X_ERROR) continue;
@@ -138,9 +163,9 @@ typedef struct shared {
 } shared_t;
 
 /* One run's record on the wire (error follows, nerror bytes, then failed,
- * nfailed bytes). */
+ * nfailed bytes, then nvalues doubles). */
 typedef struct wire {
-  uint64_t index;
+  uint64_t index, nvalues;
   int32_t ran, complete, passed, deadlock, hang, lock_order, spin, misuse, interrupted;
   uint32_t nerror, nfailed;
   int64_t deadlock_time;
@@ -184,9 +209,10 @@ static _Noreturn void worker_main(const scn_scenario_t *s, const scn_sweep_opts_
     atomic_store(&sh->start[k], mono_ns());
     atomic_store(&sh->cur[k], i + 1);
     scn_sweep_run_t *run = &runs[i];
+    const scn_scenario_t *cs = o->ncells ? o->cells[run->cell] : s;
     scn_run_opts_t ro;
-    scn_sweep_run_opts(s, o, run->seed, run->variant, &ro);
-    int intr = run_one(s, &ro, run);
+    scn_sweep_run_opts(cs, o, run->seed, run->variant, &ro);
+    int intr = run_one(cs, o, &ro, run);
     if (intr < 0) {
       run->error = sim_strdup("out of host memory");
       intr = 0;
@@ -207,12 +233,14 @@ static _Noreturn void worker_main(const scn_scenario_t *s, const scn_sweep_opts_
                  .trace_hash = run->trace_hash};
     wr.deadlock_threads[0] = run->deadlock_threads[0];
     wr.deadlock_threads[1] = run->deadlock_threads[1];
+    wr.nvalues = run->values ? o->nmetrics : 0;
     size_t ne = run->error ? strlen(run->error) : 0;
     wr.nerror = (uint32_t)(ne < 65536 ? ne : 65536);
     size_t nf = run->failed ? strlen(run->failed) : 0;
     wr.nfailed = (uint32_t)(nf < 4096 ? nf : 4096);
     if (write_all(fd, &wr, sizeof wr) || write_all(fd, run->error ? run->error : "", wr.nerror) ||
-        write_all(fd, run->failed ? run->failed : "", wr.nfailed))
+        write_all(fd, run->failed ? run->failed : "", wr.nfailed) ||
+        write_all(fd, run->values, wr.nvalues * sizeof(double)))
       _exit(4);
     atomic_store(&sh->cur[k], 0);
   }
@@ -250,12 +278,14 @@ static int worker_start(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_
 }
 
 /* Takes the whole records out of w's buffer into r. */
-static int worker_drain(worker_t *w, scn_sweep_res_t *r, int *interrupted) {
+static int worker_drain(worker_t *w, scn_sweep_res_t *r, size_t nmetrics, int *interrupted) {
   size_t off = 0;
   while (w->n - off >= sizeof(wire_t)) {
     wire_t wr;
     memcpy(&wr, w->buf + off, sizeof wr);
-    if (w->n - off < sizeof wr + wr.nerror + wr.nfailed) break;
+    if (wr.nvalues > nmetrics) return -1;
+    size_t nv = (size_t)wr.nvalues * sizeof(double);
+    if (w->n - off < sizeof wr + wr.nerror + wr.nfailed + nv) break;
     if (wr.index >= r->nruns) return -1;
     scn_sweep_run_t *run = &r->runs[wr.index];
     run->ran = wr.ran;
@@ -273,8 +303,10 @@ static int worker_drain(worker_t *w, scn_sweep_res_t *r, int *interrupted) {
     run->trace_hash = wr.trace_hash;
     if (wr.nerror) run->error = sim_strndup(w->buf + off + sizeof wr, wr.nerror);
     if (wr.nfailed) run->failed = sim_strndup(w->buf + off + sizeof wr + wr.nerror, wr.nfailed);
+    if (nv && (run->values = sim_malloc(nv)))
+      memcpy(run->values, w->buf + off + sizeof wr + wr.nerror + wr.nfailed, nv);
     if (wr.interrupted) *interrupted = 1;
-    off += sizeof wr + wr.nerror + wr.nfailed;
+    off += sizeof wr + wr.nerror + wr.nfailed + nv;
   }
   memmove(w->buf, w->buf + off, w->n - off);
   w->n -= off;
@@ -373,7 +405,7 @@ static int pool_run(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_swee
       if (got < 0 && errno == EINTR) continue;
       if (got > 0) {
         w->n += (size_t)got;
-        if (worker_drain(w, r, &interrupted)) rc = SIM_ENOMEM;
+        if (worker_drain(w, r, o->nmetrics, &interrupted)) rc = SIM_ENOMEM;
         if (interrupted) atomic_store(&sh->stop, 1);
         continue;
       }
@@ -434,24 +466,32 @@ int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
   scn_sweep_res_t *r = sim_calloc(1, sizeof *r);
   if (!r)
     return SIM_ENOMEM;
-  size_t nmine = 0;
+  size_t nmine = 0, ncells = o->ncells ? o->ncells : 1;
   for (uint64_t i = 0; i < span; i++)
     nmine += i % nsh == o->shard;
-  size_t ntotal = nmine * nvar;
+  for (size_t c = 0; c < o->ncells; c++)
+    if (o->cells[c]->nvariants != s->nvariants) {
+      snprintf(err, nerr, "cell %zu of the map has %zu variants, not %zu", c,
+               o->cells[c]->nvariants, s->nvariants);
+      free(r);
+      return SIM_EINVAL;
+    }
+  size_t ntotal = nmine * nvar * ncells;
   r->runs = sim_calloc(ntotal ? ntotal : 1, sizeof *r->runs);
   if (!r->runs) {
     free(r);
     return SIM_ENOMEM;
   }
-  for (uint64_t i = 0; i < span; i++) {
-    if (i % nsh != o->shard)
-      continue;
-    for (size_t v = 0; v < nvar; v++) {
-      scn_sweep_run_t *run = &r->runs[r->nruns++];
-      run->seed = o->seed_from + i;
-      run->variant = first + v;
+  for (size_t c = 0; c < ncells; c++)
+    for (uint64_t i = 0; i < span; i++) {
+      if (i % nsh != o->shard) continue;
+      for (size_t v = 0; v < nvar; v++) {
+        scn_sweep_run_t *run = &r->runs[r->nruns++];
+        run->seed = o->seed_from + i;
+        run->variant = first + v;
+        run->cell = c;
+      }
     }
-  }
   int jobs = o->jobs > 0 ? o->jobs : 1;
   if ((size_t)jobs > r->nruns)
     jobs = r->nruns ? (int)r->nruns : 1;
@@ -470,16 +510,22 @@ void scn_sweep_free(scn_sweep_res_t *r) {
   for (size_t i = 0; i < r->nruns; i++) {
     free(r->runs[i].error);
     free(r->runs[i].failed);
+    free(r->runs[i].values);
   }
   free(r->runs);
   free(r);
 }
 
 void scn_sweep_tally(const scn_sweep_res_t *r, size_t variant, scn_sweep_tally_t *t) {
+  scn_sweep_tally_cell(r, SIZE_MAX, variant, t);
+}
+
+void scn_sweep_tally_cell(const scn_sweep_res_t *r, size_t cell, size_t variant,
+                          scn_sweep_tally_t *t) {
   memset(t, 0, sizeof *t);
   for (size_t i = 0; i < r->nruns; i++) {
     const scn_sweep_run_t *run = &r->runs[i];
-    if (run->variant != variant) continue;
+    if (run->variant != variant || (cell != SIZE_MAX && run->cell != cell)) continue;
     if (run->error && !t->first_error) t->first_error = run;
     if (run->crashed && !t->first_crash) t->first_crash = run;
     if (!run->ran) continue;
@@ -516,7 +562,7 @@ int scn_sweep_replay(const scn_scenario_t *s, const scn_sweep_opts_t *o, const s
   } else {
     ro.decision_log = path;
   }
-  int rc = run_one(s, &ro, &out->rec);
+  int rc = run_one(s, NULL, &ro, &out->rec);
   if (f && io->close(io->arg, f, rc >= 0 && out->rec.ran) && rc >= 0) {
     out->log_failed = 1;
     free(out->rec.error);
@@ -526,7 +572,7 @@ int scn_sweep_replay(const scn_scenario_t *s, const scn_sweep_opts_t *o, const s
   if (rc >= 0) {
     scn_sweep_run_opts(s, o, run->seed, run->variant, &ro);
     ro.sched = (sim_sched_t){.kind = SIM_SCHED_REPLAY, .file = path};
-    rc = run_one(s, &ro, &out->rep);
+    rc = run_one(s, NULL, &ro, &out->rep);
   }
   if (rc < 0) {
     scn_sweep_replay_free(out);
