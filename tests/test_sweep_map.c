@@ -139,3 +139,34 @@ Test(map, metrics_without_a_map) {
   cr_assert(strstr(out, "      tasks.exhausted_at.final: median 0:3"), "%s", out);
   cr_assert(strstr(out, " over 2 runs\n"), "%s", out);
 }
+
+/* report of a map's --jsonl: one page, a heatmap per variant for two axes,
+ * every failing cell linked to its replay command; a sweep without a map is
+ * refused with its position. */
+Test(map, report_draws_the_map) {
+  cr_assert_eq(sh("'%s'" MAP " --set store.tasks=16,64 --set workload.moves.threads=4,8 "
+                  "--metric tasks.exhausted_at.final --jsonl '%s/m.jsonl' >/dev/null",
+                  BIN, dir),
+               0, "%s", out);
+  cr_assert_eq(sh("'%s' report '%s/m.jsonl' -o '%s/m.html' 2>&1", BIN, dir, dir), 0, "%s", out);
+  cr_assert_eq(sh("cat '%s/m.html'", dir), 0);
+  cr_assert(strstr(out, "<h2>kb924567: without_fix</h2>"), "%s", out);
+  cr_assert(strstr(out, "<th>store.tasks \\ workload.moves.threads</th><th>4</th><th>8</th>"), "%s",
+            out);
+  cr_assert(strstr(out, "<b>2/2</b><br>18"), "%s", out); /* 16 tasks: exhausted at 0:31 */
+  cr_assert(strstr(out, "<b>0/2</b><br>-<br><a href=\"#r"), "%s", out);
+  cr_assert(strstr(out, ", seed 1: <code>storesim run " KB " --variant without_fix --seed 1 --set "
+                        "store.tasks=64 --set workload.moves.threads=4</code>"),
+            "%s", out);
+  /* one axis: a gnuplot plot inline */
+  cr_assert_eq(sh("'%s'" MAP " --set store.tasks=16,64 --jsonl '%s/m1.jsonl' >/dev/null", BIN, dir),
+               0, "%s", out);
+  cr_assert_eq(sh("'%s' report '%s/m1.jsonl' -o '%s/m1.html' 2>&1", BIN, dir, dir), 0, "%s", out);
+  cr_assert_eq(sh("grep -c '<svg' '%s/m1.html'", dir), 0, "%s", out);
+  /* not a map */
+  cr_assert_eq(sh("'%s'" MAP " --jsonl '%s/plain.jsonl' >/dev/null", BIN, dir), 0, "%s", out);
+  cr_assert_eq(sh("'%s' report '%s/plain.jsonl' -o '%s/p.html' 2>&1", BIN, dir, dir), 2, "%s", out);
+  cr_assert(strstr(out, "/plain.jsonl:1:1: error: a run without \"cell\": not a parameter map"),
+            "%s", out);
+  cr_assert_eq(sh("test -e '%s/p.html'", dir), 1);
+}

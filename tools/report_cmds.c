@@ -83,7 +83,13 @@ const cli_cmd_t cli_cmd_report = {
              "value, plots of the key metrics with all variants overlaid on one virtual time "
              "axis (fault times marked), detector reports with their wait-for graphs, and the "
              "explanation (as `storesim explain`). Needs gnuplot and Graphviz dot (Debian: "
-             "gnuplot-nox graphviz; tools/setup.sh installs them).",
+             "gnuplot-nox graphviz; tools/setup.sh installs them).\n"
+             "\n"
+             "Given one MAP.jsonl (the --jsonl of `storesim sweep --set KEY=V1,V2 ...`) it draws "
+             "the parameter map instead: per variant a heatmap of the fraction of seeds whose "
+             "expectations held (two axes or more; one table per value of the others) or lines "
+             "over the axis (one axis), the median of each recorded --metric, and every cell "
+             "that did not hold linked to the command that replays its first failing seed.",
     .opts = (const cli_opt_t *const[]){&opt_output_report, &opt_dot, RUN_LIKE, NULL},
     .exit = "0 all expectations passed, 1 an expectation failed (the page is written), 2 usage, "
             "input or output error, 3 internal error, 130 interrupted",
@@ -317,6 +323,15 @@ static int cmd_report(void *opts, char **args, size_t nargs) {
   char err[600];
   int rc;
   if (!o->output) return cli_usage_error("report", "no output file given (-o report.html)");
+  size_t njsonl = 0; /* a parameter map's runs (sweep --set ... --jsonl): its own page */
+  for (size_t i = 0; i < nargs; i++) {
+    size_t n = strlen(args[i]);
+    njsonl += n > 6 && !strcmp(args[i] + n - 6, ".jsonl");
+  }
+  if (njsonl && (njsonl != 1 || nargs != 1))
+    return cli_usage_error("report", "a parameter map's page is made from one sweep --jsonl "
+                                     "file, alone");
+  if (njsonl) return cli_map_report(args[0], o->output);
   if (report_html_tools_check(err, sizeof err)) {
     fprintf(stderr, "storesim report: error: %s\n", err);
     return EXIT_USAGE;

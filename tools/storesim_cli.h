@@ -52,6 +52,9 @@ void cli_files_free(cli_files_t *f);
 /* ---- commands (the rows of the command table in tools/storesim.c) ---- */
 extern const cli_cmd_t cli_cmd_sweep, cli_cmd_explore; /* tools/sweep.c, tools/explore.c */
 extern const cli_cmd_t cli_cmd_diff;                   /* tools/diff.c */
+/* `storesim report MAP.jsonl -o map.html` (tools/map_report.c): the page of
+ * a parameter map from a sweep's --jsonl. Returns the exit status. */
+int cli_map_report(const char *jsonl, const char *out_path);
 extern const cli_cmd_t cli_cmd_report, cli_cmd_trace, cli_cmd_explain; /* tools/report_cmds.c */
 
 /* ---- renderings (tools/output.c, tools/schema.c) ---- */

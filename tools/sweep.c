@@ -218,7 +218,7 @@ static int write_log_and_replay(const scn_scenario_t *s,
 /* ---- the runs as JSON Lines (--jsonl) ------------------------------------------------------ */
 /* Returns 0, or 2 when the file could not be written (said why). */
 static int write_jsonl(const char *path, const cli_map_t *m, const scn_sweep_opts_t *o,
-                       const scn_sweep_res_t *res) {
+                       const scn_sweep_res_t *res, const char *file) {
   cli_outfile_t out;
   char sched[96];
   if (cli_out_open(&out, path)) return 2;
@@ -243,7 +243,7 @@ static int write_jsonl(const char *path, const cli_map_t *m, const scn_sweep_opt
       fputs(",\"failed_expectation\":", out.f);
       cli_json_str(out.f, r->failed);
     }
-    cli_map_jsonl_fields(out.f, m, r);
+    cli_map_jsonl_fields(out.f, m, o, file, r);
     fputs("}\n", out.f);
   }
   if (res->interrupted) /* the runs that finished, and a last line that says so */
@@ -463,7 +463,7 @@ static int sweep_main(void *opts, char **args, size_t nargs) {
     cli_map_free(&m);
     return rc == SIM_ENOMEM ? 3 : 2;
   }
-  status = a->jsonl ? write_jsonl(a->jsonl, &m, o, res) : 0;
+  status = a->jsonl ? write_jsonl(a->jsonl, &m, o, res, file) : 0;
   if (a->csv && cli_map_csv(a->csv, &m, o, res, file)) status = 2;
   int st;
   if (m.map) {

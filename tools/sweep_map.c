@@ -482,7 +482,9 @@ int cli_map_csv(const char *path, const cli_map_t *m, const scn_sweep_opts_t *o,
   return cli_out_close(&out, 1) ? 2 : 0;
 }
 
-void cli_map_jsonl_fields(FILE *f, const cli_map_t *m, const scn_sweep_run_t *r) {
+void cli_map_jsonl_fields(FILE *f, const cli_map_t *m, const scn_sweep_opts_t *o, const char *file,
+                          const scn_sweep_run_t *r) {
+  char cmd[4096];
   if (m->naxes) {
     fputs(",\"cell\":{", f);
     for (size_t i = 0; i < m->naxes; i++) {
@@ -504,4 +506,7 @@ void cli_map_jsonl_fields(FILE *f, const cli_map_t *m, const scn_sweep_run_t *r)
     }
     fputc('}', f);
   }
+  cli_map_replay_cmd(m, o, file, r, cmd, sizeof cmd);
+  fputs(",\"replay\":", f);
+  cli_json_str(f, cmd);
 }

@@ -63,7 +63,9 @@ int cli_map_print(const cli_map_t *m, const scn_sweep_opts_t *o, const scn_sweep
 /* --csv: one row per cell. Returns 0, or 2 (said why). */
 int cli_map_csv(const char *path, const cli_map_t *m, const scn_sweep_opts_t *o,
                 const scn_sweep_res_t *res, const char *file);
-/* The map's fields of one run's --jsonl record: ,"cell":{...},"values":{...} */
-void cli_map_jsonl_fields(FILE *f, const cli_map_t *m, const scn_sweep_run_t *r);
+/* The map's fields of one run's --jsonl record:
+ * ,"cell":{...},"values":{...},"replay":"storesim run ..." */
+void cli_map_jsonl_fields(FILE *f, const cli_map_t *m, const scn_sweep_opts_t *o, const char *file,
+                          const scn_sweep_run_t *r);
 
 #endif
