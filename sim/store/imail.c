@@ -618,10 +618,10 @@ static const sim_metric_desc_t imail_metrics[] = {
     {"imail.cycle_conversions", SIM_M_GAUGE, "",
      "of those, conversions holding one critical section and wanting the other, by the model's own "
      "holder table"},
-    {"imail.conversions.<path>", SIM_M_COUNTER, "",
-     "conversions IMAIL completed, per code path: `ims_inbound` (MIME to MAPI: IMS inbound), "
-     "`read` (MAPI to MIME: POP3/IMAP4/NNTP reads), `ims_outbound` (MAPI to MIME: IMS outbound, "
-     "Exchange 5.5)"},
+    {"imail.conversions.ims_inbound", SIM_M_COUNTER, "",
+     "conversions IMAIL completed on the inbound path (MIME to MAPI: IMS inbound)"},
+    {"imail.conversions.read", SIM_M_COUNTER, "",
+     "conversions IMAIL completed for POP3/IMAP4/NNTP reads (MAPI to MIME)"},
     {NULL, 0, NULL, NULL}};
 
 static const sim_plot_desc_t imail_plots[] = {{"IMS queue", {"ims.queue"}}, {NULL, {NULL}}};

@@ -211,6 +211,8 @@ static const sim_metric_desc_t ims_metrics[] = {
     {"ims.outbound_sent", SIM_M_COUNTER, "", "of those, converted by IMAIL and sent"},
     {"ims.outbound_refused", SIM_M_COUNTER, "",
      "messages that could not be submitted because the store was down"},
+    {"imail.conversions.ims_outbound", SIM_M_COUNTER, "",
+     "conversions IMAIL completed for the IMS outbound (MAPI to MIME, the reads' path)"},
     {"ims.outbound_queue", SIM_M_GAUGE, "",
      "IMS outbound queue (MTS-OUT): submitted and not yet converted (grows when the IMS outbound "
      "threads are stuck)"},

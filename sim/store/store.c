@@ -53,7 +53,7 @@
 #include "store_int.h"
 
 static const sim_param_t core_params[] = {
-    {"store.version", SIM_P_FLOAT, STORE_CFG(version), 5.5, 2003, "2003",
+    {"store.version", SIM_P_FLOAT, STORE_CFG(version), 0, 10000, "2003",
      "Exchange version of the store, 2003 or 5.5: which parts it has. 2003: SMTP local "
      "delivery, MTA transit flush, Move Mailbox, OWA 2003 and the KB9xxxxx mechanisms; 5.5: the "
      "Internet Mail Service with its inbound and outbound queues, POP3/IMAP4/NNTP reads through "
