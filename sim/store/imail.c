@@ -64,6 +64,7 @@ typedef struct imail_conv {
   sim_time_t arrived, deadline; /* outbound: the reader's */
   int abandoned, done, rc;  /* outbound: reader gave up; result */
   sim_metric_t *counted;    /* imail.conversions.<path>, on completion */
+  const char *path;         /* for reports: "IMS inbound", "POP3/IMAP4 read", ... */
 } conv_t;
 
 struct store_imail {
@@ -190,6 +191,7 @@ static conv_t *conv_new(struct store_imail *im, int dir, sim_rng_t *r) {
   c->im = im;
   c->dir = dir;
   c->counted = dir == DIR_IN ? im->m_conv_in : im->m_conv_read;
+  c->path = dir == DIR_IN ? "IMS inbound" : "POP3/IMAP4 read";
   c->convert_cpu = (sim_time_t)sim_dist_sample(&cfg->imail_convert_cpu, r);
   c->inner_cpu = (sim_time_t)sim_dist_sample(&cfg->imail_inner_cpu, r);
   c->locked_cpu = (sim_time_t)sim_dist_sample(&cfg->imail_locked_cpu, r);
@@ -372,6 +374,7 @@ store_imail_conv_t *store__imail_conv_out(store_t *s, sim_rng_t *r, sim_metric_t
   if (!s->imail) return NULL;
   conv_t *c = conv_new(s->imail, DIR_OUT, r);
   c->counted = counted;
+  c->path = "IMS outbound";
   return c;
 }
 
@@ -458,15 +461,14 @@ static void imail_report(store_t *s, void *self, char *buf, size_t n) {
     if (c->state == C_HOLD_FIRST)
       store__appendf(buf, n,
                      "  T%" PRIu64 " '%s' IMAIL %s conversion #%" PRIu64
-                     ": holds '%s', wants '%s'\n",
-                     c->thread, c->thread_name, dirs[c->dir], c->id,
-                     lock_name(c->first), lock_name(c->second));
+                     " (%s): holds '%s', wants '%s'\n",
+                     c->thread, c->thread_name, dirs[c->dir], c->id, c->path, lock_name(c->first),
+                     lock_name(c->second));
     else if (c->state == C_WANT_FIRST)
       store__appendf(buf, n,
                      "  T%" PRIu64 " '%s' IMAIL %s conversion #%" PRIu64
-                     ": holds nothing, wants '%s'\n",
-                     c->thread, c->thread_name, dirs[c->dir], c->id,
-                     lock_name(c->first));
+                     " (%s): holds nothing, wants '%s'\n",
+                     c->thread, c->thread_name, dirs[c->dir], c->id, c->path, lock_name(c->first));
   }
   sim_mutex_unlock(im->lock);
 }
