@@ -19,6 +19,14 @@
  * EnterCriticalSection), so it times out and its report lists what each
  * conversion holds and wants.
  *
+ * Store versions: IMAIL is part of both (the store's content converter);
+ * Q279798 is an Exchange 5.5 bug and its scenario runs on store.version 5.5,
+ * where the IMS also has an outbound queue (ims.c) whose messages take the
+ * outbound path (store__imail_conv_out) and no SMTP local delivery exists.
+ * On 2003 the inbound path is kept as it was (bad-day runs it there).
+ * Every completed conversion is counted per path: imail.conversions.
+ * ims_inbound, .read (POP3/IMAP4/NNTP), .ims_outbound (ims.c).
+ *
  * Inbound messages arrive at workload.imail.inbound_rate into the IMS queue
  * (accepted, not yet converted); store.imail.ims_threads IMS inbound threads
  * take them one at a time and convert each on a store task (store_call).
