@@ -218,8 +218,8 @@ static const sim_metric_desc_t ims_metrics[] = {
      "threads are stuck)"},
     {NULL, 0, NULL, NULL}};
 
-static const sim_plot_desc_t ims_plots[] = {
-    {"IMS queues, inbound and outbound", {"ims.queue", "ims.outbound_queue"}}, {NULL, {NULL}}};
+static const sim_plot_desc_t ims_plots[] = {{"IMS outbound queue", {"ims.outbound_queue"}},
+                                            {NULL, {NULL}}};
 
 const store_mech_t store_ims_mech = {
     .part = {.name = "ims",
