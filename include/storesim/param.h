@@ -149,6 +149,22 @@ struct sim_model {
   void (*finish)(void *inst);
   void (*destroy)(void *inst);
   const void *impl; /* the model's own data (the store: its mechanism table) */
+  /* Versions of the model, when its parts differ between versions of the
+   * product it models (the store: Exchange 2003 and Exchange 5.5); NULL when
+   * it has one. `version_param` is the path of the parameter that selects
+   * one for a whole scenario: its value, as scn_param_format writes it, is
+   * one of `versions` (their names, NULL-terminated, at most 32; the store's
+   * is a number, so that `store.version: 5.5` is plain YAML). Per row of
+   * `params` and `faults` and per entry of `fixes`, a bit set over
+   * `versions` of the versions it exists in (bit v: versions[v]); a NULL
+   * table means every row exists in every version. The scenario layer
+   * rejects a key, fault or fix of a part the chosen version does not have,
+   * at its line and column. */
+  const char *version_param;
+  const char *const *versions;
+  const uint32_t *param_versions;
+  const uint32_t *fault_versions;
+  const uint32_t *fix_versions;
 };
 
 #ifdef __cplusplus

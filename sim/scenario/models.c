@@ -163,39 +163,72 @@ static void md_part(FILE *f, const sim_model_part_t *p) {
 
 /* ---- parameters as Markdown (storesim schema --markdown) ---------------------------- */
 
-void scn_params_md_table(FILE *f, const sim_param_t *tab) {
+/* " (store.version 2003 only)" when row `i` of table `tab` of model m (NULL:
+ * none) exists in some of m's versions only (sim_model_t.*_versions). */
+static void version_note(const sim_model_t *m, const uint32_t *tab, size_t i, char *buf, size_t n) {
+  buf[0] = 0;
+  if (!m || !m->versions || !tab) return;
+  uint32_t all = 0;
+  for (int k = 0; m->versions[k] && k < 32; k++) all |= UINT32_C(1) << k;
+  if ((tab[i] & all) == all) return;
+  snprintf(buf, n, " (%s", m->version_param);
+  for (int k = 0; m->versions[k] && k < 32; k++)
+    if (tab[i] & (UINT32_C(1) << k)) {
+      size_t l = strlen(buf);
+      snprintf(buf + l, n - l, " %s", m->versions[k]);
+    }
+  size_t l = strlen(buf);
+  snprintf(buf + l, n - l, " only)");
+}
+
+static void md_table(FILE *f, const sim_param_t *tab, const sim_model_t *m) {
   fprintf(f, "| key | type | default | range | meaning |\n|---|---|---|---|---|\n");
   for (const sim_param_t *p = tab; p && p->path; p++) {
-    char lo[64], hi[64], range[160];
-    if (p->min != 0 || p->max != 0) {
+    char lo[64], hi[64], range[160], note[160];
+    version_note(m, m ? m->param_versions : NULL, (size_t)(p - tab), note, sizeof note);
+    if (m && m->version_param && !strcmp(p->path, m->version_param)) {
+      snprintf(range, sizeof range, "%s", m->versions[0]);
+      for (int k = 1; m->versions[k] && k < 32; k++) {
+        size_t l = strlen(range);
+        snprintf(range + l, sizeof range - l, " or %s", m->versions[k]);
+      }
+    } else if (p->min != 0 || p->max != 0) {
       scn_param_format_base(p, p->min, lo, sizeof lo);
       scn_param_format_base(p, p->max, hi, sizeof hi);
       if (p->max >= 9e17) snprintf(range, sizeof range, ">= %s", lo);
       else snprintf(range, sizeof range, "%s .. %s", lo, hi);
     } else snprintf(range, sizeof range, "-");
-    fprintf(f, "| `%s` | %s | %s%s%s | %s | %s |\n", p->path, scn_ptype_name(p->type),
+    fprintf(f, "| `%s` | %s | %s%s%s | %s | %s%s |\n", p->path, scn_ptype_name(p->type),
             p->def ? "`" : "", p->def ? p->def : "**required**", p->def ? "`" : "", range,
-            p->doc ? p->doc : "");
+            p->doc ? p->doc : "", note);
   }
 }
+
+void scn_params_md_table(FILE *f, const sim_param_t *tab) { md_table(f, tab, NULL); }
 
 int scn_params_markdown(FILE *f, const sim_model_t *const *ms, size_t nm) {
   for (size_t m = 0; m < nm; m++) {
     const sim_model_t *mo = ms[m];
     fprintf(f, "\n### Model `%s`\n\n%s\n\n", mo->name, mo->doc ? mo->doc : "");
-    scn_params_md_table(f, mo->params);
+    md_table(f, mo->params, mo);
     fprintf(f, "\nFaults (`faults: [{at: DURATION, action: NAME}]`):\n\n");
     if (!mo->faults || !mo->faults[0].name) fprintf(f, "none\n");
     else {
       fprintf(f, "| action | meaning |\n|---|---|\n");
-      for (const sim_fault_kind_t *fk = mo->faults; fk->name; fk++)
-        fprintf(f, "| `%s` | %s |\n", fk->name, fk->doc ? fk->doc : "");
+      for (const sim_fault_kind_t *fk = mo->faults; fk->name; fk++) {
+        char note[160];
+        version_note(mo, mo->fault_versions, (size_t)(fk - mo->faults), note, sizeof note);
+        fprintf(f, "| `%s` | %s%s |\n", fk->name, fk->doc ? fk->doc : "", note);
+      }
     }
     fprintf(f, "\nFixes (`variants: {NAME: {fixes: [...]}}`): ");
     if (!mo->fixes || !mo->fixes[0]) fprintf(f, "none\n");
     else {
-      for (const char *const *fx = mo->fixes; *fx; fx++)
-        fprintf(f, "%s`%s`", fx == mo->fixes ? "" : ", ", *fx);
+      for (const char *const *fx = mo->fixes; *fx; fx++) {
+        char note[160];
+        version_note(mo, mo->fix_versions, (size_t)(fx - mo->fixes), note, sizeof note);
+        fprintf(f, "%s`%s`%s", fx == mo->fixes ? "" : ", ", *fx, note);
+      }
       fprintf(f, "\n");
     }
   }

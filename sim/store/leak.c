@@ -380,4 +380,6 @@ const store_mech_t store_leak_mech = {
     .fault = leak_fault,
     .kinds = leak_kinds,
     .init = leak_init,
+    /* KB898782 is a bug of the Exchange 2003 MAPI client library */
+    .versions = STORE_VERSION_BIT(STORE_VERSION_2003),
 };

@@ -352,4 +352,7 @@ const store_mech_t store_mta_mech = {
     .fault = mta_fault,
     .kinds = mta_kinds,
     .init = mta_init,
+    /* Gateway Out Threads and the transit mail flush (KB924567) are Exchange
+     * 2000/2003's; the 5.5 MTA (X.400, site connectors) is not modelled */
+    .versions = STORE_VERSION_BIT(STORE_VERSION_2003),
 };

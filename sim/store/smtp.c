@@ -685,4 +685,7 @@ const store_mech_t store_smtp_mech = {
     .params = smtp_params,
     .kinds = smtp_kinds,
     .init = smtp_init,
+    /* the SMTP service (IIS) and the store's local delivery queue are Exchange
+     * 2000/2003's; 5.5 takes Internet mail through the IMS */
+    .versions = STORE_VERSION_BIT(STORE_VERSION_2003),
 };

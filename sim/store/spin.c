@@ -438,4 +438,6 @@ const store_mech_t store_spin_mech = {
     .params = spin_params,
     .kinds = spin_kinds,
     .init = spin_init,
+    /* KB922768 is an Exchange 2003 store bug */
+    .versions = STORE_VERSION_BIT(STORE_VERSION_2003),
 };

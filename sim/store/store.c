@@ -53,6 +53,11 @@
 #include "store_int.h"
 
 static const sim_param_t core_params[] = {
+    {"store.version", SIM_P_FLOAT, STORE_CFG(version), 0, 10000, "2003",
+     "Exchange version of the store, 2003 or 5.5: which parts it has. 2003: SMTP local "
+     "delivery, MTA transit flush, Move Mailbox, OWA 2003 and the KB9xxxxx mechanisms; 5.5: the "
+     "Internet Mail Service with its inbound and outbound queues, POP3/IMAP4/NNTP reads through "
+     "IMAIL, OWA 5.5, and no SMTP local delivery. Keys of parts the version lacks are refused."},
     {"store.tasks", SIM_P_INT, STORE_CFG(tasks), 1, STORE_TASKS_MAX, "32",
      "Worker tasks (threads) of the store; every delivery, RPC, OWA request, "
      "move step and transit flush runs on one."},
@@ -793,6 +798,13 @@ static void sampler_main(void *arg) {
 store_t *store_create(sim_world_t *w, const store_assembly_t *as, const void *cfgp, uint64_t fixes,
                       char *err, size_t nerr) {
   const store_config_t *cfg = cfgp;
+  char vname[32];
+  snprintf(vname, sizeof vname, "%.15g", cfg->version);
+  int version = store__version_parse(vname);
+  if (version < 0) {
+    if (err) snprintf(err, nerr, "store.version %s: the store model has 2003 and 5.5", vname);
+    return NULL;
+  }
   if (cfg->tasks < 1 || cfg->tasks > STORE_TASKS_MAX) {
     if (err) snprintf(err, nerr, "store.tasks must be in [1, %d]", STORE_TASKS_MAX);
     return NULL;
@@ -819,6 +831,7 @@ store_t *store_create(sim_world_t *w, const store_assembly_t *as, const void *cf
   s->busy_by_kind = busy;
   s->m_tasks_busy_kind = mbusy;
   s->fixes = fixes;
+  s->version = version;
   s->proc = sim_proc_create(w, "store", (size_t)cfg->memory_limit);
   if (!s->proc) {
     if (err) snprintf(err, nerr, "cannot create the store process arena");

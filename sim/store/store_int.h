@@ -109,6 +109,12 @@ typedef struct store_mech {
   /* Builds it in a new store, in table order after the core: returns 0 or a
    * negative code with a message in err. */
   int (*init)(store_t *s, char *err, size_t nerr);
+  /* The store versions it exists in (STORE_VERSION_BIT of store.h's
+   * STORE_VERSION_*); 0: every version. In a store of another version its
+   * init does not run, and a scenario that sets one of its parameters, uses
+   * its fix or one of its faults is refused at that key (model.c passes the
+   * sets to the scenario layer). */
+  uint32_t versions;
 } store_mech_t;
 
 /* Parameter rows of the mechanisms built in: a field of store_config_t,
@@ -120,7 +126,8 @@ typedef struct store_mech {
 /* The mechanisms of the store model, in init order (model.c), NULL-ended. */
 extern const store_mech_t *const store_mechanisms[];
 extern const store_mech_t store_core_mech, store_cache_mech, store_mta_mech, store_smtp_mech,
-    store_clients_mech, store_moves_mech, store_spin_mech, store_leak_mech, store_imail_mech;
+    store_clients_mech, store_moves_mech, store_spin_mech, store_leak_mech, store_imail_mech,
+    store_ims_mech;
 
 /* Builds a store model from store_mechanisms[] followed by `extra`
  * (NULL-ended, may be NULL): a test or an embedding program adds its own
@@ -132,6 +139,13 @@ void store_model_free(sim_model_t *m);
 
 /* The mechanism's own config block (config_size > 0), in s's copy. */
 const void *store_mech_config(const store_t *s, const store_mech_t *mech);
+/* True when the store's version has the mechanism (store_mech_t.versions):
+ * its init ran. */
+int store_mech_present(const store_t *s, const store_mech_t *mech);
+/* The name of STORE_VERSION_* `version` ("2003", "5.5"), "?" when none. */
+const char *store_version_name(int version);
+/* The STORE_VERSION_* named `name`, or -1. */
+int store__version_parse(const char *name);
 /* True when the variant has the mechanism's fix. */
 int store_mech_has_fix(const store_t *s, const store_mech_t *mech);
 /* The number of work kind `name` (a mechanism's `kinds` entry); aborts when
@@ -219,6 +233,7 @@ struct store {
   sim_world_t *w;
   const store_assembly_t *as; /* the model's mechanisms */
   const store_config_t *cfg;  /* the store's copy of the whole config */
+  int version;                /* STORE_VERSION_*, from cfg->version */
   uint64_t fixes;
   sim_proc_t *proc;
 
@@ -263,6 +278,7 @@ struct store {
   struct store_cache *cache;
   struct store_clients *clients;
   struct store_moves *moves;
+  struct store_imail *imail;
 
   int finished;
   sim_thread_t *sampler;
@@ -412,6 +428,21 @@ uint64_t store__smtp_inject(store_t *s, int malformed);
 
 /* The store of a model instance (the store model's create result). */
 store_t *store__inst_store(void *inst);
+
+/* ---- IMAIL (imail.c) ------------------------------------------------------------ */
+/* One conversion of IMAIL (imail.c), owned by IMAIL (freed with the store). */
+typedef struct imail_conv store_imail_conv_t;
+/* A new outbound conversion (MAPI to MIME: the code path of POP3/IMAP4/NNTP
+ * reads, with its critical sections in that path's order) for another
+ * component (the IMS outbound queue, ims.c), its CPU drawn from r (the
+ * caller serializes r). `counted` is incremented each time it completes.
+ * NULL when IMAIL is not running in this store. Call from a simulated
+ * thread. */
+store_imail_conv_t *store__imail_conv_out(store_t *s, sim_rng_t *r, sim_metric_t *counted);
+/* Runs conversion c on the calling store task (call from a work function):
+ * 0, or STORE_EDOWN when the store went down before its critical sections
+ * (c may then be run again). A conversion in a deadlock never returns. */
+int store__imail_convert(store_t *s, store_imail_conv_t *c);
 
 /* ---- MTA (mta.c) --------------------------------------------------------------- */
 /* Registers one transit flush (moves call it per moved mailbox), unless the
