@@ -61,7 +61,10 @@ typedef enum sim_ptype {
   SIM_P_DIST_TIME, /* sim_dist_t over durations; "exp(20s)" */
   SIM_P_DIST_SIZE, /* sim_dist_t over sizes; "lognormal(50KiB, 1.0)" */
   SIM_P_DIST_NUM,  /* sim_dist_t over plain numbers */
-  SIM_P_STRING     /* char * (owned by the config) */
+  SIM_P_STRING,    /* char * (owned by the config) */
+  SIM_P_FILE       /* char *, a path (owned): in a scenario file relative to
+                      the file's directory, in --set to the working
+                      directory; the loader checks that it can be read */
 } sim_ptype_t;
 
 typedef struct sim_param {

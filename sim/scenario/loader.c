@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "storesim/alloc.h"
@@ -463,6 +464,23 @@ static void param_parse(ctx_t *c, const sim_param_t *p, const char *text, void *
   int rc = scn_param_parse(p, text, field, err, sizeof err);
   if (rc == SIM_ENOMEM) c->oom = 1;
   else if (rc) ERRAT(c, v, "%s: %s", path, err);
+  else if (p->type == SIM_P_FILE && *(char **)field && **(char **)field) {
+    /* a path in the file is relative to the file's directory */
+    char *f = *(char **)field;
+    const char *slash = strrchr(c->file, '/');
+    if (f[0] != '/' && slash && strcmp(c->file, "<stdin>")) {
+      size_t dl = (size_t)(slash - c->file) + 1, n = dl + strlen(f) + 1;
+      char *full = sim_malloc(n);
+      if (!full) {
+        c->oom = 1;
+        return;
+      }
+      snprintf(full, n, "%.*s%s", (int)dl, c->file, f);
+      free(f);
+      *(char **)field = f = full;
+    }
+    if (access(f, R_OK)) ERRAT(c, v, "%s: cannot read '%s': %s", path, f, strerror(errno));
+  }
 }
 
 /* Writes node v into parameter p. */
@@ -580,6 +598,9 @@ static void apply_set(ctx_t *c, target_t *t, const char *key, const char *val,
   int rc = scn_param_parse(p, val, field, err, sizeof err);
   if (rc == SIM_ENOMEM) c->oom = 1;
   else if (rc) scn_diag_error(c->diag, "--set", 0, 0, "'%s': %s: %s", orig, key, err);
+  else if (p->type == SIM_P_FILE && *val && access(val, R_OK))
+    scn_diag_error(c->diag, "--set", 0, 0, "'%s': %s: cannot read '%s': %s", orig, key, val,
+                   strerror(errno));
   else check_version_value(c, t, p, field, NULL, orig);
 }
 
