@@ -384,6 +384,8 @@ int store_vs_write(store_t *s, store_txn_t *x) {
 
 /* ---- tasks ----------------------------------------------------------------------- */
 
+static void rpc_completed(store_t *s, const store_work_t *wk);
+
 static void task_main(void *arg) {
   store_task_t *t = arg;
   store_t *s = t->s;
@@ -415,13 +417,15 @@ static void task_main(void *arg) {
 
     int rc = wk->fn(s, wk->arg, wk->val);
     sim_progress(); /* a finished work item is a unit of work (spin detector) */
-    if (sim_thread_canceled(self)) {
+    int canceled = sim_thread_canceled(self);
+    if (canceled) {
       t->stop = 1;
       if (rc != 0) rc = STORE_EDOWN;
     }
 
     sim_mutex_lock(s->lock);
     txn_end(s, &t->txn);
+    if (wk->rpc && !canceled && t->gen == s->gen) rpc_completed(s, wk);
     if (t->gen != s->gen) {
       /* abandoned by a restart that did not wait for us: touch nothing of
        * the new generation */
@@ -482,8 +486,8 @@ static void tasks_start(store_t *s) {
 
 /* ---- calls ----------------------------------------------------------------------- */
 
-int store_call(store_t *s, store_kind_t kind, store_fn fn, void *arg,
-               int64_t val, sim_time_t deadline, int detach) {
+static int call(store_t *s, store_kind_t kind, store_fn fn, void *arg, int64_t val,
+                sim_time_t deadline, int detach, int rpc) {
   if (!sim_self()) {
     fprintf(stderr, "storesim: store_call: not called from a simulated thread\n");
     abort();
@@ -502,6 +506,7 @@ int store_call(store_t *s, store_kind_t kind, store_fn fn, void *arg,
   wk->state = W_QUEUED;
   wk->refs = 2;
   wk->waiting = 1;
+  wk->rpc = rpc;
   wk->enq_at = sim_now(s->w);
   q_push(s, wk);
   gauges_update(s);
@@ -538,6 +543,16 @@ int store_call(store_t *s, store_kind_t kind, store_fn fn, void *arg,
   sim_mutex_unlock(s->lock);
   if (rc == 0) sim_progress(); /* the caller's unit of work is done */
   return rc;
+}
+
+int store_call(store_t *s, store_kind_t kind, store_fn fn, void *arg, int64_t val,
+               sim_time_t deadline, int detach) {
+  return call(s, kind, fn, arg, val, deadline, detach, 0);
+}
+
+int store_rpc_call(store_t *s, store_kind_t kind, store_fn fn, void *arg, int64_t val,
+                   sim_time_t deadline, int detach) {
+  return call(s, kind, fn, arg, val, deadline, detach, 1);
 }
 
 int store_submit(store_t *s, store_kind_t kind, store_fn fn, void *arg,
@@ -582,24 +597,30 @@ int store_rpc_begin(store_t *s) {
   return rc;
 }
 
-void store_rpc_end(store_t *s, sim_time_t latency) {
-  double ms = (double)latency / (double)SIM_MS;
+void store_rpc_end(store_t *s) {
   sim_mutex_lock(s->lock);
   s->rpc_inflight--;
   sim_gauge_set(s->m_rpc_requests, (double)s->rpc_inflight);
+  sim_mutex_unlock(s->lock);
+}
+
+/* A task finished the RPC wk: the store-side latency of one completed RPC
+ * packet, into the last-1,024 window. Caller holds s->lock. */
+static void rpc_completed(store_t *s, const store_work_t *wk) {
+  double ms = (double)(sim_now(s->w) - wk->enq_at) / (double)SIM_MS;
+  sim_counter_add(s->m_rpc_ops, 1);
   sim_sample_add(s->m_rpc_latency, ms);
   s->rpc_ring[s->rpc_ring_i] = ms;
-  s->rpc_ring_i = (s->rpc_ring_i + 1) % 1024;
-  if (s->rpc_ring_n < 1024) s->rpc_ring_n++;
+  s->rpc_ring_i = (s->rpc_ring_i + 1) % STORE_RPC_WINDOW;
+  if (s->rpc_ring_n < STORE_RPC_WINDOW) s->rpc_ring_n++;
   double sum = 0;
   int slow = 0;
   for (int i = 0; i < s->rpc_ring_n; i++) {
     sum += s->rpc_ring[i];
-    slow += s->rpc_ring[i] > 2000.0;
+    slow += s->rpc_ring[i] > STORE_RPC_SLOW_MS;
   }
   sim_gauge_set(s->m_rpc_avg_latency, sum / s->rpc_ring_n);
   sim_gauge_set(s->m_rpc_slow, slow);
-  sim_mutex_unlock(s->lock);
 }
 
 /* ---- restart and shutdown ----------------------------------------------------------- */
@@ -850,6 +871,7 @@ store_t *store_create(sim_world_t *w, const store_assembly_t *as, const void *cf
   s->m_rpc_avg_latency =
       sim_metric(w, "rpc.averaged_latency", SIM_M_GAUGE, "ms");
   s->m_rpc_slow = sim_metric(w, "rpc.slow_packets", SIM_M_GAUGE, "");
+  s->m_rpc_ops = sim_metric(w, "rpc.operations", SIM_M_COUNTER, "");
   s->m_up = sim_metric(w, "store.up", SIM_M_GAUGE, "");
   s->m_restarts = sim_metric(w, "store.restarts", SIM_M_COUNTER, "");
   s->m_shutdown_completed =
