@@ -50,8 +50,19 @@ const sim_model_t *scn_model_find(const char *name) {
 static const sim_metric_desc_t world_metrics[] = {
     {"cpu.busy_cores", SIM_M_GAUGE, "cores", "simulated cores busy burning CPU"},
     {"cpu.runq", SIM_M_GAUGE, "", "threads waiting for a simulated core"},
-    {"proc.<name>.cpu_cores", SIM_M_GAUGE, "", "cores the simulated process <name> uses now"},
-    {"proc.<name>.mem_bytes", SIM_M_GAUGE, "B", "bytes allocated in the process's jemalloc arena"},
+    {"proc.<name>.cpu_cores",
+     SIM_M_GAUGE,
+     "",
+     "cores the simulated process <name> uses now",
+     {"\\Process(<name>)\\% Processor Time", SIM_DERIVE_MEAN, 100, "%",
+      "percent of one core over the interval, as Performance Monitor shows a process: 200 % on "
+      "2 busy cores"}},
+    {"proc.<name>.mem_bytes",
+     SIM_M_GAUGE,
+     "B",
+     "bytes allocated in the process's jemalloc arena",
+     {"\\Process(<name>)\\Private Bytes", SIM_DERIVE_VALUE, 1, "B",
+      "the arena's bytes: allocations, not the pages a real heap commits around them"}},
     {"proc.<name>.alloc_failures", SIM_M_COUNTER, "",
      "allocations the process's memory limit (or the machine's) refused"},
     {"detect.deadlocks", SIM_M_GAUGE, "", "wait-for cycles the kernel reported so far"},
@@ -107,6 +118,46 @@ const sim_metric_desc_t *scn_metric_desc(const sim_model_t *m, const char *name)
     if (d) return d;
   }
   return part_metric(&world_part, name);
+}
+
+/* ---- Performance Monitor counters ---------------------------------------------------- */
+
+/* The parts of m (NULL-ended), then the world part, into out[]; returns how many. */
+static size_t all_parts(const sim_model_t *m, const sim_model_part_t **out, size_t max) {
+  size_t n = 0;
+  for (size_t i = 0; m && m->parts && m->parts[i] && n + 1 < max; i++) out[n++] = m->parts[i];
+  out[n++] = &world_part;
+  return n;
+}
+
+void scn_counters_attach(sim_world_t *w, const sim_model_t *m) {
+  const sim_model_part_t *parts[128];
+  size_t np = all_parts(m, parts, 128);
+  for (size_t i = 0; i < np; i++)
+    for (const sim_metric_desc_t *d = parts[i]->metrics; d && d->name; d++)
+      if (d->counter.path)
+        sim_metric_derive(w, d->name, d->counter.path, d->counter.how, d->counter.factor,
+                          d->counter.unit);
+}
+
+/* Whether counter path `name` is `pat` with its "<x>" (if any) filled in by
+ * a non-empty instance without the character that follows "<x>" in pat. */
+static int counter_match(const char *pat, const char *name) {
+  const char *lt = strchr(pat, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+  if (!lt || !gt) return !strcmp(pat, name);
+  size_t pre = (size_t)(lt - pat);
+  if (strncmp(pat, name, pre)) return 0;
+  const char *inst = name + pre, *end = gt[1] ? strchr(inst, gt[1]) : inst + strlen(inst);
+  return end && end > inst && !strcmp(end, gt + 1);
+}
+
+const sim_metric_desc_t *scn_counter_metric(const sim_model_t *m, const char *counter) {
+  const sim_model_part_t *parts[128];
+  size_t np = all_parts(m, parts, 128);
+  for (size_t i = 0; i < np; i++)
+    for (const sim_metric_desc_t *d = parts[i]->metrics; d && d->name; d++)
+      if (d->counter.path && counter_match(d->counter.path, counter)) return d;
+  return NULL;
 }
 
 int scn_param_qty(const scn_scenario_t *s, const scn_variant_t *v, const scn_world_cfg_t *w,
