@@ -9,6 +9,7 @@
  * mechanism table on first use); the table below is filled once.
  */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "storesim/qmodel.h"
@@ -194,9 +195,12 @@ static void md_part(FILE *f, const sim_model_part_t *p) {
   fprintf(f, "\n\n");
   if (p->metrics && p->metrics[0].name) {
     fprintf(f, "| metric | kind | unit | meaning |\n| --- | --- | --- | --- |\n");
-    for (const sim_metric_desc_t *d = p->metrics; d->name; d++)
-      fprintf(f, "| `%s` | %s | %s | %s |\n", d->name, kind_word(d->kind), d->unit ? d->unit : "",
+    for (const sim_metric_desc_t *d = p->metrics; d->name; d++) {
+      fprintf(f, "| `%s` | %s | %s | %s", d->name, kind_word(d->kind), d->unit ? d->unit : "",
               d->doc ? d->doc : "");
+      if (d->counter.path) fprintf(f, "; Performance Monitor: `%s`", d->counter.path);
+      fprintf(f, " |\n");
+    }
   } else {
     fprintf(f, "No metrics of its own.\n");
   }
@@ -210,6 +214,74 @@ static void md_part(FILE *f, const sim_model_part_t *p) {
     }
     fprintf(f, ".\n");
   }
+}
+
+static const char *derive_words(sim_derive_t how) {
+  return how == SIM_DERIVE_RATE   ? "increase per second over each sample interval"
+         : how == SIM_DERIVE_MEAN ? "time-weighted mean over each sample interval"
+                                  : "value at each sample instant";
+}
+
+typedef struct counter_row {
+  const sim_metric_desc_t *d;
+  const char *model;
+} counter_row_t;
+
+static int by_counter(const void *a, const void *b) {
+  return strcmp(((const counter_row_t *)a)->d->counter.path,
+                ((const counter_row_t *)b)->d->counter.path);
+}
+static int by_metric(const void *a, const void *b) {
+  return strcmp(((const counter_row_t *)a)->d->name, ((const counter_row_t *)b)->d->name);
+}
+
+/* The counters of every model's metrics, both ways. */
+static void md_counters(FILE *f, const sim_model_t *const *ms, size_t n) {
+  counter_row_t rows[256];
+  size_t nr = 0;
+  for (size_t m = 0; m <= n; m++) {
+    const sim_model_part_t *parts[128];
+    size_t np = all_parts(m < n ? ms[m] : NULL, parts, 128);
+    for (size_t i = m < n ? 0 : np - 1; i < np; i++) /* the world part once, last */
+      for (const sim_metric_desc_t *d = parts[i]->metrics; d && d->name; d++)
+        if (d->counter.path && nr < 256 && (m == n || parts[i] != &world_part))
+          rows[nr++] = (counter_row_t){d, m < n ? ms[m]->name : "every model"};
+  }
+  fprintf(f, "\n# Performance Monitor counters\n\n"
+             "Every metric below that stands for a Performance Monitor counter is recorded in\n"
+             "every run a second time, under the counter's path without the machine\n"
+             "(`\\Object\\Counter`, `\\Object(Instance)\\Counter`; a multi-instance object\n"
+             "of one SMTP virtual server or one mailbox store as `_Total`, a process by its\n"
+             "name), sampled the way Performance Monitor samples the counter: at each\n"
+             "sample interval, the metric's value then, its increase per second over the\n"
+             "interval (a `/sec` counter), or its mean over the interval (`%% Processor\n"
+             "Time`: percent of one core, so 200 %% on two busy cores). The recorded\n"
+             "series holds one value per interval and the statistics are over those\n"
+             "values (`count` is the number of samples; `twmean` equals `mean`).\n\n"
+             "Name a counter wherever a metric name is accepted: in expectations quote it\n"
+             "(`'\\MSExchangeIS\\RPC Averaged Latency'.max < 50ms`; in a YAML\n"
+             "double-quoted string write each backslash twice); `storesim run --json`,\n"
+             "`--metrics` and `-v` list it; `storesim run --perfmon FILE.csv` writes every\n"
+             "counter as a Performance Monitor CSV log. Counters engineers read that the\n"
+             "model has no metric for are listed in docs/store-model.md.\n\n"
+             "## Counter to metric\n\n"
+             "| counter | unit | sampled as | metric | model | notes |\n"
+             "| --- | --- | --- | --- | --- | --- |\n");
+  qsort(rows, nr, sizeof *rows, by_counter);
+  for (size_t i = 0; i < nr; i++) {
+    const sim_metric_desc_t *d = rows[i].d;
+    char factor[64] = "";
+    if (d->counter.factor > 0 && d->counter.factor < 1)
+      snprintf(factor, sizeof factor, " / %.10g", 1 / d->counter.factor);
+    else if (d->counter.factor != 1) snprintf(factor, sizeof factor, " x %.10g", d->counter.factor);
+    fprintf(f, "| `%s` | %s | %s%s | `%s` | %s | %s |\n", d->counter.path,
+            d->counter.unit ? d->counter.unit : "", derive_words(d->counter.how), factor, d->name,
+            rows[i].model, d->counter.doc ? d->counter.doc : "");
+  }
+  fprintf(f, "\n## Metric to counter\n\n| metric | counter |\n| --- | --- |\n");
+  qsort(rows, nr, sizeof *rows, by_metric);
+  for (size_t i = 0; i < nr; i++)
+    fprintf(f, "| `%s` | `%s` |\n", rows[i].d->name, rows[i].d->counter.path);
 }
 
 /* ---- parameters as Markdown (storesim schema --markdown) ---------------------------- */
@@ -271,13 +343,15 @@ int scn_metrics_markdown(FILE *f, const sim_model_t *const *ms, size_t n) {
              "(`tasks.free_low`), and use `.final` for values set once\n"
              "(`tasks.exhausted_at`, `cache.full_at`).\n\n"
              "The HTML report draws, after the metrics a scenario's expectations name,\n"
-             "the plots each part lists below. See docs/store-model.md for the\n"
-             "Performance Monitor counters these metrics stand for, and the reports.\n");
+             "the plots each part lists below. The Performance Monitor counters these\n"
+             "metrics stand for are listed both ways at the end (\"Performance Monitor\n"
+             "counters\"); docs/store-model.md describes the reports.\n");
   for (size_t m = 0; m < n; m++) {
     fprintf(f, "\n# Model `%s`\n\n%s\n", ms[m]->name, ms[m]->doc ? ms[m]->doc : "");
     for (size_t i = 0; ms[m]->parts && ms[m]->parts[i]; i++) md_part(f, ms[m]->parts[i]);
   }
   fprintf(f, "\n# Every model\n");
   md_part(f, &world_part);
+  md_counters(f, ms, n);
   return ferror(f) ? -1 : 0;
 }
