@@ -106,7 +106,9 @@ static const sim_metric_desc_t core_metrics[] = {
      "",
      "MAPI RPCs admitted and in flight (admitted and their client still waiting)",
      {"\\MSExchangeIS\\RPC Requests", SIM_DERIVE_VALUE, 1, "",
-      "at most `store.rpc_limit` (100); beyond it `rpc.refused` counts"}},
+      "at most `store.rpc_limit` (100); beyond it `rpc.refused` counts. Assumption: an RPC "
+      "leaves it when its client stops waiting, so one abandoned while a task still runs it is "
+      "not counted (Exchange counts it until the store finishes)"}},
     {"rpc.refused", SIM_M_COUNTER, "", "RPCs refused because `store.rpc_limit` were in flight"},
     {"rpc.latency", SIM_M_SAMPLE, "ms",
      "store-side latency of each RPC the store completed, from its arrival to the end of its "
