@@ -635,6 +635,16 @@ Test(counters, aliases_resolve_in_runs_and_validate) {
   cr_assert_leq(lat->sum.max, scn_metric_res_find(vr, "rpc.averaged_latency")->sum.max);
   cr_assert_str_eq(scn_counter_metric(s->model, "\\Process(store)\\Private Bytes")->name,
                    "proc.<name>.mem_bytes");
+  /* described as the gauge each run records, in the counter's unit: what
+   * validate, sweep --metric and the reports read */
+  const sim_metric_desc_t *cd = scn_metric_desc(s->model, "\\Process(mta)\\% Processor Time");
+  cr_assert_not_null(cd);
+  cr_assert_eq(cd->kind, SIM_M_GAUGE);
+  cr_assert_str_eq(cd->unit, "%");
+  cr_assert(strstr(cd->doc, "proc.<name>.cpu_cores"), "%s", cd->doc);
+  cr_assert_eq(cd, scn_metric_desc(s->model, "\\Process(store)\\% Processor Time"));
+  cr_assert_str_eq(scn_metric_desc(s->model, "\\MSExchangeIS\\RPC Operations/sec")->unit, "/s");
+  cr_assert_null(scn_metric_desc(s->model, "\\MSExchangeIS\\RPC Request"));
   /* not a counter of the model */
   cr_assert_null(scn_counter_metric(s->model, "\\MSExchangeIS\\RPC Request"));
   cr_assert_null(scn_counter_metric(s->model, "\\Process()\\Private Bytes"));

@@ -256,7 +256,10 @@ const sim_model_t *scn_model_find(const char *name);
  * plots. */
 const sim_model_part_t *scn_world_part(void);
 /* The description of metric `name`: from m's parts (m may be NULL), then
- * from scn_world_part(); NULL when nothing describes it. */
+ * from scn_world_part(); NULL when nothing describes it. A counter path
+ * (scn_is_counter) is described as the gauge every run records for it, in
+ * the counter's unit (NULL when no metric row declares it; the description
+ * stays valid for the life of the process). */
 const sim_metric_desc_t *scn_metric_desc(const sim_model_t *m, const char *name);
 /* Performance Monitor counters (sim_metric_desc_t.counter): every metric
  * described with one is recorded, in every run, under the counter's path

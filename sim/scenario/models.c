@@ -113,7 +113,13 @@ static const sim_metric_desc_t *part_metric(const sim_model_part_t *p, const cha
   return NULL;
 }
 
+static const sim_metric_desc_t *counter_desc(const sim_metric_desc_t *src);
+
 const sim_metric_desc_t *scn_metric_desc(const sim_model_t *m, const char *name) {
+  if (scn_is_counter(name)) {
+    const sim_metric_desc_t *src = scn_counter_metric(m, name);
+    return src ? counter_desc(src) : NULL;
+  }
   for (size_t i = 0; m && m->parts && m->parts[i]; i++) {
     const sim_metric_desc_t *d = part_metric(m->parts[i], name);
     if (d) return d;
@@ -150,6 +156,46 @@ static int counter_match(const char *pat, const char *name) {
   if (strncmp(pat, name, pre)) return 0;
   const char *inst = name + pre, *end = gt[1] ? strchr(inst, gt[1]) : inst + strlen(inst);
   return end && end > inst && !strcmp(end, gt + 1);
+}
+
+/* The description of a counter as a metric of its own (a gauge in the
+ * counter's unit), made once per metric row that declares it and kept for
+ * the life of the process (rows are static, or live as long as their model). */
+typedef struct counter_entry {
+  const sim_metric_desc_t *src;
+  sim_metric_desc_t d;
+  char doc[512];
+} counter_entry_t;
+static counter_entry_t **centries;
+static size_t ncentries;
+static pthread_mutex_t centries_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *derive_words(sim_derive_t how);
+
+static const sim_metric_desc_t *counter_desc(const sim_metric_desc_t *src) {
+  const sim_metric_desc_t *r = NULL;
+  pthread_mutex_lock(&centries_lock);
+  for (size_t i = 0; i < ncentries && !r; i++)
+    if (centries[i]->src == src) r = &centries[i]->d;
+  if (!r) {
+    counter_entry_t *e = calloc(1, sizeof *e);
+    counter_entry_t **v = realloc(centries, (ncentries + 1) * sizeof *v);
+    if (v) centries = v;
+    if (e && v) {
+      e->src = src;
+      snprintf(e->doc, sizeof e->doc, "Performance Monitor counter of `%s`: its %s%s%s", src->name,
+               derive_words(src->counter.how), src->counter.doc ? "; " : "",
+               src->counter.doc ? src->counter.doc : "");
+      e->d = (sim_metric_desc_t){src->counter.path, SIM_M_GAUGE,
+                                 src->counter.unit ? src->counter.unit : "", e->doc};
+      centries[ncentries++] = e;
+      r = &e->d;
+    } else {
+      free(e);
+    }
+  }
+  pthread_mutex_unlock(&centries_lock);
+  return r;
 }
 
 const sim_metric_desc_t *scn_counter_metric(const sim_model_t *m, const char *counter) {

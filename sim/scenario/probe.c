@@ -39,13 +39,6 @@ static int metric_known(const probe_t *p, const char *name, sim_metric_kind_t *k
     *unit = sim_metric_unit(m);
     return 1;
   }
-  if (scn_is_counter(name)) { /* a metric's counter, registered later */
-    const sim_metric_desc_t *c = scn_counter_metric(p->s->model, name);
-    if (!c) return 0;
-    *kind = SIM_M_GAUGE;
-    *unit = c->counter.unit ? c->counter.unit : "";
-    return 1;
-  }
   const sim_metric_desc_t *d = scn_metric_desc(p->s->model, name);
   if (!d) return 0;
   *kind = d->kind;
