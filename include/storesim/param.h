@@ -89,6 +89,21 @@ typedef struct sim_fault {
 } sim_fault_t;
 
 /* ---- what a model says about itself ----------------------------------------- */
+/* The Performance Monitor counter a metric stands for: every run records it
+ * as a derived metric (sim_metric_derive) named by the counter's path without
+ * the machine, "\Object\Counter" or "\Object(Instance)\Counter" (a
+ * family's "<x>" is the instance: "\Process(<name>)\Private Bytes"), sampled
+ * the way Performance Monitor samples it: `how` (the value at the sample
+ * instant, a /sec rate over the interval, the mean over the interval)
+ * times `factor`, in `unit`. */
+typedef struct sim_counter_desc {
+  const char *path; /* NULL: no counter */
+  sim_derive_t how;
+  double factor;
+  const char *unit;
+  const char *doc; /* what differs from the metric, if anything (one line, or NULL) */
+} sim_counter_desc_t;
+
 /* One metric a model publishes. A family of metrics is written with one
  * placeholder segment in angle brackets: "tasks.busy.<kind>" stands for
  * tasks.busy.flush, tasks.busy.rpc, ... */
@@ -97,6 +112,7 @@ typedef struct sim_metric_desc {
   sim_metric_kind_t kind;
   const char *unit; /* as registered: "", "ms", "s", "B", "%" */
   const char *doc;  /* one line */
+  sim_counter_desc_t counter; /* its Performance Monitor counter, if it has one */
 } sim_metric_desc_t;
 
 #define SIM_PLOT_MAX_METRICS 4

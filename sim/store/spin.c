@@ -206,10 +206,9 @@ static void client_main(void *arg) {
       sim_counter_add(rc == STORE_EREFUSED ? sp->m_refused : sp->m_failed, 1);
       return;
     }
-    rc = store_call(s, STORE_K_DOWNLOAD, download_fn, d, 0,
-                    t0 + c->download_timeout, 1);
+    rc = store_rpc_call(s, STORE_K_DOWNLOAD, download_fn, d, 0, t0 + c->download_timeout, 1);
     sim_time_t lat = sim_now(s->w) - t0;
-    store_rpc_end(s, lat);
+    store_rpc_end(s);
     switch (rc) {
     case 0:
       sim_counter_add(sp->m_completed, 1);

@@ -81,6 +81,12 @@ typedef enum store_kind {
   STORE_K_NBUILTIN
 } store_kind_t;
 
+/* MSExchangeIS\RPC Averaged Latency and RPC Num. of Slow Packets are
+ * taken over the last 1,024 RPC packets the store completed; a slow packet
+ * took more than 2 s. */
+#define STORE_RPC_WINDOW 1024
+#define STORE_RPC_SLOW_MS 2000.0
+
 typedef struct store store_t;
 typedef struct store_work store_work_t;
 
@@ -171,6 +177,7 @@ struct store_work {
   int waiting;    /* a caller waits on done */
   uint64_t id;
   sim_time_t enq_at;
+  int rpc;          /* an admitted RPC (store_rpc_call): the store times it */
   sim_cond_t *done; /* created once per pooled item */
 };
 
@@ -265,7 +272,7 @@ struct store {
   uint64_t vs_gen;  /* bumped when the store goes down (arena reset) */
 
   int64_t rpc_inflight;
-  double rpc_ring[1024]; /* latencies (ms) of the last 1,024 RPCs */
+  double rpc_ring[STORE_RPC_WINDOW]; /* store-side latencies (ms) of the last RPCs completed */
   int rpc_ring_n, rpc_ring_i;
 
   /* components */
@@ -290,7 +297,7 @@ struct store {
   sim_metric_t *m_queue_wait, *m_exhausted_at, *m_exhaustions;
   sim_metric_t *m_queue_oldest;
   sim_metric_t *m_rpc_requests, *m_rpc_refused, *m_rpc_latency;
-  sim_metric_t *m_rpc_avg_latency, *m_rpc_slow;
+  sim_metric_t *m_rpc_avg_latency, *m_rpc_slow, *m_rpc_ops;
   sim_metric_t *m_up, *m_restarts, *m_shutdown_completed, *m_shutdown_time;
   sim_metric_t *m_mem, *m_cpu;
   sim_metric_t *m_spin_tasks;
@@ -369,11 +376,24 @@ store_txn_t *store_txn_self(store_t *s);
  * simulated thread; do not hold a component lock that a task's work needs. */
 int store_vs_write(store_t *s, store_txn_t *txn);
 
-/* RPC admission: returns 0 and counts one RPC in flight, or STORE_EREFUSED
- * (limit reached, counted in rpc.refused) or STORE_EDOWN. Pair a 0 return
- * with store_rpc_end, giving the RPC's latency. */
+/* RPC admission: returns 0 and counts one RPC in flight (rpc.requests), or
+ * STORE_EREFUSED (limit reached, counted in rpc.refused) or STORE_EDOWN.
+ * Pair a 0 return with store_rpc_end when the client is done with it, and
+ * run the RPC's work with store_rpc_call. */
 int store_rpc_begin(store_t *s);
-void store_rpc_end(store_t *s, sim_time_t latency);
+void store_rpc_end(store_t *s);
+/* store_call for an admitted RPC. The store times it as Exchange's
+ * MSExchangeIS counters do, over the RPC packets it completed: when a task
+ * finishes fn (whatever fn returned, unless the store went down under it),
+ * the time from this call to then is sampled in rpc.latency, enters the
+ * last-1,024 window of rpc.averaged_latency and rpc.slow_packets, and
+ * rpc.operations counts it. An RPC the client gave up on while it was queued
+ * (withdrawn, fn never ran) is not a packet the store completed and is not
+ * counted; one the client gave up on while fn ran (detach) is counted when
+ * fn returns, at its full store-side latency. The client's own view
+ * (timeouts at the timeout) is the caller's metric (mapi.latency). */
+int store_rpc_call(store_t *s, store_kind_t kind, store_fn fn, void *arg, int64_t val,
+                   sim_time_t deadline, int detach);
 
 /* Takes the store down, fails queued work, cancels the tasks and waits for
  * them until `timeout`; then resets the arena, waits restart_time and brings
