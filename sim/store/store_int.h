@@ -242,9 +242,10 @@ struct store {
   int nlive;             /* task threads not yet exited */
   int nkinds;
   int *busy_by_kind;     /* per work kind */
-  int exhausted;         /* free tasks are 0 now */
+  sim_time_t busy_since; /* since when no task is free while UP, or -1 */
+  int exhausted;         /* in an exhaustion episode now */
   int free_low;          /* fewest free tasks seen while UP */
-  sim_time_t exhausted_at; /* first time, or -1 */
+  sim_time_t exhausted_at; /* when the first episode's saturation began, or -1 */
 
   uint64_t vs_used; /* version store bytes held by open transactions */
   uint64_t vs_gen;  /* bumped when the store goes down (arena reset) */
