@@ -577,10 +577,12 @@ Test(store, exhaustion_report_names_every_task) {
   cr_assert_geq(r->time, 700 * SIM_SEC);
   cr_assert_leq(r->time, 720 * SIM_SEC + 60 * SIM_SEC);
   cr_assert_eq(r->nthreads, 6);
-  cr_assert_not_null(strstr(r->text, "storesim: EXHAUSTION: all 6 store tasks busy since 0:10:40; at 0:1"),
-                     "%s", r->text);
-  cr_assert_not_null(strstr(r->text, "a queued owa item reached its caller's timeout after 0:01:00 (episode 1)"),
-                     "%s", r->text);
+  cr_assert_not_null(
+      strstr(r->text, "storesim: EXHAUSTION: all 6 store tasks busy since 0:10:40; at 0:1"), "%s",
+      r->text);
+  cr_assert_not_null(
+      strstr(r->text, "a queued owa item reached its caller's timeout after 0:01:00 (episode 1)"),
+      "%s", r->text);
   /* by then the move threads' next copies queue behind the flushes */
   cr_assert_not_null(strstr(r->text, "flush=6 free=0"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, "the oldest move item"), "%s", r->text);

@@ -349,7 +349,8 @@ static void exhaustion_detected(store_t *s, const store_work_t *wk) {
                  s->ntasks, hms(s->busy_since, t0, sizeof t0), hms(now, t1, sizeof t1),
                  store__kind_name(s->as, wk->kind), hms(now - wk->enq_at, t2, sizeof t2), episode);
   store__describe_tasks(s, buf, n);
-  store__appendf(buf, n, "queued work: %" PRIu64 " items, the oldest %s item #%" PRIu64 ", waiting %s\n",
+  store__appendf(buf, n,
+                 "queued work: %" PRIu64 " items, the oldest %s item #%" PRIu64 ", waiting %s\n",
                  s->q_len, store__kind_name(s->as, s->q_head->kind), s->q_head->id,
                  hms(now - s->q_head->enq_at, t2, sizeof t2));
   for (int i = 0; i < s->ncomp; i++)
@@ -549,8 +550,7 @@ int store_call(store_t *s, store_kind_t kind, store_fn fn, void *arg,
       if (wk->state == W_QUEUED) {
         /* withdrawn: fn never runs; with no task free, the caller gave up
          * waiting for one */
-        if (rc == SIM_ETIMEDOUT && s->busy_since >= 0 && !s->exhausted)
-          exhaustion_detected(s, wk);
+        if (rc == SIM_ETIMEDOUT && s->busy_since >= 0 && !s->exhausted) exhaustion_detected(s, wk);
         q_remove(s, wk);
         gauges_update(s);
         wk->state = W_DONE;
