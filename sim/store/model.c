@@ -291,6 +291,7 @@ sim_model_t *store_model_build(const store_mech_t *const *extra, char *err, size
   as->model.create = model_create;
   as->model.finish = model_finish;
   as->model.destroy = inst_destroy;
+  as->model.names = store_names;
   return &as->model;
 oom:
   if (err) snprintf(err, nerr, "out of host memory");

@@ -379,6 +379,9 @@ void store__appendf(char *buf, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Formats a virtual time as "1h02m03.5s" into buf. */
 const char *store__fmt_time(sim_time_t t, char *buf, size_t n);
+/* The names Exchange administrators use for the model's threads, locks,
+ * events, reports and metrics (names.c; sim_model_t.names). */
+extern const sim_name_desc_t store_names[];
 
 /* ---- property cache (cache.c) ----------------------------------------------- */
 /* A fixed-capacity hash table of header data (strings) in the store arena.
