@@ -536,6 +536,9 @@ static int wait_departs(const focus_t *x, const report_wait_fact_t *w) {
   } else {
     return w->longest >= x->vr->end_time / 100;
   }
+  /* as many threads wait there in health: the pool's resting place, however
+   * long a quiet spell makes one wait */
+  if (w->peak <= peak0) return 0;
   return w->peak >= 2 * peak0 + 2 || (w->longest >= 4 * long0 && w->longest >= SIM_MIN);
 }
 
@@ -677,7 +680,7 @@ static void find_count(const focus_t *x, const scn_metric_res_t *m) {
   char a[96], b[96], nb[300], line[1200];
   if (!count_departs(x, m)) return;
   long i0 = first_above(m, x->b->self ? bstat(x->b, m->name, SCN_ST_FINAL) : 0, 0);
-  if (i0 < 0) return;
+  if (i0 < 0 || after_fault(x, report__sample_time(x->vr, (size_t)i0))) return;
   report__fmt_value(m, st(m, SCN_ST_FINAL), a, sizeof a);
   double b0 = bstat(x->b, m->name, SCN_ST_FINAL);
   mark(x->c, "metric", m->name, nb, sizeof nb);
@@ -695,7 +698,7 @@ static void find_peak(const focus_t *x, const scn_metric_res_t *m) {
   char a[96], b[96], tt[48], nb[300], line[1200];
   if (!peak_departs(x, m)) return;
   long pk = argmax(m);
-  if (pk < 0) return;
+  if (pk < 0 || after_fault(x, report__sample_time(x->vr, (size_t)pk))) return;
   double b0 = bstat(x->b, m->name, SCN_ST_MAX);
   report__fmt_value(m, st(m, SCN_ST_MAX), a, sizeof a);
   report__fmt_time(report__sample_time(x->vr, (size_t)pk), tt, sizeof tt);
@@ -1024,6 +1027,7 @@ static void compare(ctx_t *c, FILE *out, int vi, int ri, const flist_t *rf) {
       break;
     }
     if (!line[0]) continue;
+    line[0] = (char)toupper((unsigned char)line[0]);
     fputs("  - ", out);
     emit(c, out, line);
     fputc('\n', out);
