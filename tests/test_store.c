@@ -634,6 +634,10 @@ Test(store, restart_abandons_tasks_that_do_not_stop) {
 
 /* ---- exhaustion ---------------------------------------------------------------------- */
 
+/* Every task held by a flush is exhaustion once a client gives up waiting
+ * in the queue (DOMAIN.md: "new work waits in queues, clients time out"):
+ * OWA requests at 1/s with a 60 s timeout. The onset is when the last task
+ * was taken. */
 Test(store, exhaustion_report_names_every_task) {
   sim_world_t *w = store_world();
   store_config_t c;
@@ -645,24 +649,62 @@ Test(store, exhaustion_report_names_every_task) {
   c.moves_at = 10 * SIM_MIN;
   c.moves_per_mailbox.kind = SIM_D_CONST;
   c.moves_per_mailbox.a = 20.0 * SIM_SEC;
+  c.owa_rate = 1;
+  c.owa_timeout = 60 * SIM_SEC;
   void *inst = st_model_new(w, &c, 0, NULL, 0);
   cr_assert_eq(sim_world_run(w, 30 * SIM_MIN), 0);
-  /* 6 tasks, 2 copying: 4 flushes at 2 per 20 s: 0 free after 40 s */
+  /* 6 tasks, 2 copying: 4 flushes at 2 per 20 s: 0 free after 40 s for good
+   * (an OWA request may take the last free task for a moment before) */
   cr_assert_float_eq(st_metric(w, "tasks.exhausted_at"), 600.0 + 40.0, 1e-6);
+  /* the flushes hold their tasks for 150 min: one episode, however many
+   * OWA requests give up during it */
+  cr_assert_eq(st_metric(w, "tasks.exhaustions"), 1);
+  cr_assert_gt(st_metric(w, "owa.timeouts"), 100);
   const sim_report_t *r = st_model_report(w, "exhaustion");
   cr_assert_not_null(r);
-  cr_assert_eq(r->time, 640 * SIM_SEC);
+  /* an OWA request queued after 640 s gives up 60 s later */
+  cr_assert_geq(r->time, 700 * SIM_SEC);
+  cr_assert_leq(r->time, 720 * SIM_SEC + 60 * SIM_SEC);
   cr_assert_eq(r->nthreads, 6);
-  cr_assert_not_null(strstr(r->text, "storesim: EXHAUSTION: all 6 store tasks"), "%s", r->text);
-  cr_assert_not_null(strstr(r->text, "flush=4"), "%s", r->text);
-  cr_assert_not_null(strstr(r->text, "move=2"), "%s", r->text);
+  cr_assert_not_null(
+      strstr(r->text, "storesim: EXHAUSTION: all 6 store tasks busy since 0:10:40; at 0:1"), "%s",
+      r->text);
+  cr_assert_not_null(
+      strstr(r->text, "a queued owa item reached its caller's timeout after 0:01:00 (episode 1)"),
+      "%s", r->text);
+  /* by then the move threads' next copies queue behind the flushes */
+  cr_assert_not_null(strstr(r->text, "flush=6 free=0"), "%s", r->text);
+  cr_assert_not_null(strstr(r->text, "the oldest move item"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, "mta.flush.done"), "%s", r->text);
-  cr_assert_not_null(strstr(r->text, "oldest queued"), "%s", r->text);
+  cr_assert_not_null(strstr(r->text, "queued work:"), "%s", r->text);
   /* Gateway Out Threads = 0 disables MTA Stacks: never "enabled" (issue 15) */
-  cr_assert_not_null(strstr(r->text, "MTA: disabled (Gateway Out Threads = 0), 4 flushes pending"),
-                     "%s", r->text);
+  cr_assert_not_null(strstr(r->text, "MTA: disabled (Gateway Out Threads = 0), "), "%s", r->text);
   cr_assert_null(strstr(r->text, "MTA: enabled"), "%s", r->text);
   cr_assert_eq(st_metric(w, "mta.enabled"), 0);
+  st_end(w, inst);
+}
+
+/* A healthy store at 90 % load (M/M/2, rho 0.9): every task is often busy
+ * and work queues for a moment, but no caller waits anywhere near its 60 s
+ * timeout: no exhaustion episode, no banner, no onset. */
+Test(store, saturated_healthy_store_is_not_exhausted) {
+  sim_world_t *w = store_world();
+  store_config_t c;
+  st_quiet_config(&c);
+  c.tasks = 2;
+  c.owa_rate = 18;
+  c.owa_timeout = 60 * SIM_SEC;
+  c.owa_service.kind = SIM_D_EXP;
+  c.owa_service.a = 100.0 * SIM_MS;
+  void *inst = st_model_new(w, &c, 0, NULL, 0);
+  cr_assert_eq(sim_world_run(w, 2 * SIM_HOUR), 0);
+  cr_assert_eq(st_metric(w, "tasks.free_low"), 0, "the load must saturate the tasks");
+  sim_time_t at[4];
+  cr_assert_eq(trace_times(w, "store.exhausted", at, 4), 0);
+  cr_assert_eq(st_metric(w, "tasks.exhaustions"), 0);
+  cr_assert_eq(st_metric(w, "tasks.exhausted_at"), -1);
+  cr_assert_eq(st_metric(w, "owa.timeouts"), 0);
+  cr_assert_null(st_model_report(w, "exhaustion"));
   st_end(w, inst);
 }
 

@@ -39,14 +39,13 @@ static const char *paint(const cli_style_t *st, int good, const char *word, char
   return buf;
 }
 
-/* h:mm:ss, or m:ss.sss below a minute's worth of precision lost */
+/* h:mm:ss (the form explain prints too), or "never" */
 static void hms(sim_time_t t, char *buf, size_t n) {
   if (t < 0) {
     snprintf(buf, n, "never");
     return;
   }
-  long long s = (long long)(t / 1000000000);
-  snprintf(buf, n, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+  scn_format_hms(t, buf, n);
 }
 
 /* A metric value in its unit, short: "1.23s", "64MiB", "6,440", "never". */

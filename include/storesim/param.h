@@ -139,6 +139,20 @@ typedef struct sim_model_part {
   const char *const *never;
 } sim_model_part_t;
 
+/* The name people who run the real system use for one of the model's
+ * internals, so that explanations speak their language first. `internal` is
+ * "<what>:<name>" with <what> one of thread (a family of threads: the name
+ * without its number, "thread:store-task"), mutex, cond, sem (objects threads
+ * wait on; a family numbered per instance ends in ".*"), event (a model
+ * trace event kind), report (a report kind) or metric. `people` is a noun
+ * phrase: plural for thread families ("store task threads"), what is waited
+ * for for objects ("the IMAIL charset lock", "the MTA to answer a transit
+ * flush"). A table ends with a {NULL} row. */
+typedef struct sim_name_desc {
+  const char *internal;
+  const char *people;
+} sim_name_desc_t;
+
 /* ---- the model interface ----------------------------------------------------- */
 /* A model builds itself into a world from a filled config, runs there as
  * simulated threads and publishes metrics into the world. */
@@ -184,6 +198,7 @@ struct sim_model {
   const uint32_t *param_versions;
   const uint32_t *fault_versions;
   const uint32_t *fix_versions;
+  const sim_name_desc_t *names; /* names people use for its internals, or NULL */
 };
 
 #ifdef __cplusplus

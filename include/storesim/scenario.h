@@ -63,6 +63,9 @@ int scn_parse_dist(const char *s, sim_ptype_t type, sim_dist_t *out,
 /* Formatting: round-trips through the parsers ("150m", "64KiB", "20/s").
  * Always NUL-terminates buf (n > 0). */
 void scn_format_duration(sim_time_t t, char *buf, size_t n);
+/* A virtual time or a duration as outputs print it: h:mm:ss, whole seconds
+ * (truncated), "-" before a negative one ("0:32:21", "26:00:00"). */
+void scn_format_hms(sim_time_t t, char *buf, size_t n);
 void scn_format_size(double bytes, char *buf, size_t n);
 void scn_format_rate(double per_s, char *buf, size_t n);
 

@@ -29,6 +29,8 @@ typedef struct tstate {
   int blocked;   /* wait index + 1, or -1 for a CPU slice, 0 none */
   sim_time_t since;
   uint32_t group; /* index into groups */
+  uint32_t want;  /* mutex (interned name) it is blocked on, or 0 */
+  uint64_t held_by; /* who held that mutex when the wait began, or 0 */
 } tstate_t;
 
 typedef struct collector {
@@ -46,6 +48,9 @@ typedef struct collector {
   size_t nalias, nalias_cap;
   char **groups;
   size_t ngroups, capg;
+  uint64_t *holder; /* per interned mutex name: the thread holding it, or 0 */
+  uint32_t nobj;
+  int start_done, early_done;
   int oom;
 } collector_t;
 
@@ -173,16 +178,25 @@ static void end_wait(collector_t *c, uint64_t tid, sim_time_t t, int how) {
     report_wait_fact_t *x = &c->f->waits[i];
     sim_time_t d = t - s->since;
     x->thread_seconds += (double)d / 1e9;
+    if (s->since < c->f->early) {
+      sim_time_t de = (t < c->f->early ? t : c->f->early) - s->since;
+      if (de > x->early_longest) x->early_longest = de;
+    }
     if (d > x->longest || !x->longest_thread) {
       free(x->longest_thread);
       x->longest = d;
       x->longest_from = s->since;
       x->longest_thread = xstrdup(c, sim_world_thread_name(c->w, tid));
       x->longest_end = how;
+      free(x->longest_holder);
+      x->longest_holder = NULL;
+      if (s->held_by) x->longest_holder = xstrdup(c, sim_world_thread_name(c->w, s->held_by));
     }
     if (c->cur[i]) c->cur[i]--;
   }
   s->blocked = 0;
+  s->want = 0;
+  s->held_by = 0;
 }
 
 static void event(collector_t *c, const sim_trace_rec_t *r) {
@@ -302,6 +316,41 @@ static void snap_times(collector_t *c, const scn_variant_res_t *vr) {
   }
 }
 
+/* Thread t just blocked on mutex obj: if the holders' waits lead back to
+ * t, that is the first wait-for cycle; it is kept. */
+static void find_cycle(collector_t *c, uint64_t t, uint32_t obj, sim_time_t at) {
+  report_cycle_t *cy = &c->f->cycle;
+  uint64_t th[REPORT_CYCLE_MAX];
+  uint32_t want[REPORT_CYCLE_MAX];
+  size_t n = 0;
+  uint64_t x = t;
+  uint32_t o = obj;
+  if (cy->n) return;
+  while (n < REPORT_CYCLE_MAX) {
+    th[n] = x;
+    want[n] = o;
+    n++;
+    x = o < c->nobj ? c->holder[o] : 0;
+    if (!x || x >= c->nth) return;
+    if (x == t) break;
+    o = c->th[x].want;
+    if (!o) return;
+  }
+  if (x != t) return;
+  cy->n = n;
+  cy->at = at;
+  /* thread i holds what thread i-1 wants */
+  for (size_t i = 0; i < n; i++) {
+    cy->thread[i] = xstrdup(c, sim_world_thread_name(c->w, th[i]));
+    cy->held[i] = xstrdup(c, sim_interned(c->w, want[(i + n - 1) % n]));
+  }
+}
+
+/* Per wait, how many threads are blocked on it now, into start_count. */
+static void take_start_counts(collector_t *c) {
+  for (size_t i = 0; i < c->f->nwaits; i++) c->f->waits[i].start_count = c->cur[i];
+}
+
 report_facts_t *report_facts_collect(const sim_world_t *w, const scn_variant_res_t *vr) {
   collector_t c;
   size_t nrec = 0;
@@ -311,28 +360,39 @@ report_facts_t *report_facts_collect(const sim_world_t *w, const scn_variant_res
   c.f = calloc(1, sizeof *c.f);
   if (!c.f) return NULL;
   c.f->end = sim_now(w);
+  c.f->early = c.f->end / 2 < SIM_HOUR ? c.f->end / 2 : SIM_HOUR;
+  sim_time_t first_sample = vr && vr->sample_interval > 0 ? vr->sample_interval : SIM_MIN;
   uint32_t k_spawn = sim_intern_find(w, "spawn"), k_block = sim_intern_find(w, "block"),
            k_wake = sim_intern_find(w, "wake"), k_timeout = sim_intern_find(w, "timeout"),
-           k_exit = sim_intern_find(w, "exit"), k_cancel = sim_intern_find(w, "cancel");
+           k_exit = sim_intern_find(w, "exit"), k_cancel = sim_intern_find(w, "cancel"),
+           k_lock = sim_intern_find(w, "lock"), k_unlock = sim_intern_find(w, "unlock");
   static const char *const kernel[] = {"run",    "lock",  "unlock", "acquire", "release",
                                        "signal", "burn",  "yield",  "report"};
   uint32_t kk[sizeof kernel / sizeof kernel[0]];
   for (size_t i = 0; i < sizeof kernel / sizeof kernel[0]; i++) kk[i] = sim_intern_find(w, kernel[i]);
 
   uint64_t maxid = 0;
+  uint32_t maxobj = 0;
   for (size_t i = 0; i < nrec; i++) {
     if (rec[i].thread > maxid) maxid = rec[i].thread;
+    if (rec[i].obj > maxobj) maxobj = rec[i].obj;
     if (rec[i].kind == k_spawn && (uint64_t)rec[i].arg > maxid) maxid = (uint64_t)rec[i].arg;
   }
   c.nth = maxid + 1;
   c.th = calloc(c.nth, sizeof *c.th);
-  if (!c.th) goto oom;
+  c.nobj = maxobj + 1;
+  c.holder = calloc(c.nobj, sizeof *c.holder);
+  if (!c.th || !c.holder) goto oom;
   if (vr) snap_times(&c, vr);
   size_t snext = 0;
   for (size_t i = 0; i <= nrec && !c.oom; i++) {
     const sim_trace_rec_t *r = i < nrec ? &rec[i] : NULL;
     while (c.f->snaps && snext < c.f->nsnaps && (!r || r->time > c.f->snaps[snext].at))
       snapshot(&c, &c.f->snaps[snext++]);
+    if (!c.start_done && (!r || r->time > first_sample)) {
+      take_start_counts(&c);
+      c.start_done = 1;
+    }
     if (!r) break;
     uint64_t t = r->thread;
     if (r->kind == k_spawn) {
@@ -356,12 +416,20 @@ report_facts_t *report_facts_collect(const sim_world_t *w, const scn_variant_res
           x->peak = c.cur[wi];
           x->peak_at = r->time;
         }
+        if (r->time < c.f->early && c.cur[wi] > x->early_peak) x->early_peak = c.cur[wi];
+        if (kind == SIM_WAIT_MUTEX) {
+          c.th[t].want = r->obj;
+          c.th[t].held_by = r->obj < c.nobj ? c.holder[r->obj] : 0;
+          find_cycle(&c, t, r->obj, r->time);
+        }
       }
     } else if (r->kind == k_wake || r->kind == k_timeout) {
       end_wait(&c, t, r->time, r->kind == k_timeout);
     } else if (r->kind == k_exit) {
       end_wait(&c, t, r->time, 0);
       c.th[t].live = 0;
+    } else if ((k_lock && r->kind == k_lock) || (k_unlock && r->kind == k_unlock)) {
+      if (r->obj < c.nobj) c.holder[r->obj] = r->kind == k_lock ? t : 0;
     } else if (r->kind != k_cancel) {
       int is_kernel = 0;
       for (size_t k = 0; k < sizeof kk / sizeof kk[0]; k++) is_kernel |= kk[k] && r->kind == kk[k];
@@ -373,6 +441,7 @@ report_facts_t *report_facts_collect(const sim_world_t *w, const scn_variant_res
     if (c.th[t].blocked > 0) end_wait(&c, t, c.f->end, 2);
   if (c.oom) goto oom;
   free(c.th);
+  free(c.holder);
   free(c.cur);
   free(c.ev_kind);
   free(c.alias_key);
@@ -382,6 +451,7 @@ report_facts_t *report_facts_collect(const sim_world_t *w, const scn_variant_res
   return c.f;
 oom:
   free(c.th);
+  free(c.holder);
   free(c.cur);
   free(c.ev_kind);
   free(c.alias_key);
@@ -403,6 +473,11 @@ void report_facts_free(report_facts_t *f) {
   for (size_t i = 0; i < f->nwaits; i++) {
     free(f->waits[i].what);
     free(f->waits[i].longest_thread);
+    free(f->waits[i].longest_holder);
+  }
+  for (size_t i = 0; i < f->cycle.n; i++) {
+    free(f->cycle.thread[i]);
+    free(f->cycle.held[i]);
   }
   free(f->waits);
   for (size_t i = 0; f->snaps && i < MAX_SNAPS; i++) {

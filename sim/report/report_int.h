@@ -37,7 +37,22 @@ typedef struct report_wait_fact {
   sim_time_t longest_from;  /* when it began */
   char *longest_thread;
   int longest_end;          /* 0 woken, 1 timer, 2 still waiting at the end */
+  char *longest_holder;     /* mutex: who held it when the longest wait began, or NULL */
+  size_t start_count;       /* threads blocked on it at the first sample time: parked
+                               there from the start (idle workers wait so) */
+  size_t early_peak;        /* peak before `early` (report_facts_t) */
+  sim_time_t early_longest; /* longest wait (cut at `early`) that began before it */
 } report_wait_fact_t;
+
+/* A wait-for cycle over mutexes, as it closed: thread[i] holds held[i] and
+ * waits for held[(i + 1) % n], which thread[(i + 1) % n] holds. */
+#define REPORT_CYCLE_MAX 4
+typedef struct report_cycle {
+  size_t n; /* 0: none seen */
+  sim_time_t at;
+  char *thread[REPORT_CYCLE_MAX];
+  char *held[REPORT_CYCLE_MAX]; /* mutex names */
+} report_cycle_t;
 
 /* What blocked threads waited on at one moment. */
 typedef struct report_snap_row {
@@ -61,14 +76,19 @@ struct report_facts {
   size_t nwaits;
   report_snap_t *snaps;      /* time order */
   size_t nsnaps;
+  report_cycle_t cycle; /* the first mutex wait-for cycle */
   sim_time_t end;
+  sim_time_t early; /* end of the early part told as the healthy state when
+                                a variant has nothing to compare with: the first
+                                hour, at most half the run */
 };
 
-/* "1:02:03" or "0:00:12.345" (ms shown when not 0). */
+/* A virtual time, h:mm:ss as run's summary prints it (scn_format_hms). */
 void report__fmt_time(sim_time_t t, char *buf, size_t n);
-/* A duration for people: "2h27m58s", "5m00s", "21.9s", "71.2ms". */
+/* A duration in the same form, "under a second" below one. */
 void report__fmt_dur(sim_time_t d, char *buf, size_t n);
-/* A value of metric m (in m's unit) for people: "32", "2.5h", "4MiB", "10.3 %". */
+/* A value of metric m (in m's unit) for people: "32", "4MiB", "10.3 %";
+ * times as h:mm:ss from a minute, else "25470 ms". */
 void report__fmt_value(const scn_metric_res_t *m, double v, char *buf, size_t n);
 const scn_metric_res_t *report__metric(const scn_variant_res_t *vr,
                                        const char *name);

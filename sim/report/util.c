@@ -9,33 +9,11 @@
 
 #include "report_int.h"
 
-void report__fmt_time(sim_time_t t, char *buf, size_t n) {
-  const char *sign = t < 0 ? "-" : "";
-  if (t < 0) t = -t;
-  int64_t s = t / SIM_SEC, ms = (t % SIM_SEC) / SIM_MS;
-  if (ms)
-    snprintf(buf, n, "%s%lld:%02lld:%02lld.%03lld", sign, (long long)(s / 3600),
-             (long long)(s / 60 % 60), (long long)(s % 60), (long long)ms);
-  else
-    snprintf(buf, n, "%s%lld:%02lld:%02lld", sign, (long long)(s / 3600), (long long)(s / 60 % 60),
-             (long long)(s % 60));
-}
+void report__fmt_time(sim_time_t t, char *buf, size_t n) { scn_format_hms(t, buf, n); }
 
 void report__fmt_dur(sim_time_t d, char *buf, size_t n) {
-  const char *sign = d < 0 ? "-" : "";
-  if (d < 0) d = -d;
-  int64_t s = d / SIM_SEC;
-  if (d >= SIM_HOUR)
-    snprintf(buf, n, "%s%lldh%02lldm%02llds", sign, (long long)(s / 3600), (long long)(s / 60 % 60),
-             (long long)(s % 60));
-  else if (d >= SIM_MIN)
-    snprintf(buf, n, "%s%lldm%02llds", sign, (long long)(s / 60), (long long)(s % 60));
-  else if (d >= SIM_SEC)
-    snprintf(buf, n, "%s%.3gs", sign, (double)d / 1e9);
-  else if (d >= SIM_MS)
-    snprintf(buf, n, "%s%.3gms", sign, (double)d / 1e6);
-  else
-    snprintf(buf, n, "%s%.3gus", sign, (double)d / 1e3);
+  if (d < SIM_SEC && d > -SIM_SEC) snprintf(buf, n, "under a second");
+  else scn_format_hms(d, buf, n);
 }
 
 void report__fmt_value(const scn_metric_res_t *m, double v, char *buf, size_t n) {
@@ -54,6 +32,13 @@ void report__fmt_value(const scn_metric_res_t *m, double v, char *buf, size_t n)
     return;
   }
   q.v = v * scale;
+  if (q.t == 1 && q.b == 0) { /* a time: h:mm:ss from a minute, else milliseconds */
+    double ns = q.v * 1e9;
+    if (fabs(ns) >= 60e9) scn_format_hms((sim_time_t)llround(ns), buf, n);
+    else if (fabs(ns) >= 10e6 || ns == 0) snprintf(buf, n, "%.0f ms", ns / 1e6);
+    else snprintf(buf, n, "%.3g ms", ns / 1e6);
+    return;
+  }
   scn_qty_format(q, buf, n);
 }
 

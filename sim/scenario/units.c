@@ -412,6 +412,12 @@ static void fmt_units(double v, const unit_t *u, size_t nu, char *buf, size_t n)
     }
 }
 
+void scn_format_hms(sim_time_t t, char *buf, size_t n) {
+  const char *sign = t < 0 ? "-" : "";
+  long long s = (long long)((t < 0 ? -t : t) / 1000000000);
+  snprintf(buf, n, "%s%lld:%02lld:%02lld", sign, s / 3600, s / 60 % 60, s % 60);
+}
+
 void scn_format_duration(sim_time_t t, char *buf, size_t n) {
   static const unit_t u[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9},
                              {"m", 60e9}, {"h", 3600e9}, {"d", 86400e9}};

@@ -362,6 +362,7 @@ sim_model_t *store_model_build(const store_mech_t *const *extra, char *err, size
   as->model.param_versions = as->param_versions;
   as->model.fault_versions = as->fault_versions;
   as->model.fix_versions = as->fix_versions;
+  as->model.names = store_names;
   return &as->model;
 oom:
   if (err) snprintf(err, nerr, "out of host memory");

@@ -38,10 +38,28 @@
  * never finishes while it burns CPU or keeps issuing work is a spin, whatever
  * the work kind, with no mechanism telling the detector.
  *
- * Exhaustion detector: when nfree drops to 0 while the store is UP, the event
- * is counted; the first time, its virtual time is published as
- * tasks.exhausted_at (seconds) and an "exhaustion" model report lists every
- * task (kind, wait object) and the components' oldest queued items.
+ * Exhaustion detector (DOMAIN.md: "every task is busy or blocked; new work
+ * waits in queues, clients time out"). Every task busy is not exhaustion by
+ * itself: a healthy store under load has moments with no free task, and the
+ * queue absorbs them. An exhaustion episode begins when, with no task free
+ * while the store is UP, a queued work item reaches its caller's deadline
+ * (store_call's own timeout: the SMTP submit timeout, the OWA or MAPI
+ * client timeout, ...) and is withdrawn: the caller gave up waiting for a
+ * task. The threshold is each caller's own patience, so no number is
+ * invented here. The episode lasts until a task is free again
+ * (gauges_update), so a backlog that keeps every task busy is one episode
+ * however many callers give up during it:
+ *
+ *   SOME FREE --last free task takes work--> ALL BUSY          [gauges_update]
+ *   ALL BUSY  --a queued caller's deadline passes--> EXHAUSTED [store_call]
+ *   ALL BUSY / EXHAUSTED --a task is free, store down--> SOME FREE [gauges_update]
+ *
+ * Each transition into EXHAUSTED counts in tasks.exhaustions, emits a
+ * store.exhausted event and files an "exhaustion" model report (every task:
+ * kind, wait object; the oldest queued items); the first one publishes its
+ * onset, when that stretch with no free task began, as tasks.exhausted_at
+ * (seconds): the instant KB924567's arithmetic predicts. A run without an
+ * episode leaves it -1, however often every task was busy.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -102,10 +120,11 @@ static const sim_metric_desc_t core_metrics[] = {
     {"tasks.queue_oldest", SIM_M_GAUGE, "s",
      "age of the oldest work item in the queue (sampled every sample interval)"},
     {"tasks.exhausted_at", SIM_M_GAUGE, "s",
-     "virtual time, in seconds from the start, when free tasks first reached 0 while the store was "
-     "up; -1 if never"},
+     "onset of the first exhaustion episode (`tasks.exhaustions`): virtual time, in seconds from "
+     "the start, when free tasks reached 0 for the stretch in which callers gave up; -1 if none"},
     {"tasks.exhaustions", SIM_M_COUNTER, "",
-     "times free tasks dropped to 0 (each time the last free task took work)"},
+     "exhaustion episodes: no task free while work waits in the queue past its caller's own "
+     "timeout; one per stretch with no free task, however many callers give up in it"},
     {"rpc.requests",
      SIM_M_GAUGE,
      "",
@@ -258,6 +277,14 @@ static void item_unref(store_t *s, store_work_t *wk) {
 }
 
 static void gauges_update(store_t *s) {
+  /* a task that finishes while work is queued takes the next item under the
+   * same lock hold: only a free task with nothing queued ends ALL BUSY */
+  if (s->state != STORE_UP || (s->nfree > 0 && !s->q_head)) { /* SOME FREE (or down) */
+    s->busy_since = -1;
+    s->exhausted = 0;
+  } else if (s->nfree == 0 && s->busy_since < 0) { /* SOME FREE -> ALL BUSY */
+    s->busy_since = sim_now(s->w);
+  }
   sim_gauge_set(s->m_tasks_free, s->nfree);
   if (s->state == STORE_UP && s->nfree < s->free_low) {
     s->free_low = s->nfree;
@@ -323,26 +350,38 @@ void store__describe_tasks(store_t *s, char *buf, size_t n) {
   }
 }
 
-static void exhaustion_detected(store_t *s) {
+/* h:mm:ss, as the outputs print times. */
+static const char *hms(sim_time_t t, char *buf, size_t n) {
+  long long sec = (long long)(t / SIM_SEC);
+  snprintf(buf, n, "%lld:%02lld:%02lld", sec / 3600, sec / 60 % 60, sec % 60);
+  return buf;
+}
+
+/* ALL BUSY -> EXHAUSTED: the queued item wk reached its caller's deadline
+ * with no task free. Caller holds s->lock; wk is still queued. */
+static void exhaustion_detected(store_t *s, const store_work_t *wk) {
+  s->exhausted = 1;
   sim_counter_add(s->m_exhaustions, 1);
+  uint64_t episode = (uint64_t)sim_metric_value(s->m_exhaustions);
   sim_trace_emit(s->w, "store.exhausted", "store.tasks", s->ntasks);
-  if (s->exhausted_at >= 0) return;
-  s->exhausted_at = sim_now(s->w);
-  sim_gauge_set(s->m_exhausted_at, (double)s->exhausted_at / (double)SIM_SEC);
+  if (s->exhausted_at < 0) {
+    s->exhausted_at = s->busy_since;
+    sim_gauge_set(s->m_exhausted_at, (double)s->exhausted_at / (double)SIM_SEC);
+  }
   size_t n = 16384;
   char *buf = sim_xcalloc(1, n);
-  char tb[64];
+  char t0[32], t1[32], t2[32];
+  sim_time_t now = sim_now(s->w);
   store__appendf(buf, n,
-                 "storesim: EXHAUSTION: all %d store tasks busy at t=%s\n",
-                 s->ntasks, store__fmt_time(s->exhausted_at, tb, sizeof tb));
+                 "storesim: EXHAUSTION: all %d store tasks busy since %s; at %s a queued %s item "
+                 "reached its caller's timeout after %s (episode %" PRIu64 ")\n",
+                 s->ntasks, hms(s->busy_since, t0, sizeof t0), hms(now, t1, sizeof t1),
+                 store__kind_name(s->as, wk->kind), hms(now - wk->enq_at, t2, sizeof t2), episode);
   store__describe_tasks(s, buf, n);
-  if (s->q_head) {
-    store__appendf(buf, n, "oldest queued work: %s item #%" PRIu64 ", age %s\n",
-                   store__kind_name(s->as, s->q_head->kind), s->q_head->id,
-                   store__fmt_time(sim_now(s->w) - s->q_head->enq_at, tb, sizeof tb));
-  } else {
-    store__appendf(buf, n, "oldest queued work: none (task queue empty)\n");
-  }
+  store__appendf(buf, n,
+                 "queued work: %" PRIu64 " items, the oldest %s item #%" PRIu64 ", waiting %s\n",
+                 s->q_len, store__kind_name(s->as, s->q_head->kind), s->q_head->id,
+                 hms(now - s->q_head->enq_at, t2, sizeof t2));
   for (int i = 0; i < s->ncomp; i++)
     if (s->comp[i]->report) s->comp[i]->report(s, s->comp_self[i], buf, n);
   uint64_t ids[256];
@@ -437,10 +476,6 @@ static void task_main(void *arg) {
                    (double)(sim_now(s->w) - wk->enq_at) / (double)SIM_MS);
     sim_thread_set_activity(self, store__kind_name(s->as, wk->kind));
     gauges_update(s);
-    if (s->nfree == 0 && !s->exhausted) {
-      s->exhausted = 1;
-      exhaustion_detected(s);
-    }
     txn_begin(s, &t->txn);
     sim_mutex_unlock(s->lock);
 
@@ -468,7 +503,6 @@ static void task_main(void *arg) {
     sim_gauge_set(s->m_tasks_busy_kind[wk->kind], s->busy_by_kind[wk->kind]);
     t->cur = NULL;
     s->nfree++;
-    if (s->nfree > 0) s->exhausted = 0;
     gauges_update(s);
     item_complete(s, wk, rc);
   }
@@ -481,7 +515,6 @@ static void task_main(void *arg) {
   t->cur = NULL;
   s->nfree--;
   s->nlive--;
-  if (s->nfree > 0) s->exhausted = 0;
   gauges_update(s);
   sim_cond_broadcast(s->exit_cv);
   sim_mutex_unlock(s->lock);
@@ -509,7 +542,6 @@ static void tasks_start(store_t *s) {
     s->nlive++;
     s->nfree++;
   }
-  s->exhausted = s->nfree == 0;
   gauges_update(s);
 }
 
@@ -550,7 +582,9 @@ static int call(store_t *s, store_kind_t kind, store_fn fn, void *arg, int64_t v
     if (wk->state == W_DONE) break;
     if (rc == SIM_ETIMEDOUT || rc == SIM_ECANCELED) {
       if (wk->state == W_QUEUED) {
-        /* withdrawn: fn never runs */
+        /* withdrawn: fn never runs; with no task free, the caller gave up
+         * waiting for one */
+        if (rc == SIM_ETIMEDOUT && s->busy_since >= 0 && !s->exhausted) exhaustion_detected(s, wk);
         q_remove(s, wk);
         gauges_update(s);
         wk->state = W_DONE;
@@ -887,6 +921,7 @@ store_t *store_create(sim_world_t *w, const store_assembly_t *as, const void *cf
   s->work_cv = sim_cond_create(w, "store.work");
   s->exit_cv = sim_cond_create(w, "store.exit");
   s->exhausted_at = -1;
+  s->busy_since = -1;
 
   s->m_tasks_total = sim_metric(w, "tasks.total", SIM_M_GAUGE, "");
   s->m_tasks_free = sim_metric(w, "tasks.free", SIM_M_GAUGE, "");

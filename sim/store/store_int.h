@@ -264,9 +264,10 @@ struct store {
   int nlive;             /* task threads not yet exited */
   int nkinds;
   int *busy_by_kind;     /* per work kind */
-  int exhausted;         /* free tasks are 0 now */
+  sim_time_t busy_since; /* since when no task is free while UP, or -1 */
+  int exhausted;         /* in an exhaustion episode now */
   int free_low;          /* fewest free tasks seen while UP */
-  sim_time_t exhausted_at; /* first time, or -1 */
+  sim_time_t exhausted_at; /* when the first episode's saturation began, or -1 */
 
   uint64_t vs_used; /* version store bytes held by open transactions */
   uint64_t vs_gen;  /* bumped when the store goes down (arena reset) */
@@ -414,6 +415,9 @@ void store__appendf(char *buf, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Formats a virtual time as "1h02m03.5s" into buf. */
 const char *store__fmt_time(sim_time_t t, char *buf, size_t n);
+/* The names Exchange administrators use for the model's threads, locks,
+ * events, reports and metrics (names.c; sim_model_t.names). */
+extern const sim_name_desc_t store_names[];
 
 /* ---- property cache (cache.c) ----------------------------------------------- */
 /* A fixed-capacity hash table of header data (strings) in the store arena.
