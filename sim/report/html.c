@@ -229,23 +229,43 @@ static const char css[] =
     "pre.story{white-space:pre-wrap}pre.brief{background:#fffbe8;border-color:#eadfae}\n"
     "details{margin:6px 0}summary{cursor:pointer;font-family:monospace}\n";
 
-/* Checks every plot for data lines and every graph for nodes; the result is
- * left in <html data-check=...> and on the console for tests/browser. */
+/* Checks every plot for data lines, the legend of a variant without data
+ * (an entry, no line) and of one whose series equals another's (an entry
+ * saying "same as", markers along its line), and every graph for nodes; the
+ * result is left in <html data-check=...> and on the console for
+ * tests/browser. */
 static const char script[] =
     "(function(){\n"
-    "  var figs=document.querySelectorAll('figure.plot'), bad=[], lines=0;\n"
+    "  var figs=document.querySelectorAll('figure.plot'), bad=[], lines=0, same=0, none=0;\n"
+    "  function pts(g){ var n=0; g.querySelectorAll('path').forEach(function(p){\n"
+    "    n+=((p.getAttribute('d')||'').match(/L/g)||[]).length;}); return n; }\n"
+    "  function entry(gs,label){ for(var i=0;i<gs.length;i++){ var "
+    "t=gs[i].querySelectorAll('text');\n"
+    "    for(var k=0;k<t.length;k++) if(t[k].textContent===label) return i; } return -1; }\n"
+    "  function list(f,a){ return (f.getAttribute(a)||'').split(' ').filter(Boolean); }\n"
     "  figs.forEach(function(f){\n"
     "    var want=+f.getAttribute('data-series'), have=0;\n"
-    "    f.querySelectorAll('svg g[id*=\"gnuplot_plot_\"]').forEach(function(g){\n"
-    "      var pts=0; g.querySelectorAll('path').forEach(function(p){\n"
-    "        pts+=((p.getAttribute('d')||'').match(/L/g)||[]).length;});\n"
-    "      if(pts>=2) have++;});\n"
+    "    var gs=f.querySelectorAll('svg g[id*=\"gnuplot_plot_\"]');\n"
+    "    gs.forEach(function(g){ if(pts(g)>=2) have++; });\n"
     "    lines+=have;\n"
     "    if(!f.querySelector('svg')||have<want||want<1) bad.push(f.id+':'+have+'/'+want);\n"
+    "    list(f,'data-none').forEach(function(v){\n"
+    "      var i=entry(gs,v+': no samples'); if(i<0) i=entry(gs,v+': not recorded');\n"
+    "      if(i<0) bad.push(f.id+':'+v+' without data has no legend entry');\n"
+    "      else if(pts(gs[i])>=2) bad.push(f.id+':'+v+' without data has a line');\n"
+    "      else none++; });\n"
+    "    list(f,'data-same').forEach(function(p){\n"
+    "      var ab=p.split('='), i=entry(gs,ab[0]+' (same as '+ab[1]+')');\n"
+    "      if(i<0) { bad.push(f.id+':'+ab[0]+' has no \"same as\" legend entry'); return; }\n"
+    "      var marks=gs[i].querySelectorAll('use').length+\n"
+    "        (i+1<gs.length?gs[i+1].querySelectorAll('use').length:0);\n"
+    "      if(pts(gs[i])<2||marks<3) bad.push(f.id+':'+ab[0]+' same as '+ab[1]+' is not marked');\n"
+    "      same++; });\n"
     "  });\n"
     "  var graphs=document.querySelectorAll('figure.graph');\n"
-    "  graphs.forEach(function(g){ if(!g.querySelector('svg g.node')) bad.push(g.id+':no nodes');});\n"
-    "  var r={plots:figs.length,lines:lines,graphs:graphs.length,bad:bad};\n"
+    "  graphs.forEach(function(g){ if(!g.querySelector('svg g.node')) bad.push(g.id+':no "
+    "nodes');});\n"
+    "  var r={plots:figs.length,lines:lines,same:same,none:none,graphs:graphs.length,bad:bad};\n"
     "  document.documentElement.setAttribute('data-check',JSON.stringify(r));\n"
     "  console.log('storesim-report-check '+JSON.stringify(r));\n"
     "})();\n";
