@@ -22,6 +22,17 @@
  * one virtual time axis; fault times are vertical dashed lines. Each <figure class="plot">
  * says in data-series how many data lines it must hold; the page's script
  * (and tests/browser) check that.
+ *
+ * What a plot must not make people believe: that a count was negative or
+ * fractional (an axis of values never below zero starts at 0; whole numbers
+ * of a unitless metric get whole ticks), that a state is an amount (a metric
+ * its model declares a state, sim_model_part_t.states, is drawn as steps
+ * between its named levels), that a variant measured 0 when it measured
+ * nothing (no line, a legend entry "no samples", listed in data-none), or
+ * that a variant is missing when its line lies under another's (markers at a
+ * phase of its own, "same as" in the legend, listed in data-same). Series
+ * longer than two points per pixel column are cut to each column's lowest
+ * and highest point (write_series).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -584,6 +595,86 @@ static void metric_caption(plotctx_t *c, const char *name, const scn_metric_res_
   report__sb_printf(b, "</figcaption></figure>\n");
 }
 
+/* Writes the plot item(s) of variant i's line (its data in path, np points)
+ * after "plot " or ", ": the line in the variant's colour and the plot's
+ * nline-th style; for a variant the same as an earlier one, markers (one
+ * in the legend and at the first point: pi beyond the series; then every
+ * tenth point at a phase of its own among the plot's ndup such lines). */
+static void plot_line(plotctx_t *c, const char *path, size_t i, const vline_t *vl,
+                      const sim_metric_states_t *st, long np, int nline, int *nsame, int ndup) {
+  const scn_result_t *r = c->r;
+  const char *col = variant_colour(r, i);
+  int same = vl[i].same_as >= 0;
+  fprintf(c->gp, "\"%s\" using 1:2 with %s lw %.1f dt %d lc rgb \"%s\"", path,
+          st     ? "steps"
+          : same ? "linespoints"
+                 : "lines",
+          nline == 0   ? 2.6
+          : nline == 1 ? 2.0
+                       : 1.5,
+          nline + 1 > 5 ? 1 : nline + 1, col);
+  if (!same) {
+    fputs(" title ", c->gp);
+    gp_quote(c->gp, r->variants[i].v->name);
+    return;
+  }
+  int pt = 4 + 2 * (*nsame % 4); /* open square, circle, triangle, diamond */
+  long step = np / 10 > 1 ? np / 10 : 1, phase = step * (*nsame + 1) / (ndup + 1);
+  char label[300];
+  if (!st) fprintf(c->gp, " pt %d ps 0.9 pi %ld", pt, np + 1);
+  snprintf(label, sizeof label, "%s (same as %s)", r->variants[i].v->name,
+           r->variants[vl[i].same_as].v->name);
+  fputs(" title ", c->gp);
+  gp_quote(c->gp, label);
+  fprintf(c->gp, ", \"%s\" using 1:2 every %ld::%ld with points pt %d ps 0.9 lc rgb \"%s\" notitle",
+          path, step, phase, pt, col);
+  (*nsame)++;
+}
+
+/* Opens plot k's <figure>: data-series (lines drawn), data-metric,
+ * data-same ("B=A ...": B drawn the same as A) and data-none (variants
+ * without a line), for the page's check. */
+static void figure_open(plotctx_t *c, int k, const char *name, int nlines, const vline_t *vl) {
+  const scn_result_t *r = c->r;
+  report_sb_t *b = &c->figs;
+  report__sb_printf(b, "<figure class=\"plot\" id=\"plot%d\" data-series=\"%d\" data-metric=\"", k,
+                    nlines);
+  report__sb_html(b, name);
+  report__sb_printf(b, "\"");
+  for (int pass = 0; pass < 2; pass++) {
+    int n = 0;
+    for (size_t i = 0; i < r->nvariants; i++) {
+      if (pass == 0 ? vl[i].same_as < 0 : !vl[i].none) continue;
+      report__sb_printf(b, n++ ? " " : pass == 0 ? " data-same=\"" : " data-none=\"");
+      report__sb_html(b, r->variants[i].v->name);
+      if (pass == 0) {
+        report__sb_printf(b, "=");
+        report__sb_html(b, r->variants[vl[i].same_as].v->name);
+      }
+    }
+    if (n) report__sb_printf(b, "\"");
+  }
+  report__sb_printf(b, ">@@PLOT%d@@", k);
+}
+
+/* Whether metric name has anything to plot: a line of some variant that is
+ * not 0 throughout; *maxabs and *unit are set from the lines. */
+static int worth_plotting(const scn_result_t *r, const vline_t *vl, double *maxabs,
+                          const char **unit) {
+  int any = 0, varies = 0;
+  for (size_t i = 0; i < r->nvariants; i++) {
+    const scn_metric_res_t *m = vl[i].m;
+    if (!m) continue;
+    any = 1;
+    *unit = m->unit;
+    for (size_t k = 0; k < m->nseries; k++) {
+      if (fabs(m->series[k]) > *maxabs) *maxabs = fabs(m->series[k]);
+      if (m->series[k] != m->series[0]) varies = 1;
+    }
+  }
+  return any && (varies || *maxabs != 0);
+}
+
 /* One plot: metric `name` of every variant. A variant without data gets no
  * line, only a legend entry saying so; a variant whose series equals an
  * earlier one's is drawn with markers, offset from any other's, and its
@@ -592,24 +683,13 @@ static int plot_metric(plotctx_t *c, const char *name) {
   const scn_result_t *r = c->r;
   double maxabs = 0;
   const char *unit = NULL;
-  int any = 0, varies = 0;
   vline_t *vl = calloc(r->nvariants ? r->nvariants : 1, sizeof *vl);
   if (!vl) {
     c->err = 1;
     return 0;
   }
   vlines_of(r, name, vl);
-  for (size_t i = 0; i < r->nvariants; i++) {
-    const scn_metric_res_t *m = vl[i].m;
-    if (!m) continue;
-    any = 1;
-    unit = m->unit;
-    for (size_t k = 0; k < m->nseries; k++) {
-      if (fabs(m->series[k]) > maxabs) maxabs = fabs(m->series[k]);
-      if (m->series[k] != m->series[0]) varies = 1;
-    }
-  }
-  if (!any || (!varies && maxabs == 0)) {
+  if (!worth_plotting(r, vl, &maxabs, &unit)) {
     free(vl);
     return 0;
   }
@@ -627,80 +707,32 @@ static int plot_metric(plotctx_t *c, const char *name) {
   snprintf(title, sizeof title, "%s%s", name, what);
   plot_header(c, k, title, st ? "state" : y.label);
   double lo = INFINITY, hi = -INFINITY;
-  int whole = 1;
-  for (size_t i = 0; i < r->nvariants; i++)
+  int whole = 1, nlines = 0, nitems = 0, nsame = 0, ndup = 0;
+  for (size_t i = 0; i < r->nvariants; i++) {
     if (vl[i].m) series_range(vl[i].m, y.factor, &lo, &hi, &whole);
+    ndup += vl[i].same_as >= 0;
+  }
   y_axis(c, lo, hi, whole && !(unit && unit[0]), st);
   fputs("plot ", c->gp);
-  int nlines = 0, nitems = 0, nsame = 0, ndup = 0;
-  for (size_t i = 0; i < r->nvariants; i++) ndup += vl[i].same_as >= 0;
   for (size_t i = 0; i < r->nvariants; i++) {
-    const scn_variant_res_t *vr = &r->variants[i];
-    const scn_metric_res_t *m = vl[i].m;
-    if (!m) continue;
     char path[4300];
+    if (!vl[i].m) continue;
     snprintf(path, sizeof path, "%s/p%d_v%zu.dat", c->h->dir, k, i);
-    long np = write_series(c, path, vr, m, y.factor);
+    long np = write_series(c, path, &r->variants[i], vl[i].m, y.factor);
     if (np < 0) c->err = 1;
-    const char *col = variant_colour(r, i);
-    fprintf(c->gp, "%s\"%s\" using 1:2 with %s lw %.1f dt %d lc rgb \"%s\"", nitems++ ? ", " : "",
-            path,
-            st                   ? "steps"
-            : vl[i].same_as >= 0 ? "linespoints"
-                                 : "lines",
-            nlines == 0   ? 2.6
-            : nlines == 1 ? 2.0
-                          : 1.5,
-            nlines + 1 > 5 ? 1 : nlines + 1, col);
-    char label[300];
-    if (vl[i].same_as >= 0) {
-      /* one marker in the legend (and at the first point: pi beyond the
-       * series), then markers along the line at a phase of their own */
-      int pt = 4 + 2 * (nsame % 4); /* open square, circle, triangle, ... */
-      long step = np / 10 > 1 ? np / 10 : 1, phase = step * (nsame + 1) / (ndup + 1);
-      if (!st) fprintf(c->gp, " pt %d ps 0.9 pi %ld", pt, np + 1);
-      fputs(" title ", c->gp);
-      snprintf(label, sizeof label, "%s (same as %s)", vr->v->name,
-               r->variants[vl[i].same_as].v->name);
-      gp_quote(c->gp, label);
-      fprintf(c->gp,
-              ", \"%s\" using 1:2 every %ld::%ld with points pt %d ps 0.9 lc rgb \"%s\" notitle",
-              path, step, phase, pt, col);
-      nitems++;
-      nsame++;
-    } else {
-      fputs(" title ", c->gp);
-      gp_quote(c->gp, vr->v->name);
-    }
-    nlines++;
+    fputs(nitems++ ? ", " : "", c->gp);
+    plot_line(c, path, i, vl, st, np, nlines++, &nsame, ndup);
   }
   for (size_t i = 0; i < r->nvariants; i++) {
-    if (!vl[i].none) continue;
     char label[300];
+    if (!vl[i].none) continue;
     snprintf(label, sizeof label, "%s: %s", r->variants[i].v->name, vl[i].none);
     fprintf(c->gp, "%skeyentry with points pt -1 lc rgb \"%s\" title ", nitems++ ? ", " : "",
             variant_colour(r, i));
     gp_quote(c->gp, label);
   }
   fputc('\n', c->gp);
-  report__sb_printf(&c->figs, "<figure class=\"plot\" id=\"plot%d\" data-series=\"%d\" data-metric=\"", k,
-                    nlines);
-  report__sb_html(&c->figs, name);
-  report__sb_printf(&c->figs, "\"");
-  for (int pass = 0; pass < 2; pass++) {
-    int n = 0;
-    for (size_t i = 0; i < r->nvariants; i++) {
-      if (pass == 0 ? vl[i].same_as < 0 : !vl[i].none) continue;
-      report__sb_printf(&c->figs, n++ ? " " : pass == 0 ? " data-same=\"" : " data-none=\"");
-      report__sb_html(&c->figs, r->variants[i].v->name);
-      if (pass == 0) {
-        report__sb_printf(&c->figs, "=");
-        report__sb_html(&c->figs, r->variants[vl[i].same_as].v->name);
-      }
-    }
-    if (n) report__sb_printf(&c->figs, "\"");
-  }
-  report__sb_printf(&c->figs, ">@@PLOT%d@@", k);
+  figure_open(c, k, name, nlines, vl);
   metric_caption(c, name, m0, st, vl);
   free(vl);
   return 1;
