@@ -37,10 +37,11 @@ static void on_world(sim_world_t *w, const scn_variant_t *v, struct scn_variant_
 }
 
 /* Runs a scenario with series, trace facts and returns the result. */
-static scn_result_t *run(const char *path, scn_scenario_t **sp, hook_t *h) {
+static scn_result_t *run_with(const char *path, const scn_load_opts_t *lo, scn_scenario_t **sp,
+                              hook_t *h) {
   scn_diag_t d;
   scn_diag_init(&d);
-  cr_assert_eq(scn_load(path, NULL, sp, &d), 0, "%s", d.text ? d.text : "");
+  cr_assert_eq(scn_load(path, lo, sp, &d), 0, "%s", d.text ? d.text : "");
   scn_diag_free(&d);
   memset(h, 0, sizeof *h);
   h->s = *sp;
@@ -53,6 +54,10 @@ static scn_result_t *run(const char *path, scn_scenario_t **sp, hook_t *h) {
   scn_result_t *r = scn_run(*sp, &o);
   cr_assert_not_null(r);
   return r;
+}
+
+static scn_result_t *run(const char *path, scn_scenario_t **sp, hook_t *h) {
+  return run_with(path, NULL, sp, h);
 }
 
 static void done(scn_result_t *r, scn_scenario_t *s, hook_t *h) {
@@ -401,6 +406,268 @@ Test(report, html_page_is_whole_self_contained_and_deterministic) {
   cr_expect(strstr(p, "id=\"p1_gnuplot_canvas\"") != NULL);
   free(page[0]);
   free(page[1]);
+}
+
+/* ---- the plots, read back from the page's SVG ------------------------------------ */
+/* The HTML page of scenario `path` (with overrides), run from the source
+ * tree as a user would; NULL (test skipped) without gnuplot or dot. */
+static char *page_of(const char *path, const char *const *sets, size_t nsets) {
+  char err[600];
+  if (report_html_tools_check(err, sizeof err)) cr_skip_test("%s", err);
+  cr_assert_eq(chdir(STORESIM_SOURCE_DIR), 0);
+  scn_scenario_t *s;
+  hook_t h;
+  scn_load_opts_t lo = {sets, nsets};
+  scn_result_t *r = run_with(path, &lo, &s, &h);
+  report_html_t *html = report_html_begin("test", err, sizeof err);
+  cr_assert_not_null(html, "%s", err);
+  cr_assert_eq(report_html_add(html, r, h.facts, err, sizeof err), 0, "%s", err);
+  char *page = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream(&page, &n);
+  cr_assert_eq(report_html_end(html, f), 0);
+  fclose(f);
+  done(r, s, &h);
+  return page;
+}
+
+/* The <figure> of metric name's plot, as a new string. */
+static char *figure_of(const char *page, const char *name) {
+  char key[200];
+  snprintf(key, sizeof key, "data-metric=\"%s\"", name);
+  const char *p = strstr(page, key);
+  cr_assert_not_null(p, "no plot of %s", name);
+  const char *a = p;
+  while (a > page && strncmp(a, "<figure", 7)) a--;
+  const char *e = strstr(p, "</figure>");
+  cr_assert_not_null(e);
+  return strndup(a, (size_t)(e - a) + 9);
+}
+
+/* The y axis of a plot as gnuplot drew it: the tick labels (bottom up),
+ * each tick mark's y, and the y of the bottom border. */
+typedef struct yaxis {
+  char label[16][40];
+  double y[16];
+  int n;
+  double bottom;
+} yaxis_t;
+
+static void y_axis_of(const char *fig, yaxis_t *ax) {
+  memset(ax, 0, sizeof *ax);
+  /* y tick labels come first and are right-aligned, each after its mark */
+  const char *stop = strstr(fig, "text-anchor=\"middle\"");
+  for (const char *p = fig; (p = strstr(p, "text-anchor=\"end\">")) && p < stop && ax->n < 16;
+       p++) {
+    const char *t = strstr(p, "<text>"), *m = p;
+    while (m > fig && strncmp(m, "d='M", 4)) m--;
+    double x0, y0;
+    cr_assert_eq(sscanf(m, "d='M%lf,%lf", &x0, &y0), 2);
+    sscanf(t + 6, "%39[^<]", ax->label[ax->n]);
+    ax->y[ax->n++] = y0;
+  }
+  /* the border (left and bottom): M x,top L x,bottom L right,bottom */
+  for (const char *p = fig; (p = strstr(p, "d='M")); p++) {
+    double x0, y0, x1, y1, x2, y2;
+    if (sscanf(p, "d='M%lf,%lf L%lf,%lf L%lf,%lf", &x0, &y0, &x1, &y1, &x2, &y2) == 6 && x0 == x1 &&
+        y1 == y2 && x2 > x1 && y1 > y0)
+      ax->bottom = y1;
+  }
+  cr_assert_gt(ax->bottom, 0, "no border found");
+}
+
+/* The data line of plot item k (1-based) of a figure: the longest run of
+ * points joined by lines in the item's paths (a path also holds the legend's
+ * sample, as a run of its own). Returns the number of points, at most max. */
+static size_t line_points(const char *fig, int k, double *x, double *y, size_t max) {
+  static double tx[40000], ty[40000];
+  char key[64];
+  snprintf(key, sizeof key, "gnuplot_plot_%d\"", k);
+  const char *g = strstr(fig, key);
+  cr_assert_not_null(g);
+  const char *end = strstr(g + strlen(key), "gnuplot_plot_");
+  end = end ? strstr(end + 14, "gnuplot_plot_") : NULL; /* skip the title */
+  size_t best = 0;
+  for (const char *p = g; (p = strstr(p, " d='M")) && (!end || p < end); p++) {
+    const char *q = p + 4;
+    size_t n = 0, start = 0;
+    while (n < 40000) {
+      while (*q == ' ' || *q == '\t' || *q == '\n') q++;
+      if (*q != 'M' && *q != 'L') break;
+      if (*q == 'M') {
+        if (n - start > best) {
+          best = n - start < max ? n - start : max;
+          memcpy(x, tx + start, best * sizeof *x);
+          memcpy(y, ty + start, best * sizeof *y);
+        }
+        start = n;
+      }
+      int used = 0;
+      if (sscanf(q + 1, "%lf,%lf%n", &tx[n], &ty[n], &used) != 2) break;
+      q += 1 + used;
+      n++;
+    }
+    if (n - start > best) {
+      best = n - start < max ? n - start : max;
+      memcpy(x, tx + start, best * sizeof *x);
+      memcpy(y, ty + start, best * sizeof *y);
+    }
+  }
+  return best;
+}
+
+static void expect_count_axis(const char *page, const char *name) {
+  char *fig = figure_of(page, name);
+  yaxis_t ax;
+  y_axis_of(fig, &ax);
+  cr_assert_geq(ax.n, 2, "%s: %d y ticks", name, ax.n);
+  cr_expect_str_eq(ax.label[0], "0", "%s: the axis starts at 0", name);
+  cr_expect_float_eq(ax.y[0], ax.bottom, 0.01, "%s: 0 is the bottom (no padding below)", name);
+  long step = 0;
+  for (int i = 0; i < ax.n; i++) {
+    char *e;
+    long v = strtol(ax.label[i], &e, 10);
+    cr_expect(*e == 0 && e != ax.label[i], "%s: tick '%s' is not a whole number", name,
+              ax.label[i]);
+    if (i == 1) step = v;
+    cr_expect_eq(v, step * i, "%s: tick %d is %ld, not %ld", name, i, v, step * i);
+  }
+  cr_expect_geq(step, 1);
+  cr_expect(strstr(fig, ">count<") != NULL, "%s: the axis says count", name);
+  free(fig);
+}
+
+Test(report, counts_have_whole_ticks_from_zero) {
+  char *page = page_of(SCN("q279798.yaml"), NULL, 0);
+  expect_count_axis(page, "tasks.free");       /* 0 .. 32 */
+  expect_count_axis(page, "detect.deadlocks"); /* 0 .. 1: no 0.2 steps */
+  /* a measure that is never negative starts at 0 too */
+  char *fig = figure_of(page, "rpc.latency");
+  yaxis_t ax;
+  y_axis_of(fig, &ax);
+  cr_expect_str_eq(ax.label[0], "0");
+  cr_expect_float_eq(ax.y[0], ax.bottom, 0.01);
+  free(fig);
+  free(page);
+}
+
+Test(report, states_are_named_steps) {
+  char *page = page_of(SCN("q279798.yaml"), NULL, 0);
+  char *fig = figure_of(page, "store.shutdown_completed");
+  yaxis_t ax;
+  y_axis_of(fig, &ax);
+  cr_assert_eq(ax.n, 3);
+  cr_expect_str_eq(ax.label[0], "no shutdown yet");
+  cr_expect_str_eq(ax.label[1], "not completed");
+  cr_expect_str_eq(ax.label[2], "completed");
+  cr_expect(strstr(fig, ">state<") != NULL && strstr(fig, ">count<") == NULL,
+            "a state is not labelled count");
+  /* steps: every segment of without_fix's line is level or upright */
+  static double x[4096], y[4096];
+  size_t n = line_points(fig, 1, x, y, 4096);
+  cr_assert_gt(n, 10);
+  int rises = 0;
+  for (size_t i = 1; i < n; i++) {
+    cr_expect(x[i] == x[i - 1] || y[i] == y[i - 1], "a sloped segment at point %zu", i);
+    rises += x[i] == x[i - 1] && y[i] != y[i - 1];
+  }
+  cr_expect_geq(rises, 1, "the shutdown shows as a step");
+  free(fig);
+  free(page);
+}
+
+Test(report, variants_without_data_or_alike_are_told_apart) {
+  char *page = page_of(SCN("q279798.yaml"), NULL, 0);
+  /* the race variants make no RPC: no line, a legend entry saying so */
+  char *fig = figure_of(page, "rpc.latency");
+  cr_expect(strstr(fig, "data-series=\"2\"") != NULL);
+  cr_expect(strstr(fig, "data-none=\"race_without_fix race_with_fix\"") != NULL);
+  cr_expect(strstr(fig, "<text>race_without_fix: no samples</text>") != NULL);
+  cr_expect(strstr(fig, "race_with_fix: no samples, no line") != NULL, "the caption says so");
+  /* with_fix's latencies are without_fix's: said in the legend, marked */
+  cr_expect(strstr(fig, "data-same=\"with_fix=without_fix\"") != NULL);
+  cr_expect(strstr(fig, "<text>with_fix (same as without_fix)</text>") != NULL);
+  cr_expect_geq(count(fig, "<use xlink:href='#p"), 5, "markers along the line");
+  free(fig);
+  free(page);
+}
+
+/* The first variant's line of metric name in fig: at most two points per
+ * pixel column, and its highest and lowest points are those of the series. */
+static void expect_extremes_drawn(const char *page, const scn_result_t *r, const char *name) {
+  char *fig = figure_of(page, name);
+  static double x[20000], y[20000];
+  size_t n = line_points(fig, 1, x, y, 20000);
+  cr_expect_leq(n, 1200, "%s: %zu points drawn", name, n);
+  cr_expect_geq(n, 600, "%s: %zu points drawn", name, n);
+  yaxis_t ax;
+  y_axis_of(fig, &ax);
+  double vtop = strtod(ax.label[ax.n - 1], NULL), px_per = (ax.y[0] - ax.y[ax.n - 1]) / vtop;
+  const scn_metric_res_t *m = NULL;
+  for (size_t i = 0; i < r->variants[0].nmetrics; i++)
+    if (!strcmp(r->variants[0].metrics[i].name, name)) m = &r->variants[0].metrics[i];
+  cr_assert_not_null(m);
+  cr_assert_gt(m->nseries, 7000);
+  double lo_v = m->series[0], hi_v = m->series[0], ymin = y[0], ymax = y[0];
+  for (size_t i = 0; i < m->nseries; i++) {
+    if (m->series[i] < lo_v) lo_v = m->series[i];
+    if (m->series[i] > hi_v) hi_v = m->series[i];
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (y[i] < ymin) ymin = y[i];
+    if (y[i] > ymax) ymax = y[i];
+  }
+  cr_expect_float_eq(ymin, ax.y[0] - hi_v * px_per, 0.5, "%s: the highest value (%g) is drawn",
+                     name, hi_v);
+  cr_expect_float_eq(ymax, ax.y[0] - lo_v * px_per, 0.5, "%s: the lowest value (%g) is drawn", name,
+                     lo_v);
+  free(fig);
+}
+
+Test(report, long_series_are_decimated_without_losing_peaks) {
+  /* 2 h sampled every second: 7,200 points, drawn as the lowest and the
+   * highest of each of 600 columns; compared with the series of the same
+   * run (same seed, so the same values) */
+  const char *sets[] = {"sample_interval=1s"};
+  char *page = page_of(SCN("q279798.yaml"), sets, 1);
+  scn_scenario_t *s;
+  hook_t h;
+  scn_load_opts_t lo = {sets, 1};
+  scn_result_t *r = run_with(SCN("q279798.yaml"), &lo, &s, &h);
+  expect_extremes_drawn(page, r, "tasks.free");  /* dips */
+  expect_extremes_drawn(page, r, "rpc.latency"); /* single peaks */
+  done(r, s, &h);
+  free(page);
+}
+
+Test(report, no_absolute_path_of_the_checkout) {
+  /* scenario given by its absolute path, as ctest does; lock sites from
+   * __FILE__ (-fmacro-prefix-map) */
+  char *page = page_of(SCN("q279798.yaml"), NULL, 0);
+  cr_expect_null(strstr(page, STORESIM_SOURCE_DIR "/"), "the page names the checkout");
+  cr_expect_null(strstr(page, STORESIM_BINARY_DIR "/"), "the page names the build tree");
+  cr_expect(strstr(page, "sim/store/imail.c:") != NULL,
+            "lock sites are relative to the repository");
+  cr_expect(strstr(page, "scenarios/q279798.yaml") != NULL);
+  free(page);
+}
+
+Test(report, state_metrics_are_gauges_of_their_model) {
+  size_t n = 0;
+  const sim_model_t *const *models = scn_models(&n);
+  int seen = 0;
+  for (size_t i = 0; i < n; i++)
+    for (size_t p = 0; models[i]->parts && models[i]->parts[p]; p++)
+      for (const sim_metric_states_t *st = models[i]->parts[p]->states; st && st->metric; st++) {
+        const sim_metric_desc_t *d = scn_metric_desc(models[i], st->metric);
+        cr_expect_not_null(d, "%s: states of an undescribed metric", st->metric);
+        if (d) cr_expect_eq(d->kind, SIM_M_GAUGE, "%s: a state is a gauge", st->metric);
+        cr_expect_not_null(st->names[0]);
+        cr_expect_eq(scn_metric_states(models[i], st->metric), st);
+        seen++;
+      }
+  cr_expect_geq(seen, 4, "store.up, store.shutdown_completed, mta.enabled, mapiprog.hung");
+  cr_expect_null(scn_metric_states(scn_model_find("store"), "tasks.free"));
 }
 
 static int sh(const char *cmd) {

@@ -7,12 +7,15 @@ blank page first, then the report is loaded, so that every console message,
 uncaught exception and failed resource load is seen. The check fails on any
 console error or warning-level log entry, when the page's own check (left in
 <html data-check=...> by its inline script) finds a plot without its data
-lines or a wait-for graph without nodes, or when fewer plots than
---min-plots are present. Screenshots (top of the page and the whole page,
+lines, a variant without data drawn as a line or missing from the legend,
+a variant equal to another without its "same as" legend entry and markers,
+or a wait-for graph without nodes, or when fewer plots than --min-plots (or
+fewer such variants than --min-same and --min-none) are present. Screenshots (top of the page and the whole page,
 up to 16,000 px high) are written as test artefacts.
 
 Usage: check-report-browser.py REPORT.html [--screenshot-dir DIR]
-                               [--min-plots N] [--min-graphs N] [--chromium PATH]
+                               [--min-plots N] [--min-graphs N] [--min-same N]
+                               [--min-none N] [--chromium PATH]
 Exit 0 when the page passes, 1 with one line per problem, 2 when Chromium
 cannot be started (or usage errors).
 """
@@ -147,6 +150,7 @@ def main(argv):
         print(__doc__.strip())
         return 0 if args else 2
     report, shots, min_plots, min_graphs, chromium = None, None, 1, 0, None
+    min_same, min_none = 0, 0
     while args:
         a = args.pop(0)
         if a == "--screenshot-dir" and args:
@@ -155,6 +159,10 @@ def main(argv):
             min_plots = int(args.pop(0))
         elif a == "--min-graphs" and args:
             min_graphs = int(args.pop(0))
+        elif a == "--min-same" and args:
+            min_same = int(args.pop(0))
+        elif a == "--min-none" and args:
+            min_none = int(args.pop(0))
         elif a == "--chromium" and args:
             chromium = args.pop(0)
         elif not a.startswith("-") and report is None:
@@ -223,11 +231,18 @@ def main(argv):
         else:
             c = json.loads(check)
             print(f"report: {c['plots']} plots with {c['lines']} data lines, "
-                  f"{c['graphs']} wait-for graphs")
+                  f"{c['same']} variants drawn the same as another (marked), "
+                  f"{c['none']} without data (legend only), {c['graphs']} wait-for graphs")
             for b in c["bad"]:
-                problems.append(f"plot or graph without data: {b}")
+                problems.append(f"the page's check: {b}")
             if c["plots"] < min_plots:
                 problems.append(f"{c['plots']} plots, expected at least {min_plots}")
+            if c["same"] < min_same:
+                problems.append(f"{c['same']} variants marked the same as another, expected at "
+                                f"least {min_same}")
+            if c["none"] < min_none:
+                problems.append(f"{c['none']} variants without data in a legend, expected at "
+                                f"least {min_none}")
             if c["graphs"] < min_graphs:
                 problems.append(f"{c['graphs']} wait-for graphs, expected at least {min_graphs}")
         if shots:

@@ -124,6 +124,16 @@ typedef struct sim_plot_desc {
   const char *metrics[SIM_PLOT_MAX_METRICS]; /* unused slots NULL */
 } sim_plot_desc_t;
 
+/* A metric whose values are states, not amounts (a gauge set to 0 or 1, or
+ * -1 until something happens): each value it takes has a name. Reports draw
+ * it as steps between its named levels, never as a count. */
+#define SIM_STATES_MAX 4
+typedef struct sim_metric_states {
+  const char *metric;                /* NULL ends a table */
+  int first;                         /* the value names[0] stands for */
+  const char *names[SIM_STATES_MAX]; /* of first, first + 1, ...; unused slots NULL */
+} sim_metric_states_t;
+
 /* A part of a model (the store's core, one failure mechanism, the queue):
  * what the reports and the docs read. Tables end with a {NULL} row. */
 typedef struct sim_model_part {
@@ -137,6 +147,9 @@ typedef struct sim_model_part {
   /* Its metrics that are instants, -1 until they happen ("tasks.exhausted_at"):
    * outputs say "never" (JSON null) for -1. NULL-terminated, or NULL. */
   const char *const *never;
+  /* Its metrics that are states (sim_metric_states_t), a table ending with
+   * a {NULL} row, or NULL. */
+  const sim_metric_states_t *states;
 } sim_model_part_t;
 
 /* The name people who run the real system use for one of the model's

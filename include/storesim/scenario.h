@@ -292,6 +292,9 @@ int scn_param_qty(const scn_scenario_t *s, const scn_variant_t *v, const scn_wor
 /* 1 when the model names `name` an instant that is -1 until it happens
  * (sim_model_part_t.never): outputs say "never" for -1. */
 int scn_metric_never(const sim_model_t *m, const char *name);
+/* The states of metric `name` when a part of model m (or of every run)
+ * declares it a state metric (sim_model_part_t.states), else NULL. */
+const sim_metric_states_t *scn_metric_states(const sim_model_t *m, const char *name);
 /* True when `name` is `pattern`, or a member of the family `pattern` (one
  * segment written "<word>" matches one segment without a dot). */
 int scn_metric_name_match(const char *pattern, const char *name);

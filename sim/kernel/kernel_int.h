@@ -505,6 +505,8 @@ int sim__kcheck_enabled(void);
 /* trace.c: records kept in memory or written as JSON Lines */
 void sim__trace_slow(sim_world_t *w, uint64_t thread, uint32_t kind,
                      uint32_t obj, int64_t arg);
+/* Unmaps the kept records (world destruction). */
+void sim__trace_free(sim_world_t *w);
 void sim__intern_init(sim__intern_t *in);
 void sim__intern_free(sim__intern_t *in);
 

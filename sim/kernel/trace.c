@@ -8,9 +8,10 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "kernel_int.h"
-
+#include "storesim/alloc.h"
 
 static void json_str(FILE *f, const char *s) {
   fputc('"', f);
@@ -26,13 +27,34 @@ static void json_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
+/* Kept records live in anonymous memory of their own, grown by mremap (the
+ * pages move, nothing is copied) and asked for in transparent huge pages:
+ * a long run keeps millions of records, and copying them at each doubling
+ * and faulting them in 4 KiB at a time cost more than the run itself. */
+#define TRACE_FIRST ((size_t)1 << 21) /* bytes: one huge page */
+
+static void trace_grow(sim_world_t *w) {
+  size_t old = w->captrace * sizeof *w->trace, want = old ? 2 * old : TRACE_FIRST;
+  void *p = old ? mremap(w->trace, old, want, MREMAP_MAYMOVE)
+                : mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) sim_alloc_die(want);
+#ifdef MADV_HUGEPAGE
+  madvise(p, want, MADV_HUGEPAGE); /* advice only: without it, small pages */
+#endif
+  w->trace = p;
+  w->captrace = want / sizeof *w->trace;
+}
+
+void sim__trace_free(sim_world_t *w) {
+  if (w->trace) munmap(w->trace, w->captrace * sizeof *w->trace);
+  w->trace = NULL;
+  w->ntrace = w->captrace = 0;
+}
+
 void sim__trace_slow(sim_world_t *w, uint64_t thread, uint32_t kind,
                      uint32_t obj, int64_t arg) {
   if (w->o.keep_trace) {
-    if (w->ntrace == w->captrace) {
-      w->captrace = w->captrace ? 2 * w->captrace : 4096;
-      w->trace = sim__xrealloc(w->trace, w->captrace * sizeof *w->trace);
-    }
+    if (w->ntrace == w->captrace) trace_grow(w);
     sim_trace_rec_t *r = &w->trace[w->ntrace++];
     r->time = w->now;
     r->thread = thread;

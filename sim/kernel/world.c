@@ -820,7 +820,7 @@ void sim_world_destroy(sim_world_t *w) {
   free(w->heap);
   free(w->ready);
   free(w->tname);
-  free(w->trace);
+  sim__trace_free(w);
 #if SIM_KCHECK
   free(w->chk_slabs);
 #endif

@@ -22,6 +22,17 @@
  * one virtual time axis; fault times are vertical dashed lines. Each <figure class="plot">
  * says in data-series how many data lines it must hold; the page's script
  * (and tests/browser) check that.
+ *
+ * What a plot must not make people believe: that a count was negative or
+ * fractional (an axis of values never below zero starts at 0; whole numbers
+ * of a unitless metric get whole ticks), that a state is an amount (a metric
+ * its model declares a state, sim_model_part_t.states, is drawn as steps
+ * between its named levels), that a variant measured 0 when it measured
+ * nothing (no line, a legend entry "no samples", listed in data-none), or
+ * that a variant is missing when its line lies under another's (markers at a
+ * phase of its own, "same as" in the legend, listed in data-same). Series
+ * longer than two points per pixel column are cut to each column's lowest
+ * and highest point (write_series).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -40,6 +51,8 @@
 extern char **environ;
 
 #define MAX_SINGLE 16
+/* Plots are 600 px wide: more than two points per pixel column cannot show. */
+#define PLOT_BUCKETS 600
 #define MAX_GRAPHS 4
 
 struct report_html {
@@ -227,23 +240,43 @@ static const char css[] =
     "pre.story{white-space:pre-wrap}pre.brief{background:#fffbe8;border-color:#eadfae}\n"
     "details{margin:6px 0}summary{cursor:pointer;font-family:monospace}\n";
 
-/* Checks every plot for data lines and every graph for nodes; the result is
- * left in <html data-check=...> and on the console for tests/browser. */
+/* Checks every plot for data lines, the legend of a variant without data
+ * (an entry, no line) and of one whose series equals another's (an entry
+ * saying "same as", markers along its line), and every graph for nodes; the
+ * result is left in <html data-check=...> and on the console for
+ * tests/browser. */
 static const char script[] =
     "(function(){\n"
-    "  var figs=document.querySelectorAll('figure.plot'), bad=[], lines=0;\n"
+    "  var figs=document.querySelectorAll('figure.plot'), bad=[], lines=0, same=0, none=0;\n"
+    "  function pts(g){ var n=0; g.querySelectorAll('path').forEach(function(p){\n"
+    "    n+=((p.getAttribute('d')||'').match(/L/g)||[]).length;}); return n; }\n"
+    "  function entry(gs,label){ for(var i=0;i<gs.length;i++){ var "
+    "t=gs[i].querySelectorAll('text');\n"
+    "    for(var k=0;k<t.length;k++) if(t[k].textContent===label) return i; } return -1; }\n"
+    "  function list(f,a){ return (f.getAttribute(a)||'').split(' ').filter(Boolean); }\n"
     "  figs.forEach(function(f){\n"
     "    var want=+f.getAttribute('data-series'), have=0;\n"
-    "    f.querySelectorAll('svg g[id*=\"gnuplot_plot_\"]').forEach(function(g){\n"
-    "      var pts=0; g.querySelectorAll('path').forEach(function(p){\n"
-    "        pts+=((p.getAttribute('d')||'').match(/L/g)||[]).length;});\n"
-    "      if(pts>=2) have++;});\n"
+    "    var gs=f.querySelectorAll('svg g[id*=\"gnuplot_plot_\"]');\n"
+    "    gs.forEach(function(g){ if(pts(g)>=2) have++; });\n"
     "    lines+=have;\n"
     "    if(!f.querySelector('svg')||have<want||want<1) bad.push(f.id+':'+have+'/'+want);\n"
+    "    list(f,'data-none').forEach(function(v){\n"
+    "      var i=entry(gs,v+': no samples'); if(i<0) i=entry(gs,v+': not recorded');\n"
+    "      if(i<0) bad.push(f.id+':'+v+' without data has no legend entry');\n"
+    "      else if(pts(gs[i])>=2) bad.push(f.id+':'+v+' without data has a line');\n"
+    "      else none++; });\n"
+    "    list(f,'data-same').forEach(function(p){\n"
+    "      var ab=p.split('='), i=entry(gs,ab[0]+' (same as '+ab[1]+')');\n"
+    "      if(i<0) { bad.push(f.id+':'+ab[0]+' has no \"same as\" legend entry'); return; }\n"
+    "      var marks=gs[i].querySelectorAll('use').length+\n"
+    "        (i+1<gs.length?gs[i+1].querySelectorAll('use').length:0);\n"
+    "      if(pts(gs[i])<2||marks<3) bad.push(f.id+':'+ab[0]+' same as '+ab[1]+' is not marked');\n"
+    "      same++; });\n"
     "  });\n"
     "  var graphs=document.querySelectorAll('figure.graph');\n"
-    "  graphs.forEach(function(g){ if(!g.querySelector('svg g.node')) bad.push(g.id+':no nodes');});\n"
-    "  var r={plots:figs.length,lines:lines,graphs:graphs.length,bad:bad};\n"
+    "  graphs.forEach(function(g){ if(!g.querySelector('svg g.node')) bad.push(g.id+':no "
+    "nodes');});\n"
+    "  var r={plots:figs.length,lines:lines,same:same,none:none,graphs:graphs.length,bad:bad};\n"
     "  document.documentElement.setAttribute('data-check',JSON.stringify(r));\n"
     "  console.log('storesim-report-check '+JSON.stringify(r));\n"
     "})();\n";
@@ -370,13 +403,108 @@ static void gp_quote(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-static int write_series(plotctx_t *c, const char *path, const scn_variant_res_t *vr,
-                        const scn_metric_res_t *m, double factor) {
+/* Writes a series for gnuplot, scaled by factor; returns the number of
+ * points written, or -1. A series longer than 2 * PLOT_BUCKETS points is
+ * decimated: of each of PLOT_BUCKETS consecutive runs of samples, its
+ * lowest and its highest point (in time order), so that no peak or dip is
+ * lost while gnuplot and the page get at most two points per pixel column. */
+static long write_series(plotctx_t *c, const char *path, const scn_variant_res_t *vr,
+                         const scn_metric_res_t *m, double factor) {
   FILE *f = fopen(path, "w");
+  long np = 0;
+  size_t n = m->nseries;
   if (!f) return -1;
-  for (size_t i = 0; i < m->nseries; i++)
-    fprintf(f, "%.9g %.9g\n", (double)report__sample_time(vr, i) / c->xa.div, m->series[i] * factor);
-  return fclose(f) ? -1 : 0;
+  if (n <= 2 * PLOT_BUCKETS) {
+    for (size_t i = 0; i < n; i++, np++)
+      fprintf(f, "%.9g %.9g\n", (double)report__sample_time(vr, i) / c->xa.div,
+              m->series[i] * factor);
+  } else {
+    for (size_t b = 0; b < PLOT_BUCKETS; b++) {
+      size_t lo = b * n / PLOT_BUCKETS, hi = (b + 1) * n / PLOT_BUCKETS, imin = lo, imax = lo;
+      for (size_t i = lo; i < hi; i++) {
+        if (m->series[i] < m->series[imin]) imin = i;
+        if (m->series[i] > m->series[imax]) imax = i;
+      }
+      size_t first = imin < imax ? imin : imax, second = imin < imax ? imax : imin;
+      fprintf(f, "%.9g %.9g\n", (double)report__sample_time(vr, first) / c->xa.div,
+              m->series[first] * factor);
+      np++;
+      if (second != first) {
+        fprintf(f, "%.9g %.9g\n", (double)report__sample_time(vr, second) / c->xa.div,
+                m->series[second] * factor);
+        np++;
+      }
+    }
+  }
+  return fclose(f) ? -1 : np;
+}
+
+/* The range of the values of m times factor, and whether all are whole numbers. */
+static void series_range(const scn_metric_res_t *m, double factor, double *lo, double *hi,
+                         int *whole) {
+  for (size_t k = 0; k < m->nseries; k++) {
+    double v = m->series[k] * factor;
+    if (v < *lo) *lo = v;
+    if (v > *hi) *hi = v;
+    if (v != floor(v)) *whole = 0;
+  }
+}
+
+/* Whether two series hold the same values. */
+static int series_same(const scn_metric_res_t *a, const scn_metric_res_t *b) {
+  if (a->nseries != b->nseries) return 0;
+  for (size_t k = 0; k < a->nseries; k++)
+    if (a->series[k] != b->series[k]) return 0;
+  return 1;
+}
+
+/* The step of a count axis: 1, 2 or 5 times a power of ten, whole, with at
+ * most 8 steps up to hi. */
+static double count_step(double hi) {
+  double step = 1;
+  for (;;) {
+    if (hi / step <= 8) return step;
+    if (hi / (2 * step) <= 8) return 2 * step;
+    if (hi / (5 * step) <= 8) return 5 * step;
+    step *= 10;
+  }
+}
+
+/* The y axis of the next plot, from the range of the values drawn (in shown
+ * units). Values never below zero: the axis starts at 0 (no padding below);
+ * a count (whole numbers of a unitless metric) gets whole ticks from 0 and a
+ * top at the next tick; values below zero: gnuplot's range, padded both
+ * ways. A state metric (st) has one tick per state, named. */
+static void y_axis(plotctx_t *c, double lo, double hi, int count, const sim_metric_states_t *st) {
+  FILE *g = c->gp;
+  if (st) {
+    int n = 0;
+    size_t wide = 0;
+    for (; n < SIM_STATES_MAX && st->names[n]; n++)
+      if (strlen(st->names[n]) > wide) wide = strlen(st->names[n]);
+    /* the left margin makes room for the names (in characters) */
+    fprintf(g, "set lmargin %zu\nset yrange [%g:%g]\nset offsets 0, 0, 0, 0\nset ytics (",
+            wide + 4 > 10 ? wide + 4 : 10, st->first - 0.25, st->first + n - 1 + 0.25);
+    for (int k = 0; k < n; k++) {
+      fputs(k ? ", " : "", g);
+      gp_quote(g, st->names[k]);
+      fprintf(g, " %d", st->first + k);
+    }
+    fputs(")\n", g);
+  } else if (lo >= 0 && count) {
+    double step = count_step(hi), top = step * ceil(hi * 1.04 / step);
+    if (top <= hi) top += step;
+    fprintf(g,
+            "set lmargin 10\nset yrange [0:%.9g]\nset offsets 0, 0, 0, 0\nset ytics 0, %.9g\n"
+            "set format y \"%%.0f\"\n",
+            top, step);
+  } else {
+    fprintf(
+        g,
+        "set lmargin 10\nset yrange [%s:*]\nset offsets 0, 0, graph 0.06, %s\nset ytics autofreq\n"
+        "set format y \"%%.6g\"\n",
+        lo >= 0 ? "0" : "*", lo >= 0 ? "0" : "graph 0.06");
+  }
 }
 
 static void plot_header(plotctx_t *c, int k, const char *title, const char *ylabel) {
@@ -400,66 +528,213 @@ static void plot_header(plotctx_t *c, int k, const char *title, const char *ylab
   }
 }
 
-/* One plot: metric `name` of every variant. Returns 1 if drawn. */
+/* How a variant appears in the plot of one metric. */
+typedef struct vline {
+  const scn_metric_res_t *m; /* the series drawn, or NULL */
+  const char *none;          /* why there is no line: "no samples", "not recorded" */
+  int same_as;               /* index of an earlier variant with the same series, or -1 */
+} vline_t;
+
+static void vlines_of(const scn_result_t *r, const char *name, vline_t *vl) {
+  for (size_t i = 0; i < r->nvariants; i++) {
+    const scn_variant_res_t *vr = &r->variants[i];
+    const scn_metric_res_t *m = vr->ran ? report__metric(vr, name) : NULL;
+    vl[i] = (vline_t){NULL, NULL, -1};
+    if (!vr->ran) continue;
+    if (!m) vl[i].none = "not recorded";
+    else if (m->nseries < 2 || (m->kind == SIM_M_SAMPLE && m->sum.count == 0))
+      vl[i].none = "no samples";
+    else vl[i].m = m;
+    for (size_t j = 0; j < i && vl[i].m; j++)
+      if (vl[j].m && vl[j].same_as < 0 && series_same(vl[j].m, vl[i].m)) {
+        vl[i].same_as = (int)j;
+        break;
+      }
+  }
+}
+
+/* Appends the caption of metric `name`: its description, how samples are
+ * shown, its states, and the variants that share a line or have none. */
+static void metric_caption(plotctx_t *c, const char *name, const scn_metric_res_t *m0,
+                           const sim_metric_states_t *st, const vline_t *vl) {
+  const scn_result_t *r = c->r;
+  report_sb_t *b = &c->figs;
+  report__sb_printf(b, "<figcaption>");
+  report__sb_html(b, name);
+  const sim_metric_desc_t *d = scn_metric_desc(r->s->model, name);
+  const char *sep = ": ";
+  if (d && d->doc) {
+    report__sb_printf(b, ": ");
+    report__sb_html(b, d->doc);
+    sep = "; ";
+  }
+  if (m0 && m0->kind == SIM_M_SAMPLE) {
+    report__sb_printf(b, "%smean of the values observed in each sample interval", sep);
+    sep = "; ";
+  }
+  if (st) {
+    report__sb_printf(b, "%sa state, drawn as steps", sep);
+    sep = "; ";
+  }
+  for (size_t i = 0; i < r->nvariants; i++) {
+    if (vl[i].same_as >= 0) {
+      report__sb_printf(b, "%s<span class=\"same\">", sep);
+      report__sb_html(b, r->variants[i].v->name);
+      report__sb_printf(b, " is the same as ");
+      report__sb_html(b, r->variants[vl[i].same_as].v->name);
+      report__sb_printf(b, " throughout (its line is marked)</span>");
+    } else if (vl[i].none) {
+      report__sb_printf(b, "%s<span class=\"none\">", sep);
+      report__sb_html(b, r->variants[i].v->name);
+      report__sb_printf(b, ": %s, no line</span>", vl[i].none);
+    } else {
+      continue;
+    }
+    sep = "; ";
+  }
+  report__sb_printf(b, "</figcaption></figure>\n");
+}
+
+/* Writes the plot item(s) of variant i's line (its data in path, np points)
+ * after "plot " or ", ": the line in the variant's colour and the plot's
+ * nline-th style; for a variant the same as an earlier one, markers (one
+ * in the legend and at the first point: pi beyond the series; then every
+ * tenth point at a phase of its own among the plot's ndup such lines). */
+static void plot_line(plotctx_t *c, const char *path, size_t i, const vline_t *vl,
+                      const sim_metric_states_t *st, long np, int nline, int *nsame, int ndup) {
+  const scn_result_t *r = c->r;
+  const char *col = variant_colour(r, i);
+  int same = vl[i].same_as >= 0;
+  fprintf(c->gp, "\"%s\" using 1:2 with %s lw %.1f dt %d lc rgb \"%s\"", path,
+          st     ? "steps"
+          : same ? "linespoints"
+                 : "lines",
+          nline == 0   ? 2.6
+          : nline == 1 ? 2.0
+                       : 1.5,
+          nline + 1 > 5 ? 1 : nline + 1, col);
+  if (!same) {
+    fputs(" title ", c->gp);
+    gp_quote(c->gp, r->variants[i].v->name);
+    return;
+  }
+  int pt = 4 + 2 * (*nsame % 4); /* open square, circle, triangle, diamond */
+  long step = np / 10 > 1 ? np / 10 : 1, phase = step * (*nsame + 1) / (ndup + 1);
+  char label[300];
+  if (!st) fprintf(c->gp, " pt %d ps 0.9 pi %ld", pt, np + 1);
+  snprintf(label, sizeof label, "%s (same as %s)", r->variants[i].v->name,
+           r->variants[vl[i].same_as].v->name);
+  fputs(" title ", c->gp);
+  gp_quote(c->gp, label);
+  fprintf(c->gp, ", \"%s\" using 1:2 every %ld::%ld with points pt %d ps 0.9 lc rgb \"%s\" notitle",
+          path, step, phase, pt, col);
+  (*nsame)++;
+}
+
+/* Opens plot k's <figure>: data-series (lines drawn), data-metric,
+ * data-same ("B=A ...": B drawn the same as A) and data-none (variants
+ * without a line), for the page's check. */
+static void figure_open(plotctx_t *c, int k, const char *name, int nlines, const vline_t *vl) {
+  const scn_result_t *r = c->r;
+  report_sb_t *b = &c->figs;
+  report__sb_printf(b, "<figure class=\"plot\" id=\"plot%d\" data-series=\"%d\" data-metric=\"", k,
+                    nlines);
+  report__sb_html(b, name);
+  report__sb_printf(b, "\"");
+  for (int pass = 0; pass < 2; pass++) {
+    int n = 0;
+    for (size_t i = 0; i < r->nvariants; i++) {
+      if (pass == 0 ? vl[i].same_as < 0 : !vl[i].none) continue;
+      report__sb_printf(b, n++ ? " " : pass == 0 ? " data-same=\"" : " data-none=\"");
+      report__sb_html(b, r->variants[i].v->name);
+      if (pass == 0) {
+        report__sb_printf(b, "=");
+        report__sb_html(b, r->variants[vl[i].same_as].v->name);
+      }
+    }
+    if (n) report__sb_printf(b, "\"");
+  }
+  report__sb_printf(b, ">@@PLOT%d@@", k);
+}
+
+/* Whether metric name has anything to plot: a line of some variant that is
+ * not 0 throughout; *maxabs and *unit are set from the lines. */
+static int worth_plotting(const scn_result_t *r, const vline_t *vl, double *maxabs,
+                          const char **unit) {
+  int any = 0, varies = 0;
+  for (size_t i = 0; i < r->nvariants; i++) {
+    const scn_metric_res_t *m = vl[i].m;
+    if (!m) continue;
+    any = 1;
+    *unit = m->unit;
+    for (size_t k = 0; k < m->nseries; k++) {
+      if (fabs(m->series[k]) > *maxabs) *maxabs = fabs(m->series[k]);
+      if (m->series[k] != m->series[0]) varies = 1;
+    }
+  }
+  return any && (varies || *maxabs != 0);
+}
+
+/* One plot: metric `name` of every variant. A variant without data gets no
+ * line, only a legend entry saying so; a variant whose series equals an
+ * earlier one's is drawn with markers, offset from any other's, and its
+ * legend entry says "same as". Returns 1 if drawn. */
 static int plot_metric(plotctx_t *c, const char *name) {
   const scn_result_t *r = c->r;
   double maxabs = 0;
   const char *unit = NULL;
-  int any = 0, varies = 0;
-  for (size_t i = 0; i < r->nvariants; i++) {
-    const scn_metric_res_t *m = r->variants[i].ran ? report__metric(&r->variants[i], name) : NULL;
-    if (!m || m->nseries < 2) continue;
-    any = 1;
-    unit = m->unit;
-    for (size_t k = 0; k < m->nseries; k++) {
-      if (fabs(m->series[k]) > maxabs) maxabs = fabs(m->series[k]);
-      if (m->series[k] != m->series[0]) varies = 1;
-    }
+  vline_t *vl = calloc(r->nvariants ? r->nvariants : 1, sizeof *vl);
+  if (!vl) {
+    c->err = 1;
+    return 0;
   }
-  if (!any || (!varies && maxabs == 0)) return 0;
+  vlines_of(r, name, vl);
+  if (!worth_plotting(r, vl, &maxabs, &unit)) {
+    free(vl);
+    return 0;
+  }
   int k = ++c->h->nplots;
+  const sim_metric_states_t *st = scn_metric_states(r->s->model, name);
   yunit_t y = y_unit(unit, maxabs);
   const scn_metric_res_t *m0 = NULL;
   for (size_t i = 0; i < r->nvariants && !m0; i++)
     if (r->variants[i].ran) m0 = report__metric(&r->variants[i], name);
-  char ylabel[200];
-  const char *what = m0 && m0->kind == SIM_M_SAMPLE ? " (mean per sample interval)"
+  const char *what = st                                ? ""
+                     : m0 && m0->kind == SIM_M_SAMPLE  ? " (mean per sample interval)"
                      : m0 && m0->kind == SIM_M_COUNTER ? " (cumulative)"
                                                        : "";
-  snprintf(ylabel, sizeof ylabel, "%s", y.label);
   char title[300];
   snprintf(title, sizeof title, "%s%s", name, what);
-  plot_header(c, k, title, ylabel);
-  fputs("plot ", c->gp);
-  int nlines = 0;
+  plot_header(c, k, title, st ? "state" : y.label);
+  double lo = INFINITY, hi = -INFINITY;
+  int whole = 1, nlines = 0, nitems = 0, nsame = 0, ndup = 0;
   for (size_t i = 0; i < r->nvariants; i++) {
-    const scn_variant_res_t *vr = &r->variants[i];
-    const scn_metric_res_t *m = vr->ran ? report__metric(vr, name) : NULL;
-    if (!m || m->nseries < 2) continue;
+    if (vl[i].m) series_range(vl[i].m, y.factor, &lo, &hi, &whole);
+    ndup += vl[i].same_as >= 0;
+  }
+  y_axis(c, lo, hi, whole && !(unit && unit[0]), st);
+  fputs("plot ", c->gp);
+  for (size_t i = 0; i < r->nvariants; i++) {
     char path[4300];
+    if (!vl[i].m) continue;
     snprintf(path, sizeof path, "%s/p%d_v%zu.dat", c->h->dir, k, i);
-    if (write_series(c, path, vr, m, y.factor)) c->err = 1;
-    fprintf(c->gp, "%s\"%s\" using 1:2 with lines lw %.1f dt %d lc rgb \"%s\" title ", nlines ? ", " : "",
-            path, nlines == 0 ? 2.6 : nlines == 1 ? 2.0 : 1.5, nlines + 1 > 5 ? 1 : nlines + 1,
+    long np = write_series(c, path, &r->variants[i], vl[i].m, y.factor);
+    if (np < 0) c->err = 1;
+    fputs(nitems++ ? ", " : "", c->gp);
+    plot_line(c, path, i, vl, st, np, nlines++, &nsame, ndup);
+  }
+  for (size_t i = 0; i < r->nvariants; i++) {
+    char label[300];
+    if (!vl[i].none) continue;
+    snprintf(label, sizeof label, "%s: %s", r->variants[i].v->name, vl[i].none);
+    fprintf(c->gp, "%skeyentry with points pt -1 lc rgb \"%s\" title ", nitems++ ? ", " : "",
             variant_colour(r, i));
-    gp_quote(c->gp, vr->v->name);
-    nlines++;
+    gp_quote(c->gp, label);
   }
   fputc('\n', c->gp);
-  report__sb_printf(&c->figs, "<figure class=\"plot\" id=\"plot%d\" data-series=\"%d\" data-metric=\"", k,
-                    nlines);
-  report__sb_html(&c->figs, name);
-  report__sb_printf(&c->figs, "\">@@PLOT%d@@<figcaption>", k);
-  report__sb_html(&c->figs, name);
-  const sim_metric_desc_t *d = scn_metric_desc(r->s->model, name);
-  if (d && d->doc) {
-    report__sb_printf(&c->figs, ": ");
-    report__sb_html(&c->figs, d->doc);
-  }
-  if (m0 && m0->kind == SIM_M_SAMPLE)
-    report__sb_printf(&c->figs, "%s mean of the values observed in each sample interval",
-                      d && d->doc ? ";" : ":");
-  report__sb_printf(&c->figs, "</figcaption></figure>\n");
+  figure_open(c, k, name, nlines, vl);
+  metric_caption(c, name, m0, st, vl);
+  free(vl);
   return 1;
 }
 
@@ -517,6 +792,13 @@ static void plot_family(plotctx_t *c, const char *pre, const char *suf, const ch
     char t[300];
     snprintf(t, sizeof t, "%s: %s", title, vr->v->name);
     plot_header(c, k, t, y.label);
+    double lo = INFINITY, hi = -INFINITY;
+    int whole = 1;
+    for (size_t m = 0; m < vr->nmetrics; m++)
+      if (family_member(vr->metrics[m].name, pre, suf, label, sizeof label) &&
+          vr->metrics[m].nseries >= 2)
+        series_range(&vr->metrics[m], y.factor, &lo, &hi, &whole);
+    y_axis(c, lo, hi, whole && !(unit && unit[0]), NULL);
     fputs("plot ", c->gp);
     int nl = 0;
     for (size_t m = 0; m < vr->nmetrics; m++) {
@@ -527,7 +809,7 @@ static void plot_family(plotctx_t *c, const char *pre, const char *suf, const ch
       if (!nz) continue;
       char path[4300];
       snprintf(path, sizeof path, "%s/p%d_m%zu.dat", c->h->dir, k, m);
-      if (write_series(c, path, vr, mr, y.factor)) c->err = 1;
+      if (write_series(c, path, vr, mr, y.factor) < 0) c->err = 1;
       fprintf(c->gp, "%s\"%s\" using 1:2 with lines lw 1.8 lc rgb \"%s\" title ", nl ? ", " : "", path,
               member_colours[m % 8]);
       gp_quote(c->gp, label);
@@ -619,11 +901,11 @@ static int render_plots(plotctx_t *c) {
   snprintf(log, sizeof log, "%s/gnuplot.log", c->h->dir);
   c->gp = fopen(gpath, "w");
   if (!c->gp) return -1;
-  fputs("set terminal svg size 600,320 noenhanced dynamic font \"sans,10\" background rgb \"white\"\n"
-        "set encoding utf8\nset grid lc rgb \"#dddddd\"\nset key below horizontal "
-        "font \",9\"\nset offsets 0, 0, graph 0.06, graph 0.06\nset border 3\nset tics nomirror\n"
-        "set yrange [*:*]\nset format y \"%.6g\"\nset lmargin 10\n",
-        c->gp);
+  fputs(
+      "set terminal svg size 600,320 noenhanced dynamic font \"sans,10\" background rgb \"white\"\n"
+      "set encoding utf8\nset grid lc rgb \"#dddddd\"\nset key below horizontal "
+      "font \",9\"\nset border 3\nset tics nomirror\nset lmargin 10\n",
+      c->gp);
   c->first_plot = c->h->nplots + 1;
   int nsingle = 0;
   refs_t refs = {{0}, 0};
@@ -744,6 +1026,17 @@ static void add_toc_row(report_html_t *h, const scn_result_t *r) {
                     nx);
 }
 
+/* A scenario's path as the page shows it: relative to the current directory
+ * when it lies below it (an absolute path given on the command line, as
+ * ctest does), so that the page does not carry the checkout's location. */
+static const char *shown_path(const char *path) {
+  char cwd[4096];
+  if (path[0] != '/' || !getcwd(cwd, sizeof cwd)) return path;
+  size_t n = strlen(cwd);
+  if (n > 1 && !strncmp(path, cwd, n) && path[n] == '/' && path[n + 1]) return path + n + 1;
+  return path;
+}
+
 /* Opens the scenario's section: title, verdict badges, source and description. */
 static void add_heading(report_sb_t *b, const scn_result_t *r) {
   const scn_scenario_t *s = r->s;
@@ -761,7 +1054,7 @@ static void add_heading(report_sb_t *b, const scn_result_t *r) {
     report__sb_html(b, s->source);
     report__sb_printf(b, " &middot; ");
   }
-  report__sb_html(b, s->file);
+  report__sb_html(b, shown_path(s->file));
   report__sb_printf(b, " &middot; model %s</span></p>\n", s->model->name);
   if (s->description) {
     report__sb_printf(b, "<p>");

@@ -228,6 +228,20 @@ int scn_metric_never(const sim_model_t *m, const char *name) {
   return 0;
 }
 
+static const sim_metric_states_t *part_states(const sim_model_part_t *p, const char *name) {
+  for (const sim_metric_states_t *st = p->states; st && st->metric; st++)
+    if (!strcmp(st->metric, name)) return st;
+  return NULL;
+}
+
+const sim_metric_states_t *scn_metric_states(const sim_model_t *m, const char *name) {
+  for (size_t i = 0; m && m->parts && m->parts[i]; i++) {
+    const sim_metric_states_t *st = part_states(m->parts[i], name);
+    if (st) return st;
+  }
+  return part_states(&world_part, name);
+}
+
 /* ---- docs/metrics.md ----------------------------------------------------------------- */
 
 static const char *kind_word(sim_metric_kind_t k) {

@@ -353,7 +353,9 @@ const store_mech_t store_mta_mech = {
              .fix_doc = "The store treats Gateway Out Threads = 0 as the sign of a disabled MTA "
                         "and registers no transit flush.",
              .metrics = mta_metrics,
-             .plots = mta_plots},
+             .plots = mta_plots,
+             .states = (const sim_metric_states_t[]){{"mta.enabled", 0, {"disabled", "running"}},
+                                                     {NULL, 0, {NULL}}}},
     .params = mta_params,
     .faults = mta_faults,
     .fault = mta_fault,
