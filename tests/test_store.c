@@ -721,6 +721,10 @@ Test(store, exhaustion_report_mta_line_follows_the_mta) {
     c.moves_count = 4;
     c.moves_threads = 1;
     c.moves_at = SIM_MIN;
+    /* an episode needs a caller who gives up: OWA requests queue behind the
+     * busy tasks and time out after 60 s */
+    c.owa_rate = 1;
+    c.owa_timeout = 60 * SIM_SEC;
     sim_fault_t f = {.at = 0, .kind = STORE_FAULT_MTA_DISABLE};
     void *inst = st_model_new(w, &c, 0, &f, (size_t)stopped);
     cr_assert_eq(sim_world_run(w, 30 * SIM_MIN), 0);

@@ -22,7 +22,9 @@
 /* open_memstream and getline: _GNU_SOURCE comes from the build */
 #include <ctype.h>
 #include <errno.h>
+#include <csv.h>
 #include <jansson.h>
+#include <strings.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -777,6 +779,193 @@ static int print_json(const diff_t *d, const side_t *a, const side_t *b) {
   return rc;
 }
 
+/* ---- two Performance Monitor CSV logs (a capture and a run's --perfmon) ---------------- */
+/* One log: its counters (paths without \\SERVER) and their values by row. */
+typedef struct pdh {
+  char **names;  /* column j >= 1's counter, without the machine */
+  double **vals; /* vals[j][row], NAN: no value */
+  size_t ncols, nrows, caprows;
+  size_t row, col; /* where the parser is */
+  int oom;
+  char stamp[64];
+} pdh_t;
+
+static void pdh_field(void *f, size_t len, void *data) {
+  pdh_t *p = data;
+  char *s = f;
+  if (p->oom) return;
+  if (p->row == 0) { /* the header */
+    if (p->col > 0) {
+      char **t = realloc(p->names, (p->col + 1) * sizeof *t);
+      if (!t) {
+        p->oom = 1;
+        return;
+      }
+      p->names = t;
+      const char *c = s;
+      if (len > 2 && c[0] == '\\' && c[1] == '\\' && memchr(c + 2, '\\', len - 2))
+        c = memchr(c + 2, '\\', len - 2);
+      p->names[p->col] = strndup(c, len - (size_t)(c - s));
+      p->ncols = p->col + 1;
+    }
+  } else if (p->col > 0 && p->col < p->ncols) {
+    if (p->nrows + 1 > p->caprows) {
+      size_t nc = p->caprows ? 2 * p->caprows : 256;
+      for (size_t j = 1; j < p->ncols; j++) {
+        double *t = realloc(p->vals[j], nc * sizeof *t);
+        if (!t) {
+          p->oom = 1;
+          return;
+        }
+        p->vals[j] = t;
+      }
+      p->caprows = nc;
+    }
+    char buf[64], *end;
+    snprintf(buf, sizeof buf, "%.*s", (int)(len < 63 ? len : 63), s);
+    double x = strtod(buf, &end);
+    p->vals[p->col][p->nrows] = end == buf || strspn(end, " ") != strlen(end) ? NAN : x;
+  } else if (p->col == 0) {
+    snprintf(p->stamp, sizeof p->stamp, "%.*s", (int)(len < 63 ? len : 63), s);
+  }
+  p->col++;
+}
+
+static void pdh_row(int c, void *data) {
+  pdh_t *p = data;
+  (void)c;
+  if (p->oom) return;
+  if (p->row == 0) {
+    p->vals = calloc(p->ncols ? p->ncols : 1, sizeof *p->vals);
+    if (!p->vals) p->oom = 1;
+  } else {
+    for (size_t j = p->col; j < p->ncols && p->vals && p->nrows < p->caprows; j++)
+      p->vals[j][p->nrows] = NAN; /* a short row */
+    p->nrows++;
+  }
+  p->row++;
+  p->col = 0;
+}
+
+static void pdh_free(pdh_t *p) {
+  for (size_t j = 1; j < p->ncols; j++) {
+    free(p->names ? p->names[j] : NULL);
+    free(p->vals ? p->vals[j] : NULL);
+  }
+  free(p->names);
+  free(p->vals);
+}
+
+static int pdh_read(const char *path, pdh_t *p) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    fprintf(stderr, "%s: error: cannot read: %s\n", path, strerror(errno));
+    return EXIT_USAGE;
+  }
+  struct csv_parser csv;
+  char buf[65536];
+  size_t got;
+  int bad = 0;
+  if (csv_init(&csv, CSV_APPEND_NULL)) {
+    fclose(f);
+    return EXIT_INTERNAL;
+  }
+  while (!bad && (got = fread(buf, 1, sizeof buf, f)) > 0) {
+    if (!p->row && !p->col && strncmp(buf, "\"(PDH-CSV", 9)) bad = 1;
+    else if (csv_parse(&csv, buf, got, pdh_field, pdh_row, p) != got) bad = 2;
+  }
+  if (!bad) csv_fini(&csv, pdh_field, pdh_row, p);
+  csv_free(&csv);
+  fclose(f);
+  if (p->oom) return EXIT_INTERNAL;
+  if (bad || p->ncols < 2 || p->nrows < 1) {
+    fprintf(stderr,
+            "%s:1:1: error: not a Performance Monitor CSV log (a \"(PDH-CSV 4.0) ...\" header, "
+            "counter columns and samples)\n",
+            path);
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
+/* Mean and max of a column over its values. */
+static size_t col_stats(const pdh_t *p, size_t j, double *mean, double *max) {
+  size_t n = 0;
+  double sum = 0;
+  *max = NAN;
+  for (size_t i = 0; i < p->nrows; i++) {
+    double x = p->vals[j][i];
+    if (isnan(x)) continue;
+    sum += x;
+    if (isnan(*max) || x > *max) *max = x;
+    n++;
+  }
+  *mean = n ? sum / (double)n : NAN;
+  return n;
+}
+
+/* Counters both logs have, compared by their mean and peak over the
+ * samples. Returns the exit status. */
+static int perfmon_diff(const diff_args_t *a, const char *pa, const char *pb) {
+  pdh_t A = {0}, B = {0};
+  int rc = pdh_read(pa, &A);
+  if (!rc) rc = pdh_read(pb, &B);
+  if (rc) {
+    pdh_free(&A);
+    pdh_free(&B);
+    return rc;
+  }
+  size_t ncommon = 0, ndiff = 0;
+  json_t *arr = a->json ? json_array() : NULL;
+  if (!a->json)
+    printf("A: %s (%zu samples)\nB: %s (%zu samples)\n%-52s %12s %12s %8s %12s %12s\n", pa, A.nrows,
+           pb, B.nrows, "counter (mean and peak over the samples)", "mean A", "mean B", "diff",
+           "peak A", "peak B");
+  for (size_t j = 1; j < A.ncols; j++) {
+    size_t k = 1;
+    while (k < B.ncols && strcasecmp(A.names[j], B.names[k])) k++;
+    if (k == B.ncols) continue;
+    double ma, xa, mb, xb;
+    size_t na = col_stats(&A, j, &ma, &xa), nb = col_stats(&B, k, &mb, &xb);
+    if (!na || !nb) continue;
+    ncommon++;
+    int moved = beyond(a, ma, mb) || beyond(a, xa, xb);
+    ndiff += moved;
+    if (arr) {
+      json_array_append_new(arr, json_pack("{s:s, s:f, s:f, s:f, s:f, s:b}", "counter", A.names[j],
+                                           "mean_a", ma, "mean_b", mb, "peak_a", xa, "peak_b", xb,
+                                           "different", moved));
+      continue;
+    }
+    char d[32] = "";
+    if (ma != 0) snprintf(d, sizeof d, "%+.1f%%", 100 * (mb - ma) / fabs(ma));
+    printf("%-52s %12.6g %12.6g %8s %12.6g %12.6g%s\n", A.names[j], ma, mb, d, xa, xb,
+           moved ? "  *" : "");
+  }
+  if (arr) {
+    json_t *o = json_pack("{s:i, s:s, s:s, s:b, s:I, s:I, s:o}", "format_version", 1, "a", pa, "b",
+                          pb, "same", ncommon && !ndiff, "counters", (json_int_t)ncommon,
+                          "differences", (json_int_t)ndiff, "changes", arr);
+    if (o) json_dumpf(o, stdout, JSON_COMPACT), putchar('\n');
+    json_decref(o);
+  } else if (!ncommon) {
+    printf("no counter in common\n");
+  } else if (ndiff) {
+    printf("different: %zu of %zu counter%s beyond the tolerance (*)\n", ndiff, ncommon,
+           cli_s(ncommon));
+  } else {
+    printf("same: %zu counter%s within the tolerance\n", ncommon, cli_s(ncommon));
+  }
+  pdh_free(&A);
+  pdh_free(&B);
+  return ncommon && !ndiff ? EXIT_OK : EXIT_FAIL;
+}
+
+static int is_csv(const char *p) {
+  size_t n = strlen(p);
+  return n > 4 && !strcasecmp(p + n - 4, ".csv");
+}
+
 /* ---- the command --------------------------------------------------------------------------------- */
 static int side_load(side_t *s, const diff_args_t *a, const cli_list_t *sets,
                      const scn_run_opts_t *seed, const char *trace) {
@@ -806,6 +995,12 @@ static int cmd_diff(void *opts, char **args, size_t nargs) {
   traces_t tr = {0};
   int rc;
   (void)nargs;
+  if (is_csv(sa.path) || is_csv(sb.path)) {
+    if (!is_csv(sa.path) || !is_csv(sb.path))
+      return cli_usage_error("diff", "a Performance Monitor log (.csv) is compared with another "
+                                     "one (a capture, or a run's --perfmon)");
+    return perfmon_diff(a, sa.path, sb.path);
+  }
   if (!is_scenario_path(sa.path) && !is_scenario_path(sb.path) &&
       (a->c.sets.n || a->c.run.have_seed || a->c.run.variant || a->c.run.duration ||
        a->c.run.sched.kind != SIM_SCHED_FIFO)) {

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake pkg-config libjemalloc-dev libcriterion-dev
-      libyaml-dev libjansson-dev gnuplot-nox graphviz python3 python3-jsonschema chromium clang
+      libyaml-dev libjansson-dev libcsv-dev gnuplot-nox graphviz python3 python3-jsonschema chromium clang
       libclang-rt-14-dev) # libFuzzer and the sanitizer runtimes of clang (tools/fuzz.sh)
 [ -n "${STORESIM_EXTRA_PKGS:-}" ] && read -r -a extra <<<"$STORESIM_EXTRA_PKGS" && PKGS+=("${extra[@]}")
 

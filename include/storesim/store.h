@@ -88,6 +88,12 @@ const char *store_strerror(int rc);
 typedef struct store_config {
   /* store */
   double version;                /* store.version: 2003 or 5.5 (STORE_VERSION_*) */
+  /* workload.from_perfmon (capture.c): a Performance Monitor CSV log and the
+   * counters that drive the smtp, mapi and owa arrival rates, with their
+   * scales; NULL: none */
+  char *perfmon_file;
+  char *perfmon_map[3];
+  double perfmon_scale[3];
   int64_t tasks;                 /* worker tasks in the pool */
   int64_t rpc_limit;             /* concurrent RPCs before refusing */
   int64_t gateway_out_threads;   /* MTA gateway out threads (0: MTA off) */

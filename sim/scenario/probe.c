@@ -116,7 +116,8 @@ int scn_probe_metrics(const scn_scenario_t *s, scn_diag_t *diag) {
     void *inst = NULL;
     char err[512] = "";
     probe_t p = {s, v, NULL, NULL, NULL, 0, diag, 0};
-    if (v->nexpects == 0) continue;
+    /* every variant's model is built, expectations or not: a model that
+     * cannot start (a bad capture file) is an error validate must give */
     sim_world_opts_init(&wo);
     wo.seed = (uint64_t)v->world.seed;
     wo.ncores = (int)v->world.cores;

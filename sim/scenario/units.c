@@ -550,6 +550,11 @@ int scn_param_parse(const sim_param_t *p, const char *text, void *field,
   }
   case SIM_P_STRING:
   case SIM_P_FILE: {
+    if (!*text) { /* empty: no value (NULL), nothing allocated */
+      free(*(char **)field);
+      *(char **)field = NULL;
+      return 0;
+    }
     char *s = sim_strdup(text);
     if (!s) return OOM();
     free(*(char **)field);

@@ -120,7 +120,9 @@ static void generator_main(void *arg) {
   store_t *s = g->c->s;
   sim_time_t next = sim_now(s->w);
   for (;;) {
-    if (store_arrival_wait(&next, (sim_time_t)sim_rng_exp(&g->rng, 1e9 / g->rate)) != 0) return;
+    sim_time_t gap = store_arrival_gap(s, g->mapi ? STORE_STREAM_MAPI : STORE_STREAM_OWA, g->rate,
+                                       &g->rng, next);
+    if (gap < 0 || store_arrival_wait(&next, gap) != 0) return;
     struct store_clients *c = g->c;
     sim_mutex_lock(c->lock);
     request_t *r = c->free_reqs;
@@ -193,7 +195,7 @@ static int clients_init(store_t *s, char *err, size_t nerr) {
   s->clients = c;
   store_component_add(s, &clients_component, c);
   for (int i = 0; i < 2; i++)
-    if (c->gen[i].rate > 0)
+    if (c->gen[i].rate > 0 || store_arrival_driven(s, i ? STORE_STREAM_MAPI : STORE_STREAM_OWA))
       sim_thread_spawn(w, i ? "mapi-clients" : "owa-clients", c->proc,
                        generator_main, &c->gen[i]);
   return 0;

@@ -31,17 +31,10 @@
 #include "storesim/alloc.h"
 #include "store_int.h"
 
-const store_mech_t *const store_mechanisms[] = {&store_core_mech,
-                                                &store_cache_mech,
-                                                &store_mta_mech,
-                                                &store_smtp_mech,
-                                                &store_clients_mech,
-                                                &store_moves_mech,
-                                                &store_spin_mech,
-                                                &store_leak_mech,
-                                                &store_imail_mech,
-                                                &store_ims_mech,
-                                                NULL};
+const store_mech_t *const store_mechanisms[] = {
+    &store_core_mech, &store_capture_mech, &store_cache_mech, &store_mta_mech,
+    &store_smtp_mech, &store_clients_mech, &store_moves_mech, &store_spin_mech,
+    &store_leak_mech, &store_imail_mech,   &store_ims_mech,   NULL};
 
 /* The store versions (store.version), in STORE_VERSION_* order; the first
  * is the default. Which parts each has is in the descriptors

@@ -433,7 +433,9 @@ static void generator_main(void *arg) {
   struct gen *g = arg;
   sim_time_t next = sim_now(g->p->s->w);
   for (;;) {
-    if (store_arrival_wait(&next, (sim_time_t)sim_rng_exp(&g->rng, 1e9 / g->rate)) != 0) return;
+    sim_time_t gap =
+        store_arrival_gap(g->p->s, g->malformed ? -1 : STORE_STREAM_SMTP, g->rate, &g->rng, next);
+    if (gap < 0 || store_arrival_wait(&next, gap) != 0) return;
     msg_arrive(g->p, g->malformed, &g->rng);
   }
 }
@@ -572,7 +574,7 @@ static int smtp_init(store_t *s, char *err, size_t nerr) {
   store_rng(s, &p->gen[0].rng, "store.smtp.inbound");
   store_rng(s, &p->gen[1].rng, "store.smtp.malformed");
   store_rng(s, &p->inject_rng, "store.smtp.inject");
-  if (c->smtp_rate > 0)
+  if (c->smtp_rate > 0 || store_arrival_driven(s, STORE_STREAM_SMTP))
     sim_thread_spawn(w, "smtp-inbound", p->proc, generator_main, &p->gen[0]);
   if (c->smtp_malformed_rate > 0)
     sim_thread_spawn(w, "smtp-inbound-malformed", p->proc, generator_main,

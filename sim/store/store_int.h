@@ -133,7 +133,7 @@ typedef struct store_mech {
 extern const store_mech_t *const store_mechanisms[];
 extern const store_mech_t store_core_mech, store_cache_mech, store_mta_mech, store_smtp_mech,
     store_clients_mech, store_moves_mech, store_spin_mech, store_leak_mech, store_imail_mech,
-    store_ims_mech;
+    store_ims_mech, store_capture_mech;
 
 /* Builds a store model from store_mechanisms[] followed by `extra`
  * (NULL-ended, may be NULL): a test or an embedding program adds its own
@@ -241,6 +241,8 @@ struct store {
   const store_assembly_t *as; /* the model's mechanisms */
   const store_config_t *cfg;  /* the store's copy of the whole config */
   int version;                /* STORE_VERSION_*, from cfg->version */
+  /* the capture's rate of each arrival stream (capture.c), NULL: the rate */
+  const struct store_profile *profile[3];
   uint64_t fixes;
   sim_proc_t *proc;
 
@@ -341,6 +343,17 @@ void store_rng(const store_t *s, sim_rng_t *r, const char *name);
  * gaps. An arrival whose time has passed happens at once: the process keeps
  * its count, arriving late rather than less often. Returns sim_sleep_until's
  * result (0, or SIM_ECANCELED). */
+/* The arrival streams a Performance Monitor capture can drive (capture.c). */
+enum { STORE_STREAM_SMTP, STORE_STREAM_MAPI, STORE_STREAM_OWA, STORE_NSTREAMS };
+/* The gap from `from` to the stream's next arrival: exp(1/rate) draws from
+ * rng, or, when a capture drives the stream (workload.from_perfmon), drawn
+ * interval by interval at the capture's rates (stream -1: never a
+ * capture's). -1: no more arrivals (rate 0, or past the capture's end). */
+sim_time_t store_arrival_gap(const store_t *s, int stream, double rate, sim_rng_t *rng,
+                             sim_time_t from);
+/* Whether a capture drives the stream (its generator runs even at rate 0). */
+int store_arrival_driven(const store_t *s, int stream);
+
 static inline int store_arrival_wait(sim_time_t *next, sim_time_t gap) {
   *next = gap > SIM_TIME_MAX - *next ? SIM_TIME_MAX : *next + gap;
   return sim_sleep_until(*next);
