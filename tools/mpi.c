@@ -195,9 +195,9 @@ static void put_scenario(buf_t *b, const scn_scenario_t *s) {
   for (size_t i = 0; i < s->nsets; i++) put_str(b, s->sets[i], strlen(s->sets[i]));
 }
 
-/* The job of sweep seq, or 0 with b->oom. Only a scenario loaded from a text
- * with a model the loader finds by name can be sent (the storesim program's
- * always are). */
+/* Appends the job of sweep seq to b (b->oom set when memory ran out). Only
+ * a scenario loaded from a text whose model the loader finds by name can be
+ * sent (the storesim program's always are; mpi_pool_run checks). */
 static void put_job(buf_t *b, uint32_t seq, const scn_scenario_t *s, const scn_sweep_opts_t *o) {
   put(b, &seq, sizeof seq);
   put_str(b, o->variant ? o->variant : "", o->variant ? strlen(o->variant) : 0);
