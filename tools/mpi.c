@@ -259,7 +259,8 @@ static int get_scenario(rd_t *r, scn_scenario_t **out, char *why, size_t n) {
     snprintf(why, n, "a malformed job message (or out of host memory)");
   } else {
     scn_load_opts_t lo = {(const char *const *)sets, (size_t)nsets};
-    scn_diag_t diag = {0};
+    scn_diag_t diag;
+    scn_diag_init(&diag);
     if (scn_load_buffer(file, text, ntext, &lo, out, &diag) == 0) rc = 0;
     else snprintf(why, n, "%s does not load here", file);
     scn_diag_free(&diag);

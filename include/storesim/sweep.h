@@ -1,7 +1,8 @@
 /*
  * storesim sweeps: many runs of one scenario (seeds, schedules) spread over a
- * pthread worker pool, or over machines as shards. `storesim sweep` and
- * `storesim explore` are both built on this engine.
+ * pool of worker processes, over MPI ranks (a scn_sweep_pool_t of the
+ * caller's: tools/mpi.c), or over machines as shards. `storesim sweep`,
+ * `storesim explore` and `storesim check --seeds` are built on this engine.
  *
  * Each run is one variant with one seed. Runs are independent and each is
  * deterministic, and results are stored by run index, so the outcome does not
@@ -12,7 +13,9 @@
  * Life of a sweep:
  *
  *   scn_sweep_opts_t --scn_sweep--------> scn_sweep_res_t (one record per run,
- *                                         in (seed, variant) order)
+ *                                         in (cell, seed, variant) order):
+ *                    scn_sweep_plan (the layout) + a pool (o->pool, else
+ *                    scn_sweep_local) that fills every record
  *   res --scn_sweep_tally (per variant)--> counts, first deadlocking/hanging/
  *                                         failing run in seed order
  *   a run --scn_sweep_replay------------> the run again writing its decision

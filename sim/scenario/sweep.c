@@ -3,6 +3,11 @@
  * scenario, the per-variant tally of its results, and the record-and-replay
  * check of one of its runs.
  *
+ * scn_sweep lays the runs out (scn_sweep_plan) and hands them to a pool:
+ * o->pool (the MPI ranks of tools/mpi.c, which run their batches here with
+ * scn_sweep_local and send records as scn_sweep_record_put bytes), else the
+ * local pool below.
+ *
  * Workers take run indexes from one atomic counter (in shared memory) and
  * the parent writes each run's record to that run's slot of the result
  * array, so the result is the same for any number of workers. Every run
@@ -469,6 +474,7 @@ int scn_sweep_local(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_swee
 int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
               scn_sweep_res_t **out, char *err, size_t nerr) {
   scn_sweep_res_t *r;
+  *out = NULL;
   int rc = scn_sweep_plan(s, o, &r, err, nerr);
   if (rc) return rc;
   rc = o->pool ? o->pool->run(o->pool->arg, s, o, r) : scn_sweep_local(s, o, r);
