@@ -490,7 +490,7 @@ static void rank_dead(int k, pending_t *q, size_t *nq, const char *why) {
   if (x->state == R_BUSY) {
     pending_t *p = &q[(*nq)++];
     *p = (pending_t){x->lo, x->hi, k, ""};
-    snprintf(p->why, sizeof p->why, "%s", why);
+    snprintf(p->why, sizeof p->why, "%.*s", (int)sizeof p->why - 1, why);
   } else {
     fprintf(stderr, "storesim: rank %d %s\n", k, why);
   }
