@@ -23,6 +23,10 @@ static int fake_metric(void *arg, const char *name, scn_stat_t st, scn_qty_t *q,
     *q = (scn_qty_t){st == SCN_ST_MIN ? 0 : 12, 0, 0};
     return 0;
   }
+  if (!strcmp(name, "\\MSExchangeIS\\RPC Num. of Slow Packets")) {
+    *q = (scn_qty_t){st == SCN_ST_MAX ? 3 : 1, 0, 0};
+    return 0;
+  }
   if (!strcmp(name, "mem")) {
     *q = (scn_qty_t){3 * 1048576.0, 0, 1};
     return 0;
@@ -179,6 +183,29 @@ Test(expr, visit_lists_references) {
   cr_assert_str_eq(acc.names[1], "x.y");
   cr_assert_str_eq(acc.names[2], "c");
   scn_expr_free(e);
+}
+
+/* A metric whose name is not a plain word, such as a Performance Monitor
+ * counter with spaces, dots and backslashes, is quoted: 'NAME'.stat. */
+Test(expr, quoted_metric_names) {
+  T("'\\MSExchangeIS\\RPC Num. of Slow Packets'.max == 3");
+  T("'\\MSExchangeIS\\RPC Num. of Slow Packets'.final < 2 and 'tasks.free'.min == 0");
+  scn_expr_t *e;
+  char msg[300];
+  int pos;
+  cr_assert_eq(scn_expr_parse("'\\A\\B C'.max > 0 and 'x'.p95 < 1s", &e, msg, sizeof msg, &pos), 0);
+  acc_t acc = {0};
+  scn_expr_visit(e, collect_ref, &acc);
+  cr_assert_eq(acc.n, 2);
+  cr_assert_str_eq(acc.names[0], "\\A\\B C");
+  cr_assert_str_eq(acc.names[1], "x");
+  scn_expr_free(e);
+  PERR("'\\A\\B.max > 0", "unterminated quoted metric name");
+  PERR("''.max > 0", "empty quoted metric name");
+  PERR("'\\A\\B' > 0", "not a metric reference");
+  PERR("'\\A\\B'.avg > 0", "unknown stat 'avg'");
+  cr_assert_eq(scn_expr_parse("1 > 0 and 'a b'.avg > 0", &e, msg, sizeof msg, &pos), SIM_EINVAL);
+  cr_assert_eq(pos, 16, "the stat's position");
 }
 
 Test(expr, measured_and_detail) {

@@ -11,6 +11,7 @@
 
 #include "storesim/qmodel.h"
 #include "storesim/scenario.h"
+#include "storesim/store.h"
 
 #define BASE                                          \
   "id: t1\n"                                          \
@@ -251,6 +252,56 @@ Test(loader, shipped_scenarios_are_valid) {
     scn_scenario_free(s);
     scn_diag_free(&d);
   }
+}
+
+/* store.version: each version refuses the keys, faults and fixes of the
+ * parts it lacks, at their line and column; a variant cannot change it; a
+ * value that names no version is refused. */
+#define V55 "id: t\ntitle: t\nduration: 1h\nstore: { version: 5.5 }\n"
+#define VARS "variants: { without_fix: {}, with_fix: {} }\n"
+Test(loader, store_versions_refuse_each_others_parts) {
+  /* 5.5 has no SMTP local delivery, MTA flush or KB9xxxxx parts */
+  EXPECT_ERR(V55 "workload:\n  smtp: { rate: 1/s }\n" VARS,
+             "t.yaml:6:11: error: 'workload.smtp.rate' is a key of store.version 2003 only; "
+             "this scenario has store.version 5.5");
+  EXPECT_ERR(V55 "store.gateway_out_threads: 0\n" VARS,
+             "t.yaml:5:1: error: 'store.gateway_out_threads' is a key of store.version 2003 only");
+  EXPECT_ERR(V55 "faults: [{at: 1m, action: mta_disable}]\n" VARS,
+             "t.yaml:5:27: error: fault 'mta_disable' is of a part of store.version 2003 only");
+  EXPECT_ERR(V55 "variants: { without_fix: {}, with_fix: { fixes: [kb941060] } }\n",
+             "t.yaml:5:50: error: variant 'with_fix': fix 'kb941060' is of a part of store.version "
+             "2003 only");
+  EXPECT_ERR(V55 "variants: { without_fix: {}, with_fix: { set: { workload.moves.count: 2 } } }\n",
+             "t.yaml:5:49: error: 'workload.moves.count' is a key of store.version 2003 only; this "
+             "scenario has store.version 5.5 (in variant 'with_fix' set)");
+  /* 2003 (the default) has no IMS outbound queue */
+  EXPECT_ERR("id: t\ntitle: t\nduration: 1h\nworkload: { ims: { outbound_rate: 1/s } }\n" VARS,
+             "t.yaml:4:20: error: 'workload.ims.outbound_rate' is a key of store.version 5.5 only; "
+             "this scenario has store.version 2003");
+  /* the version is the whole scenario's, and one of the model's */
+  EXPECT_ERR(V55 "variants: { without_fix: {}, with_fix: { set: { store.version: 2003 } } }\n",
+             "t.yaml:5:49: error: variant 'with_fix': store.version is the whole scenario's");
+  EXPECT_ERR("id: t\ntitle: t\nduration: 1h\nstore: { version: 5.0 }\n" VARS,
+             "t.yaml:4:19: error: store.version: no version '5' (model 'store' has: 2003, 5.5)");
+  /* --set store.version=5.5 on a 2003 file: its SMTP key is refused where it is */
+  scn_diag_t d;
+  const char *set[] = {"store.version=5.5"};
+  scn_scenario_t *s = load("id: t\ntitle: t\nduration: 1h\nworkload.smtp.rate: 2/s\n" VARS, set,
+                           1, &d);
+  cr_assert_null(s);
+  cr_assert(strstr(d.text, "t.yaml:4:1: error: 'workload.smtp.rate' is a key of store.version "
+                           "2003 only; this scenario has store.version 5.5"),
+            "%s", d.text);
+  scn_diag_free(&d);
+  /* a 5.5 scenario with the IMS, IMAIL, clients and the q279798 fix loads */
+  s = load(V55 "workload: { ims: { outbound_rate: 1/s }, imail: { inbound_rate: 1/s },\n"
+               "  mapi: { rate: 1/s } }\nvariants: { without_fix: {}, with_fix: { fixes: "
+               "[q279798] } }\n",
+           NULL, 0, &d);
+  cr_assert_not_null(s, "%s", d.text);
+  cr_assert_eq(((const store_config_t *)s->variants[1].cfg)->version, 5.5);
+  scn_scenario_free(s);
+  scn_diag_free(&d);
 }
 
 Test(loader, world_param_table_defaults_parse) {

@@ -20,6 +20,11 @@
  *   - the shutdown timeout: without the fix the shutdown report comes at
  *     exactly the timeout and says what each stuck conversion holds and
  *     wants; with it the shutdown completes;
+ *   - an Exchange 5.5 store (store.version) builds no SMTP local delivery
+ *     (nor cache, MTA, moves): no such metric or thread; its IMS inbound,
+ *     IMS outbound and POP3/IMAP4 reads each convert through IMAIL (counted
+ *     per path); IMS outbound alone deadlocks with IMS inbound; q279798 runs
+ *     on 5.5 and deadlocks there without the fix;
  *   - every part-2 metric is documented in docs/metrics.md;
  *   - the part-2 scenarios pass and keep their golden trace hashes;
  *   - a short Q279798 exploration (storesim explore) finds deadlocks without
@@ -392,6 +397,128 @@ Test(imail, shutdown_completes_with_the_fix) {
   st_end(w, inst);
 }
 
+/* ---- Exchange 5.5 (store.version): IMS queues, reads through IMAIL, no SMTP -------------- */
+
+/* A 5.5 store with Internet mail both ways through the IMS and POP3/IMAP4
+ * reads, at `rate` each; everything else of st_quiet_config. The SMTP and
+ * move loads are left on (smtp_rate 1/s, one move) to show that the parts
+ * that would run them are not built. */
+static void v55_config(store_config_t *c, double rate) {
+  st_quiet_config(c);
+  c->version = 5.5;
+  c->smtp_rate = 1;
+  c->moves_count = 1;
+  c->moves_at = SIM_MIN;
+  c->imail_inbound_rate = rate;
+  c->imail_outbound_rate = rate;
+  c->ims_outbound_rate = rate;
+}
+
+typedef struct prefix_count {
+  const char *prefix;
+  int n;
+} prefix_count_t;
+
+static void count_prefix(sim_thread_t *t, void *arg) {
+  prefix_count_t *pc = arg;
+  pc->n += !strncmp(sim_thread_name(t), pc->prefix, strlen(pc->prefix));
+}
+
+/* A 5.5 store builds no SMTP service, local delivery queue, property cache,
+ * MTA or Move Mailbox: none of their metrics or threads exist, though their
+ * loads are set; a 2003 store with the same config has them. */
+Test(version55, no_smtp_local_delivery) {
+  static const char *const absent[] = {
+      "local_delivery.queue", "smtp.arrived",      "cache.entries", "flush.registered",
+      "moves.completed",      "download.requests", "mapiprog.calls"};
+  for (int v = 0; v < 2; v++) {
+    sim_world_t *w = world_with(0);
+    store_config_t c;
+    v55_config(&c, 1);
+    if (v == 1) {
+      c.version = 2003;
+      c.ims_outbound_rate = 0; /* a 5.5 load: refused on 2003 by the scenario layer */
+    }
+    void *inst = st_model_new(w, &c, STORE_FIX(STORE_FIX_Q279798), NULL, 0);
+    sim_world_run(w, 10 * SIM_MIN);
+    store_model()->finish(inst);
+    for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++) {
+      sim_metric_t *m = sim_world_metric_find(w, absent[i]);
+      if (v == 0) cr_assert_null(m, "5.5 has %s", absent[i]);
+      else if (i < 5) cr_assert_not_null(m, "2003 lacks %s", absent[i]);
+    }
+    prefix_count_t smtp = {"smtp", 0};
+    sim_world_foreach_thread(w, count_prefix, &smtp);
+    if (v == 0) {
+      cr_assert_eq(smtp.n, 0, "5.5 runs %d SMTP threads", smtp.n);
+      cr_assert_gt(st_metric(w, "ims.outbound_sent"), 400);
+    } else {
+      cr_assert_gt(st_metric(w, "local_delivery.delivered"), 400);
+      cr_assert_null(sim_world_metric_find(w, "ims.outbound_queue"), "2003 has an IMS outbound");
+    }
+    st_end(w, inst);
+  }
+}
+
+/* Every path of Internet mail on 5.5 converts through IMAIL's critical
+ * sections: IMS inbound, IMS outbound and POP3/IMAP4/NNTP reads each count
+ * their conversions in imail.conversions.<path>, one per message the path
+ * completed; and they are the only store work there is besides MAPI/OWA. */
+Test(version55, ims_and_reads_convert_through_imail) {
+  sim_world_t *w = world_with(0);
+  store_config_t c;
+  v55_config(&c, 1);
+  void *inst = st_model_new(w, &c, STORE_FIX(STORE_FIX_Q279798), NULL, 0);
+  sim_world_run(w, 10 * SIM_MIN);
+  store_model()->finish(inst);
+  double in = st_metric(w, "imail.conversions.ims_inbound");
+  double out = st_metric(w, "imail.conversions.ims_outbound");
+  double rd = st_metric(w, "imail.conversions.read");
+  /* 1/s for 600 s each: Poisson(600), > 450 with P ~ 1 - 1e-10 */
+  cr_assert_gt(in, 450);
+  cr_assert_gt(out, 450);
+  cr_assert_gt(rd, 450);
+  cr_assert_eq(in, st_metric(w, "ims.converted"));
+  cr_assert_eq(out, st_metric(w, "ims.outbound_sent"));
+  cr_assert_eq(rd, st_metric(w, "imail.reads_completed"));
+  /* every submitted message is sent or still queued */
+  cr_assert_eq(st_metric(w, "ims.outbound_submitted"), out + st_metric(w, "ims.outbound_queue"));
+  cr_assert_lt(st_metric(w, "ims.outbound_queue"), 10);
+  st_end(w, inst);
+}
+
+/* The IMS outbound conversion takes IMAIL's MAPI-to-MIME path, so with no
+ * POP3/IMAP4 reads at all it still deadlocks with IMS inbound without the
+ * fix: a cycle of exactly two conversions, and both IMS queues back up. */
+Test(version55, ims_outbound_deadlocks_with_ims_inbound) {
+  sim_world_t *w = world_with(0);
+  store_config_t c;
+  v55_config(&c, 5);
+  c.imail_outbound_rate = 0;
+  void *inst = st_model_new(w, &c, 0, NULL, 0);
+  sim_world_run(w, 30 * SIM_MIN);
+  store_model()->finish(inst);
+  cr_assert_eq(kt_nreports(w, SIM_R_DEADLOCK), 1);
+  cr_assert_eq(st_metric(w, "imail.cycle_threads"), 2);
+  cr_assert_eq(st_metric(w, "imail.cycle_conversions"), 2);
+  cr_assert_eq(st_metric(w, "imail.conversions.read"), 0);
+  cr_assert_gt(st_metric(w, "ims.queue"), 100);
+  cr_assert_gt(st_metric(w, "ims.outbound_queue"), 100);
+  st_end(w, inst);
+}
+
+/* Every metric a 5.5 store registers (IMS outbound included) is documented. */
+Test(version55, every_metric_is_documented) {
+  sim_world_t *w = world_with(0);
+  store_config_t c;
+  v55_config(&c, 1);
+  void *inst = st_model_new(w, &c, 0, NULL, 0);
+  sim_world_run(w, SIM_MIN);
+  store_model()->finish(inst);
+  st_assert_metrics_documented(w, 40);
+  st_end(w, inst);
+}
+
 /* ---- workload rates: arrivals per second, start to start ------------------------------- */
 
 /* The MAPI program makes one call at a time. At 40/s with calls of 20 ms
@@ -560,5 +687,40 @@ Test(mechanisms_scenarios, kb898782_other_object_sizes, .timeout = 120) {
   st_check_scenario_set("kb898782.yaml", b, 1);
 }
 Test(mechanisms_scenarios, q279798, .timeout = 120) { check_scenario("q279798.yaml"); }
+
+/* q279798 runs on an Exchange 5.5 store: without the fix its IMAIL paths
+ * deadlock there, with no SMTP local delivery built, while the IMS queues
+ * back up. */
+Test(mechanisms_scenarios, q279798_is_exchange_55, .timeout = 120) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/scenarios/q279798.yaml", STORESIM_SOURCE_DIR);
+  scn_scenario_t *sc = NULL;
+  scn_diag_t d;
+  scn_diag_init(&d);
+  cr_assert_eq(scn_load(path, NULL, &sc, &d), 0, "%s", d.text ? d.text : "");
+  const scn_variant_t *v = scn_variant_find(sc, "without_fix");
+  cr_assert_not_null(v);
+  const store_config_t *c = v->cfg;
+  cr_assert_eq(c->version, 5.5);
+  cr_assert_eq(v->fixes, 0);
+  sim_world_opts_t o;
+  sim_world_opts_init(&o);
+  o.seed = (uint64_t)v->world.seed;
+  o.stack_size = 64 * 1024;
+  o.sample_interval = SIM_MIN;
+  sim_world_t *w = kt_world_opts(&o);
+  void *inst = st_model_new(w, c, v->fixes, sc->faults, sc->nfaults);
+  sim_world_run(w, v->world.duration);
+  store_model()->finish(inst);
+  cr_assert_eq(kt_nreports(w, SIM_R_DEADLOCK), 1);
+  cr_assert_eq(st_metric(w, "imail.cycle_conversions"), 2);
+  cr_assert_eq(st_metric(w, "store.shutdown_completed"), 0);
+  cr_assert_gt(st_metric(w, "ims.outbound_queue"), 100);
+  cr_assert_null(sim_world_metric_find(w, "local_delivery.queue"));
+  cr_assert_null(sim_world_metric_find(w, "smtp.arrived"));
+  st_end(w, inst);
+  scn_scenario_free(sc);
+  scn_diag_free(&d);
+}
 Test(mechanisms_scenarios, bad_day, .timeout = 120) { check_scenario("bad-day.yaml"); }
 #endif

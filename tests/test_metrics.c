@@ -448,3 +448,93 @@ Test(metrics, quantiles_past_the_exact_bound_are_within_half_a_percent) {
   free(v);
   kt_leak_check();
 }
+
+/* ---- derived metrics: a metric read the way Performance Monitor samples it ---- */
+
+static sim_metric_t *md_cpu_a, *md_ops;
+static void cb_cores(sim_world_t *w, void *arg) { sim_gauge_set(mg, (double)(intptr_t)arg); }
+static void cb_ops(sim_world_t *w, void *arg) { sim_counter_add(md_ops, (int64_t)(intptr_t)arg); }
+static void cb_late_proc(sim_world_t *w, void *arg) {
+  md_cpu_a = sim_metric(w, "proc.b.cpu_cores", SIM_M_GAUGE, "cores");
+  sim_gauge_set(md_cpu_a, 1);
+}
+
+/* Interval 1 s, points at 1, 2, 3, 4 s.
+ * VALUE of a gauge: its value at each point.
+ * RATE of a counter: +3 at 0.5 s, +6 at 1.5 s and +6 at 1.7 s, nothing after:
+ *   3/s, 12/s, 0/s, 0/s.
+ * MEAN x 100 of a gauge (percent of one core): 2 cores on [0, 0.5), then
+ *   0 until 2.25 s, then 1: 100, 0, 75, 100. Two busy cores make 200 %.
+ * A family: proc.<name>.cpu_cores -> \Process(<name>)\% Processor Time, for
+ * a process registered before the rule and one registered later (at
+ * 1.5 s: its first point covers only 0.5 s, at 1 core: 100). */
+Test(series, derived_value_rate_mean_and_family) {
+  sim_world_t *w = series_world(SIM_SEC);
+  mg = sim_metric(w, "proc.a.cpu_cores", SIM_M_GAUGE, "cores");
+  md_ops = sim_metric(w, "ops", SIM_M_COUNTER, "");
+  sim_gauge_set(mg, 2);
+  sim_metric_derive(w, "proc.<name>.cpu_cores", "\\Process(<name>)\\% Processor Time",
+                    SIM_DERIVE_MEAN, 100, "%");
+  sim_metric_derive(w, "ops", "\\Obj\\Ops/sec", SIM_DERIVE_RATE, 1, "/s");
+  sim_metric_derive(w, "ops", "\\Obj\\Ops", SIM_DERIVE_VALUE, 1, "");
+  sim_at(w, 500 * SIM_MS, cb_cores, (void *)0);
+  sim_at(w, 2250 * SIM_MS, cb_cores, (void *)1);
+  sim_at(w, 500 * SIM_MS, cb_ops, (void *)3);
+  sim_at(w, 1500 * SIM_MS, cb_ops, (void *)6);
+  sim_at(w, 1700 * SIM_MS, cb_ops, (void *)6);
+  sim_at(w, 1500 * SIM_MS, cb_late_proc, NULL);
+  cr_assert_eq(sim_world_run(w, 4 * SIM_SEC), 0);
+  sim_metric_t *pa = sim_world_metric_find(w, "\\Process(a)\\% Processor Time");
+  sim_metric_t *pb = sim_world_metric_find(w, "\\Process(b)\\% Processor Time");
+  sim_metric_t *rate = sim_world_metric_find(w, "\\Obj\\Ops/sec");
+  sim_metric_t *val = sim_world_metric_find(w, "\\Obj\\Ops");
+  cr_assert(pa && pb && rate && val);
+  cr_assert_eq(sim_metric_source(pa), mg);
+  cr_assert_eq(sim_metric_source(pb), md_cpu_a);
+  cr_assert_null(sim_metric_source(mg));
+  cr_assert_str_eq(sim_metric_unit(pa), "%");
+  cr_assert_eq(sim_metric_kind(rate), SIM_M_GAUGE);
+  assert_series(pa, (double[]){100, 0, 75, 100}, 4);
+  assert_series(pb, (double[]){0, 100, 100, 100}, 4); /* padded before it existed */
+  assert_series(rate, (double[]){3, 12, 0, 0}, 4);
+  assert_series(val, (double[]){3, 15, 15, 15}, 4);
+  /* the summary is over the samples: no registration 0, twmean = mean */
+  sim_metric_summary_t s;
+  sim_metric_summarize(pa, &s);
+  cr_assert_eq(s.count, 4);
+  cr_assert_float_eq(s.min, 0, 1e-12);
+  cr_assert_float_eq(s.max, 100, 1e-12);
+  cr_assert_float_eq(s.mean, 275.0 / 4, 1e-12);
+  cr_assert_float_eq(s.twmean, 275.0 / 4, 1e-12);
+  cr_assert_float_eq(s.final, 100, 1e-12);
+  sim_metric_summarize(rate, &s);
+  cr_assert_float_eq(s.min, 0, 1e-12);
+  cr_assert_float_eq(s.max, 12, 1e-12);
+  sim_metric_summarize(pb, &s);
+  cr_assert_eq(s.count, 3, "sampled from its registration on");
+  cr_assert_float_eq(s.min, 100, 1e-12);
+  kt_end(w, 0);
+}
+
+static void cb_two_cores(sim_world_t *w, void *arg) { sim_gauge_set(mg, 2); }
+
+/* % Processor Time of a process is percent of one core: 2 busy cores for a
+ * whole interval are 200 %, as Performance Monitor shows. */
+Test(series, derived_mean_is_percent_of_one_core) {
+  sim_world_t *w = series_world(SIM_SEC);
+  mg = sim_metric(w, "proc.store.cpu_cores", SIM_M_GAUGE, "cores");
+  sim_metric_derive(w, "proc.<name>.cpu_cores", "\\Process(<name>)\\% Processor Time",
+                    SIM_DERIVE_MEAN, 100, "%");
+  sim_at(w, 0, cb_two_cores, NULL);
+  cr_assert_eq(sim_world_run(w, 2 * SIM_SEC), 0);
+  assert_series(sim_world_metric_find(w, "\\Process(store)\\% Processor Time"),
+                (double[]){200, 200}, 2);
+  kt_end(w, 0);
+}
+
+Test(metrics, derived_name_clash_is_misuse, .signal = SIGABRT) {
+  sim_world_t *w = kt_world(NULL);
+  sim_metric(w, "a", SIM_M_GAUGE, "");
+  sim_metric(w, "\\A", SIM_M_GAUGE, "");
+  sim_metric_derive(w, "a", "\\A", SIM_DERIVE_VALUE, 1, "");
+}

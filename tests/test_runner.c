@@ -592,3 +592,94 @@ Test(cli, run_prints_a_short_answer_that_fits_the_terminal, .timeout = 300) {
   cr_assert_eq(kt_sh(cmd, out, sizeof out), 0, "%s", out);
   cr_assert(strstr(out, "queue.wait (mean p95 n)") && strstr(out, "verdict: reproduced"), "%s", out);
 }
+
+/* ---- Performance Monitor counters (issue 15) ------------------------------------------------ */
+
+/* Every counter a metric row declares is recorded under its exact path and
+ * resolves wherever a metric name is accepted: expectations (quoted), the
+ * results (scn_metric_res_find), validate (scn_counter_metric). A counter the
+ * model has no metric for does not resolve. */
+Test(counters, aliases_resolve_in_runs_and_validate) {
+  scn_scenario_t *s = load_file("tests/golden/perfmon.yaml", NULL, 0);
+  scn_run_opts_t o = {0};
+  o.keep_series = 1;
+  scn_result_t *r = scn_run(s, &o);
+  cr_assert_eq(r->status, 0, "%s", r->diag.text ? r->diag.text : "");
+  const scn_variant_res_t *vr = &r->variants[0];
+  cr_assert_eq(vr->npass, 6, "every expectation naming a counter holds");
+  const char *paths[] = {"\\MSExchangeIS\\RPC Requests",
+                         "\\MSExchangeIS\\RPC Averaged Latency",
+                         "\\MSExchangeIS\\RPC Num. of Slow Packets",
+                         "\\MSExchangeIS\\RPC Operations/sec",
+                         "\\MSExchangeIS Mailbox(_Total)\\Local Delivery Rate",
+                         "\\SMTP Server(_Total)\\Local Queue Length",
+                         "\\SMTP Server(_Total)\\Messages Received/sec",
+                         "\\Process(store)\\% Processor Time",
+                         "\\Process(store)\\Private Bytes"};
+  for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+    const scn_metric_res_t *m = scn_metric_res_find(vr, paths[i]);
+    cr_assert_not_null(m, "%s is not recorded", paths[i]);
+    cr_assert_eq(m->sum.count, 5, "%s: one value per sample interval", paths[i]);
+    cr_assert_eq(m->nseries, 5);
+    const sim_metric_desc_t *d = scn_counter_metric(s->model, paths[i]);
+    cr_assert_not_null(d, "%s does not resolve", paths[i]);
+    if (!strchr(d->name, '<'))
+      cr_assert_not_null(scn_metric_res_find(vr, d->name), "%s -> %s", paths[i], d->name);
+  }
+  /* units and semantics: the latency counter is the metric's value at each
+   * sample instant, in ms; the /sec counter a rate */
+  const scn_metric_res_t *lat = scn_metric_res_find(vr, "\\MSExchangeIS\\RPC Averaged Latency");
+  cr_assert_str_eq(lat->unit, "ms");
+  cr_assert_str_eq(scn_metric_res_find(vr, "\\MSExchangeIS\\RPC Operations/sec")->unit, "/s");
+  cr_assert_str_eq(scn_metric_res_find(vr, "\\Process(store)\\% Processor Time")->unit, "%");
+  cr_assert_leq(lat->sum.max, scn_metric_res_find(vr, "rpc.averaged_latency")->sum.max);
+  cr_assert_str_eq(scn_counter_metric(s->model, "\\Process(store)\\Private Bytes")->name,
+                   "proc.<name>.mem_bytes");
+  /* described as the gauge each run records, in the counter's unit: what
+   * validate, sweep --metric and the reports read */
+  const sim_metric_desc_t *cd = scn_metric_desc(s->model, "\\Process(mta)\\% Processor Time");
+  cr_assert_not_null(cd);
+  cr_assert_eq(cd->kind, SIM_M_GAUGE);
+  cr_assert_str_eq(cd->unit, "%");
+  cr_assert(strstr(cd->doc, "proc.<name>.cpu_cores"), "%s", cd->doc);
+  cr_assert_eq(cd, scn_metric_desc(s->model, "\\Process(store)\\% Processor Time"));
+  cr_assert_str_eq(scn_metric_desc(s->model, "\\MSExchangeIS\\RPC Operations/sec")->unit, "/s");
+  cr_assert_null(scn_metric_desc(s->model, "\\MSExchangeIS\\RPC Request"));
+  /* not a counter of the model */
+  cr_assert_null(scn_counter_metric(s->model, "\\MSExchangeIS\\RPC Request"));
+  cr_assert_null(scn_counter_metric(s->model, "\\Process()\\Private Bytes"));
+  scn_result_free(r);
+  scn_scenario_free(s);
+}
+
+/* Labels an Exchange engineer would correct (issue 15, point 4): event 9582
+ * is the virtual-memory fragmentation event (VM Largest Block Size), not task
+ * exhaustion; Messages Queued For Submission counts messages, and mta.queue
+ * holds flush requests: no metric row maps it, and no doc does. */
+Test(counters, labels_an_exchange_engineer_would_accept) {
+  const sim_model_t *m = scn_model_find("store");
+  cr_assert_not_null(m);
+  const char *nope[] = {"\\MSExchangeIS Mailbox(_Total)\\Messages Queued For Submission",
+                        "\\MSExchangeIS Mailbox\\Messages Queued For Submission",
+                        "\\MSExchangeIS\\VM Largest Block Size"};
+  for (size_t i = 0; i < sizeof nope / sizeof *nope; i++)
+    cr_assert_null(scn_counter_metric(m, nope[i]), "%s has no metric in the model", nope[i]);
+  cr_assert_null(scn_metric_desc(m, "mta.queue")->counter.path);
+  const char *docs[] = {"docs/store-model.md", "docs/metrics.md", "docs/verdicts.md",
+                        "docs/scenarios.md", "README.md"};
+  for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) {
+    char p[1024], line[4096];
+    snprintf(p, sizeof p, "%s/%s", SRC, docs[i]);
+    FILE *f = fopen(p, "r");
+    cr_assert(f, "%s", p);
+    for (int ln = 1; fgets(line, sizeof line, f); ln++) {
+      if (strstr(line, "9582"))
+        cr_assert(!strstr(line, "exhaustion") && strstr(line, "fragmentation"),
+                  "%s:%d: event 9582 is VM fragmentation: %s", docs[i], ln, line);
+      if (strstr(line, "Messages Queued For Submission"))
+        cr_assert(!strstr(line, "| `mta.queue` |"), "%s:%d: mapped to mta.queue: %s", docs[i], ln,
+                  line);
+    }
+    fclose(f);
+  }
+}

@@ -262,9 +262,8 @@ static void rpc_client(void *arg) {
   int rc = store_rpc_begin(s);
   admission_rc[me] = rc;
   if (rc != 0) return;
-  sim_time_t t0 = sim_now(s->w);
-  store_call(s, STORE_K_RPC, sleep_fn, NULL, SIM_SEC, SIM_TIME_MAX, 0);
-  store_rpc_end(s, sim_now(s->w) - t0);
+  store_rpc_call(s, STORE_K_RPC, sleep_fn, NULL, SIM_SEC, SIM_TIME_MAX, 0);
+  store_rpc_end(s);
 }
 
 Test(store, rpc_admission_limit) {
@@ -289,6 +288,96 @@ Test(store, rpc_admission_limit) {
   cr_assert_eq(sim_world_run(w, 2 * SIM_SEC), 0);
   cr_assert_eq(st_metric(w, "rpc.requests"), 0);
   cr_assert_float_eq(st_metric(w, "rpc.averaged_latency"), 1000.0, 1e-6);
+  st_end(w, inst);
+}
+
+/* RPC Averaged Latency is the store's, over the RPC packets it completed
+ * (issue 15): one task; A holds it 10 s; B gives up after 2 s while queued
+ * (withdrawn: the store never ran it); C arrives at 3 s and is served from
+ * 10 s to 11 s; D arrives at 4 s, is served from 11 s to 12 s and gives up
+ * at 11.5 s while it runs (detached: the store finishes it). The store completed A (10 s), C (8 s) and D (8 s): B's
+ * 2 s of client waiting is no packet of the store's. */
+typedef struct timed_rpc {
+  store_t *s;
+  sim_time_t at, service, patience; /* patience 0: waits for ever */
+  int rc;
+} timed_rpc_t;
+
+static void timed_rpc_main(void *arg) {
+  timed_rpc_t *r = arg;
+  sim_sleep(r->at);
+  cr_assert_eq(store_rpc_begin(r->s), 0);
+  sim_time_t deadline = r->patience ? sim_now(r->s->w) + r->patience : SIM_TIME_MAX;
+  r->rc = store_rpc_call(r->s, STORE_K_RPC, sleep_fn, NULL, r->service, deadline, 1);
+  store_rpc_end(r->s);
+}
+
+Test(store, rpc_latency_is_the_stores_over_completed_packets) {
+  sim_world_t *w = store_world();
+  store_config_t c;
+  st_quiet_config(&c);
+  c.tasks = 1;
+  void *inst = st_model_new(w, &c, 0, NULL, 0);
+  store_t *s = store__inst_store(inst);
+  timed_rpc_t r[4] = {{s, 0, 10 * SIM_SEC, 0, -1},
+                      {s, SIM_MS, SIM_SEC, 2 * SIM_SEC, -1},
+                      {s, 3 * SIM_SEC, SIM_SEC, 0, -1},
+                      {s, 4 * SIM_SEC, SIM_SEC, 7500 * SIM_MS, -1}};
+  for (int i = 0; i < 4; i++)
+    cr_assert_not_null(sim_thread_spawn(w, "rpc", NULL, timed_rpc_main, &r[i]));
+  cr_assert_eq(sim_world_run(w, 7 * SIM_SEC), 0);
+  cr_assert_eq(r[1].rc, SIM_ETIMEDOUT, "B gave up while queued");
+  cr_assert_eq(st_metric(w, "rpc.operations"), 0, "nothing completed yet");
+  cr_assert_eq(st_metric(w, "rpc.requests"), 3, "A, C and D: their clients still wait");
+  cr_assert_eq(sim_world_run(w, 20 * SIM_SEC), 0);
+  cr_assert_eq(r[3].rc, SIM_ETIMEDOUT, "D gave up while it ran");
+  cr_assert_eq(st_metric(w, "rpc.operations"), 3, "A, C and D completed; B never ran");
+  cr_assert_float_eq(st_metric(w, "rpc.averaged_latency"), (10000.0 + 8000.0 + 8000.0) / 3, 1e-6);
+  sim_metric_summary_t sum;
+  sim_metric_summarize(sim_world_metric_find(w, "rpc.latency"), &sum);
+  cr_assert_eq(sum.count, 3);
+  cr_assert_float_eq(sum.min, 8000.0, 1e-6, "no 2 s sample of B's abandonment");
+  st_end(w, inst);
+}
+
+/* MSExchangeIS\RPC Averaged Latency and RPC Num. of Slow Packets are over
+ * the last 1,024 packets: 3 slow RPCs (3 s), then fast ones (1 ms); the
+ * slow ones leave the window one by one from the 1,025th RPC on. */
+static double window_avg[1100], window_slow[1100];
+
+static void window_client(void *arg) {
+  store_t *s = arg;
+  sim_metric_t *avg = sim_world_metric_find(s->w, "rpc.averaged_latency");
+  sim_metric_t *slow = sim_world_metric_find(s->w, "rpc.slow_packets");
+  for (int i = 0; i < 1030; i++) {
+    cr_assert_eq(store_rpc_begin(s), 0);
+    sim_time_t d = i < 3 ? 3 * SIM_SEC : SIM_MS;
+    cr_assert_eq(store_rpc_call(s, STORE_K_RPC, sleep_fn, NULL, d, SIM_TIME_MAX, 0), 0);
+    store_rpc_end(s);
+    window_avg[i] = sim_metric_value(avg);
+    window_slow[i] = sim_metric_value(slow);
+  }
+}
+
+Test(store, rpc_averaged_latency_window_is_1024_packets) {
+  sim_world_t *w = store_world();
+  store_config_t c;
+  st_quiet_config(&c);
+  void *inst = st_model_new(w, &c, 0, NULL, 0);
+  store_t *s = store__inst_store(inst);
+  cr_assert_not_null(sim_thread_spawn(w, "client", NULL, window_client, s));
+  cr_assert_eq(sim_world_run(w, SIM_HOUR), 0);
+  cr_assert_float_eq(window_avg[2], 3000.0, 1e-6);
+  cr_assert_eq(window_slow[2], 3);
+  /* RPC 1,024 (index 1023): the window is full and holds all three */
+  cr_assert_float_eq(window_avg[1023], (3 * 3000.0 + 1021 * 1.0) / 1024, 1e-6);
+  cr_assert_eq(window_slow[1023], 3);
+  /* each further RPC pushes one slow packet out */
+  cr_assert_eq(window_slow[1024], 2);
+  cr_assert_float_eq(window_avg[1024], (2 * 3000.0 + 1022 * 1.0) / 1024, 1e-6);
+  cr_assert_eq(window_slow[1025], 1);
+  cr_assert_eq(window_slow[1026], 0);
+  cr_assert_float_eq(window_avg[1026], 1.0, 1e-6);
   st_end(w, inst);
 }
 
@@ -569,7 +658,38 @@ Test(store, exhaustion_report_names_every_task) {
   cr_assert_not_null(strstr(r->text, "move=2"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, "mta.flush.done"), "%s", r->text);
   cr_assert_not_null(strstr(r->text, "oldest queued"), "%s", r->text);
+  /* Gateway Out Threads = 0 disables MTA Stacks: never "enabled" (issue 15) */
+  cr_assert_not_null(strstr(r->text, "MTA: disabled (Gateway Out Threads = 0), 4 flushes pending"),
+                     "%s", r->text);
+  cr_assert_null(strstr(r->text, "MTA: enabled"), "%s", r->text);
+  cr_assert_eq(st_metric(w, "mta.enabled"), 0);
   st_end(w, inst);
+}
+
+/* The report's MTA line in the other two states: stopped by a fault, and running. */
+Test(store, exhaustion_report_mta_line_follows_the_mta) {
+  for (int stopped = 0; stopped < 2; stopped++) {
+    sim_world_t *w = store_world();
+    store_config_t c;
+    st_quiet_config(&c);
+    c.tasks = 2;
+    c.gateway_out_threads = 1;
+    c.mta_flush_time.kind = SIM_D_CONST;
+    c.mta_flush_time.a = 600.0 * SIM_SEC; /* the flushes wait: the tasks run out */
+    c.moves_count = 4;
+    c.moves_threads = 1;
+    c.moves_at = SIM_MIN;
+    sim_fault_t f = {.at = 0, .kind = STORE_FAULT_MTA_DISABLE};
+    void *inst = st_model_new(w, &c, 0, &f, (size_t)stopped);
+    cr_assert_eq(sim_world_run(w, 30 * SIM_MIN), 0);
+    const sim_report_t *r = st_model_report(w, "exhaustion");
+    cr_assert_not_null(r);
+    const char *want = stopped ? "MTA: disabled (MTA Stacks stopped), 1 gateway out thread,"
+                               : "MTA: enabled, 1 gateway out thread,";
+    cr_assert_not_null(strstr(r->text, want), "%s", r->text);
+    cr_assert_eq(st_metric(w, "mta.enabled"), !stopped);
+    st_end(w, inst);
+  }
 }
 
 /* ---- the version store ----------------------------------------------------------------- */

@@ -262,7 +262,10 @@ static int get_scenario(rd_t *r, scn_scenario_t **out, char *why, size_t n) {
     scn_diag_t diag;
     scn_diag_init(&diag);
     if (scn_load_buffer(file, text, ntext, &lo, out, &diag) == 0) rc = 0;
-    else snprintf(why, n, "%s does not load here", file);
+    else { /* the first message: a file it names is not here, say */
+      const char *d = diag.text ? diag.text : "";
+      snprintf(why, n, "%s does not load here: %.*s", file, (int)strcspn(d, "\n"), d);
+    }
     scn_diag_free(&diag);
   }
   for (size_t i = 0; sets && i < nsets; i++) free(sets[i]);

@@ -20,6 +20,8 @@ void cli_run_args_init(void *p) {
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   a->run.jobs = ncpu > 0 ? (int)ncpu : 1; /* variants at once; --jobs overrides */
   a->wall_limit = -1;
+  a->perfmon_server = CLI_PERFMON_SERVER;
+  a->perfmon_start = CLI_PERFMON_START;
 }
 
 static int parse_seed(const char *val, void *target, char *why, size_t nwhy) {

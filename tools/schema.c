@@ -48,6 +48,51 @@ static const char *models_of(const char *path, char *buf, size_t n) {
   return buf;
 }
 
+/* The versions of the models that have `path` as their version parameter
+ * (JSON values for an enum: numbers as numbers) into buf; 0 when none. */
+static int version_enum(const char *path, char *buf, size_t n) {
+  size_t nm;
+  const sim_model_t *const *models = scn_models(&nm);
+  buf[0] = 0;
+  for (size_t m = 0; m < nm; m++) {
+    if (!models[m]->version_param || strcmp(models[m]->version_param, path)) continue;
+    for (const char *const *v = models[m]->versions; v && *v; v++) {
+      char *end;
+      size_t l = strlen(buf);
+      (void)strtod(*v, &end);
+      snprintf(buf + l, n - l, "%s%s%s%s", l ? ", " : "", *end ? "\"" : "", *v, *end ? "\"" : "");
+    }
+    return 1;
+  }
+  return 0;
+}
+
+/* " Only in store.version 2003." for a parameter of a part some versions of
+ * its model lack. */
+static void version_note(const char *path, char *buf, size_t n) {
+  size_t nm;
+  const sim_model_t *const *models = scn_models(&nm);
+  buf[0] = 0;
+  for (size_t m = 0; m < nm; m++) {
+    const sim_model_t *mo = models[m];
+    if (!mo->versions || !mo->param_versions) continue;
+    uint32_t all = 0;
+    for (int k = 0; mo->versions[k] && k < 32; k++) all |= UINT32_C(1) << k;
+    for (size_t i = 0; mo->params[i].path; i++) {
+      if (strcmp(mo->params[i].path, path) || (mo->param_versions[i] & all) == all) continue;
+      snprintf(buf, n, " Only in %s", mo->version_param);
+      for (int k = 0; mo->versions[k] && k < 32; k++)
+        if (mo->param_versions[i] & (UINT32_C(1) << k)) {
+          size_t l = strlen(buf);
+          snprintf(buf + l, n - l, " %s", mo->versions[k]);
+        }
+      size_t l = strlen(buf);
+      snprintf(buf + l, n - l, ".");
+      return;
+    }
+  }
+}
+
 static const char *ref_of(sim_ptype_t t) {
   switch (t) {
   case SIM_P_DURATION: return "duration";
@@ -64,7 +109,9 @@ static void leaf(FILE *f, const entry_t *e, int ind) {
   const sim_param_t *p = e->p;
   char desc[1200], lo[64], hi[64], own[200];
   snprintf(desc, sizeof desc, "%s", p->doc ? p->doc : "");
-  if (p->min != 0 || p->max != 0) {
+  char venum[300];
+  int is_version = version_enum(p->path, venum, sizeof venum);
+  if ((p->min != 0 || p->max != 0) && !is_version) {
     scn_param_format_base(p, p->min, lo, sizeof lo);
     scn_param_format_base(p, p->max, hi, sizeof hi);
     size_t l = strlen(desc);
@@ -72,12 +119,15 @@ static void leaf(FILE *f, const entry_t *e, int ind) {
     else snprintf(desc + l, sizeof desc - l, " Range %s to %s.", lo, hi);
   }
   if (strcmp(e->owner, "scenario")) {
+    char note[200];
+    version_note(p->path, note, sizeof note);
     size_t l = strlen(desc);
-    snprintf(desc + l, sizeof desc - l, " Model: %s.", models_of(p->path, own, sizeof own));
+    snprintf(desc + l, sizeof desc - l, "%s Model: %s.", note, models_of(p->path, own, sizeof own));
   }
   fprintf(f, "{");
   const char *ref = ref_of(p->type);
-  if (ref) fprintf(f, "\"$ref\": \"#/$defs/%s\"", ref);
+  if (is_version) fprintf(f, "\"enum\": [%s]", venum);
+  else if (ref) fprintf(f, "\"$ref\": \"#/$defs/%s\"", ref);
   else if (p->type == SIM_P_INT) {
     fprintf(f, "\"type\": \"integer\"");
     if (p->min != 0 || p->max != 0) fprintf(f, ", \"minimum\": %.15g", p->min);

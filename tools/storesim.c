@@ -35,6 +35,31 @@ static const cli_opt_t opt_metrics = {
     .help = "metric time series as CSV (scenario,variant,time_s,metric,value)",
     .type = CLI_STR,
     .off = RUN_OFF(metrics_path)};
+static const cli_opt_t opt_perfmon = {
+    .name = "perfmon",
+    .arg = "FILE",
+    .help = "the Performance Monitor counters (docs/metrics.md) as a Performance Monitor CSV log "
+            "(PDH-CSV 4.0: one \"\\\\SERVER\\Object(Instance)\\Counter\" column each, one row "
+            "per sample interval) that Perfmon, relog and PAL open; one scenario; with several "
+            "variants one file per variant, FILE with .VARIANT before its extension (out.csv -> "
+            "out.without_fix.csv, out.with_fix.csv), or --variant for one",
+    .type = CLI_STR,
+    .off = RUN_OFF(perfmon_path)};
+static const cli_opt_t opt_perfmon_server = {
+    .name = "perfmon-server",
+    .arg = "NAME",
+    .help = "the computer name of --perfmon's counter paths (default " CLI_PERFMON_SERVER ")",
+    .type = CLI_FN,
+    .parse = cli_parse_perfmon_server,
+    .off = RUN_OFF(perfmon_server)};
+static const cli_opt_t opt_perfmon_start = {
+    .name = "perfmon-start",
+    .arg = "DATE",
+    .help = "the date and time (UTC) virtual time 0 is mapped onto in --perfmon's timestamps, "
+            "\"YYYY-MM-DD HH:MM:SS\" (default \"2006-08-01 00:00:00\"; never the wall clock)",
+    .type = CLI_FN,
+    .parse = cli_parse_perfmon_start,
+    .off = RUN_OFF(perfmon_start)};
 static const cli_opt_t opt_verbose = {
     .name = "verbose",
     .abbr = 'v',
@@ -100,10 +125,12 @@ static const cli_cmd_t cli_cmd_run = {
              "each and a total. -v prints the full table of every metric instead.",
     .opts = (const cli_opt_t *const[]){&cli_opt_variant, &cli_opt_seed, &cli_opt_sched,
                                        &cli_opt_duration, &cli_opt_set, &opt_trace, &opt_metrics,
+                                       &opt_perfmon, &opt_perfmon_server, &opt_perfmon_start,
                                        &opt_json, &opt_verbose, &cli_opt_jobs, NULL},
     .notes = "A FILE '-' is read from standard input; an output FILE '-' is standard output. "
              "Output files are replaced whole when complete (docs/scenarios.md, \"Output "
-             "files\").",
+             "files\"). A --perfmon log is written only for a variant that ran to its end, and "
+             "not at all when the run is interrupted; '-' takes one variant.",
     .exit = "0 all expectations passed, 1 an expectation failed, 2 usage, input or output "
             "error, 3 internal error, 130 interrupted",
     .min_args = 1,
@@ -199,6 +226,36 @@ static const cli_prog_t prog = {
                 "docs/store-model.md (the model), docs/metrics.md (every metric), README.md."};
 
 /* ---- run --------------------------------------------------------------------------------- */
+/* run --perfmon: one log per variant that ran to its end, each whole or not
+ * at all. Returns 0, or EXIT_USAGE having said why on stderr. */
+static int write_perfmon(const cli_run_args_t *c, const scn_result_t *r) {
+  int rc = 0, one = c->run.variant != NULL || r->nvariants == 1;
+  for (size_t i = 0; i < r->nvariants; i++) {
+    const scn_variant_res_t *vr = &r->variants[i];
+    char path[4096];
+    if (!vr->ran) continue; /* not selected */
+    if (cli_perfmon_path(c->perfmon_path, vr->v->name, one, path, sizeof path)) {
+      fprintf(stderr, "%s: error: path too long\n", c->perfmon_path);
+      rc = EXIT_USAGE;
+      continue;
+    }
+    if (vr->incomplete) {
+      fprintf(stderr, "%s: error: not written: variant %s did not run to its end\n", path,
+              vr->v->name);
+      rc = EXIT_USAGE;
+      continue;
+    }
+    cli_outfile_t o = {0};
+    if (cli_out_open(&o, path)) {
+      rc = EXIT_USAGE;
+      continue;
+    }
+    cli_print_perfmon(o.f, vr, c->perfmon_server, c->perfmon_start);
+    if (cli_out_close(&o, 1)) rc = EXIT_USAGE;
+  }
+  return rc;
+}
+
 static int cmd_run(void *opts, char **args, size_t nargs) {
   cli_run_args_t *c = opts;
   cli_files_t files = {0};
@@ -215,9 +272,13 @@ static int cmd_run(void *opts, char **args, size_t nargs) {
     rc = EXIT_USAGE;
     goto done;
   }
+  if (c->perfmon_path && files.n != 1) {
+    rc = cli_usage_error("run", "--perfmon writes the log of one scenario (%zu given)", files.n);
+    goto done;
+  }
   if (metrics.f) fputs("scenario,variant,time_s,metric,value\n", metrics.f);
   c->run.trace = trace.f;
-  c->run.keep_series = metrics.f != NULL;
+  c->run.keep_series = metrics.f != NULL || c->perfmon_path != NULL;
   cli_progress_attach(&c->run);
   scn_interrupt_install();
   for (size_t i = 0; i < files.n && !scn_interrupted(); i++) {
@@ -233,6 +294,14 @@ static int cmd_run(void *opts, char **args, size_t nargs) {
       continue;
     }
     scn_diag_free(&diag);
+    if (c->perfmon_path && !strcmp(c->perfmon_path, "-") && !c->run.variant && s->nvariants > 1) {
+      rc = cli_usage_error("run",
+                           "--perfmon -: standard output takes one variant's log (%s has %zu): "
+                           "add --variant NAME, or give a FILE (one per variant)",
+                           files.v[i], s->nvariants);
+      scn_scenario_free(s);
+      goto done;
+    }
     scn_result_t *r = scn_run(s, &c->run);
     if (!r) {
       fprintf(stderr, "%s: error: out of host memory\n", files.v[i]);
@@ -253,6 +322,10 @@ static int cmd_run(void *opts, char **args, size_t nargs) {
     }
     if (metrics.f) cli_print_csv(metrics.f, r);
     fflush(stdout);
+    if (c->perfmon_path && !r->interrupted && !scn_interrupted()) {
+      int prc = write_perfmon(c, r);
+      if (prc > worst) worst = prc;
+    }
     if (r->status > worst) worst = r->status;
     if (r->interrupted) interrupted = 1;
     scn_result_free(r);

@@ -23,6 +23,9 @@ typedef struct cli_run_args {
   scn_run_opts_t run;                    /* --variant, --seed, --sched, --duration, --jobs */
   cli_list_t sets;                       /* --set */
   const char *trace_path, *metrics_path; /* run --trace, --metrics */
+  const char *perfmon_path;              /* run --perfmon */
+  const char *perfmon_server;            /* run --perfmon-server (default CLI_PERFMON_SERVER) */
+  int64_t perfmon_start;                 /* run --perfmon-start: seconds since 1970, UTC */
   const char *output, *dot_dir;          /* report, trace, explain: -o, --dot */
   cli_seeds_t seeds;                     /* check --seeds */
   double wall_limit;                     /* check --wall-limit (< 0: not given) */
@@ -99,6 +102,27 @@ static inline const char *cli_s(size_t n) { return n == 1 ? "" : "s"; }
 void cli_print_json(FILE *f, const scn_result_t *r);
 /* Rows "scenario,variant,time_s,metric,value" of every kept series. */
 void cli_print_csv(FILE *f, const scn_result_t *r);
+/* ---- run --perfmon (tools/perfmon.c) ---- */
+/* The defaults: the computer name in counter paths, and the date virtual
+ * time 0 is mapped onto (2006-08-01 00:00:00 UTC, seconds since 1970). */
+#define CLI_PERFMON_SERVER "STORESIM"
+#define CLI_PERFMON_START INT64_C(1154390400)
+/* cli_parse_fn of --perfmon-start ("YYYY-MM-DD HH:MM:SS", UTC) into an
+ * int64_t of seconds since 1970, and of --perfmon-server (a computer name)
+ * into a const char *. */
+int cli_parse_perfmon_start(const char *val, void *target, char *why, size_t nwhy);
+int cli_parse_perfmon_server(const char *val, void *target, char *why, size_t nwhy);
+/* The counters vr recorded (metrics named by a counter path). */
+size_t cli_perfmon_ncounters(const scn_variant_res_t *vr);
+/* Variant vr's counters (their kept series) as a Performance Monitor CSV log
+ * (PDH-CSV 4.0, UTC, CRLF): "\\server\Object(Instance)\Counter" columns,
+ * one row per sample interval stamped start + its virtual time. */
+void cli_print_perfmon(FILE *f, const scn_variant_res_t *vr, const char *server, int64_t start);
+/* The file of one variant's log: path itself when `one` variant is written
+ * (or path is "-"), else path with ".VARIANT" before its extension
+ * (out.csv -> out.without_fix.csv; no extension: out -> out.without_fix).
+ * Returns 0, or -1 when it does not fit in out[n]. */
+int cli_perfmon_path(const char *path, const char *variant, int one, char *out, size_t n);
 /* JSON Schema / Markdown reference generated from the parameter tables. */
 void cli_print_schema(FILE *f);
 void cli_print_markdown(FILE *f);

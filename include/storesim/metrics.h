@@ -56,6 +56,31 @@ double sim_metric_quantile(const sim_metric_t *m, double q);
 const double *sim_metric_series(const sim_metric_t *m, size_t *n);
 sim_time_t sim_world_sample_interval(const sim_world_t *w);
 
+/* ---- derived metrics: a metric read the way a monitoring tool samples it ---- */
+/* How a derived metric follows its source, at each sample interval. */
+typedef enum sim_derive {
+  SIM_DERIVE_VALUE, /* the source's value at the sample instant (a sample metric: its last value) */
+  SIM_DERIVE_RATE,  /* the source's increase over the interval, per second (a counter) */
+  SIM_DERIVE_MEAN,  /* the source's time-weighted mean over the interval (a gauge) */
+} sim_derive_t;
+
+/* Declares derived metrics: each metric whose name matches `pattern`,
+ * registered before or after this call, gets a gauge named `name` with
+ * `unit`, set at every sample interval to factor x the derivation `how` of
+ * the source. A "<x>" segment of the pattern matches one segment without a
+ * dot, and a "<x>" in `name` is replaced by what it matched
+ * ("proc.<name>.mem_bytes" -> "\Process(<name>)\Private Bytes"). A derived
+ * metric is registered right after its source (listing order stays
+ * deterministic) and its values are its samples only: min, max and mean
+ * (also twmean: the samples are equally spaced) are over the sampled values,
+ * final is the last one, count how many were taken (0 without a sample
+ * interval). Misuse aborts: an empty pattern or name, a "<x>" in name and
+ * none in the pattern, a derived name that is already a metric. */
+void sim_metric_derive(sim_world_t *w, const char *pattern, const char *name, sim_derive_t how,
+                       double factor, const char *unit);
+/* The metric m is derived from (sim_metric_derive), or NULL. */
+const sim_metric_t *sim_metric_source(const sim_metric_t *m);
+
 #ifdef __cplusplus
 }
 #endif

@@ -61,7 +61,10 @@ typedef enum sim_ptype {
   SIM_P_DIST_TIME, /* sim_dist_t over durations; "exp(20s)" */
   SIM_P_DIST_SIZE, /* sim_dist_t over sizes; "lognormal(50KiB, 1.0)" */
   SIM_P_DIST_NUM,  /* sim_dist_t over plain numbers */
-  SIM_P_STRING     /* char * (owned by the config) */
+  SIM_P_STRING,    /* char * (owned by the config) */
+  SIM_P_FILE       /* char *, a path (owned): in a scenario file relative to
+                      the file's directory, in --set to the working
+                      directory; the loader checks that it can be read */
 } sim_ptype_t;
 
 typedef struct sim_param {
@@ -86,6 +89,21 @@ typedef struct sim_fault {
 } sim_fault_t;
 
 /* ---- what a model says about itself ----------------------------------------- */
+/* The Performance Monitor counter a metric stands for: every run records it
+ * as a derived metric (sim_metric_derive) named by the counter's path without
+ * the machine, "\Object\Counter" or "\Object(Instance)\Counter" (a
+ * family's "<x>" is the instance: "\Process(<name>)\Private Bytes"), sampled
+ * the way Performance Monitor samples it: `how` (the value at the sample
+ * instant, a /sec rate over the interval, the mean over the interval)
+ * times `factor`, in `unit`. */
+typedef struct sim_counter_desc {
+  const char *path; /* NULL: no counter */
+  sim_derive_t how;
+  double factor;
+  const char *unit;
+  const char *doc; /* what differs from the metric, if anything (one line, or NULL) */
+} sim_counter_desc_t;
+
 /* One metric a model publishes. A family of metrics is written with one
  * placeholder segment in angle brackets: "tasks.busy.<kind>" stands for
  * tasks.busy.flush, tasks.busy.rpc, ... */
@@ -94,6 +112,7 @@ typedef struct sim_metric_desc {
   sim_metric_kind_t kind;
   const char *unit; /* as registered: "", "ms", "s", "B", "%" */
   const char *doc;  /* one line */
+  sim_counter_desc_t counter; /* its Performance Monitor counter, if it has one */
 } sim_metric_desc_t;
 
 #define SIM_PLOT_MAX_METRICS 4
@@ -149,6 +168,22 @@ struct sim_model {
   void (*finish)(void *inst);
   void (*destroy)(void *inst);
   const void *impl; /* the model's own data (the store: its mechanism table) */
+  /* Versions of the model, when its parts differ between versions of the
+   * product it models (the store: Exchange 2003 and Exchange 5.5); NULL when
+   * it has one. `version_param` is the path of the parameter that selects
+   * one for a whole scenario: its value, as scn_param_format writes it, is
+   * one of `versions` (their names, NULL-terminated, at most 32; the store's
+   * is a number, so that `store.version: 5.5` is plain YAML). Per row of
+   * `params` and `faults` and per entry of `fixes`, a bit set over
+   * `versions` of the versions it exists in (bit v: versions[v]); a NULL
+   * table means every row exists in every version. The scenario layer
+   * rejects a key, fault or fix of a part the chosen version does not have,
+   * at its line and column. */
+  const char *version_param;
+  const char *const *versions;
+  const uint32_t *param_versions;
+  const uint32_t *fault_versions;
+  const uint32_t *fix_versions;
 };
 
 #ifdef __cplusplus

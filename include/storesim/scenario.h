@@ -270,8 +270,25 @@ const sim_model_t *scn_model_find(const char *name);
  * plots. */
 const sim_model_part_t *scn_world_part(void);
 /* The description of metric `name`: from m's parts (m may be NULL), then
- * from scn_world_part(); NULL when nothing describes it. */
+ * from scn_world_part(); NULL when nothing describes it. A counter path
+ * (scn_is_counter) is described as the gauge every run records for it, in
+ * the counter's unit (NULL when no metric row declares it; the description
+ * stays valid for the life of the process). */
 const sim_metric_desc_t *scn_metric_desc(const sim_model_t *m, const char *name);
+/* Performance Monitor counters (sim_metric_desc_t.counter): every metric
+ * described with one is recorded, in every run, under the counter's path
+ * as well ("\MSExchangeIS\RPC Averaged Latency", a derived gauge sampled
+ * the way Performance Monitor samples the counter). scn_counters_attach
+ * declares them in w for model m (NULL: the world part's only); the runner
+ * calls it before the model's create. */
+void scn_counters_attach(sim_world_t *w, const sim_model_t *m);
+/* True when `name` is a counter path (it starts with a backslash): metric
+ * names never do. */
+static inline int scn_is_counter(const char *name) { return name && name[0] == '\\'; }
+/* The description of the metric whose counter is `counter` (a counter path,
+ * its family instance filled in: "\Process(store)\Private Bytes"), from m's
+ * parts (m may be NULL) and the world part; NULL when none. */
+const sim_metric_desc_t *scn_counter_metric(const sim_model_t *m, const char *counter);
 /* The value of parameter `path` (a scenario key or a model parameter) for
  * variant v with world w, as a quantity with its unit: 0, or -1 with
  * "unknown parameter '$path'" in err. For expectations' $path references. */

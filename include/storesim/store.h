@@ -57,6 +57,16 @@ enum {
   STORE_NFAULTS
 };
 
+/* Store versions, the values of store.version in this order (the model's
+ * `versions`): each mechanism of the table says in which it exists
+ * (store_mech_t.versions, sim/store/model.c). 2003 is the default. */
+enum {
+  STORE_VERSION_2003 = 0, /* Exchange 2003: SMTP service and local delivery, OWA 2003 */
+  STORE_VERSION_55 = 1,   /* Exchange 5.5: Internet Mail Service, POP3/IMAP4/NNTP via IMAIL */
+  STORE_NVERSIONS
+};
+#define STORE_VERSION_BIT(v) (UINT32_C(1) << (v))
+
 /* The range of store.tasks. */
 #define STORE_TASKS_MAX 4096
 
@@ -77,6 +87,7 @@ const char *store_strerror(int rc);
  * Durations are virtual ns, sizes bytes, rates per second. */
 typedef struct store_config {
   /* store */
+  double version;                /* store.version: 2003 or 5.5 (STORE_VERSION_*) */
   int64_t tasks;                 /* worker tasks in the pool */
   int64_t rpc_limit;             /* concurrent RPCs before refusing */
   int64_t gateway_out_threads;   /* MTA gateway out threads (0: MTA off) */
@@ -145,6 +156,9 @@ typedef struct store_config {
   sim_dist_t imail_locked_cpu;   /* CPU holding both */
   int64_t imail_ims_threads;     /* IMS inbound conversion threads */
   int64_t imail_protocol_threads;/* POP3/IMAP4 protocol threads */
+  /* Exchange 5.5: the IMS outbound queue (ims.c) */
+  double ims_outbound_rate;     /* messages to the Internet per second */
+  int64_t ims_outbound_threads; /* IMS outbound conversion threads */
 } store_config_t;
 
 /* The store model, assembled from its mechanism table on first use (safe

@@ -257,7 +257,20 @@ struct sim_metric {
   bool sorted;
   struct sim__sketch *sketch; /* past SIM__SAMPLES_EXACT: the values' histogram */
   bool initial; /* only the registration value so far, held for no time */
+  /* A derived metric (sim_metric_derive): set from src at each sample. */
+  sim_metric_t *src;
+  sim_derive_t how;
+  double factor;
+  double d_prev;       /* src's value (RATE) or integral (MEAN) at the last sample */
+  sim_time_t d_prev_t; /* when */
 };
+
+/* A rule of sim_metric_derive: every metric matching pattern gets a derived one. */
+typedef struct sim__derive_rule {
+  char *pattern, *name, *unit;
+  sim_derive_t how;
+  double factor;
+} sim__derive_rule_t;
 
 /* A sample metric keeps its values exactly up to SIM__SAMPLES_EXACT of
  * them, then a histogram of logarithmic buckets (the DDSketch idea, Masson
@@ -418,6 +431,8 @@ struct sim_world {
   size_t nmetrics, capmetrics;
   uint32_t *metric_slots;
   size_t nmetric_slots;
+  sim__derive_rule_t *derive_rules;
+  size_t nderive_rules;
   sim_time_t next_sample;
   size_t nsamples_taken;
 #if SIM_KCHECK

@@ -3,6 +3,11 @@
  * percentiles), sampled into time series at a fixed virtual interval.
  * Metrics are found by name through an open-addressing table whose order is
  * never used for output: listings follow registration order.
+ *
+ * Derived metrics (sim_metric_derive) are gauges set only at sample
+ * instants, from a source registered before them: so the sampling loop,
+ * which follows registration order, has already seen the source when it
+ * reaches one. Their summary is over their samples (count = samples taken).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -42,15 +47,10 @@ sim_metric_t *sim_world_metric_find(const sim_world_t *w, const char *name) {
   return NULL;
 }
 
-sim_metric_t *sim_metric(sim_world_t *w, const char *name,
-                         sim_metric_kind_t kind, const char *unit) {
-  sim_metric_t *m = sim_world_metric_find(w, name);
-  if (m) {
-    if (m->kind != kind)
-      sim__die("sim_metric: '%s' already registered with another kind", name);
-    return m;
-  }
-  m = sim__xcalloc(1, sizeof *m);
+/* Registers a new metric named `name` (not yet one). */
+static sim_metric_t *metric_new(sim_world_t *w, const char *name, sim_metric_kind_t kind,
+                                const char *unit) {
+  sim_metric_t *m = sim__xcalloc(1, sizeof *m);
   m->w = w;
   m->name = sim__xstrdup(name);
   m->unit = sim__xstrdup(unit ? unit : "");
@@ -78,6 +78,107 @@ sim_metric_t *sim_metric(sim_world_t *w, const char *name,
     m->count = 1;
     m->initial = kind == SIM_M_GAUGE;
   }
+  return m;
+}
+
+/* ---- derived metrics ---- */
+
+/* Whether name matches pat ("<x>" matches one segment without a dot); the
+ * segment "<x>" matched in *seg, *nseg (NULL, 0: none). */
+static int derive_match(const char *pat, const char *name, const char **seg, size_t *nseg) {
+  *seg = NULL;
+  *nseg = 0;
+  while (*pat && *name) {
+    if (*pat == '<') {
+      const char *e = strchr(pat, '>');
+      size_t n = strcspn(name, ".");
+      if (!e || n == 0) return 0;
+      *seg = name;
+      *nseg = n;
+      pat = e + 1;
+      name += n;
+    } else if (*pat++ != *name++) {
+      return 0;
+    }
+  }
+  return !*pat && !*name;
+}
+
+/* What a derivation takes the difference of: a counter's value (RATE), a
+ * gauge's integral of value dt (MEAN). */
+static double derive_level(const sim_metric_t *src, sim_derive_t how) {
+  if (how == SIM_DERIVE_MEAN) return src->tw_acc + src->value * (double)(src->w->now - src->last_t);
+  return src->value;
+}
+
+static void derive_apply(sim_world_t *w, sim_metric_t *src, const sim__derive_rule_t *r) {
+  const char *seg;
+  size_t nseg;
+  if (src->src || !derive_match(r->pattern, src->name, &seg, &nseg)) return;
+  char name[512];
+  const char *lt = strchr(r->name, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+  if (lt && gt && seg)
+    snprintf(name, sizeof name, "%.*s%.*s%s", (int)(lt - r->name), r->name, (int)nseg, seg, gt + 1);
+  else snprintf(name, sizeof name, "%s", r->name);
+  if (sim_world_metric_find(w, name))
+    sim__die("sim_metric_derive: '%s' (from '%s') is already a metric", name, src->name);
+  sim_metric_t *m = metric_new(w, name, SIM_M_GAUGE, r->unit);
+  m->src = src;
+  m->how = r->how;
+  m->factor = r->factor;
+  m->min = INFINITY; /* its values are its samples: none yet */
+  m->max = -INFINITY;
+  m->count = 0;
+  m->initial = false;
+  m->d_prev = derive_level(src, r->how);
+  m->d_prev_t = w->now;
+}
+
+void sim_metric_derive(sim_world_t *w, const char *pattern, const char *name, sim_derive_t how,
+                       double factor, const char *unit) {
+  if (!pattern || !*pattern || !name || !*name)
+    sim__die("sim_metric_derive: empty pattern or name");
+  if (strchr(name, '<') && !strchr(pattern, '<'))
+    sim__die("sim_metric_derive: '%s' has a placeholder and '%s' none", name, pattern);
+  if (how != SIM_DERIVE_VALUE && how != SIM_DERIVE_RATE && how != SIM_DERIVE_MEAN)
+    sim__die("sim_metric_derive: '%s': unknown derivation %d", name, (int)how);
+  w->derive_rules =
+      sim__xrealloc(w->derive_rules, (w->nderive_rules + 1) * sizeof *w->derive_rules);
+  sim__derive_rule_t *r = &w->derive_rules[w->nderive_rules++];
+  r->pattern = sim__xstrdup(pattern);
+  r->name = sim__xstrdup(name);
+  r->unit = sim__xstrdup(unit ? unit : "");
+  r->how = how;
+  r->factor = factor;
+  for (size_t i = 0, n = w->nmetrics; i < n; i++) derive_apply(w, w->metrics[i], r);
+}
+
+const sim_metric_t *sim_metric_source(const sim_metric_t *m) { return m->src; }
+
+/* A derived metric's value at a sample instant. */
+static double derive_sample(sim_metric_t *m) {
+  const sim_metric_t *src = m->src;
+  sim_time_t now = m->w->now, dt = now - m->d_prev_t;
+  double v = src->value;
+  if (m->how != SIM_DERIVE_VALUE) {
+    double level = derive_level(src, m->how);
+    if (dt > 0) v = (level - m->d_prev) / (double)dt;
+    if (m->how == SIM_DERIVE_RATE) v = dt > 0 ? v * (double)SIM_SEC : 0;
+    m->d_prev = level;
+  }
+  m->d_prev_t = now;
+  return v * m->factor;
+}
+
+sim_metric_t *sim_metric(sim_world_t *w, const char *name, sim_metric_kind_t kind,
+                         const char *unit) {
+  sim_metric_t *m = sim_world_metric_find(w, name);
+  if (m) {
+    if (m->kind != kind) sim__die("sim_metric: '%s' already registered with another kind", name);
+    return m;
+  }
+  m = metric_new(w, name, kind, unit);
+  for (size_t i = 0; i < w->nderive_rules; i++) derive_apply(w, m, &w->derive_rules[i]);
   return m;
 }
 
@@ -320,6 +421,8 @@ void sim_metric_summarize(const sim_metric_t *mc, sim_metric_summary_t *s) {
     s->p99 = sim_metric_quantile(m, 0.99);
     s->twmean = s->mean;
     s->final = m->value;
+  } else if (m->src) {
+    s->twmean = s->mean; /* equally spaced samples */
   } else {
     sim_time_t now = m->w->now;
     double acc = m->tw_acc + m->value * (double)(now - m->last_t);
@@ -344,7 +447,10 @@ void sim__metrics_sample(sim_world_t *w) {
   for (size_t i = 0; i < w->nmetrics; i++) {
     sim_metric_t *m = w->metrics[i];
     double v = m->value;
-    if (m->kind == SIM_M_SAMPLE) {
+    if (m->src) { /* after its source: what the source did up to now */
+      v = m->value = derive_sample(m);
+      observe_value(m);
+    } else if (m->kind == SIM_M_SAMPLE) {
       /* mean of the values observed in this interval; the previous point
        * when there were none */
       if (m->win_n)
@@ -383,4 +489,10 @@ void sim__metrics_free(sim_world_t *w) {
   }
   free(w->metrics);
   free(w->metric_slots);
+  for (size_t i = 0; i < w->nderive_rules; i++) {
+    free(w->derive_rules[i].pattern);
+    free(w->derive_rules[i].name);
+    free(w->derive_rules[i].unit);
+  }
+  free(w->derive_rules);
 }

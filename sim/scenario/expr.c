@@ -125,6 +125,7 @@ static int keyword(parser_t *p, const char *kw) {
 }
 
 static scn_expr_t *parse_or(parser_t *p);
+static scn_expr_t *parse_quoted_metric(parser_t *p);
 
 static scn_expr_t *bin(parser_t *p, enum op op, scn_expr_t *a, scn_expr_t *b, int pos) {
   scn_expr_t *e = (a && b) ? node(p, op, pos) : NULL;
@@ -254,6 +255,7 @@ static scn_expr_t *parse_atom(parser_t *p) {
   }
   if (isdigit((unsigned char)*s) || (*s == '.' && isdigit((unsigned char)s[1])))
     return parse_number(p);
+  if (*s == '\'') return parse_quoted_metric(p);
   if (*s == '$') {
     int n = 1;
     while (is_ident((unsigned char)s[n])) n++;
@@ -383,6 +385,56 @@ static scn_expr_t *parse_atom(parser_t *p) {
   if (!*s) perr(p, start, "unexpected end of expression");
   else perr(p, start, "unexpected '%s'", (char[]){*s, 0});
   return NULL;
+}
+
+/* 'NAME'.stat: a metric whose name is not a plain word, such as a
+ * Performance Monitor counter ('\MSExchangeIS\RPC Averaged Latency'.max,
+ * '\MSExchangeIS\RPC Num. of Slow Packets'.final). No escapes: the name is
+ * everything up to the next quote. */
+static scn_expr_t *parse_quoted_metric(parser_t *p) {
+  int start = p->pos;
+  const char *s = p->src + start + 1, *q = strchr(s, '\'');
+  if (!q) {
+    perr(p, start, "unterminated quoted metric name: expected a closing '");
+    return NULL;
+  }
+  if (q == s) {
+    perr(p, start, "empty quoted metric name");
+    return NULL;
+  }
+  int n = 0;
+  if (q[1] == '.')
+    while (is_ident((unsigned char)q[2 + n])) n++;
+  if (n == 0) {
+    perr(p, (int)(q + 1 - p->src), "'%.*s' is not a metric reference: write '%.*s'.stat, e.g. .max",
+         (int)(q - s), s, (int)(q - s), s);
+    return NULL;
+  }
+  int st;
+  for (st = 0; st < SCN_ST__N; st++)
+    if ((int)strlen(stat_names[st]) == n && !strncmp(q + 2, stat_names[st], (size_t)n)) break;
+  if (st == SCN_ST__N) {
+    char word[64], sug[200];
+    snprintf(word, sizeof word, "%.*s", n < 63 ? n : 63, q + 2);
+    scn_suggest(word, stat_names, SCN_ST__N, 1, sug, sizeof sug);
+    perr(p, (int)(q + 2 - p->src),
+         "unknown stat '%s' (nearest: %s; known: min max mean twmean final p50 p95 p99 count)",
+         word, sug);
+    return NULL;
+  }
+  scn_expr_t *e = node(p, E_METRIC, start);
+  if (!e) return NULL;
+  e->name = sim_strndup(s, (size_t)(q - s));
+  if (!e->name) {
+    perr(p, start, "out of host memory");
+    p->oom = 1;
+    scn_expr_free(e);
+    return NULL;
+  }
+  e->stat = (scn_stat_t)st;
+  p->pos = (int)(q + 2 + n - p->src);
+  e->end = p->pos;
+  return e;
 }
 
 static scn_expr_t *parse_unary(parser_t *p) {

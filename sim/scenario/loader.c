@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "storesim/alloc.h"
@@ -130,6 +131,7 @@ typedef struct ctx {
   scn_diag_t *diag;
   int oom;
   const sim_model_t *model; /* forced by scn_load_buffer_model, else NULL */
+  int version;              /* the scenario's model version (index), -1: none or unknown */
 } ctx_t;
 
 #define ERRAT(c, node, ...) \
@@ -299,6 +301,7 @@ static ynode_t *build_tree(ctx_t *c, const char *buf, size_t len) {
 /* Where parameters are written: the world table and the model table, each
  * over its own struct, with the node that last set each parameter. */
 typedef struct target {
+  const sim_model_t *model;
   const sim_param_t *tab[2];
   void *base[2];
   const ynode_t **setby[2];
@@ -313,6 +316,7 @@ static size_t table_len(const sim_param_t *t) {
 
 static int target_init(target_t *t, const sim_model_t *m, scn_world_cfg_t *w, void *cfg) {
   memset(t, 0, sizeof *t);
+  t->model = m;
   t->tab[0] = world_params;
   t->base[0] = w;
   t->tab[1] = m->params;
@@ -377,6 +381,81 @@ static void suggest_key(const target_t *t, const char *prefix, const char *word,
   if (scn_suggest(word, cands, n, 0, sug, sizeof sug)) snprintf(buf, nbuf, " (did you mean %s?)", sug);
 }
 
+/* ---- model versions ---------------------------------------------------------------------- */
+/* A model with versions (sim_model_t.versions: the store's 2003 and 5.5) has
+ * parts that exist in some of them only. One parameter picks the version
+ * for the whole scenario; a key, fault or fix of a part the version lacks
+ * is an error at its line and column. */
+
+/* The row of the model's version parameter in its table, or -1. */
+static long version_row(const sim_model_t *m) {
+  if (!m || !m->version_param || !m->versions) return -1;
+  for (long i = 0; m->params && m->params[i].path; i++)
+    if (!strcmp(m->params[i].path, m->version_param)) return i;
+  return -1;
+}
+
+/* The version a filled config selects (index into m->versions), or -1. */
+static int version_index(const sim_model_t *m, const void *cfg) {
+  long row = version_row(m);
+  if (row < 0) return -1;
+  char v[128];
+  scn_param_format(&m->params[row], (const char *)cfg + m->params[row].offset, v, sizeof v);
+  for (int k = 0; m->versions[k] && k < 32; k++)
+    if (!strcmp(v, m->versions[k])) return k;
+  return -1;
+}
+
+/* "2003" or "2003, 5.5": the versions of mask. */
+static void versions_text(const sim_model_t *m, uint32_t mask, char *buf, size_t n) {
+  buf[0] = 0;
+  for (int k = 0; m->versions[k] && k < 32; k++)
+    if (mask & (UINT32_C(1) << k)) {
+      size_t l = strlen(buf);
+      snprintf(buf + l, n - l, "%s%s", l ? ", " : "", m->versions[k]);
+    }
+}
+
+/* Whether `mask` (a row of the model's *_versions tables; NULL table: every
+ * version) holds the scenario's version; true when it has none. */
+static int in_version(const ctx_t *c, const uint32_t *table, size_t row) {
+  return c->version < 0 || !table || (table[row] & (UINT32_C(1) << c->version));
+}
+
+/* Parameter p of the model (row `row`) was written at node k (NULL: by
+ * --set `orig`): an error if its part is not in the scenario's version. */
+static void check_key_version(ctx_t *c, const sim_model_t *m, size_t row, const ynode_t *k,
+                              const char *orig, const char *where) {
+  if (in_version(c, m->param_versions, row)) return;
+  char has[200];
+  versions_text(m, m->param_versions[row], has, sizeof has);
+  if (k)
+    ERRAT(c, k, "'%s' is a key of %s %s only; this scenario has %s %s%s", m->params[row].path,
+          m->version_param, has, m->version_param, m->versions[c->version], where);
+  else
+    scn_diag_error(c->diag, "--set", 0, 0, "'%s': '%s' is a key of %s %s only; %s has %s %s", orig,
+                   m->params[row].path, m->version_param, has, c->file, m->version_param,
+                   m->versions[c->version]);
+}
+
+/* The version parameter was written (at node v, or by --set `orig`): its
+ * value must name a version. */
+static void check_version_value(ctx_t *c, const target_t *t, const sim_param_t *p,
+                                const void *field, const ynode_t *v, const char *orig) {
+  const sim_model_t *m = t->model;
+  long row = version_row(m);
+  if (row < 0 || p != &m->params[row]) return;
+  char val[128], all[200];
+  scn_param_format(p, field, val, sizeof val);
+  for (int k = 0; m->versions[k] && k < 32; k++)
+    if (!strcmp(val, m->versions[k])) return;
+  versions_text(m, UINT32_MAX, all, sizeof all);
+  if (v) ERRAT(c, v, "%s: no version '%s' (model '%s' has: %s)", p->path, val, m->name, all);
+  else
+    scn_diag_error(c->diag, "--set", 0, 0, "'%s': no version '%s' (model '%s' has: %s)", orig, val,
+                   m->name, all);
+}
+
 /* Parses text into parameter p (written at node v); host OOM sets c->oom
  * instead of filing an input error. */
 static void param_parse(ctx_t *c, const sim_param_t *p, const char *text, void *field,
@@ -385,6 +464,23 @@ static void param_parse(ctx_t *c, const sim_param_t *p, const char *text, void *
   int rc = scn_param_parse(p, text, field, err, sizeof err);
   if (rc == SIM_ENOMEM) c->oom = 1;
   else if (rc) ERRAT(c, v, "%s: %s", path, err);
+  else if (p->type == SIM_P_FILE && *(char **)field && **(char **)field) {
+    /* a path in the file is relative to the file's directory */
+    char *f = *(char **)field;
+    const char *slash = strrchr(c->file, '/');
+    if (f[0] != '/' && slash && strcmp(c->file, "<stdin>")) {
+      size_t dl = (size_t)(slash - c->file) + 1, n = dl + strlen(f) + 1;
+      char *full = sim_malloc(n);
+      if (!full) {
+        c->oom = 1;
+        return;
+      }
+      snprintf(full, n, "%.*s%s", (int)dl, c->file, f);
+      free(f);
+      *(char **)field = f = full;
+    }
+    if (access(f, R_OK)) ERRAT(c, v, "%s: cannot read '%s': %s", path, f, strerror(errno));
+  }
 }
 
 /* Writes node v into parameter p. */
@@ -455,7 +551,9 @@ static void walk_params(ctx_t *c, target_t *t, const char *prefix, const ynode_t
         continue;
       }
       *setby = k;
+      int nerr = c->diag->nerrors;
       assign(c, p, field, v, path);
+      if (c->diag->nerrors == nerr) check_version_value(c, t, p, field, v, NULL);
     } else if (is_prefix(t, path)) {
       if (v->kind == YN_MAP) walk_params(c, t, path, v, 0, where);
       else
@@ -500,6 +598,28 @@ static void apply_set(ctx_t *c, target_t *t, const char *key, const char *val,
   int rc = scn_param_parse(p, val, field, err, sizeof err);
   if (rc == SIM_ENOMEM) c->oom = 1;
   else if (rc) scn_diag_error(c->diag, "--set", 0, 0, "'%s': %s: %s", orig, key, err);
+  else if (p->type == SIM_P_FILE && *val && access(val, R_OK))
+    scn_diag_error(c->diag, "--set", 0, 0, "'%s': %s: cannot read '%s': %s", orig, key, val,
+                   strerror(errno));
+  else check_version_value(c, t, p, field, NULL, orig);
+}
+
+static int split_set(const char *s, char *variant, char *key, char *val, size_t n);
+
+/* Every model key set in t (in the file, and by the --set options of
+ * `variant`, "" for the base) must be of a part of the scenario's version. */
+static void check_keys_version(ctx_t *c, const target_t *t, const scn_load_opts_t *o,
+                               const char *variant, const char *where) {
+  const sim_model_t *m = t->model;
+  if (c->version < 0) return;
+  for (size_t i = 0; i < t->ntab[1]; i++)
+    if (t->setby[1][i]) check_key_version(c, m, i, t->setby[1][i], NULL, where);
+  for (size_t q = 0; o && q < o->nsets; q++) {
+    char vn[256], key[256], val[256];
+    if (split_set(o->sets[q], vn, key, val, sizeof key) || strcmp(vn, variant)) continue;
+    for (size_t i = 0; i < t->ntab[1]; i++)
+      if (!strcmp(t->tab[1][i].path, key)) check_key_version(c, m, i, NULL, o->sets[q], where);
+  }
 }
 
 /* Splits "[variant:]key=value". Returns 0 or -1 (malformed). */
@@ -645,7 +765,15 @@ static void load_faults(ctx_t *c, scn_scenario_t *s, const ynode_t *fl) {
           if (!strcmp(fk[q].name, v->s)) out.kind = (int)q;
           if (nn < 64) names[nn++] = fk[q].name;
         }
-        if (out.kind < 0) {
+        if (out.kind >= 0 && !in_version(c, s->model->fault_versions, (size_t)out.kind)) {
+          char has[200];
+          versions_text(s->model, s->model->fault_versions[out.kind], has, sizeof has);
+          ERRAT(c, v, "fault '%s' is of a part of %s %s only; this scenario has %s %s", v->s,
+                s->model->version_param, has, s->model->version_param,
+                s->model->versions[c->version]);
+          out.kind = -2;
+        }
+        if (out.kind == -1) {
           char sug[300], all[600] = "";
           for (size_t q = 0; q < nn; q++) {
             size_t l = strlen(all);
@@ -788,6 +916,13 @@ static void load_variants(ctx_t *c, scn_scenario_t *s, const ynode_t *root, cons
                     nfixes > 2 ? " " : "", nfixes > 2 ? fixes[2] : "");
             else
               ERRAT(c, fx, "unknown fix '%s' (model '%s' has no fixes)", fx->s, s->model->name);
+          } else if (!in_version(c, s->model->fix_versions, q)) {
+            char has[200];
+            versions_text(s->model, s->model->fix_versions[q], has, sizeof has);
+            ERRAT(c, fx,
+                  "variant '%s': fix '%s' is of a part of %s %s only; this scenario has %s %s",
+                  k->s, fx->s, s->model->version_param, has, s->model->version_param,
+                  s->model->versions[c->version]);
           } else if (q < 64) {
             var->fixes |= (uint64_t)1 << q;
           }
@@ -827,6 +962,26 @@ static void load_variants(ctx_t *c, scn_scenario_t *s, const ynode_t *root, cons
       if (split_set(o->sets[q], vn, key, val, sizeof key) == 0 && vn[0] &&
           !strcmp(vn, var->name))
         apply_set(c, &t, key, val, o->sets[q]);
+    }
+    /* the version is the whole scenario's: a variant compares fixes, not
+     * products */
+    long vrow = version_row(s->model);
+    if (vrow >= 0 && c->version >= 0 && version_index(s->model, var->cfg) != c->version) {
+      const ynode_t *at = t.setby[1][vrow];
+      if (at)
+        ERRAT(c, at,
+              "variant '%s': %s is the whole scenario's (it selects the model's parts); "
+              "set it at the top, not in a variant",
+              k->s, s->model->version_param);
+      else
+        scn_diag_error(c->diag, "--set", 0, 0,
+                       "variant '%s': %s is the whole scenario's; set it for every variant "
+                       "(--set %s=...)",
+                       k->s, s->model->version_param, s->model->version_param);
+    } else {
+      char where[300];
+      snprintf(where, sizeof where, " (in variant '%s' set)", k->s);
+      check_keys_version(c, &t, o, var->name, where);
     }
     target_free(&t);
     check_world(c, &var->world, var->name);
@@ -1008,6 +1163,8 @@ static void load_tree(ctx_t *c, const ynode_t *root, const scn_load_opts_t *o,
     else if (!vn[0])
       apply_set(c, &t, key, val, o->sets[q]);
   }
+  c->version = version_index(s->model, cfg);
+  check_keys_version(c, &t, o, "", "");
   check_world(c, &s->world, NULL);
   load_faults(c, s, map_get(root, "faults"));
   if (c->diag->nerrors == 0) load_variants(c, s, root, cfg, o);
@@ -1028,7 +1185,7 @@ int scn_load_buffer(const char *name, const char *text, size_t len,
 
 int scn_load_buffer_model(const sim_model_t *model, const char *name, const char *text, size_t len,
                           const scn_load_opts_t *o, scn_scenario_t **out, scn_diag_t *diag) {
-  ctx_t c = {name, diag, 0, model};
+  ctx_t c = {name, diag, 0, model, -1};
   int nerr0 = diag->nerrors, rc = 0;
   scn_scenario_t *s = NULL;
   ynode_t *root = NULL;

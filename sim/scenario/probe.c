@@ -132,6 +132,7 @@ int scn_probe_metrics(const scn_scenario_t *s, scn_diag_t *diag) {
       rc = SIM_EINVAL;
       continue;
     }
+    scn_counters_attach(w, s->model);
     inst = s->model->create(s->model, w, v->cfg, v->fixes, s->faults, s->nfaults, err, sizeof err);
     if (!inst) {
       scn_diag_error(diag, s->file, 0, 0, "variant %s: model '%s' cannot start: %s", v->name,

@@ -587,7 +587,8 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
     scn_crash_leave();
     return;
   }
-  /* the model */
+  /* the model, its metrics also under their Performance Monitor counters */
+  scn_counters_attach(x.w, s->model);
   x.err[0] = 0;
   inst =
       s->model->create(s->model, x.w, v->cfg, v->fixes, s->faults, s->nfaults, x.err, sizeof x.err);

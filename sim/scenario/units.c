@@ -443,6 +443,7 @@ const char *scn_ptype_name(sim_ptype_t t) {
   case SIM_P_DIST_SIZE: return "distribution of sizes";
   case SIM_P_DIST_NUM: return "distribution of numbers";
   case SIM_P_STRING: return "string";
+  case SIM_P_FILE: return "file";
   }
   return "?";
 }
@@ -541,7 +542,8 @@ int scn_param_parse(const sim_param_t *p, const char *text, void *field,
     *f = d;
     return 0;
   }
-  case SIM_P_STRING: {
+  case SIM_P_STRING:
+  case SIM_P_FILE: {
     char *s = sim_strdup(text);
     if (!s) return OOM();
     free(*(char **)field);
@@ -564,7 +566,8 @@ void scn_param_format(const sim_param_t *p, const void *field, char *buf,
   case SIM_P_DIST_TIME:
   case SIM_P_DIST_SIZE:
   case SIM_P_DIST_NUM: sim_dist_format(field, (int)p->type, buf, n); break;
-  case SIM_P_STRING: {
+  case SIM_P_STRING:
+  case SIM_P_FILE: {
     const char *s = *(char *const *)field;
     snprintf(buf, n, "%s", s ? s : "");
     break;
@@ -585,7 +588,8 @@ double scn_param_number(const sim_param_t *p, const void *field, int *tdim,
   case SIM_P_DIST_TIME: *tdim = 1; return sim_dist_mean(field) / 1e9;
   case SIM_P_DIST_SIZE: *bdim = 1; return sim_dist_mean(field);
   case SIM_P_DIST_NUM: return sim_dist_mean(field);
-  case SIM_P_STRING: return 0;
+  case SIM_P_STRING:
+  case SIM_P_FILE: return 0;
   }
   return 0;
 }
@@ -593,7 +597,7 @@ double scn_param_number(const sim_param_t *p, const void *field, int *tdim,
 void scn_params_free(const sim_param_t *table, void *cfg) {
   for (const sim_param_t *p = table; p && p->path; p++) {
     char *f = (char *)cfg + p->offset;
-    if (p->type == SIM_P_STRING) {
+    if (p->type == SIM_P_STRING || p->type == SIM_P_FILE) {
       free(*(char **)f);
       *(char **)f = NULL;
     } else if (p->type == SIM_P_DIST_TIME || p->type == SIM_P_DIST_SIZE ||
@@ -628,7 +632,7 @@ void *scn_params_dup(const sim_param_t *table, const void *cfg, size_t size) {
   memcpy(c, cfg, size);
   for (p = table; p && p->path; p++) {
     char *f = c + p->offset;
-    if (p->type == SIM_P_STRING && *(char **)f) {
+    if ((p->type == SIM_P_STRING || p->type == SIM_P_FILE) && *(char **)f) {
       char *s = sim_strdup(*(char **)f);
       if (!s) goto fail;
       *(char **)f = s;
@@ -647,7 +651,7 @@ fail:
   /* the fields from p on still alias the original: detach them, free ours */
   for (; p->path; p++) {
     char *f = c + p->offset;
-    if (p->type == SIM_P_STRING) *(char **)f = NULL;
+    if (p->type == SIM_P_STRING || p->type == SIM_P_FILE) *(char **)f = NULL;
     else if (p->type == SIM_P_DIST_TIME || p->type == SIM_P_DIST_SIZE ||
              p->type == SIM_P_DIST_NUM)
       ((sim_dist_t *)f)->values = NULL;

@@ -318,4 +318,6 @@ const store_mech_t store_cache_mech = {
              .never = (const char *const[]){"cache.full_at", NULL}},
     .params = cache_params,
     .init = cache_init,
+    /* KB941060: the cache SMTP local delivery's MIME conversion fills (Exchange 2003) */
+    .versions = STORE_VERSION_BIT(STORE_VERSION_2003),
 };

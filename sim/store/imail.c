@@ -19,6 +19,14 @@
  * EnterCriticalSection), so it times out and its report lists what each
  * conversion holds and wants.
  *
+ * Store versions: IMAIL is part of both (the store's content converter);
+ * Q279798 is an Exchange 5.5 bug and its scenario runs on store.version 5.5,
+ * where the IMS also has an outbound queue (ims.c) whose messages take the
+ * outbound path (store__imail_conv_out) and no SMTP local delivery exists.
+ * On 2003 the inbound path is kept as it was (bad-day runs it there).
+ * Every completed conversion is counted per path: imail.conversions.
+ * ims_inbound, .read (POP3/IMAP4/NNTP), .ims_outbound (ims.c).
+ *
  * Inbound messages arrive at workload.imail.inbound_rate into the IMS queue
  * (accepted, not yet converted); store.imail.ims_threads IMS inbound threads
  * take them one at a time and convert each on a store task (store_call).
@@ -49,9 +57,9 @@
 enum { DIR_IN, DIR_OUT };
 enum { C_CONVERT, C_WANT_FIRST, C_HOLD_FIRST, C_HOLD_BOTH, C_DONE };
 
-typedef struct conv {
+typedef struct imail_conv {
   struct store_imail *im;
-  struct conv *next, *prev; /* holder table: active conversions */
+  struct imail_conv *next, *prev; /* holder table: active conversions */
   uint64_t id;
   int dir;
   int state;
@@ -60,9 +68,11 @@ typedef struct conv {
   sim_mutex_t *first, *second;
   sim_time_t convert_cpu, inner_cpu, locked_cpu;
   int queued;               /* inbound: counted in the IMS queue */
-  struct conv *qnext;       /* IMS queue / read queue link */
+  struct imail_conv *qnext; /* IMS queue / read queue link */
   sim_time_t arrived, deadline; /* outbound: the reader's */
   int abandoned, done, rc;  /* outbound: reader gave up; result */
+  sim_metric_t *counted;    /* imail.conversions.<path>, on completion */
+  const char *path;         /* for reports: "IMS inbound", "POP3/IMAP4 read", ... */
 } conv_t;
 
 struct store_imail {
@@ -89,6 +99,7 @@ struct store_imail {
   sim_metric_t *m_out_requests, *m_out_completed, *m_out_timeouts;
   sim_metric_t *m_out_failed, *m_active, *m_blocked, *m_latency;
   sim_metric_t *m_cycle_threads, *m_cycle_conv, *m_stuck;
+  sim_metric_t *m_conv_in, *m_conv_read; /* imail.conversions.ims_inbound, .read */
 };
 
 static const char *lock_name(sim_mutex_t *m) { return sim_mutex_name(m); }
@@ -163,6 +174,7 @@ static int convert(store_t *s, conv_t *c) {
   }
   c->state = C_DONE;
   active_remove(im, c);
+  if (rc == 0 && c->counted) sim_counter_add(c->counted, 1);
   if (rc == 0 && c->dir == DIR_IN) {
     sim_counter_add(im->m_in_converted, 1);
     if (c->queued) {
@@ -186,6 +198,8 @@ static conv_t *conv_new(struct store_imail *im, int dir, sim_rng_t *r) {
   conv_t *c = sim_xcalloc(1, sizeof *c);
   c->im = im;
   c->dir = dir;
+  c->counted = dir == DIR_IN ? im->m_conv_in : im->m_conv_read;
+  c->path = dir == DIR_IN ? "IMS inbound" : "POP3/IMAP4 read";
   c->convert_cpu = (sim_time_t)sim_dist_sample(&cfg->imail_convert_cpu, r);
   c->inner_cpu = (sim_time_t)sim_dist_sample(&cfg->imail_inner_cpu, r);
   c->locked_cpu = (sim_time_t)sim_dist_sample(&cfg->imail_locked_cpu, r);
@@ -362,6 +376,18 @@ static void clock_main(void *arg) {
   }
 }
 
+/* ---- for other components (ims.c) -------------------------------------------------- */
+
+store_imail_conv_t *store__imail_conv_out(store_t *s, sim_rng_t *r, sim_metric_t *counted) {
+  if (!s->imail) return NULL;
+  conv_t *c = conv_new(s->imail, DIR_OUT, r);
+  c->counted = counted;
+  c->path = "IMS outbound";
+  return c;
+}
+
+int store__imail_convert(store_t *s, store_imail_conv_t *c) { return convert(s, c); }
+
 /* ---- deadlock members ---------------------------------------------------------------- */
 
 /* Publishes the size of the first wait-for cycle the kernel reported and how
@@ -443,15 +469,14 @@ static void imail_report(store_t *s, void *self, char *buf, size_t n) {
     if (c->state == C_HOLD_FIRST)
       store__appendf(buf, n,
                      "  T%" PRIu64 " '%s' IMAIL %s conversion #%" PRIu64
-                     ": holds '%s', wants '%s'\n",
-                     c->thread, c->thread_name, dirs[c->dir], c->id,
-                     lock_name(c->first), lock_name(c->second));
+                     " (%s): holds '%s', wants '%s'\n",
+                     c->thread, c->thread_name, dirs[c->dir], c->id, c->path, lock_name(c->first),
+                     lock_name(c->second));
     else if (c->state == C_WANT_FIRST)
       store__appendf(buf, n,
                      "  T%" PRIu64 " '%s' IMAIL %s conversion #%" PRIu64
-                     ": holds nothing, wants '%s'\n",
-                     c->thread, c->thread_name, dirs[c->dir], c->id,
-                     lock_name(c->first));
+                     " (%s): holds nothing, wants '%s'\n",
+                     c->thread, c->thread_name, dirs[c->dir], c->id, c->path, lock_name(c->first));
   }
   sim_mutex_unlock(im->lock);
 }
@@ -486,7 +511,10 @@ static const store_component_t imail_component = {
 
 static int imail_init(store_t *s, char *err, size_t nerr) {
   const store_config_t *cfg = s->cfg;
-  if (cfg->imail_inbound_rate <= 0 && cfg->imail_outbound_rate <= 0) return 0;
+  /* IMAIL runs when something converts: its own inbound and read loads, or
+   * (Exchange 5.5) the IMS outbound queue of ims.c, built after it */
+  int ims_out = s->version == STORE_VERSION_55 && cfg->ims_outbound_rate > 0;
+  if (cfg->imail_inbound_rate <= 0 && cfg->imail_outbound_rate <= 0 && !ims_out) return 0;
   struct store_imail *im = sim_calloc(1, sizeof *im);
   if (!im) {
     if (err) snprintf(err, nerr, "out of host memory");
@@ -518,7 +546,10 @@ static int imail_init(store_t *s, char *err, size_t nerr) {
       sim_metric(w, "imail.cycle_threads", SIM_M_GAUGE, "");
   im->m_cycle_conv =
       sim_metric(w, "imail.cycle_conversions", SIM_M_GAUGE, "");
+  im->m_conv_in = sim_metric(w, "imail.conversions.ims_inbound", SIM_M_COUNTER, "");
+  im->m_conv_read = sim_metric(w, "imail.conversions.read", SIM_M_COUNTER, "");
   store_component_add(s, &imail_component, im);
+  s->imail = im;
   im->gen[0] = (struct igen){im, DIR_IN, cfg->imail_inbound_rate, {{0}}};
   im->gen[1] = (struct igen){im, DIR_OUT, cfg->imail_outbound_rate, {{0}}};
   store_rng(s, &im->gen[0].rng, "store.imail.inbound");
@@ -597,6 +628,10 @@ static const sim_metric_desc_t imail_metrics[] = {
     {"imail.cycle_conversions", SIM_M_GAUGE, "",
      "of those, conversions holding one critical section and wanting the other, by the model's own "
      "holder table"},
+    {"imail.conversions.ims_inbound", SIM_M_COUNTER, "",
+     "conversions IMAIL completed on the inbound path (MIME to MAPI: IMS inbound)"},
+    {"imail.conversions.read", SIM_M_COUNTER, "",
+     "conversions IMAIL completed for POP3/IMAP4/NNTP reads (MAPI to MIME)"},
     {NULL, 0, NULL, NULL}};
 
 static const sim_plot_desc_t imail_plots[] = {{"IMS queue", {"ims.queue"}}, {NULL, {NULL}}};

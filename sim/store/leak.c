@@ -327,9 +327,13 @@ static const sim_param_t leak_params[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL}};
 
 static const sim_metric_desc_t leak_metrics[] = {
-    {"machine.mem_available", SIM_M_SAMPLE, "B",
+    {"machine.mem_available",
+     SIM_M_SAMPLE,
+     "B",
      "machine memory not allocated by any simulated process, each sample interval (only with "
-     "`machine_memory`)"},
+     "`machine_memory`)",
+     {"\\Memory\\Available MBytes", SIM_DERIVE_VALUE, 1.0 / 1048576, "MiB",
+      "in MiB (Performance Monitor's MBytes), not rounded"}},
     {"mapiprog.calls", SIM_M_COUNTER, "", "OpenMsgStore calls of the program (process `mapiprog`)"},
     {"mapiprog.calls_ok", SIM_M_COUNTER, "", "calls that succeeded / failed"},
     {"mapiprog.calls_failed", SIM_M_COUNTER, "", "calls that succeeded / failed"},
@@ -380,4 +384,6 @@ const store_mech_t store_leak_mech = {
     .fault = leak_fault,
     .kinds = leak_kinds,
     .init = leak_init,
+    /* KB898782 is a bug of the Exchange 2003 MAPI client library */
+    .versions = STORE_VERSION_BIT(STORE_VERSION_2003),
 };

@@ -31,9 +31,30 @@
 #include "storesim/alloc.h"
 #include "store_int.h"
 
-const store_mech_t *const store_mechanisms[] = {
-    &store_core_mech,  &store_cache_mech, &store_mta_mech,  &store_smtp_mech,  &store_clients_mech,
-    &store_moves_mech, &store_spin_mech,  &store_leak_mech, &store_imail_mech, NULL};
+const store_mech_t *const store_mechanisms[] = {&store_core_mech,
+                                                &store_cache_mech,
+                                                &store_mta_mech,
+                                                &store_smtp_mech,
+                                                &store_clients_mech,
+                                                &store_moves_mech,
+                                                &store_spin_mech,
+                                                &store_leak_mech,
+                                                &store_imail_mech,
+                                                &store_ims_mech,
+                                                NULL};
+
+/* The store versions (store.version), in STORE_VERSION_* order; the first
+ * is the default. Which parts each has is in the descriptors
+ * (store_mech_t.versions): Exchange 2003 has SMTP local delivery, the MTA's
+ * transit flush, Move Mailbox and the KB9xxxxx mechanisms; Exchange 5.5 has
+ * the Internet Mail Service's outbound queue (ims.c); both have the core, the
+ * MAPI and OWA clients and IMAIL (imail.c). */
+static const char *const store_versions[] = {"2003", "5.5", NULL};
+#define ALL_VERSIONS ((UINT32_C(1) << STORE_NVERSIONS) - 1)
+
+static uint32_t mech_versions(const store_mech_t *mc) {
+  return mc->versions ? mc->versions & ALL_VERSIONS : ALL_VERSIONS;
+}
 
 #define ALIGN16(n) (((n) + 15) & ~(size_t)15)
 
@@ -52,6 +73,7 @@ struct store_assembly {
   sim_fault_kind_t *faults;
   const char **fixes;
   const sim_model_part_t **parts;
+  uint32_t *param_versions, *fault_versions, *fix_versions; /* per row of each table */
 };
 
 size_t store__config_size(const store_assembly_t *as) { return as->config_size; }
@@ -69,6 +91,20 @@ static size_t row_of(const store_assembly_t *as, const store_mech_t *mech) {
 
 const void *store_mech_config(const store_t *s, const store_mech_t *mech) {
   return (const char *)s->cfg + s->as->cfg_off[row_of(s->as, mech)];
+}
+
+int store_mech_present(const store_t *s, const store_mech_t *mech) {
+  return (mech_versions(s->as->mechs[row_of(s->as, mech)]) & STORE_VERSION_BIT(s->version)) != 0;
+}
+
+const char *store_version_name(int version) {
+  return version >= 0 && version < STORE_NVERSIONS ? store_versions[version] : "?";
+}
+
+int store__version_parse(const char *name) {
+  for (int v = 0; name && v < STORE_NVERSIONS; v++)
+    if (!strcmp(name, store_versions[v])) return v;
+  return -1;
 }
 
 int store_mech_has_fix(const store_t *s, const store_mech_t *mech) {
@@ -145,8 +181,23 @@ static void *model_create(const sim_model_t *m, sim_world_t *w, const void *cfg,
   }
   inst->s = store_create(w, as, cfg, fixes, err, nerr);
   if (!inst->s) goto fail;
+  /* A part the store's version does not have is not built, and its faults
+   * are refused (the scenario layer refuses them first, at their line). */
+  uint32_t vbit = STORE_VERSION_BIT(inst->s->version);
+  for (size_t i = 0; i < nfaults; i++) {
+    const store_mech_t *mc = as->mechs[as->fault_mech[faults[i].kind]];
+    if (!(mech_versions(mc) & vbit)) {
+      if (err)
+        snprintf(err, nerr, "fault '%s' is of part '%s', which store.version %s does not have",
+                 as->faults[faults[i].kind].name, mc->part.name,
+                 store_version_name(inst->s->version));
+      goto fail;
+    }
+  }
   for (size_t i = 0; i < as->nmechs; i++)
-    if (as->mechs[i]->init && as->mechs[i]->init(inst->s, err, nerr) != 0) goto fail;
+    if ((mech_versions(as->mechs[i]) & vbit) && as->mechs[i]->init &&
+        as->mechs[i]->init(inst->s, err, nerr) != 0)
+      goto fail;
   for (size_t i = 0; i < nfaults; i++) {
     inst->args[i].inst = inst;
     inst->args[i].i = i;
@@ -182,6 +233,9 @@ void store_model_free(sim_model_t *m) {
   free(as->faults);
   free(as->fixes);
   free(as->parts);
+  free(as->param_versions);
+  free(as->fault_versions);
+  free(as->fix_versions);
   free(as);
 }
 
@@ -227,7 +281,11 @@ sim_model_t *store_model_build(const store_mech_t *const *extra, char *err, size
   as->fault_local = calloc(nfaults + 1, sizeof *as->fault_local);
   as->fixes = calloc(nfixes + 1, sizeof *as->fixes);
   as->kinds = calloc(nkinds + 1, sizeof *as->kinds);
-  if (!as->params || !as->faults || !as->fault_mech || !as->fault_local || !as->fixes || !as->kinds)
+  as->param_versions = calloc(nparams + 1, sizeof *as->param_versions);
+  as->fault_versions = calloc(nfaults + 1, sizeof *as->fault_versions);
+  as->fix_versions = calloc(nfixes + 1, sizeof *as->fix_versions);
+  if (!as->params || !as->faults || !as->fault_mech || !as->fault_local || !as->fixes ||
+      !as->kinds || !as->param_versions || !as->fault_versions || !as->fix_versions)
     goto oom;
 
   /* store_config_t, then each mechanism's own block at a 16-byte boundary
@@ -242,6 +300,7 @@ sim_model_t *store_model_build(const store_mech_t *const *extra, char *err, size
       off += ALIGN16(mc->config_size);
     }
     for (const sim_param_t *p = mc->params; p && p->path; p++) {
+      as->param_versions[np] = mech_versions(mc);
       as->params[np] = *p;
       as->params[np++].offset += as->cfg_off[i];
     }
@@ -254,11 +313,15 @@ sim_model_t *store_model_build(const store_mech_t *const *extra, char *err, size
       }
       as->fault_mech[nf] = i;
       as->fault_local[nf] = local++;
+      as->fault_versions[nf] = mech_versions(mc);
       as->faults[nf++] = *f;
     }
     for (const char *const *k = mc->kinds; k && *k; k++) as->kinds[as->nkinds++] = *k;
     as->fix_bit[i] = mc->part.fix ? (int)nx : -1;
-    if (mc->part.fix) as->fixes[nx++] = mc->part.fix;
+    if (mc->part.fix) {
+      as->fix_versions[nx] = mech_versions(mc);
+      as->fixes[nx++] = mc->part.fix;
+    }
   }
   if (nfixes > 64) {
     if (err) snprintf(err, nerr, "more than 64 fixes");
@@ -281,7 +344,10 @@ sim_model_t *store_model_build(const store_mech_t *const *extra, char *err, size
 
   as->model.name = "store";
   as->model.doc = "The Exchange information store: tasks, SMTP local delivery, OWA and MAPI "
-                  "clients, MTA and transit flush, mailbox moves, property cache.";
+                  "clients, MTA and transit flush, mailbox moves, property cache (Exchange "
+                  "2003); the Internet Mail Service's queues and POP3/IMAP4/NNTP reads through "
+                  "IMAIL (Exchange 5.5). `store.version` selects the version; a key, fault or "
+                  "fix marked with one version exists only in it.";
   as->model.params = as->params;
   as->model.faults = as->faults;
   as->model.fixes = as->fixes;
@@ -291,6 +357,11 @@ sim_model_t *store_model_build(const store_mech_t *const *extra, char *err, size
   as->model.create = model_create;
   as->model.finish = model_finish;
   as->model.destroy = inst_destroy;
+  as->model.version_param = "store.version";
+  as->model.versions = store_versions;
+  as->model.param_versions = as->param_versions;
+  as->model.fault_versions = as->fault_versions;
+  as->model.fix_versions = as->fix_versions;
   return &as->model;
 oom:
   if (err) snprintf(err, nerr, "out of host memory");

@@ -139,4 +139,6 @@ const store_mech_t store_moves_mech = {
     .params = moves_params,
     .kinds = moves_kinds,
     .init = moves_init,
+    /* the Exchange 2003 Move Mailbox wizard, which registers transit flushes (KB924567) */
+    .versions = STORE_VERSION_BIT(STORE_VERSION_2003),
 };

@@ -222,7 +222,7 @@ static void mta_set_enabled(store_t *s, int enabled) {
   struct store_mta *m = s->mta;
   sim_mutex_lock(m->lock);
   m->enabled = enabled != 0;
-  sim_gauge_set(m->m_enabled, m->enabled);
+  sim_gauge_set(m->m_enabled, m->enabled && m->nthreads > 0);
   sim_trace_emit(s->w, enabled ? "mta.enable" : "mta.disable", "mta", 0);
   sim_cond_broadcast(m->work_cv);
   sim_mutex_unlock(m->lock);
@@ -232,11 +232,15 @@ static void mta_report(store_t *s, void *self, char *buf, size_t n) {
   struct store_mta *m = self;
   if (sim_mutex_trylock(m->lock) != 0) return;
   char tb[64];
-  store__appendf(buf, n,
-                 "MTA: %s, %d gateway out threads, %lld flushes pending, "
-                 "%lld in the gateway queue",
-                 m->enabled ? "enabled" : "disabled", m->nthreads,
-                 (long long)m->pending, (long long)m->q_len);
+  /* Gateway Out Threads = 0 is the documented way to disable MTA Stacks:
+   * the report says disabled, whatever the service's own state. */
+  if (m->nthreads == 0) store__appendf(buf, n, "MTA: disabled (Gateway Out Threads = 0)");
+  else
+    store__appendf(buf, n, "MTA: %s, %d gateway out thread%s",
+                   m->enabled ? "enabled" : "disabled (MTA Stacks stopped)", m->nthreads,
+                   m->nthreads == 1 ? "" : "s");
+  store__appendf(buf, n, ", %lld flushes pending, %lld in the gateway queue", (long long)m->pending,
+                 (long long)m->q_len);
   if (m->q_head)
     store__appendf(buf, n, ", oldest posted %s ago",
                    store__fmt_time(sim_now(s->w) - m->q_head->posted, tb,
@@ -280,7 +284,7 @@ static int mta_init(store_t *s, char *err, size_t nerr) {
   m->m_flush_wait = sim_metric(s->w, "flush.wait", SIM_M_SAMPLE, "s");
   m->m_queue = sim_metric(s->w, "mta.queue", SIM_M_GAUGE, "");
   m->m_enabled = sim_metric(s->w, "mta.enabled", SIM_M_GAUGE, "");
-  sim_gauge_set(m->m_enabled, 1);
+  sim_gauge_set(m->m_enabled, m->nthreads > 0);
   s->mta = m;
   store_component_add(s, &mta_component, m);
   for (int i = 0; i < m->nthreads; i++) {
@@ -318,8 +322,11 @@ static const sim_metric_desc_t mta_metrics[] = {
     {"flush.failed", SIM_M_COUNTER, "", "flushes lost when the store went down"},
     {"flush.wait", SIM_M_SAMPLE, "s", "time each flush held its task waiting for the MTA"},
     {"mta.queue", SIM_M_GAUGE, "",
-     "flush requests in the gateway queue, not yet taken by a gateway out thread"},
-    {"mta.enabled", SIM_M_GAUGE, "", "1 while MTA Stacks runs, 0 after `mta_disable`"},
+     "flush requests in the gateway queue, not yet taken by a gateway out thread (requests, not "
+     "messages: no Performance Monitor counter counts them)"},
+    {"mta.enabled", SIM_M_GAUGE, "",
+     "1 while MTA Stacks takes transit mail; 0 after `mta_disable`, and throughout with "
+     "`store.gateway_out_threads` = 0 (the documented way to disable it)"},
     {NULL, 0, NULL, NULL}};
 
 static const sim_plot_desc_t mta_plots[] = {{"transit mail waiting for the MTA", {"mta.queue"}},
@@ -352,4 +359,7 @@ const store_mech_t store_mta_mech = {
     .fault = mta_fault,
     .kinds = mta_kinds,
     .init = mta_init,
+    /* Gateway Out Threads and the transit mail flush (KB924567) are Exchange
+     * 2000/2003's; the 5.5 MTA (X.400, site connectors) is not modelled */
+    .versions = STORE_VERSION_BIT(STORE_VERSION_2003),
 };

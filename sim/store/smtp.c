@@ -629,8 +629,11 @@ static const sim_param_t smtp_params[] = {
 
 static const sim_metric_desc_t smtp_metrics[] = {
     {"smtp.arrived", SIM_M_COUNTER, "", "messages that arrived (well-formed and malformed)"},
-    {"smtp.accepted", SIM_M_COUNTER, "",
-     "messages an SMTP worker accepted into the local delivery queue"},
+    {"smtp.accepted",
+     SIM_M_COUNTER,
+     "",
+     "messages an SMTP worker accepted into the local delivery queue",
+     {"\\SMTP Server(_Total)\\Messages Received/sec", SIM_DERIVE_RATE, 1, "/s"}},
     {"smtp.timeouts", SIM_M_COUNTER, "",
      "sending servers that gave up: no SMTP worker within `smtp.accept_timeout` (the SMTP service "
      "did not respond)"},
@@ -642,11 +645,20 @@ static const sim_metric_desc_t smtp_metrics[] = {
      "queue; grows when it stops responding)"},
     {"smtp.ndr447", SIM_M_COUNTER, "",
      "messages returned to their senders with NDR 4.4.7 (delivery time expired)"},
-    {"local_delivery.queue", SIM_M_GAUGE, "",
-     "accepted messages not yet delivered nor returned: ready, in flight or waiting to retry"},
+    {"local_delivery.queue",
+     SIM_M_GAUGE,
+     "",
+     "accepted messages not yet delivered nor returned: ready, in flight or waiting to retry",
+     {"\\SMTP Server(_Total)\\Local Queue Length", SIM_DERIVE_VALUE, 1, "",
+      "includes messages waiting to retry (`local_delivery.retry`); the Exchange Server Analyzer "
+      "errs above 1,000"}},
     {"local_delivery.ready", SIM_M_GAUGE, "", "queued messages ready for a delivery attempt"},
     {"local_delivery.retry", SIM_M_GAUGE, "", "queued messages waiting for their next retry time"},
-    {"local_delivery.delivered", SIM_M_COUNTER, "", "messages delivered"},
+    {"local_delivery.delivered",
+     SIM_M_COUNTER,
+     "",
+     "messages delivered",
+     {"\\MSExchangeIS Mailbox(_Total)\\Local Delivery Rate", SIM_DERIVE_RATE, 1, "/s"}},
     {"local_delivery.delivered_since_restart", SIM_M_GAUGE, "",
      "messages delivered since the store last came up"},
     {"local_delivery.delivered_malformed", SIM_M_COUNTER, "", "of those, malformed messages"},
@@ -685,4 +697,7 @@ const store_mech_t store_smtp_mech = {
     .params = smtp_params,
     .kinds = smtp_kinds,
     .init = smtp_init,
+    /* the SMTP service (IIS) and the store's local delivery queue are Exchange
+     * 2000/2003's; 5.5 takes Internet mail through the IMS */
+    .versions = STORE_VERSION_BIT(STORE_VERSION_2003),
 };

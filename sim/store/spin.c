@@ -206,10 +206,9 @@ static void client_main(void *arg) {
       sim_counter_add(rc == STORE_EREFUSED ? sp->m_refused : sp->m_failed, 1);
       return;
     }
-    rc = store_call(s, STORE_K_DOWNLOAD, download_fn, d, 0,
-                    t0 + c->download_timeout, 1);
+    rc = store_rpc_call(s, STORE_K_DOWNLOAD, download_fn, d, 0, t0 + c->download_timeout, 1);
     sim_time_t lat = sim_now(s->w) - t0;
-    store_rpc_end(s, lat);
+    store_rpc_end(s);
     switch (rc) {
     case 0:
       sim_counter_add(sp->m_completed, 1);
@@ -438,4 +437,6 @@ const store_mech_t store_spin_mech = {
     .params = spin_params,
     .kinds = spin_kinds,
     .init = spin_init,
+    /* KB922768 is an Exchange 2003 store bug */
+    .versions = STORE_VERSION_BIT(STORE_VERSION_2003),
 };

@@ -53,6 +53,11 @@
 #include "store_int.h"
 
 static const sim_param_t core_params[] = {
+    {"store.version", SIM_P_FLOAT, STORE_CFG(version), 0, 10000, "2003",
+     "Exchange version of the store, 2003 or 5.5: which parts it has. 2003: SMTP local "
+     "delivery, MTA transit flush, Move Mailbox, OWA 2003 and the KB9xxxxx mechanisms; 5.5: the "
+     "Internet Mail Service with its inbound and outbound queues, POP3/IMAP4/NNTP reads through "
+     "IMAIL, OWA 5.5, and no SMTP local delivery. Keys of parts the version lacks are refused."},
     {"store.tasks", SIM_P_INT, STORE_CFG(tasks), 1, STORE_TASKS_MAX, "32",
      "Worker tasks (threads) of the store; every delivery, RPC, OWA request, "
      "move step and transit flush runs on one."},
@@ -101,12 +106,36 @@ static const sim_metric_desc_t core_metrics[] = {
      "up; -1 if never"},
     {"tasks.exhaustions", SIM_M_COUNTER, "",
      "times free tasks dropped to 0 (each time the last free task took work)"},
-    {"rpc.requests", SIM_M_GAUGE, "", "MAPI RPCs admitted and in flight"},
+    {"rpc.requests",
+     SIM_M_GAUGE,
+     "",
+     "MAPI RPCs admitted and in flight (admitted and their client still waiting)",
+     {"\\MSExchangeIS\\RPC Requests", SIM_DERIVE_VALUE, 1, "",
+      "at most `store.rpc_limit` (100); beyond it `rpc.refused` counts. Assumption: an RPC "
+      "leaves it when its client stops waiting, so one abandoned while a task still runs it is "
+      "not counted (Exchange counts it until the store finishes)"}},
     {"rpc.refused", SIM_M_COUNTER, "", "RPCs refused because `store.rpc_limit` were in flight"},
     {"rpc.latency", SIM_M_SAMPLE, "ms",
-     "latency of each admitted RPC, as the client saw it (timeouts count at the timeout)"},
-    {"rpc.averaged_latency", SIM_M_GAUGE, "ms", "mean latency of the last 1,024 RPCs"},
-    {"rpc.slow_packets", SIM_M_GAUGE, "", "of the last 1,024 RPCs, those slower than 2 s"},
+     "store-side latency of each RPC the store completed, from its arrival to the end of its "
+     "work (queue wait included); an RPC withdrawn before a task ran it is not counted, one its "
+     "client gave up on while it ran counts when the store finishes it"},
+    {"rpc.operations",
+     SIM_M_COUNTER,
+     "",
+     "RPCs the store completed (one operation each)",
+     {"\\MSExchangeIS\\RPC Operations/sec", SIM_DERIVE_RATE, 1, "/s",
+      "one operation per RPC (the model sends no batched ROPs)"}},
+    {"rpc.averaged_latency",
+     SIM_M_GAUGE,
+     "ms",
+     "mean of `rpc.latency` over the last 1,024 RPCs the store completed",
+     {"\\MSExchangeIS\\RPC Averaged Latency", SIM_DERIVE_VALUE, 1, "ms",
+      "> 50 ms sustained: struggling; > 100 ms: Outlook shows \"Retrieving data\""}},
+    {"rpc.slow_packets",
+     SIM_M_GAUGE,
+     "",
+     "of the last 1,024 RPCs the store completed, those slower than 2 s",
+     {"\\MSExchangeIS\\RPC Num. of Slow Packets", SIM_DERIVE_VALUE, 1, "", "should stay < 2"}},
     {"store.up", SIM_M_GAUGE, "",
      "1 while the store accepts work, 0 while down (restart, shutdown)"},
     {"store.restarts", SIM_M_COUNTER, "", "store restarts"},
@@ -384,6 +413,8 @@ int store_vs_write(store_t *s, store_txn_t *x) {
 
 /* ---- tasks ----------------------------------------------------------------------- */
 
+static void rpc_completed(store_t *s, const store_work_t *wk);
+
 static void task_main(void *arg) {
   store_task_t *t = arg;
   store_t *s = t->s;
@@ -415,13 +446,15 @@ static void task_main(void *arg) {
 
     int rc = wk->fn(s, wk->arg, wk->val);
     sim_progress(); /* a finished work item is a unit of work (spin detector) */
-    if (sim_thread_canceled(self)) {
+    int canceled = sim_thread_canceled(self);
+    if (canceled) {
       t->stop = 1;
       if (rc != 0) rc = STORE_EDOWN;
     }
 
     sim_mutex_lock(s->lock);
     txn_end(s, &t->txn);
+    if (wk->rpc && !canceled && t->gen == s->gen) rpc_completed(s, wk);
     if (t->gen != s->gen) {
       /* abandoned by a restart that did not wait for us: touch nothing of
        * the new generation */
@@ -482,8 +515,8 @@ static void tasks_start(store_t *s) {
 
 /* ---- calls ----------------------------------------------------------------------- */
 
-int store_call(store_t *s, store_kind_t kind, store_fn fn, void *arg,
-               int64_t val, sim_time_t deadline, int detach) {
+static int call(store_t *s, store_kind_t kind, store_fn fn, void *arg, int64_t val,
+                sim_time_t deadline, int detach, int rpc) {
   if (!sim_self()) {
     fprintf(stderr, "storesim: store_call: not called from a simulated thread\n");
     abort();
@@ -502,6 +535,7 @@ int store_call(store_t *s, store_kind_t kind, store_fn fn, void *arg,
   wk->state = W_QUEUED;
   wk->refs = 2;
   wk->waiting = 1;
+  wk->rpc = rpc;
   wk->enq_at = sim_now(s->w);
   q_push(s, wk);
   gauges_update(s);
@@ -538,6 +572,16 @@ int store_call(store_t *s, store_kind_t kind, store_fn fn, void *arg,
   sim_mutex_unlock(s->lock);
   if (rc == 0) sim_progress(); /* the caller's unit of work is done */
   return rc;
+}
+
+int store_call(store_t *s, store_kind_t kind, store_fn fn, void *arg, int64_t val,
+               sim_time_t deadline, int detach) {
+  return call(s, kind, fn, arg, val, deadline, detach, 0);
+}
+
+int store_rpc_call(store_t *s, store_kind_t kind, store_fn fn, void *arg, int64_t val,
+                   sim_time_t deadline, int detach) {
+  return call(s, kind, fn, arg, val, deadline, detach, 1);
 }
 
 int store_submit(store_t *s, store_kind_t kind, store_fn fn, void *arg,
@@ -582,24 +626,30 @@ int store_rpc_begin(store_t *s) {
   return rc;
 }
 
-void store_rpc_end(store_t *s, sim_time_t latency) {
-  double ms = (double)latency / (double)SIM_MS;
+void store_rpc_end(store_t *s) {
   sim_mutex_lock(s->lock);
   s->rpc_inflight--;
   sim_gauge_set(s->m_rpc_requests, (double)s->rpc_inflight);
+  sim_mutex_unlock(s->lock);
+}
+
+/* A task finished the RPC wk: the store-side latency of one completed RPC
+ * packet, into the last-1,024 window. Caller holds s->lock. */
+static void rpc_completed(store_t *s, const store_work_t *wk) {
+  double ms = (double)(sim_now(s->w) - wk->enq_at) / (double)SIM_MS;
+  sim_counter_add(s->m_rpc_ops, 1);
   sim_sample_add(s->m_rpc_latency, ms);
   s->rpc_ring[s->rpc_ring_i] = ms;
-  s->rpc_ring_i = (s->rpc_ring_i + 1) % 1024;
-  if (s->rpc_ring_n < 1024) s->rpc_ring_n++;
+  s->rpc_ring_i = (s->rpc_ring_i + 1) % STORE_RPC_WINDOW;
+  if (s->rpc_ring_n < STORE_RPC_WINDOW) s->rpc_ring_n++;
   double sum = 0;
   int slow = 0;
   for (int i = 0; i < s->rpc_ring_n; i++) {
     sum += s->rpc_ring[i];
-    slow += s->rpc_ring[i] > 2000.0;
+    slow += s->rpc_ring[i] > STORE_RPC_SLOW_MS;
   }
   sim_gauge_set(s->m_rpc_avg_latency, sum / s->rpc_ring_n);
   sim_gauge_set(s->m_rpc_slow, slow);
-  sim_mutex_unlock(s->lock);
 }
 
 /* ---- restart and shutdown ----------------------------------------------------------- */
@@ -793,6 +843,13 @@ static void sampler_main(void *arg) {
 store_t *store_create(sim_world_t *w, const store_assembly_t *as, const void *cfgp, uint64_t fixes,
                       char *err, size_t nerr) {
   const store_config_t *cfg = cfgp;
+  char vname[32];
+  snprintf(vname, sizeof vname, "%.15g", cfg->version);
+  int version = store__version_parse(vname);
+  if (version < 0) {
+    if (err) snprintf(err, nerr, "store.version %s: the store model has 2003 and 5.5", vname);
+    return NULL;
+  }
   if (cfg->tasks < 1 || cfg->tasks > STORE_TASKS_MAX) {
     if (err) snprintf(err, nerr, "store.tasks must be in [1, %d]", STORE_TASKS_MAX);
     return NULL;
@@ -819,6 +876,7 @@ store_t *store_create(sim_world_t *w, const store_assembly_t *as, const void *cf
   s->busy_by_kind = busy;
   s->m_tasks_busy_kind = mbusy;
   s->fixes = fixes;
+  s->version = version;
   s->proc = sim_proc_create(w, "store", (size_t)cfg->memory_limit);
   if (!s->proc) {
     if (err) snprintf(err, nerr, "cannot create the store process arena");
@@ -850,6 +908,7 @@ store_t *store_create(sim_world_t *w, const store_assembly_t *as, const void *cf
   s->m_rpc_avg_latency =
       sim_metric(w, "rpc.averaged_latency", SIM_M_GAUGE, "ms");
   s->m_rpc_slow = sim_metric(w, "rpc.slow_packets", SIM_M_GAUGE, "");
+  s->m_rpc_ops = sim_metric(w, "rpc.operations", SIM_M_COUNTER, "");
   s->m_up = sim_metric(w, "store.up", SIM_M_GAUGE, "");
   s->m_restarts = sim_metric(w, "store.restarts", SIM_M_COUNTER, "");
   s->m_shutdown_completed =

@@ -81,6 +81,12 @@ typedef enum store_kind {
   STORE_K_NBUILTIN
 } store_kind_t;
 
+/* MSExchangeIS\RPC Averaged Latency and RPC Num. of Slow Packets are
+ * taken over the last 1,024 RPC packets the store completed; a slow packet
+ * took more than 2 s. */
+#define STORE_RPC_WINDOW 1024
+#define STORE_RPC_SLOW_MS 2000.0
+
 typedef struct store store_t;
 typedef struct store_work store_work_t;
 
@@ -109,6 +115,12 @@ typedef struct store_mech {
   /* Builds it in a new store, in table order after the core: returns 0 or a
    * negative code with a message in err. */
   int (*init)(store_t *s, char *err, size_t nerr);
+  /* The store versions it exists in (STORE_VERSION_BIT of store.h's
+   * STORE_VERSION_*); 0: every version. In a store of another version its
+   * init does not run, and a scenario that sets one of its parameters, uses
+   * its fix or one of its faults is refused at that key (model.c passes the
+   * sets to the scenario layer). */
+  uint32_t versions;
 } store_mech_t;
 
 /* Parameter rows of the mechanisms built in: a field of store_config_t,
@@ -120,7 +132,8 @@ typedef struct store_mech {
 /* The mechanisms of the store model, in init order (model.c), NULL-ended. */
 extern const store_mech_t *const store_mechanisms[];
 extern const store_mech_t store_core_mech, store_cache_mech, store_mta_mech, store_smtp_mech,
-    store_clients_mech, store_moves_mech, store_spin_mech, store_leak_mech, store_imail_mech;
+    store_clients_mech, store_moves_mech, store_spin_mech, store_leak_mech, store_imail_mech,
+    store_ims_mech;
 
 /* Builds a store model from store_mechanisms[] followed by `extra`
  * (NULL-ended, may be NULL): a test or an embedding program adds its own
@@ -132,6 +145,13 @@ void store_model_free(sim_model_t *m);
 
 /* The mechanism's own config block (config_size > 0), in s's copy. */
 const void *store_mech_config(const store_t *s, const store_mech_t *mech);
+/* True when the store's version has the mechanism (store_mech_t.versions):
+ * its init ran. */
+int store_mech_present(const store_t *s, const store_mech_t *mech);
+/* The name of STORE_VERSION_* `version` ("2003", "5.5"), "?" when none. */
+const char *store_version_name(int version);
+/* The STORE_VERSION_* named `name`, or -1. */
+int store__version_parse(const char *name);
 /* True when the variant has the mechanism's fix. */
 int store_mech_has_fix(const store_t *s, const store_mech_t *mech);
 /* The number of work kind `name` (a mechanism's `kinds` entry); aborts when
@@ -157,6 +177,7 @@ struct store_work {
   int waiting;    /* a caller waits on done */
   uint64_t id;
   sim_time_t enq_at;
+  int rpc;          /* an admitted RPC (store_rpc_call): the store times it */
   sim_cond_t *done; /* created once per pooled item */
 };
 
@@ -219,6 +240,7 @@ struct store {
   sim_world_t *w;
   const store_assembly_t *as; /* the model's mechanisms */
   const store_config_t *cfg;  /* the store's copy of the whole config */
+  int version;                /* STORE_VERSION_*, from cfg->version */
   uint64_t fixes;
   sim_proc_t *proc;
 
@@ -250,7 +272,7 @@ struct store {
   uint64_t vs_gen;  /* bumped when the store goes down (arena reset) */
 
   int64_t rpc_inflight;
-  double rpc_ring[1024]; /* latencies (ms) of the last 1,024 RPCs */
+  double rpc_ring[STORE_RPC_WINDOW]; /* store-side latencies (ms) of the last RPCs completed */
   int rpc_ring_n, rpc_ring_i;
 
   /* components */
@@ -263,6 +285,7 @@ struct store {
   struct store_cache *cache;
   struct store_clients *clients;
   struct store_moves *moves;
+  struct store_imail *imail;
 
   int finished;
   sim_thread_t *sampler;
@@ -274,7 +297,7 @@ struct store {
   sim_metric_t *m_queue_wait, *m_exhausted_at, *m_exhaustions;
   sim_metric_t *m_queue_oldest;
   sim_metric_t *m_rpc_requests, *m_rpc_refused, *m_rpc_latency;
-  sim_metric_t *m_rpc_avg_latency, *m_rpc_slow;
+  sim_metric_t *m_rpc_avg_latency, *m_rpc_slow, *m_rpc_ops;
   sim_metric_t *m_up, *m_restarts, *m_shutdown_completed, *m_shutdown_time;
   sim_metric_t *m_mem, *m_cpu;
   sim_metric_t *m_spin_tasks;
@@ -353,11 +376,24 @@ store_txn_t *store_txn_self(store_t *s);
  * simulated thread; do not hold a component lock that a task's work needs. */
 int store_vs_write(store_t *s, store_txn_t *txn);
 
-/* RPC admission: returns 0 and counts one RPC in flight, or STORE_EREFUSED
- * (limit reached, counted in rpc.refused) or STORE_EDOWN. Pair a 0 return
- * with store_rpc_end, giving the RPC's latency. */
+/* RPC admission: returns 0 and counts one RPC in flight (rpc.requests), or
+ * STORE_EREFUSED (limit reached, counted in rpc.refused) or STORE_EDOWN.
+ * Pair a 0 return with store_rpc_end when the client is done with it, and
+ * run the RPC's work with store_rpc_call. */
 int store_rpc_begin(store_t *s);
-void store_rpc_end(store_t *s, sim_time_t latency);
+void store_rpc_end(store_t *s);
+/* store_call for an admitted RPC. The store times it as Exchange's
+ * MSExchangeIS counters do, over the RPC packets it completed: when a task
+ * finishes fn (whatever fn returned, unless the store went down under it),
+ * the time from this call to then is sampled in rpc.latency, enters the
+ * last-1,024 window of rpc.averaged_latency and rpc.slow_packets, and
+ * rpc.operations counts it. An RPC the client gave up on while it was queued
+ * (withdrawn, fn never ran) is not a packet the store completed and is not
+ * counted; one the client gave up on while fn ran (detach) is counted when
+ * fn returns, at its full store-side latency. The client's own view
+ * (timeouts at the timeout) is the caller's metric (mapi.latency). */
+int store_rpc_call(store_t *s, store_kind_t kind, store_fn fn, void *arg, int64_t val,
+                   sim_time_t deadline, int detach);
 
 /* Takes the store down, fails queued work, cancels the tasks and waits for
  * them until `timeout`; then resets the arena, waits restart_time and brings
@@ -412,6 +448,21 @@ uint64_t store__smtp_inject(store_t *s, int malformed);
 
 /* The store of a model instance (the store model's create result). */
 store_t *store__inst_store(void *inst);
+
+/* ---- IMAIL (imail.c) ------------------------------------------------------------ */
+/* One conversion of IMAIL (imail.c), owned by IMAIL (freed with the store). */
+typedef struct imail_conv store_imail_conv_t;
+/* A new outbound conversion (MAPI to MIME: the code path of POP3/IMAP4/NNTP
+ * reads, with its critical sections in that path's order) for another
+ * component (the IMS outbound queue, ims.c), its CPU drawn from r (the
+ * caller serializes r). `counted` is incremented each time it completes.
+ * NULL when IMAIL is not running in this store. Call from a simulated
+ * thread. */
+store_imail_conv_t *store__imail_conv_out(store_t *s, sim_rng_t *r, sim_metric_t *counted);
+/* Runs conversion c on the calling store task (call from a work function):
+ * 0, or STORE_EDOWN when the store went down before its critical sections
+ * (c may then be run again). A conversion in a deadlock never returns. */
+int store__imail_convert(store_t *s, store_imail_conv_t *c);
 
 /* ---- MTA (mta.c) --------------------------------------------------------------- */
 /* Registers one transit flush (moves call it per moved mailbox), unless the
