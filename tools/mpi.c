@@ -648,7 +648,7 @@ static int mpi_pool_run(void *arg, const scn_scenario_t *s, const scn_sweep_opts
             fprintf(stderr, "storesim: rank %d sent malformed records\n", k);
             rc = SIM_ENOMEM;
           }
-          if (intr) interrupted = 1;
+          if (intr) interrupted = stopped = 1; /* a rank saw an interrupt: no new batch */
           if (o->stop_on_error)
             for (size_t i = x->lo; i < x->hi; i++)
               if (r->runs[i].error) stopped = 1;
