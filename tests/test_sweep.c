@@ -6,7 +6,10 @@
  * give the same records and tallies for 1 and 2 workers, the first deadlock
  * records and replays to the same run, a fifo sweep at the variant's own
  * seed is the plain run (PCT's step sizing), and with stop_on_error the
- * first failing run in seed order is the same for any worker count.
+ * first failing run in seed order is the same for any worker count. A pool
+ * of the caller's (o->pool, as the MPI ranks of tools/mpi.c) that ships
+ * every batch's records as bytes gives the local pool's result, and a
+ * scenario keeps the text and overrides it was loaded from.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -448,4 +451,127 @@ Test(cli, explore_and_sweep_refuse_bad_options) {
     cr_expect_str_eq(out, cases[i].msg, "%s", cases[i].args);
     free(out);
   }
+}
+
+/* A pool that runs batches of `batch` runs on the local pool of a copy and
+ * sends their records back as bytes (scn_sweep_record_put/get), cut in two
+ * pieces, as tools/mpi.c's ranks do. */
+typedef struct bytes_pool {
+  size_t batch;
+  int calls;
+} bytes_pool_t;
+
+static int bytes_pool_run(void *arg, const scn_scenario_t *s, const scn_sweep_opts_t *o,
+                          scn_sweep_res_t *r) {
+  bytes_pool_t *bp = arg;
+  bp->calls++;
+  scn_sweep_opts_t lo_o = *o;
+  lo_o.pool = NULL;
+  for (size_t lo = 0; lo < r->nruns; lo += bp->batch) {
+    size_t hi = lo + bp->batch < r->nruns ? lo + bp->batch : r->nruns;
+    scn_sweep_res_t part = {.runs = calloc(hi - lo, sizeof(scn_sweep_run_t)), .nruns = hi - lo};
+    cr_assert(part.runs);
+    for (size_t i = 0; i < part.nruns; i++) {
+      part.runs[i].seed = r->runs[lo + i].seed;
+      part.runs[i].variant = r->runs[lo + i].variant;
+      part.runs[i].cell = r->runs[lo + i].cell;
+    }
+    cr_assert_eq(scn_sweep_local(s, &lo_o, &part), 0);
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < part.nruns; i++)
+      cr_assert_eq(scn_sweep_record_put(&buf, &n, &cap, &part.runs[i], lo + i, 0, o->nmetrics), 0);
+    int intr = 0;
+    long a = scn_sweep_record_get(buf, n / 2 + 3, r, o->nmetrics, &intr); /* a record cut */
+    cr_assert_geq(a, 0);
+    long b = scn_sweep_record_get(buf + a, n - (size_t)a, r, o->nmetrics, &intr);
+    cr_assert_eq((size_t)(a + b), n);
+    cr_assert_eq(intr, 0);
+    cr_assert_eq(scn_sweep_record_get(buf, n, r, 0, &intr) < 0, o->nmetrics > 0,
+                 "more values than metrics is refused");
+    free(buf);
+    for (size_t i = 0; i < part.nruns; i++) {
+      free(part.runs[i].error);
+      free(part.runs[i].failed);
+      free(part.runs[i].values);
+    }
+    free(part.runs);
+  }
+  return 0;
+}
+
+Test(sweep, a_pool_shipping_records_gives_the_local_result) {
+  scn_scenario_t *s = load();
+  const char *metrics[] = {"queue.served", "queue.wait"};
+  scn_stat_t stats[] = {SCN_ST_FINAL, SCN_ST_P95};
+  scn_sweep_opts_t o = {.sched = {.kind = SIM_SCHED_RANDOM},
+                        .seed_from = 3,
+                        .seed_to = 12,
+                        .vary_world_seed = 1,
+                        .jobs = 2,
+                        .metrics = metrics,
+                        .stats = stats,
+                        .nmetrics = 2};
+  scn_sweep_res_t *a = NULL, *b = NULL;
+  char err[128];
+  cr_assert_eq(scn_sweep(s, &o, &a, err, sizeof err), 0, "%s", err);
+  bytes_pool_t bp = {.batch = 3};
+  scn_sweep_pool_t pool = {.run = bytes_pool_run, .arg = &bp};
+  o.pool = &pool;
+  cr_assert_eq(scn_sweep(s, &o, &b, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(bp.calls, 1);
+  cr_assert_eq(a->nruns, 20);
+  cr_assert_eq(b->nruns, a->nruns);
+  for (size_t i = 0; i < a->nruns; i++) {
+    const scn_sweep_run_t *x = &a->runs[i], *y = &b->runs[i];
+    cr_expect(x->ran && y->ran);
+    cr_expect_eq(x->seed, y->seed);
+    cr_expect_eq(x->variant, y->variant);
+    cr_expect_eq(x->trace_hash, y->trace_hash);
+    cr_expect_eq(x->steps, y->steps);
+    cr_expect_eq(x->passed, y->passed);
+    cr_assert(x->values && y->values);
+    cr_expect(x->values[0] > 0);
+    for (size_t k = 0; k < 2; k++)
+      cr_expect(x->values[k] == y->values[k] ||
+                (x->values[k] != x->values[k] && y->values[k] != y->values[k]));
+  }
+  /* the layout alone, as storesim merge fills it */
+  scn_sweep_res_t *p = NULL;
+  o.pool = NULL;
+  cr_assert_eq(scn_sweep_plan(s, &o, &p, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(p->nruns, a->nruns);
+  for (size_t i = 0; i < p->nruns; i++) {
+    cr_expect_eq(p->runs[i].seed, a->runs[i].seed);
+    cr_expect_eq(p->runs[i].variant, a->runs[i].variant);
+    cr_expect_eq(p->runs[i].ran, 0);
+  }
+  scn_sweep_free(p);
+  scn_sweep_free(a);
+  scn_sweep_free(b);
+  scn_scenario_free(s);
+}
+
+Test(sweep, a_scenario_keeps_what_it_was_loaded_from) {
+  const char *sets[] = {"queue.workers=3", "with_fix:queue.workers=4"};
+  scn_load_opts_t lo = {sets, 2};
+  scn_diag_t d;
+  scn_diag_init(&d);
+  scn_scenario_t *s = NULL, *t = NULL;
+  cr_assert_eq(scn_load_buffer("tiny.yaml", queue_yaml, strlen(queue_yaml), &lo, &s, &d), 0);
+  cr_assert_eq(s->ntext, strlen(queue_yaml));
+  cr_assert_str_eq(s->text, queue_yaml);
+  cr_assert_eq(s->nsets, 2);
+  cr_assert_str_eq(s->sets[1], sets[1]);
+  scn_load_opts_t again = {(const char *const *)s->sets, s->nsets};
+  cr_assert_eq(scn_load_buffer(s->file, s->text, s->ntext, &again, &t, &d), 0);
+  scn_run_opts_t ro = {.variant = "with_fix", .quiet = 1};
+  scn_result_t *a = scn_run(s, &ro), *b = scn_run(t, &ro);
+  cr_assert(a && b);
+  cr_expect_eq(a->variants[1].trace_hash, b->variants[1].trace_hash);
+  scn_result_free(a);
+  scn_result_free(b);
+  scn_scenario_free(s);
+  scn_scenario_free(t);
+  scn_diag_free(&d);
 }

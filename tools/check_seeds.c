@@ -32,7 +32,8 @@ static int check_one(const scn_scenario_t *s, const cli_seeds_opts_t *co) {
                         .vary_world_seed = 1,
                         .duration = co->duration,
                         .jobs = co->jobs,
-                        .wall_limit = co->wall_limit};
+                        .wall_limit = co->wall_limit,
+                        .pool = cli_mpi_pool()};
   scn_sweep_res_t *res = NULL;
   char err[256];
   int rc = scn_sweep(s, &o, &res, err, sizeof err);

@@ -236,9 +236,11 @@ static int parse_args(const cli_cmd_t *cmd, int argc, char **argv, void *o, char
 /* Most commands' arguments are scenario files (or directories of them);
  * other counts are said by the synopsis ("A B"). */
 static int check_nargs(const cli_cmd_t *cmd, char **args, size_t nargs) {
-  if (cmd->min_args > 1 && ((int)nargs < cmd->min_args || (int)nargs > cmd->max_args))
-    return cli_usage_error(cmd->name, "expected %d arguments, %s; got %zu (see storesim %s --help)",
-                           cmd->min_args, cmd->args, nargs, cmd->name);
+  if (cmd->min_args > 1 &&
+      ((int)nargs < cmd->min_args || (cmd->max_args >= 0 && (int)nargs > cmd->max_args)))
+    return cli_usage_error(
+        cmd->name, "expected %s%d arguments, %s; got %zu (see storesim %s --help)",
+        cmd->max_args < 0 ? "at least " : "", cmd->min_args, cmd->args, nargs, cmd->name);
   if ((int)nargs < cmd->min_args)
     return cli_usage_error(cmd->name, "no scenario file given (see storesim %s --help)", cmd->name);
   if (cmd->max_args == 0 && nargs)

@@ -207,7 +207,8 @@ static int pct_steps_of(const explore_t *x, size_t vi, uint64_t *steps) {
                         .seed_from = (uint64_t)v->world.seed,
                         .seed_to = (uint64_t)v->world.seed,
                         .duration = x->duration,
-                        .jobs = 1};
+                        .jobs = 1,
+                        .pool = cli_mpi_pool()};
   scn_sweep_res_t *res;
   int rc = sweep(x->s, &o, &res);
   if (rc) return rc;
@@ -247,7 +248,8 @@ static int explore_one(const explore_t *x, size_t vi, int pct, uint64_t n) {
                         .seed_to = x->first + (n - 1),
                         .duration = x->duration,
                         .jobs = x->jobs,
-                        .wall_limit = x->wall_limit};
+                        .wall_limit = x->wall_limit,
+                        .pool = cli_mpi_pool()};
   scn_sweep_res_t *res;
   if ((rc = sweep(s, &o, &res))) return rc;
   scn_sweep_tally_t t;

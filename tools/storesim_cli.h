@@ -52,8 +52,25 @@ typedef struct cli_files {
 int cli_files_collect(cli_files_t *f, char **args, size_t nargs, const char *def);
 void cli_files_free(cli_files_t *f);
 
+/* ---- MPI ranks (tools/mpi.c, docs/scale.md) ---- */
+/* Called first in main. In a build with MPI, started by an MPI launcher
+ * (mpirun, srun --mpi=pmix) with more than one rank: rank 0 returns 0 and
+ * its sweeps go to the ranks (cli_mpi_pool); every other rank serves sweeps
+ * until rank 0 ends (cli_mpi_finish), and returns 1 with *status its exit
+ * status, for main to return at once. Otherwise returns 0 and nothing
+ * changes (MPI is not even initialised without a launcher). */
+int cli_mpi_start(int *argc, char ***argv, int *status);
+/* The pool for scn_sweep_opts_t.pool: the MPI ranks, or NULL (local). */
+const scn_sweep_pool_t *cli_mpi_pool(void);
+/* Rank 0's end: lets the other ranks go and leaves MPI; returns status.
+ * When a rank failed or the command was interrupted, the MPI job is ended
+ * with MPI_Abort(status) instead (MPI_Finalize would wait for a stopped
+ * rank): the launcher then reports the abort. */
+int cli_mpi_finish(int status);
+
 /* ---- commands (the rows of the command table in tools/storesim.c) ---- */
 extern const cli_cmd_t cli_cmd_sweep, cli_cmd_explore; /* tools/sweep.c, tools/explore.c */
+extern const cli_cmd_t cli_cmd_merge;                  /* tools/sweep.c (tools/merge.c) */
 extern const cli_cmd_t cli_cmd_diff;                   /* tools/diff.c */
 /* `storesim report MAP.jsonl -o map.html` (tools/map_report.c): the page of
  * a parameter map from a sweep's --jsonl. Returns the exit status. */

@@ -143,6 +143,7 @@ static const cli_opt_t opt_json = {.name = "json",
                                    .off = OFF(json)};
 
 static int sweep_main(void *opts, char **args, size_t nargs);
+static int merge_main(void *opts, char **args, size_t nargs);
 
 const cli_cmd_t cli_cmd_sweep = {
     .name = "sweep",
@@ -179,6 +180,37 @@ const cli_cmd_t cli_cmd_sweep = {
     .size = sizeof(sweep_args_t),
     .init = sweep_init,
     .run = sweep_main};
+
+const cli_cmd_t cli_cmd_merge = {
+    .name = "merge",
+    .args = "FILE SHARD.jsonl...",
+    .summary = "one sweep's result from the --jsonl files of its --shard I/N parts (job arrays)",
+    .about =
+        "Reads the --jsonl files written by `storesim sweep FILE --shard I/N --jsonl ...` for "
+        "every I (each job of a job array, each machine) and prints the summary, and writes "
+        "the --jsonl and --csv, that one `storesim sweep FILE` with the same options would "
+        "have printed and written (give it the sweep's --seeds, --sched, --variant, --set, "
+        "--metric and --vary-world-seed; --jobs only sets the worker count the header "
+        "names). The first deadlocking run's decision log is written and replayed here. "
+        "Every run of the sweep must be in exactly one file: a missing, repeated, "
+        "interrupted or foreign shard is an error.\n"
+        "\n"
+        "Example (a Slurm job array of 8 shards, docs/scale.md):\n"
+        "  storesim sweep scenarios/q279798.yaml --seeds 1-8000 \\\n"
+        "      --shard $SLURM_ARRAY_TASK_ID/8 --jsonl shard-$SLURM_ARRAY_TASK_ID.jsonl\n"
+        "  storesim merge scenarios/q279798.yaml shard-*.jsonl --seeds 1-8000 --jsonl all.jsonl",
+    .opts = (const cli_opt_t *const[]){&opt_sched, &opt_seeds, &opt_variant, &opt_vary, &opt_jobs,
+                                       &opt_set, &opt_metric, &opt_jsonl, &opt_csv, &opt_log_dir,
+                                       &opt_json, NULL},
+    .notes = "Only `storesim sweep` shards: explore and check --seeds have no --shard.",
+    .exit = "as sweep's: 0 ok, 1 a variant named with_fix deadlocked, hung or failed an "
+            "expectation in some run, 2 usage, input or output error (a shard missing, repeated, "
+            "interrupted or of another sweep), 3 internal error (a run crashed).",
+    .min_args = 2,
+    .max_args = -1,
+    .size = sizeof(sweep_args_t),
+    .init = sweep_init,
+    .run = merge_main};
 
 /* ---- decision logs ---------------------------------------------------------------------------- */
 /* Writes the decision log of `run` under dir (created if missing), named
@@ -426,13 +458,14 @@ static int sweep_summary(const sweep_args_t *a, const cli_map_t *m, const scn_sw
   return status;
 }
 
-static int sweep_main(void *opts, char **args, size_t nargs) {
-  sweep_args_t *a = opts;
+/* sweep FILE, or merge FILE SHARD.jsonl... (the runs read from the shards'
+ * --jsonl instead of run): the same outputs from the same result. */
+static int sweep_or_merge(sweep_args_t *a, char **args, size_t nargs, const char *cmd) {
   scn_sweep_opts_t *o = &a->o;
   const char *file = args[0];
+  int merge = nargs > 1;
   cli_map_t m;
   int rc, status;
-  (void)nargs;
   o->seed_from = a->seeds.from;
   o->seed_to = a->seeds.to;
   if (cli_dir_usable(a->logdir)) /* created when the first log is written */
@@ -443,8 +476,8 @@ static int sweep_main(void *opts, char **args, size_t nargs) {
   }
   if (m.map && a->json) {
     cli_map_free(&m);
-    return cli_usage_error("sweep", "--json prints one variant row each; a parameter map is "
-                                    "written with --csv (one row per cell) or --jsonl");
+    return cli_usage_error(cmd, "--json prints one variant row each; a parameter map is "
+                                "written with --csv (one row per cell) or --jsonl");
   }
   const scn_scenario_t *s = m.cells[0];
   if (m.map) {
@@ -454,14 +487,20 @@ static int sweep_main(void *opts, char **args, size_t nargs) {
   o->metrics = (const char *const *)m.names;
   o->stats = m.stats;
   o->nmetrics = m.nmetrics;
+  o->pool = cli_mpi_pool();
   scn_interrupt_install();
   scn_sweep_res_t *res = NULL;
   char err[256];
-  rc = scn_sweep(s, o, &res, err, sizeof err);
+  rc = merge ? scn_sweep_plan(s, o, &res, err, sizeof err) : scn_sweep(s, o, &res, err, sizeof err);
   if (rc) {
-    fprintf(stderr, "storesim sweep: %s\n", rc == SIM_ENOMEM ? "out of host memory" : err);
+    fprintf(stderr, "storesim %s: %s\n", cmd, rc == SIM_ENOMEM ? "out of host memory" : err);
     cli_map_free(&m);
     return rc == SIM_ENOMEM ? 3 : 2;
+  }
+  if (merge && (rc = cli_merge_read(args + 1, nargs - 1, &m, o, res))) {
+    scn_sweep_free(res);
+    cli_map_free(&m);
+    return rc;
   }
   status = a->jsonl ? write_jsonl(a->jsonl, &m, o, res, file) : 0;
   if (a->csv && cli_map_csv(a->csv, &m, o, res, file)) status = 2;
@@ -479,4 +518,12 @@ static int sweep_main(void *opts, char **args, size_t nargs) {
   scn_sweep_free(res);
   cli_map_free(&m);
   return interrupted ? 130 : status;
+}
+
+static int sweep_main(void *opts, char **args, size_t nargs) {
+  return sweep_or_merge(opts, args, nargs, "sweep");
+}
+
+static int merge_main(void *opts, char **args, size_t nargs) {
+  return sweep_or_merge(opts, args, nargs, "merge");
 }

@@ -482,9 +482,17 @@ int cli_map_csv(const char *path, const cli_map_t *m, const scn_sweep_opts_t *o,
   return cli_out_close(&out, 1) ? 2 : 0;
 }
 
+const char *cli_num_exact(double x, char *buf, size_t n) {
+  for (int prec = 10; prec <= 17; prec++) { /* short, unless more digits are needed */
+    snprintf(buf, n, "%.*g", prec, x);
+    if (strtod(buf, NULL) == x) break;
+  }
+  return buf;
+}
+
 void cli_map_jsonl_fields(FILE *f, const cli_map_t *m, const scn_sweep_opts_t *o, const char *file,
                           const scn_sweep_run_t *r) {
-  char cmd[4096];
+  char cmd[4096], num[40];
   if (m->naxes) {
     fputs(",\"cell\":{", f);
     for (size_t i = 0; i < m->naxes; i++) {
@@ -502,7 +510,7 @@ void cli_map_jsonl_fields(FILE *f, const cli_map_t *m, const scn_sweep_opts_t *o
       if (k) fputc(',', f);
       cli_json_str(f, m->specs[k]);
       if (isnan(x)) fputs(":null", f);
-      else fprintf(f, ":%.10g", x);
+      else fprintf(f, ":%s", cli_num_exact(x, num, sizeof num));
     }
     fputc('}', f);
   }

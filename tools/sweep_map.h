@@ -63,6 +63,17 @@ int cli_map_print(const cli_map_t *m, const scn_sweep_opts_t *o, const scn_sweep
 /* --csv: one row per cell. Returns 0, or 2 (said why). */
 int cli_map_csv(const char *path, const cli_map_t *m, const scn_sweep_opts_t *o,
                 const scn_sweep_res_t *res, const char *file);
+/* x as the shortest %.Ng text (N >= 10) that reads back as x, in buf (n
+ * bytes; 32 are enough): the --jsonl values, which `storesim merge` reads
+ * back. Returns buf. */
+const char *cli_num_exact(double x, char *buf, size_t n);
+/* Reads the --jsonl files of the shards of one sweep (`storesim merge`,
+ * tools/merge.c) into res, laid out by scn_sweep_plan for the same options
+ * without --shard: each record must be one of its runs (scenario, seed,
+ * variant, scheduler, cell), none twice, none missing. Returns 0, or 2
+ * having said why (FILE:LINE:COL: error: ...), or 3 (host OOM). */
+int cli_merge_read(char **paths, size_t npaths, const cli_map_t *m, const scn_sweep_opts_t *o,
+                   scn_sweep_res_t *res);
 /* The map's fields of one run's --jsonl record:
  * ,"cell":{...},"values":{...},"replay":"storesim run ..." */
 void cli_map_jsonl_fields(FILE *f, const cli_map_t *m, const scn_sweep_opts_t *o, const char *file,

@@ -255,6 +255,14 @@ typedef struct scn_scenario {
   size_t nfaults;
   scn_variant_t *variants; /* file order */
   size_t nvariants;
+  /* What it was loaded from: the file's text (ntext bytes) and the --set
+   * overrides, so that another process can load the same scenario
+   * (scn_load_buffer(file, text, ntext, {sets, nsets})): an MPI rank of a
+   * sweep (docs/scale.md). */
+  char *text;
+  size_t ntext;
+  char **sets;
+  size_t nsets;
 } scn_scenario_t;
 
 /* The models this build knows (queue always, store when built). */

@@ -1,7 +1,8 @@
 /*
  * storesim sweeps: many runs of one scenario (seeds, schedules) spread over a
- * pthread worker pool, or over machines as shards. `storesim sweep` and
- * `storesim explore` are both built on this engine.
+ * pool of worker processes, over MPI ranks (a scn_sweep_pool_t of the
+ * caller's: tools/mpi.c), or over machines as shards. `storesim sweep`,
+ * `storesim explore` and `storesim check --seeds` are built on this engine.
  *
  * Each run is one variant with one seed. Runs are independent and each is
  * deterministic, and results are stored by run index, so the outcome does not
@@ -12,7 +13,9 @@
  * Life of a sweep:
  *
  *   scn_sweep_opts_t --scn_sweep--------> scn_sweep_res_t (one record per run,
- *                                         in (seed, variant) order)
+ *                                         in (cell, seed, variant) order):
+ *                    scn_sweep_plan (the layout) + a pool (o->pool, else
+ *                    scn_sweep_local) that fills every record
  *   res --scn_sweep_tally (per variant)--> counts, first deadlocking/hanging/
  *                                         failing run in seed order
  *   a run --scn_sweep_replay------------> the run again writing its decision
@@ -32,6 +35,22 @@ extern "C" {
 
 /* Most worker processes of one sweep. */
 #define SCN_SWEEP_MAX_JOBS 1024
+
+struct scn_sweep_opts;
+struct scn_sweep_res;
+/* Where a sweep's runs execute. scn_sweep lays the runs out (seed, variant
+ * and cell of each, by run index) and hands the result to a pool, which
+ * fills every record. The local pool (scn_sweep_local) forks o->jobs worker
+ * processes on this machine; the MPI pool of the storesim program
+ * (tools/mpi.c, docs/scale.md) spreads batches of runs over MPI ranks, each
+ * running its batch on its own local pool. Whatever the pool, a record
+ * depends only on its run, so the result is the same. */
+typedef struct scn_sweep_pool {
+  /* As scn_sweep_local. */
+  int (*run)(void *arg, const scn_scenario_t *s, const struct scn_sweep_opts *o,
+             struct scn_sweep_res *r);
+  void *arg;
+} scn_sweep_pool_t;
 
 typedef struct scn_sweep_opts {
   const char *variant;     /* NULL: every variant */
@@ -62,6 +81,7 @@ typedef struct scn_sweep_opts {
   const char *const *metrics;
   const scn_stat_t *stats;
   size_t nmetrics;
+  const scn_sweep_pool_t *pool; /* NULL: the local pool (scn_sweep_local) */
   int stop_on_error;       /* take no new run once a run has an error (see
                               scn_sweep_run_t.error); every run before it in
                               run order still runs, so the first error in
@@ -114,8 +134,39 @@ void scn_sweep_sched_string(const scn_sweep_opts_t *o, uint64_t seed, char *buf,
  * (*out)->interrupted is set; runs that did not start have ran = 0. */
 int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
               scn_sweep_res_t **out, char *err, size_t nerr);
+/* The runs of the sweep laid out as scn_sweep lays them out (seed, variant
+ * and cell of each, in run order; nothing run): scn_sweep is this and a
+ * pool. `storesim merge` fills such a layout from shards' records. Returns
+ * and fails as scn_sweep. */
+int scn_sweep_plan(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_sweep_res_t **out,
+                   char *err, size_t nerr);
 /* Frees r and the error strings of its runs. Accepts NULL. */
 void scn_sweep_free(scn_sweep_res_t *r);
+/* The local pool: runs the runs of r (seed, variant and cell set, nothing
+ * run yet) on min(o->jobs, r->nruns) worker processes forked from this one
+ * (call it while the process has no other threads), each run of cell c
+ * with o->cells[c] (s without a map). Every record is filled as scn_sweep
+ * says, r->interrupted set on an interrupt. Returns 0, or SIM_ENOMEM (the
+ * records filled so far stay; free r with scn_sweep_free). */
+int scn_sweep_local(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_sweep_res_t *r);
+
+/* A run's record as bytes, the form worker processes (and MPI ranks) send
+ * it in: fixed fields in host byte order, then the error and failed texts
+ * and the values. Both ends must be the same build on the same
+ * architecture. */
+/* Appends run's record, as run `index` of its sweep (interrupted: the run
+ * saw an interrupt), to *buf, which holds *n bytes of *cap (grown with
+ * sim_realloc). Returns 0, or SIM_ENOMEM (*buf, *n unchanged). */
+int scn_sweep_record_put(char **buf, size_t *n, size_t *cap, const scn_sweep_run_t *run,
+                         uint64_t index, int interrupted, size_t nmetrics);
+/* Reads the whole records at the start of buf (n bytes) into their slots of
+ * r (a slot's previous strings and values are freed), setting *interrupted
+ * when one says its run saw an interrupt. Returns the bytes read (a record
+ * cut short at the end is left for later), or -1 when a record cannot be
+ * one of r's (index out of range, more values than nmetrics) or memory ran
+ * out (the records before it are in r). */
+long scn_sweep_record_get(const char *buf, size_t n, scn_sweep_res_t *r, size_t nmetrics,
+                          int *interrupted);
 /* The run options that reproduce one run of a sweep (for logs and replays);
  * ro is overwritten whole. */
 void scn_sweep_run_opts(const scn_scenario_t *s, const scn_sweep_opts_t *o, uint64_t seed,

@@ -704,6 +704,9 @@ void scn_scenario_free(scn_scenario_t *s) {
   free(s->title);
   free(s->source);
   free(s->description);
+  free(s->text);
+  for (size_t i = 0; i < s->nsets; i++) free(s->sets[i]);
+  free(s->sets);
   free(s);
 }
 
@@ -1232,7 +1235,13 @@ int scn_load_buffer_model(const sim_model_t *model, const char *name, const char
     goto fail;
   }
   s = sim_calloc(1, sizeof *s);
-  if (!s || !(s->file = sim_strdup(name))) goto oom;
+  if (!s || !(s->file = sim_strdup(name)) || !(s->text = sim_strndup(text, len))) goto oom;
+  s->ntext = len;
+  if (o && o->nsets) {
+    if (!(s->sets = sim_calloc(o->nsets, sizeof *s->sets))) goto oom;
+    for (; s->nsets < o->nsets; s->nsets++)
+      if (!(s->sets[s->nsets] = sim_strdup(o->sets[s->nsets]))) goto oom;
+  }
   load_tree(&c, root, o, s);
   if (c.oom) goto oom;
   if (diag->nerrors > nerr0) goto fail;

@@ -3,6 +3,11 @@
  * scenario, the per-variant tally of its results, and the record-and-replay
  * check of one of its runs.
  *
+ * scn_sweep lays the runs out (scn_sweep_plan) and hands them to a pool:
+ * o->pool (the MPI ranks of tools/mpi.c, which run their batches here with
+ * scn_sweep_local and send records as scn_sweep_record_put bytes), else the
+ * local pool below.
+ *
  * Workers take run indexes from one atomic counter (in shared memory) and
  * the parent writes each run's record to that run's slot of the result
  * array, so the result is the same for any number of workers. Every run
@@ -198,9 +203,54 @@ static int write_all(int fd, const void *p, size_t n) {
   return 0;
 }
 
+int scn_sweep_record_put(char **buf, size_t *n, size_t *cap, const scn_sweep_run_t *run,
+                         uint64_t index, int interrupted, size_t nmetrics) {
+  wire_t wr = {.index = index,
+               .ran = run->ran,
+               .complete = run->complete,
+               .passed = run->passed,
+               .deadlock = run->deadlock,
+               .hang = run->hang,
+               .lock_order = run->lock_order,
+               .spin = run->spin,
+               .misuse = run->misuse,
+               .interrupted = interrupted,
+               .deadlock_time = run->deadlock_time,
+               .steps = run->steps,
+               .trace_hash = run->trace_hash};
+  wr.deadlock_threads[0] = run->deadlock_threads[0];
+  wr.deadlock_threads[1] = run->deadlock_threads[1];
+  wr.nvalues = run->values ? nmetrics : 0;
+  size_t ne = run->error ? strlen(run->error) : 0;
+  wr.nerror = (uint32_t)(ne < 65536 ? ne : 65536);
+  size_t nf = run->failed ? strlen(run->failed) : 0;
+  wr.nfailed = (uint32_t)(nf < 4096 ? nf : 4096);
+  size_t need = sizeof wr + wr.nerror + wr.nfailed + wr.nvalues * sizeof(double);
+  if (*cap - *n < need) {
+    size_t ncap = *cap ? *cap : 4096;
+    while (ncap - *n < need) ncap *= 2;
+    char *b = sim_realloc(*buf, ncap);
+    if (!b) return SIM_ENOMEM;
+    *buf = b;
+    *cap = ncap;
+  }
+  char *p = *buf + *n;
+  memcpy(p, &wr, sizeof wr);
+  p += sizeof wr;
+  if (wr.nerror) memcpy(p, run->error, wr.nerror);
+  p += wr.nerror;
+  if (wr.nfailed) memcpy(p, run->failed, wr.nfailed);
+  p += wr.nfailed;
+  if (wr.nvalues) memcpy(p, run->values, wr.nvalues * sizeof(double));
+  *n += need;
+  return 0;
+}
+
 static _Noreturn void worker_main(const scn_scenario_t *s, const scn_sweep_opts_t *o,
                                   scn_sweep_run_t *runs, size_t nruns, shared_t *sh, int k,
                                   int fd) {
+  char *rbuf = NULL;
+  size_t rcap = 0;
   scn_crash_quiet(1);
   for (;;) {
     if (atomic_load(&sh->stop) || scn_interrupted()) break;
@@ -218,29 +268,9 @@ static _Noreturn void worker_main(const scn_scenario_t *s, const scn_sweep_opts_
       intr = 0;
     }
     if (intr > 0 || (o->stop_on_error && run->error)) atomic_store(&sh->stop, 1);
-    wire_t wr = {.index = i,
-                 .ran = run->ran,
-                 .complete = run->complete,
-                 .passed = run->passed,
-                 .deadlock = run->deadlock,
-                 .hang = run->hang,
-                 .lock_order = run->lock_order,
-                 .spin = run->spin,
-                 .misuse = run->misuse,
-                 .interrupted = intr > 0,
-                 .deadlock_time = run->deadlock_time,
-                 .steps = run->steps,
-                 .trace_hash = run->trace_hash};
-    wr.deadlock_threads[0] = run->deadlock_threads[0];
-    wr.deadlock_threads[1] = run->deadlock_threads[1];
-    wr.nvalues = run->values ? o->nmetrics : 0;
-    size_t ne = run->error ? strlen(run->error) : 0;
-    wr.nerror = (uint32_t)(ne < 65536 ? ne : 65536);
-    size_t nf = run->failed ? strlen(run->failed) : 0;
-    wr.nfailed = (uint32_t)(nf < 4096 ? nf : 4096);
-    if (write_all(fd, &wr, sizeof wr) || write_all(fd, run->error ? run->error : "", wr.nerror) ||
-        write_all(fd, run->failed ? run->failed : "", wr.nfailed) ||
-        write_all(fd, run->values, wr.nvalues * sizeof(double)))
+    size_t nb = 0;
+    if (scn_sweep_record_put(&rbuf, &nb, &rcap, run, i, intr > 0, o->nmetrics) ||
+        write_all(fd, rbuf, nb))
       _exit(4);
     atomic_store(&sh->cur[k], 0);
   }
@@ -277,16 +307,15 @@ static int worker_start(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_
   return 0;
 }
 
-/* Takes the whole records out of w's buffer into r. */
-static int worker_drain(worker_t *w, scn_sweep_res_t *r, size_t nmetrics, int *interrupted) {
+long scn_sweep_record_get(const char *buf, size_t n, scn_sweep_res_t *r, size_t nmetrics,
+                          int *interrupted) {
   size_t off = 0;
-  while (w->n - off >= sizeof(wire_t)) {
+  while (n - off >= sizeof(wire_t)) {
     wire_t wr;
-    memcpy(&wr, w->buf + off, sizeof wr);
-    if (wr.nvalues > nmetrics) return -1;
+    memcpy(&wr, buf + off, sizeof wr);
+    if (wr.nvalues > nmetrics || wr.index >= r->nruns) return -1;
     size_t nv = (size_t)wr.nvalues * sizeof(double);
-    if (w->n - off < sizeof wr + wr.nerror + wr.nfailed + nv) break;
-    if (wr.index >= r->nruns) return -1;
+    if (n - off < sizeof wr + wr.nerror + wr.nfailed + nv) break;
     scn_sweep_run_t *run = &r->runs[wr.index];
     run->ran = wr.ran;
     run->complete = wr.complete;
@@ -301,15 +330,30 @@ static int worker_drain(worker_t *w, scn_sweep_res_t *r, size_t nmetrics, int *i
     run->deadlock_threads[1] = wr.deadlock_threads[1];
     run->steps = wr.steps;
     run->trace_hash = wr.trace_hash;
-    if (wr.nerror) run->error = sim_strndup(w->buf + off + sizeof wr, wr.nerror);
-    if (wr.nfailed) run->failed = sim_strndup(w->buf + off + sizeof wr + wr.nerror, wr.nfailed);
-    if (nv && (run->values = sim_malloc(nv)))
-      memcpy(run->values, w->buf + off + sizeof wr + wr.nerror + wr.nfailed, nv);
+    free(run->error);
+    free(run->failed);
+    free(run->values);
+    run->error = run->failed = NULL;
+    run->values = NULL;
+    const char *p = buf + off + sizeof wr;
+    if (wr.nerror && !(run->error = sim_strndup(p, wr.nerror))) return -1;
+    if (wr.nfailed && !(run->failed = sim_strndup(p + wr.nerror, wr.nfailed))) return -1;
+    if (nv) {
+      if (!(run->values = sim_malloc(nv))) return -1;
+      memcpy(run->values, p + wr.nerror + wr.nfailed, nv);
+    }
     if (wr.interrupted) *interrupted = 1;
     off += sizeof wr + wr.nerror + wr.nfailed + nv;
   }
-  memmove(w->buf, w->buf + off, w->n - off);
-  w->n -= off;
+  return (long)off;
+}
+
+/* Takes the whole records out of w's buffer into r. */
+static int worker_drain(worker_t *w, scn_sweep_res_t *r, size_t nmetrics, int *interrupted) {
+  long off = scn_sweep_record_get(w->buf, w->n, r, nmetrics, interrupted);
+  if (off < 0) return -1;
+  memmove(w->buf, w->buf + off, w->n - (size_t)off);
+  w->n -= (size_t)off;
   return 0;
 }
 
@@ -349,8 +393,10 @@ static void worker_reap(worker_t *w, shared_t *sh, int k, scn_sweep_res_t *r, in
   run->error = sim_strdup(why);
 }
 
-static int pool_run(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_sweep_res_t *r,
-                    int jobs, double wall_limit) {
+int scn_sweep_local(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_sweep_res_t *r) {
+  int jobs = o->jobs > 0 ? o->jobs : 1;
+  if ((size_t)jobs > r->nruns) jobs = r->nruns ? (int)r->nruns : 1;
+  double wall_limit = o->wall_limit;
   shared_t *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (sh == MAP_FAILED) return SIM_ENOMEM;
   memset(sh, 0, sizeof *sh);
@@ -427,6 +473,21 @@ static int pool_run(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_swee
 }
 int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
               scn_sweep_res_t **out, char *err, size_t nerr) {
+  scn_sweep_res_t *r;
+  *out = NULL;
+  int rc = scn_sweep_plan(s, o, &r, err, nerr);
+  if (rc) return rc;
+  rc = o->pool ? o->pool->run(o->pool->arg, s, o, r) : scn_sweep_local(s, o, r);
+  if (rc) {
+    scn_sweep_free(r);
+    return rc;
+  }
+  *out = r;
+  return 0;
+}
+
+int scn_sweep_plan(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_sweep_res_t **out,
+                   char *err, size_t nerr) {
   *out = NULL;
   size_t nvar = 0, first = 0;
   sim_sched_t first_sched; /* every run's differs by its seed only */
@@ -492,14 +553,6 @@ int scn_sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o,
         run->cell = c;
       }
     }
-  int jobs = o->jobs > 0 ? o->jobs : 1;
-  if ((size_t)jobs > r->nruns)
-    jobs = r->nruns ? (int)r->nruns : 1;
-  rc = pool_run(s, o, r, jobs, o->wall_limit);
-  if (rc) {
-    scn_sweep_free(r);
-    return rc;
-  }
   *out = r;
   return 0;
 }
