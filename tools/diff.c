@@ -301,7 +301,7 @@ static int side_run(side_t *s, const diff_args_t *a, const cli_list_t *sets,
                     const scn_run_opts_t *seed) {
   const char **v = calloc(a->c.sets.n + sets->n + 1, sizeof *v);
   if (!v) return EXIT_INTERNAL;
-  memcpy(v, a->c.sets.v, a->c.sets.n * sizeof *v);
+  if (a->c.sets.n) memcpy(v, a->c.sets.v, a->c.sets.n * sizeof *v); /* NULL when none */
   if (sets->n) memcpy(v + a->c.sets.n, sets->v, sets->n * sizeof *v);
   scn_load_opts_t lo = {v, a->c.sets.n + sets->n};
   scn_diag_t diag;
