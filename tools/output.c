@@ -123,8 +123,13 @@ static void metric_cell(FILE *f, const scn_result_t *r, const scn_metric_res_t *
     cell(f, "-");
     return;
   }
-  if (scn_metric_never(r->s->model, x->name)) {
+  if (scn_metric_never(r->s->model, x->name)) { /* an instant: h:mm:ss, as run and explain */
+    int td, bd;
+    double sc = 1;
+    scn_unit_dim(x->unit, &td, &bd, &sc);
     if (x->sum.final < 0) snprintf(a, sizeof a, "never");
+    else if (td == 1 && bd == 0)
+      scn_format_hms((sim_time_t)llround(x->sum.final * sc * 1e9), a, sizeof a);
     else fmt_metric(x, x->sum.final, a, sizeof a);
   } else if (x->kind == SIM_M_SAMPLE) {
     fmt_metric(x, x->sum.mean, v1, sizeof v1);
