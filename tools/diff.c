@@ -255,42 +255,12 @@ static int parse_runs(side_t *s, const char *text, size_t len, const char *name)
   return 0;
 }
 
-static char *slurp(FILE *f, size_t *len) {
-  size_t cap = 1 << 16, n = 0;
-  char *b = malloc(cap);
-  while (b) {
-    size_t got = fread(b + n, 1, cap - n, f);
-    n += got;
-    if (n < cap) break;
-    char *nb = realloc(b, cap *= 2);
-    if (!nb) free(b);
-    b = nb;
-  }
-  if (b && ferror(f)) {
-    free(b);
-    return NULL;
-  }
-  *len = n;
-  return b;
-}
-
 /* A JSON output file (or "-"). Returns 0, or an exit status having said why. */
 static int side_read_json(side_t *s) {
-  int std = !strcmp(s->path, "-");
-  FILE *f = std ? stdin : fopen(s->path, "rb");
-  if (!f) {
-    fprintf(stderr, "%s: error: cannot read: %s\n", s->path, strerror(errno));
-    return EXIT_USAGE;
-  }
   size_t len = 0;
-  char *text = slurp(f, &len);
-  int err = text ? 0 : errno;
-  if (!std) fclose(f);
-  if (!text) {
-    fprintf(stderr, "%s: error: cannot read: %s\n", s->path, strerror(err ? err : ENOMEM));
-    return EXIT_USAGE;
-  }
-  int rc = parse_runs(s, text, len, std ? "<stdin>" : s->path);
+  char *text = cli_read_file(s->path, &len);
+  if (!text) return EXIT_USAGE; /* it said why */
+  int rc = parse_runs(s, text, len, strcmp(s->path, "-") ? s->path : "<stdin>");
   free(text);
   return rc == -2 ? EXIT_INTERNAL : rc ? EXIT_USAGE : EXIT_OK;
 }

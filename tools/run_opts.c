@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -112,6 +113,35 @@ int cli_parse_sweep_sched(const char *v, void *target, char *why, size_t nwhy) {
     return -1;
   }
   return 0;
+}
+
+/* ---- whole files ------------------------------------------------------------------------------ */
+char *cli_read_file(const char *path, size_t *len) {
+  int std = !strcmp(path, "-");
+  FILE *f = std ? stdin : fopen(path, "rb");
+  size_t cap = 1 << 16, n = 0;
+  char *b = f ? malloc(cap) : NULL;
+  int err = f ? (b ? 0 : ENOMEM) : errno;
+  while (b) {
+    n += fread(b + n, 1, cap - 1 - n, f);
+    if (n < cap - 1) break;
+    char *nb = realloc(b, cap *= 2);
+    if (!nb) free(b), err = ENOMEM;
+    b = nb;
+  }
+  if (b && ferror(f)) {
+    err = errno ? errno : EIO;
+    free(b);
+    b = NULL;
+  }
+  if (f && !std) fclose(f);
+  if (!b) {
+    fprintf(stderr, "%s: error: cannot read: %s\n", path, strerror(err ? err : EIO));
+    return NULL;
+  }
+  b[n] = 0;
+  *len = n;
+  return b;
 }
 
 /* ---- scenario files --------------------------------------------------------------------------- */

@@ -41,6 +41,11 @@ extern const cli_opt_t cli_opt_variant, cli_opt_seed, cli_opt_sched, cli_opt_dur
  * scn_sweep_opts_t (sched, pct_depth, pct_steps); a cli_parse_fn. */
 int cli_parse_sweep_sched(const char *val, void *sweep_opts, char *why, size_t nwhy);
 
+/* The whole of a file ("-": standard input), NUL-terminated. Returns it
+ * (free it) with *len its length, or NULL having said "PATH: error: cannot
+ * read: ..." on stderr. */
+char *cli_read_file(const char *path, size_t *len);
+
 /* Scenario files of the arguments: a FILE as given, a DIR searched
  * recursively for *.yaml and *.yml (sorted; hidden names skipped). */
 typedef struct cli_files {

@@ -169,36 +169,10 @@ int cli_map_parse(cli_map_t *m, const cli_list_t *sets, const cli_list_t *metric
   return 0;
 }
 
-/* Reads the whole file (or standard input). */
-static char *read_all(const char *path, size_t *len) {
-  FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-  if (!f) return NULL;
-  size_t cap = 1 << 14, n = 0;
-  char *b = malloc(cap);
-  while (b) {
-    n += fread(b + n, 1, cap - n, f);
-    if (n < cap) break;
-    char *nb = realloc(b, cap *= 2);
-    if (!nb) free(b);
-    b = nb;
-  }
-  int bad = ferror(f);
-  if (f != stdin) fclose(f);
-  if (bad) {
-    free(b);
-    return NULL;
-  }
-  *len = n;
-  return b;
-}
-
 int cli_map_load(cli_map_t *m, const char *file) {
   size_t len = 0;
-  char *text = read_all(file, &len);
-  if (!text) {
-    fprintf(stderr, "%s: error: cannot read: %s\n", file, strerror(errno ? errno : EIO));
-    return EXIT_USAGE;
-  }
+  char *text = cli_read_file(file, &len);
+  if (!text) return EXIT_USAGE; /* it said why */
   m->cells = calloc(m->ncells, sizeof *m->cells);
   m->sets = calloc(m->ncells * (m->naxes ? m->naxes : 1), sizeof *m->sets);
   const char **v = calloc(m->naxes + 1, sizeof *v);
