@@ -11,6 +11,7 @@
 #define STORESIM_TESTS_KTEST_H
 
 #include <criterion/criterion.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,29 @@ __attribute__((unused)) static int kt_sh(const char *cmd, char *out, size_t n) {
   out[k] = 0;
   int st = pclose(p);
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* kt_sh of a command formatted from fmt. */
+__attribute__((unused, format(printf, 3, 4))) static int kt_shf(char *out, size_t n,
+                                                                const char *fmt, ...) {
+  char cmd[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  return kt_sh(cmd, out, n);
+}
+
+/* A scratch directory of a test in dir (n bytes): $TMPDIR-ish/NAME.XXXXXX;
+ * kt_unscratch removes it with what it holds. */
+__attribute__((unused)) static void kt_scratch(char *dir, size_t n, const char *name) {
+  snprintf(dir, n, "%s/%s.XXXXXX", P_tmpdir, name);
+  cr_assert(mkdtemp(dir), "%s", dir);
+}
+__attribute__((unused)) static void kt_unscratch(const char *dir) {
+  char cmd[4200];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  cr_assert_eq(system(cmd), 0);
 }
 
 /* A world with default options, scheduler `sched` (NULL = fifo). */

@@ -24,25 +24,10 @@
 static char out[1 << 18];
 static char dir[256];
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-  char cmd[4096];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  return kt_sh(cmd, out, sizeof out);
-}
+#define sh(...) kt_shf(out, sizeof out, __VA_ARGS__)
 
-static void mkscratch(void) {
-  snprintf(dir, sizeof dir, "%s/test_sweep_map.XXXXXX", P_tmpdir);
-  cr_assert(mkdtemp(dir));
-}
-static void rmscratch(void) {
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  cr_assert_eq(system(cmd), 0);
-}
+static void mkscratch(void) { kt_scratch(dir, sizeof dir, "test_sweep_map"); }
+static void rmscratch(void) { kt_unscratch(dir); }
 
 TestSuite(map, .init = mkscratch, .fini = rmscratch);
 
