@@ -400,6 +400,19 @@ static void exhaustion_detected(store_t *s, const store_work_t *wk) {
 
 /* ---- version store --------------------------------------------------------------- */
 
+/* The task of this generation running on thread th, or NULL. Task threads
+ * are spawned in a row, so their ids are usually consecutive (tasks_start
+ * notes the first one's): one lookup; otherwise a scan. Caller holds
+ * s->lock. */
+static store_task_t *task_of(store_t *s, const sim_thread_t *th) {
+  if (!th || !s->tasks) return NULL;
+  uint64_t i = sim_thread_id(th) - s->task_id0;
+  if (i < (uint64_t)s->ntasks && s->tasks[i].th == th) return &s->tasks[i];
+  for (int k = 0; k < s->ntasks; k++)
+    if (s->tasks[k].th == th) return &s->tasks[k];
+  return NULL;
+}
+
 /* Caller holds s->lock. */
 static void txn_begin(store_t *s, store_txn_t *x) {
   x->open = 1;
@@ -423,8 +436,8 @@ store_txn_t *store_txn_self(store_t *s) {
   sim_thread_t *self = sim_self();
   store_txn_t *x = NULL;
   sim_mutex_lock(s->lock);
-  for (int i = 0; i < s->ntasks && !x; i++)
-    if (s->tasks[i].th == self && s->tasks[i].cur) x = &s->tasks[i].txn;
+  store_task_t *t = task_of(s, self);
+  if (t && t->cur) x = &t->txn;
   sim_mutex_unlock(s->lock);
   return x;
 }
@@ -544,6 +557,7 @@ static void tasks_start(store_t *s) {
     snprintf(name, sizeof name, "store-task-%d", i);
     t->th = sim_thread_spawn(s->w, name, s->proc, task_main, t);
     if (!t->th) continue;
+    if (i == 0) s->task_id0 = sim_thread_id(t->th);
     t->alive = 1;
     s->nlive++;
     s->nfree++;
@@ -676,20 +690,26 @@ void store_rpc_end(store_t *s) {
 /* A task finished the RPC wk: the store-side latency of one completed RPC
  * packet, into the last-1,024 window. Caller holds s->lock. */
 static void rpc_completed(store_t *s, const store_work_t *wk) {
-  double ms = (double)(sim_now(s->w) - wk->enq_at) / (double)SIM_MS;
+  sim_time_t ns = sim_now(s->w) - wk->enq_at;
   sim_counter_add(s->m_rpc_ops, 1);
-  sim_sample_add(s->m_rpc_latency, ms);
-  s->rpc_ring[s->rpc_ring_i] = ms;
-  s->rpc_ring_i = (s->rpc_ring_i + 1) % STORE_RPC_WINDOW;
-  if (s->rpc_ring_n < STORE_RPC_WINDOW) s->rpc_ring_n++;
-  double sum = 0;
-  int slow = 0;
-  for (int i = 0; i < s->rpc_ring_n; i++) {
-    sum += s->rpc_ring[i];
-    slow += s->rpc_ring[i] > STORE_RPC_SLOW_MS;
+  sim_sample_add(s->m_rpc_latency, (double)ns / (double)SIM_MS);
+  /* the window's sum and slow count are kept as the ring turns (integer
+   * nanoseconds: exact, whatever the order) instead of summing 1,024 values
+   * per RPC */
+  if (s->rpc_ring_n == STORE_RPC_WINDOW) {
+    sim_time_t old = s->rpc_ring[s->rpc_ring_i];
+    s->rpc_ring_sum -= old;
+    s->rpc_ring_slow -= old > STORE_RPC_SLOW;
+  } else {
+    s->rpc_ring_n++;
   }
-  sim_gauge_set(s->m_rpc_avg_latency, sum / s->rpc_ring_n);
-  sim_gauge_set(s->m_rpc_slow, slow);
+  s->rpc_ring[s->rpc_ring_i] = ns;
+  s->rpc_ring_sum += ns;
+  s->rpc_ring_slow += ns > STORE_RPC_SLOW;
+  s->rpc_ring_i = (s->rpc_ring_i + 1) % STORE_RPC_WINDOW;
+  sim_gauge_set(s->m_rpc_avg_latency,
+                (double)s->rpc_ring_sum / (double)SIM_MS / s->rpc_ring_n);
+  sim_gauge_set(s->m_rpc_slow, s->rpc_ring_slow);
 }
 
 /* ---- restart and shutdown ----------------------------------------------------------- */

@@ -85,7 +85,7 @@ typedef enum store_kind {
  * taken over the last 1,024 RPC packets the store completed; a slow packet
  * took more than 2 s. */
 #define STORE_RPC_WINDOW 1024
-#define STORE_RPC_SLOW_MS 2000.0
+#define STORE_RPC_SLOW (2 * SIM_SEC)
 
 typedef struct store store_t;
 typedef struct store_work store_work_t;
@@ -259,6 +259,7 @@ struct store {
   uint64_t next_item_id;
 
   store_task_t *tasks;   /* host array of cfg->tasks, this generation */
+  uint64_t task_id0;     /* thread id of tasks[0] (task_of) */
   store_task_t **old_tasks; /* arrays of earlier generations (freed at destroy) */
   int nold;
   int ntasks;
@@ -275,8 +276,10 @@ struct store {
   uint64_t vs_gen;  /* bumped when the store goes down (arena reset) */
 
   int64_t rpc_inflight;
-  double rpc_ring[STORE_RPC_WINDOW]; /* store-side latencies (ms) of the last RPCs completed */
+  sim_time_t rpc_ring[STORE_RPC_WINDOW]; /* store-side latencies of the last RPCs completed */
   int rpc_ring_n, rpc_ring_i;
+  int64_t rpc_ring_sum; /* of the rpc_ring_n latencies in the ring */
+  int rpc_ring_slow;    /* of them, those slower than STORE_RPC_SLOW */
 
   /* components */
   const store_component_t *comp[STORE_MAX_COMPONENTS];
