@@ -707,8 +707,7 @@ static void rpc_completed(store_t *s, const store_work_t *wk) {
   s->rpc_ring_sum += ns;
   s->rpc_ring_slow += ns > STORE_RPC_SLOW;
   s->rpc_ring_i = (s->rpc_ring_i + 1) % STORE_RPC_WINDOW;
-  sim_gauge_set(s->m_rpc_avg_latency,
-                (double)s->rpc_ring_sum / (double)SIM_MS / s->rpc_ring_n);
+  sim_gauge_set(s->m_rpc_avg_latency, (double)s->rpc_ring_sum / (double)SIM_MS / s->rpc_ring_n);
   sim_gauge_set(s->m_rpc_slow, s->rpc_ring_slow);
 }
 
