@@ -38,6 +38,7 @@ typedef struct client_gen {
   sim_time_t timeout;
   const sim_dist_t *service;
   sim_rng_t rng;
+  store_deadlines_t *dl; /* the timeouts of its direct requests */
 } client_gen_t;
 
 struct store_clients {
@@ -58,12 +59,43 @@ struct store_clients {
  * operation commits; full: 0x8004060C), then the service time. */
 static int serve_fn(store_t *s, void *arg, int64_t service) {
   (void)arg;
-  int rc = store_vs_write(s, store_txn_self(s));
+  int rc = store_vs_write_self(s);
   if (rc != 0) return rc;
   if (sim_sleep((sim_time_t)service) != 0) return STORE_EDOWN;
   return 0;
 }
 
+/* The outcome of one request, as its client sees it at its end: rc as
+ * store_call returns it with `detach`, lat from its arrival. */
+static void request_outcome(client_gen_t *g, int rc, sim_time_t lat) {
+  struct store_clients *c = g->c;
+  if (!g->mapi) {
+    if (rc == SIM_ETIMEDOUT) {
+      sim_counter_add(c->m_owa_timeouts, 1);
+      sim_sample_add(c->m_owa_latency, (double)lat / SIM_MS);
+    } else if (rc == 0) {
+      sim_counter_add(c->m_owa_done, 1);
+      sim_sample_add(c->m_owa_latency, (double)lat / SIM_MS);
+    } else {
+      sim_counter_add(c->m_owa_failed, 1);
+    }
+    return;
+  }
+  if (rc == SIM_ETIMEDOUT) sim_counter_add(c->m_mapi_timeouts, 1);
+  else if (rc == 0) sim_counter_add(c->m_mapi_done, 1);
+  else sim_counter_add(c->m_mapi_failed, 1);
+  sim_sample_add(c->m_mapi_latency, (double)lat / SIM_MS);
+}
+
+/* A request that found a free task (store_call_direct) is answered here,
+ * on the task that ran it or on the generator's deadline thread. */
+static void direct_answer(store_t *s, void *arg, int64_t service, int rc, sim_time_t since) {
+  (void)service;
+  request_outcome(arg, rc, sim_now(s->w) - since);
+}
+
+/* A request that must wait for a task (or be refused, or find the store
+ * down): a thread of its own waits, as a client does. */
 static void request_main(void *arg) {
   request_t *rp = arg;
   request_t r = *rp;
@@ -79,17 +111,8 @@ static void request_main(void *arg) {
     sim_counter_add(c->m_owa_requests, 1);
     int rc = store_call(s, STORE_K_OWA, serve_fn, NULL, r.service,
                         t0 + g->timeout, 1);
-    sim_time_t lat = sim_now(s->w) - t0;
-    if (rc == SIM_ETIMEDOUT) {
-      sim_counter_add(c->m_owa_timeouts, 1);
-      sim_sample_add(c->m_owa_latency, (double)lat / SIM_MS);
-    } else if (rc == 0) {
-      sim_counter_add(c->m_owa_done, 1);
-      sim_sample_add(c->m_owa_latency, (double)lat / SIM_MS);
-      sim_progress();
-    } else {
-      sim_counter_add(c->m_owa_failed, 1);
-    }
+    request_outcome(g, rc, sim_now(s->w) - t0);
+    if (rc == 0) sim_progress();
     return;
   }
   sim_counter_add(c->m_mapi_requests, 1);
@@ -104,15 +127,8 @@ static void request_main(void *arg) {
   rc = store_rpc_call(s, STORE_K_RPC, serve_fn, NULL, r.service, t0 + g->timeout, 1);
   sim_time_t lat = sim_now(s->w) - t0;
   store_rpc_end(s);
-  if (rc == SIM_ETIMEDOUT) {
-    sim_counter_add(c->m_mapi_timeouts, 1);
-  } else if (rc == 0) {
-    sim_counter_add(c->m_mapi_done, 1);
-    sim_progress();
-  } else {
-    sim_counter_add(c->m_mapi_failed, 1);
-  }
-  sim_sample_add(c->m_mapi_latency, (double)lat / SIM_MS);
+  request_outcome(g, rc, lat);
+  if (rc == 0) sim_progress();
 }
 
 static void generator_main(void *arg) {
@@ -124,6 +140,12 @@ static void generator_main(void *arg) {
                                        &g->rng, next);
     if (gap < 0 || store_arrival_wait(&next, gap) != 0) return;
     struct store_clients *c = g->c;
+    sim_time_t service = (sim_time_t)sim_dist_sample(g->service, &g->rng);
+    if (store_call_direct(s, g->dl, g->mapi ? STORE_K_RPC : STORE_K_OWA, serve_fn, service,
+                          sim_now(s->w) + g->timeout, g->mapi, direct_answer, g)) {
+      sim_counter_add(g->mapi ? c->m_mapi_requests : c->m_owa_requests, 1);
+      continue;
+    }
     sim_mutex_lock(c->lock);
     request_t *r = c->free_reqs;
     if (r) {
@@ -141,7 +163,7 @@ static void generator_main(void *arg) {
     }
     sim_mutex_unlock(c->lock);
     r->g = g;
-    r->service = (sim_time_t)sim_dist_sample(g->service, &g->rng);
+    r->service = service;
     if (!sim_thread_spawn(s->w, g->mapi ? "mapi-rpc" : "owa-request", c->proc,
                           request_main, r)) {
       sim_mutex_lock(c->lock);
@@ -195,9 +217,11 @@ static int clients_init(store_t *s, char *err, size_t nerr) {
   s->clients = c;
   store_component_add(s, &clients_component, c);
   for (int i = 0; i < 2; i++)
-    if (c->gen[i].rate > 0 || store_arrival_driven(s, i ? STORE_STREAM_MAPI : STORE_STREAM_OWA))
+    if (c->gen[i].rate > 0 || store_arrival_driven(s, i ? STORE_STREAM_MAPI : STORE_STREAM_OWA)) {
+      c->gen[i].dl = store_deadlines_create(s, c->proc, i ? "mapi-timeouts" : "owa-timeouts");
       sim_thread_spawn(w, i ? "mapi-clients" : "owa-clients", c->proc,
                        generator_main, &c->gen[i]);
+    }
   return 0;
 }
 

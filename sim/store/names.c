@@ -20,6 +20,8 @@ const sim_name_desc_t store_names[] = {
     {"thread:owa-clients", "Outlook Web Access clients"},
     {"thread:mapi-rpc", "Outlook (MAPI) requests"},
     {"thread:mapi-clients", "Outlook (MAPI) clients"},
+    {"thread:owa-timeouts", "Outlook Web Access clients' timeouts"},
+    {"thread:mapi-timeouts", "Outlook (MAPI) clients' timeouts"},
     {"thread:mta-gwout", "MTA gateway out threads"},
     {"thread:ims-inbound", "Internet Mail Service inbound threads"},
     {"thread:pop3-thread", "POP3 threads"},
@@ -35,6 +37,7 @@ const sim_name_desc_t store_names[] = {
     /* what threads wait for */
     {"cond:store.work", "work (idle store task threads)"},
     {"cond:store.work.done", "a store task thread to run their request"},
+    {"cond:store.deadlines", "the next client timeout"},
     {"cond:store.exit", "store task threads to stop"},
     {"mutex:store.lock", "the store's task list lock"},
     {"cond:mta.flush.done", "the MTA to take a transit flush"},

@@ -324,11 +324,15 @@ static void q_remove(store_t *s, store_work_t *wk) {
   s->q_len--;
 }
 
-/* Completes wk with rc: wakes its caller, drops the store's reference. */
+static void direct_answer(store_t *s, store_work_t *wk, int rc);
+
+/* Completes wk with rc: wakes its caller (or answers a direct request's),
+ * drops the store's reference. */
 static void item_complete(store_t *s, store_work_t *wk, int rc) {
   wk->state = W_DONE;
   wk->rc = rc;
   if (wk->waiting) sim_cond_signal(wk->done);
+  if (wk->dl) direct_answer(s, wk, rc);
   item_unref(s, wk);
 }
 
@@ -442,10 +446,27 @@ store_txn_t *store_txn_self(store_t *s) {
   return x;
 }
 
+static int vs_write_locked(store_t *s, store_txn_t *x);
+
 int store_vs_write(store_t *s, store_txn_t *x) {
+  sim_mutex_lock(s->lock);
+  int rc = vs_write_locked(s, x);
+  sim_mutex_unlock(s->lock);
+  return rc;
+}
+
+int store_vs_write_self(store_t *s) {
+  sim_mutex_lock(s->lock);
+  store_task_t *t = task_of(s, sim_self());
+  int rc = vs_write_locked(s, t && t->cur ? &t->txn : NULL);
+  sim_mutex_unlock(s->lock);
+  return rc;
+}
+
+/* Caller holds s->lock. */
+static int vs_write_locked(store_t *s, store_txn_t *x) {
   uint64_t b = s->cfg->version_bucket;
   int rc = 0;
-  sim_mutex_lock(s->lock);
   if (!x || !x->open || x->vs_gen != s->vs_gen || s->state != STORE_UP) {
     rc = STORE_EDOWN;
   } else if (s->vs_used + b > s->cfg->version_store) {
@@ -465,7 +486,6 @@ int store_vs_write(store_t *s, store_txn_t *x) {
     }
   }
   if (rc == STORE_ESTOREFULL) sim_counter_add(s->m_vs_full, 1);
-  sim_mutex_unlock(s->lock);
   return rc;
 }
 
@@ -660,6 +680,130 @@ int store_submit(store_t *s, store_kind_t kind, store_fn fn, void *arg,
   sim_cond_signal(s->work_cv);
   sim_mutex_unlock(s->lock);
   return 0;
+}
+
+/* ---- direct requests ----------------------------------------------------------------
+ * A caller whose request finds a free task needs no thread of its own: it
+ * would only wait for the task's answer or for its own timeout. The item
+ * carries whom to answer; the task answers when it completes it
+ * (item_complete), or the list's thread at the deadline (the item is then
+ * withdrawn if still queued, as store_call does, or left to finish alone,
+ * as with `detach`), whichever comes first. A list holds its unanswered
+ * items by deadline; its thread sleeps until the first one's. An item's
+ * states on the list, under s->lock:
+ *
+ *   (new)  -> LISTED    store_call_direct
+ *   LISTED -> ANSWERED  a task completes it, or the store fails it while
+ *                       queued [item_complete]; its deadline passes
+ *                       [deadlines_main]
+ *
+ * The list holds one reference to the item (the caller's), dropped when it
+ * is answered. */
+struct store_deadlines {
+  store_t *s;
+  sim_cond_t *cv;            /* its thread waits here */
+  store_work_t *head, *tail; /* unanswered items, by deadline */
+  sim_time_t sleep_until;    /* its thread's wake-up time; SIM_TIME_MAX: none */
+};
+
+/* LISTED -> ANSWERED. Caller holds s->lock. */
+static void direct_answer(store_t *s, store_work_t *wk, int rc) {
+  store_deadlines_t *dl = wk->dl;
+  if (wk->dprev) wk->dprev->dnext = wk->dnext;
+  else dl->head = wk->dnext;
+  if (wk->dnext) wk->dnext->dprev = wk->dprev;
+  else dl->tail = wk->dprev;
+  wk->dl = NULL;
+  wk->dnext = wk->dprev = NULL;
+  if (wk->rpc) {
+    s->rpc_inflight--;
+    sim_gauge_set(s->m_rpc_requests, (double)s->rpc_inflight);
+  }
+  wk->answer(s, wk->answer_arg, wk->val, rc, wk->enq_at);
+  item_unref(s, wk); /* the caller's reference */
+}
+
+static void deadlines_main(void *arg) {
+  store_deadlines_t *dl = arg;
+  store_t *s = dl->s;
+  sim_mutex_lock(s->lock);
+  for (;;) {
+    store_work_t *wk = dl->head;
+    sim_time_t now = sim_now(s->w);
+    if (wk && wk->deadline <= now) {
+      if (wk->state == W_QUEUED) { /* withdrawn, as store_call does */
+        if (s->busy_since >= 0 && !s->exhausted) exhaustion_detected(s, wk);
+        q_remove(s, wk);
+        gauges_update(s);
+        wk->state = W_DONE;
+        wk->rc = SIM_ETIMEDOUT;
+        item_unref(s, wk); /* the queue's reference */
+      }
+      direct_answer(s, wk, SIM_ETIMEDOUT); /* running: it finishes alone */
+      continue;
+    }
+    dl->sleep_until = wk ? wk->deadline : SIM_TIME_MAX;
+    int rc =
+        wk ? sim_cond_timedwait(dl->cv, s->lock, wk->deadline) : sim_cond_wait(dl->cv, s->lock);
+    dl->sleep_until = SIM_TIME_MAX;
+    if (rc == SIM_ECANCELED) break;
+  }
+  sim_mutex_unlock(s->lock);
+}
+
+store_deadlines_t *store_deadlines_create(store_t *s, sim_proc_t *p, const char *name) {
+  store_deadlines_t *dl = sim_xcalloc(1, sizeof *dl);
+  dl->s = s;
+  dl->cv = sim_cond_create(s->w, "store.deadlines");
+  dl->sleep_until = SIM_TIME_MAX;
+  s->dls = sim_xrealloc(s->dls, (size_t)(s->ndls + 1) * sizeof *s->dls);
+  s->dls[s->ndls++] = dl;
+  sim_thread_spawn(s->w, name, p, deadlines_main, dl);
+  return dl;
+}
+
+int store_call_direct(store_t *s, store_deadlines_t *dl, store_kind_t kind, store_fn fn,
+                      int64_t val, sim_time_t deadline, int rpc, store_answer_fn answer,
+                      void *answer_arg) {
+  int taken = 0;
+  sim_mutex_lock(s->lock);
+  sim_time_t now = sim_now(s->w);
+  if (s->state == STORE_UP && s->nfree > 0 && !s->q_head && deadline > now &&
+      (!rpc || s->rpc_inflight < s->cfg->rpc_limit)) {
+    if (rpc) {
+      s->rpc_inflight++;
+      sim_gauge_set(s->m_rpc_requests, (double)s->rpc_inflight);
+    }
+    store_work_t *wk = item_get(s);
+    wk->kind = kind;
+    wk->fn = fn;
+    wk->val = val;
+    wk->state = W_QUEUED;
+    wk->refs = 2; /* the list's (the caller's) and the queue's */
+    wk->rpc = rpc;
+    wk->enq_at = now;
+    wk->deadline = deadline;
+    wk->answer = answer;
+    wk->answer_arg = answer_arg;
+    wk->dl = dl;
+    wk->dprev = dl->tail; /* by deadline, from the tail */
+    while (wk->dprev && wk->dprev->deadline > deadline) wk->dprev = wk->dprev->dprev;
+    wk->dnext = wk->dprev ? wk->dprev->dnext : dl->head;
+    if (wk->dprev) wk->dprev->dnext = wk;
+    else dl->head = wk;
+    if (wk->dnext) wk->dnext->dprev = wk;
+    else dl->tail = wk;
+    if (deadline < dl->sleep_until) { /* its thread must look again */
+      sim_cond_signal(dl->cv);
+      dl->sleep_until = -1; /* signaled: no need to signal again */
+    }
+    q_push(s, wk);
+    gauges_update(s);
+    sim_cond_signal(s->work_cv);
+    taken = 1;
+  }
+  sim_mutex_unlock(s->lock);
+  return taken;
 }
 
 /* ---- RPC admission ------------------------------------------------------------------ */
@@ -1026,6 +1170,8 @@ void store_destroy(store_t *s) {
     free(s->old_tasks[i]);
   }
   free(s->old_tasks);
+  for (int i = 0; i < s->ndls; i++) free(s->dls[i]);
+  free(s->dls);
   free(s->busy_by_kind);
   free(s->m_tasks_busy_kind);
   free((void *)s->cfg);

@@ -89,6 +89,7 @@ typedef enum store_kind {
 
 typedef struct store store_t;
 typedef struct store_work store_work_t;
+typedef struct store_deadlines store_deadlines_t;
 
 /* ---- mechanisms -------------------------------------------------------------- */
 /* One part of the store: the core, a failure mechanism (a KB article), or a
@@ -179,6 +180,13 @@ struct store_work {
   sim_time_t enq_at;
   int rpc;          /* an admitted RPC (store_rpc_call): the store times it */
   sim_cond_t *done; /* created once per pooled item */
+  /* store_call_direct: the caller's deadline list until it is answered
+   * (NULL after), its links there, and whom to answer */
+  store_deadlines_t *dl;
+  store_work_t *dnext, *dprev;
+  sim_time_t deadline;
+  void (*answer)(store_t *s, void *arg, int64_t val, int rc, sim_time_t since);
+  void *answer_arg;
 };
 
 /* A transaction's hold on the version store: the pages (store arena
@@ -295,6 +303,8 @@ struct store {
 
   int finished;
   sim_thread_t *sampler;
+  store_deadlines_t **dls; /* of store_deadlines_create, freed at destroy */
+  int ndls;
 
   /* metrics */
   sim_metric_t *m_free_low;
@@ -372,6 +382,36 @@ static inline int store_arrival_wait(sim_time_t *next, sim_time_t gap) {
  * (NULL or owned elsewhere). Must be called from a simulated thread. */
 int store_call(store_t *s, store_kind_t kind, store_fn fn, void *arg,
                int64_t val, sim_time_t deadline, int detach);
+/* A request handed straight to a free task, with no thread of the caller's
+ * own waiting for it (store_call_direct). The caller's timeouts are kept by
+ * a deadline list: one thread (`name`, in process p) that sleeps until the
+ * earliest deadline of the list's requests not yet answered. Requests of one
+ * list should share one timeout (deadlines in arrival order: appending is
+ * then O(1)). Returns the list (owned by the store, freed with it); aborts
+ * on host OOM. Call from init. */
+store_deadlines_t *store_deadlines_create(store_t *s, sim_proc_t *p, const char *name);
+/* How the caller learns a direct request's outcome: called once, with
+ * s->lock held (it must not block, must not take s->lock, may set metrics),
+ * with `since` the time of the call and rc as store_call (or store_rpc_call
+ * when rpc) would have returned it to a caller waiting with `detach`: fn's
+ * result, SIM_ETIMEDOUT at the deadline (withdrawn if still queued, fn left
+ * to finish alone if running), STORE_EDOWN when the store went down first. */
+typedef void (*store_answer_fn)(store_t *s, void *arg, int64_t val, int rc, sim_time_t since);
+/* store_call (detach) of a caller that would find a task free: when the
+ * store is up, a task is free, nothing is queued, the deadline is later than
+ * now and (rpc) the RPC admission has room, the request is admitted (rpc:
+ * counted in flight until answered, and timed as store_rpc_call), queued
+ * for the free task and put on dl; returns 1, and answer(s, answer_arg,
+ * val, rc, now) comes later. Otherwise nothing happens and it returns 0:
+ * the caller then makes the call from a thread of its own (store_call,
+ * store_rpc_begin), which waits for a task as every caller does, so the
+ * request shows in reports as a thread waiting for a task exactly when it
+ * has to. Outcomes, metrics and their times are those of that thread's call
+ * either way; only the thread is saved (no spawn, no hand-off back to a
+ * waiting thread, no timer per request). Call from a simulated thread. */
+int store_call_direct(store_t *s, store_deadlines_t *dl, store_kind_t kind, store_fn fn,
+                      int64_t val, sim_time_t deadline, int rpc, store_answer_fn answer,
+                      void *answer_arg);
 /* Queues fn(s, arg, val) to run on a task without waiting. Returns 0, or
  * STORE_EDOWN when the store is down (nothing queued, drop not called). If
  * the store goes down before fn runs, drop(s, arg, val) is called instead
@@ -385,6 +425,8 @@ int store_submit(store_t *s, store_kind_t kind, store_fn fn, void *arg,
  * good. The transaction of the work item the calling task runs (NULL when
  * the caller is not a store task). */
 store_txn_t *store_txn_self(store_t *s);
+/* store_vs_write(s, store_txn_self(s)) under one hold of the store's lock. */
+int store_vs_write_self(store_t *s);
 /* One write of txn (its own, or one it writes on behalf of, as a flush of a
  * spinning download does): takes one page until txn ends. Returns 0;
  * STORE_ESTOREFULL when the version store is full or the arena refuses the
