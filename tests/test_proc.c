@@ -267,6 +267,46 @@ Test(mem, reset_empties_the_arena) {
   kt_end(w, 0);
 }
 
+/* Freed blocks a process keeps for its next allocations of the same size
+ * (proc.c, "Quick blocks") are freed bytes: out of the tally and out of the
+ * jemalloc figure; they are handed out again (the same addresses), a full
+ * cache frees to the arena, and a reset forgets them with the arena (the
+ * next allocations are new, valid blocks: ASan would see a stale one). */
+Test(mem, freed_blocks_kept_for_reuse_are_freed_bytes) {
+  sim_world_t *w = kt_world(NULL);
+  sim_proc_t *p = sim_proc_create(w, "q", 0);
+  void *blk[64];
+  size_t sizes[] = {4096, 100, 40000}; /* two kept sizes, one too big to keep */
+  for (size_t s = 0; s < 3; s++) {
+    for (int i = 0; i < 64; i++) {
+      blk[i] = sim_proc_alloc(p, sizes[s]);
+      cr_assert_not_null(blk[i]);
+      memset(blk[i], i, sizes[s]);
+    }
+    assert_mem(p, 64 * usable(sizes[s]));
+    for (int i = 0; i < 64; i++) sim_proc_free(p, blk[i]);
+    assert_mem(p, 0);
+    cr_assert_eq(sim_machine_mem_used(w), 0);
+    void *again = sim_proc_alloc(p, sizes[s]);
+    assert_mem(p, usable(sizes[s]));
+    /* 16 of a size are kept: the first 16 freed; the last of them comes back */
+    if (sizes[s] <= 16384) cr_assert_eq(again, blk[15], "a kept block comes back");
+    sim_proc_free(p, again);
+  }
+  void *a = sim_proc_alloc(p, 4096);
+  sim_proc_free(p, a);
+  sim_proc_reset(p);
+  assert_mem(p, 0);
+  for (int i = 0; i < 64; i++) {
+    blk[i] = sim_proc_alloc(p, 4096);
+    memset(blk[i], 0x5a, 4096);
+  }
+  assert_mem(p, 64 * usable(4096));
+  for (int i = 0; i < 64; i++) sim_proc_free(p, blk[i]);
+  assert_mem(p, 0);
+  kt_end(w, 0);
+}
+
 static sim_proc_t *thread_proc;
 static void allocating_thread(void *arg) {
   sim_proc_t *p = sim_thread_proc(sim_self());

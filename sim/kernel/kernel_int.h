@@ -184,6 +184,9 @@ struct sim_sem {
 };
 
 /* ---- processes ---- */
+#define SIM__QUICK_SIZES 4   /* usable sizes a process keeps freed blocks of */
+#define SIM__QUICK_BLOCKS 16 /* blocks of each */
+#define SIM__QUICK_MAX 16384 /* the largest usable size kept */
 struct sim_proc {
   sim_world_t *w;
   char *name;
@@ -197,6 +200,13 @@ struct sim_proc {
   sim_metric_t *m_cpu, *m_mem, *m_fail;
   /* jemalloc MIBs of stats.arenas.<arena>.{small,large}.allocated */
   size_t mib_small[5], mib_large[5];
+  /* blocks it freed, kept for its next allocations of the same usable
+   * size (proc.c, "Quick blocks"); not counted in used */
+  struct sim__quick {
+    size_t size; /* usable size of its blocks; any when n == 0 */
+    int n;
+    void *b[SIM__QUICK_BLOCKS];
+  } quick[SIM__QUICK_SIZES];
 #if SIM_KCHECK
   int chk_running; /* kcheck.c's count of its threads on a core */
 #endif
