@@ -93,9 +93,9 @@ static long load_with_fault(const char *name, const char *text, size_t len,
 }
 
 Test(alloc, sweep_loading_every_shipped_scenario) {
-  static const char *const files[] = {"kb924567.yaml", "kb941060.yaml", "kb922768.yaml",
-                                      "kb898782.yaml", "q279798.yaml",  "baseline.yaml",
-                                      "bad-day.yaml"};
+  static const char *const files[] = {"kb924567.yaml", "kb941060.yaml",  "kb922768.yaml",
+                                      "kb898782.yaml", "q279798.yaml",   "baseline.yaml",
+                                      "bad-day.yaml",  "big-server.yaml"};
   static const char *const sets[] = {"store.tasks=8", "with_fix:duration=1h"};
   long total = 0;
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {

@@ -836,6 +836,9 @@ static void check_scenario(const char *name) {
 Test(store_scenarios, baseline, .timeout = 120) { check_scenario("baseline.yaml"); }
 Test(store_scenarios, kb924567, .timeout = 120) { check_scenario("kb924567.yaml"); }
 Test(store_scenarios, kb941060, .timeout = 120) { check_scenario("kb941060.yaml"); }
+/* The big server (issue 19): ~600 requests/s for two minutes, healthy, and
+ * the fixes change nothing when nothing triggers them (the same hash). */
+Test(store_scenarios, big_server, .timeout = 300) { check_scenario("big-server.yaml"); }
 
 /* kb941060's refill time after the restart follows the arrival rates (issue
  * 15): at 0.03/s malformed the retried backlog alone refills the cache, within
