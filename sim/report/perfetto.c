@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report_int.h"
 #include "storesim/detect.h"
 #include "storesim/metrics.h"
 #include "storesim/report.h"
@@ -139,14 +140,19 @@ static void find_kinds(conv_t *c) {
   memcpy(c->kernel_kinds, kernel_kinds, sizeof kernel_kinds);
 }
 
-/* The largest thread id in the trace, spawned ones included. */
-static uint64_t max_thread_id(const conv_t *c, const sim_trace_rec_t *rec, size_t nrec) {
+/* The largest thread id in the trace, spawned ones included (a pass over
+ * the records); -1 out of host memory. */
+static int max_thread_id(conv_t *c) {
+  report_trace_it_t it;
+  if (report__trace_begin(&it, c->w)) return -1;
   uint64_t maxid = 0;
-  for (size_t i = 0; i < nrec; i++) {
-    if (rec[i].thread > maxid) maxid = rec[i].thread;
-    if (rec[i].kind == c->k_spawn && (uint64_t)rec[i].arg > maxid) maxid = (uint64_t)rec[i].arg;
+  for (const sim_trace_rec_t *r; (r = report__trace_next(&it));) {
+    if (r->thread > maxid) maxid = r->thread;
+    if (r->kind == c->k_spawn && (uint64_t)r->arg > maxid) maxid = (uint64_t)r->arg;
   }
-  return maxid;
+  report__trace_end(&it);
+  c->maxid = maxid;
+  return 0;
 }
 
 /* Process name and the scheduler's thread name. */
@@ -336,15 +342,18 @@ static void write_events(report_perfetto_t *p, evbuf_t *b) {
 }
 
 int report_perfetto_world(report_perfetto_t *p, const sim_world_t *w, int pid, const char *label) {
-  size_t nrec = 0;
-  const sim_trace_rec_t *rec = sim_world_trace(w, &nrec);
   conv_t c = {.w = w, .pid = pid};
   find_kinds(&c);
-  c.maxid = max_thread_id(&c, rec, nrec);
+  if (max_thread_id(&c)) return SIM_ENOMEM;
   c.ob = calloc(c.maxid + 1, sizeof *c.ob);
-  if (!c.ob) return SIM_ENOMEM;
+  report_trace_it_t it;
+  if (!c.ob || report__trace_begin(&it, w)) {
+    free(c.ob);
+    return SIM_ENOMEM;
+  }
   int rc = on_start(&c, label);
-  for (size_t i = 0; i < nrec && rc == 0; i++) rc |= on_record(&c, &rec[i]);
+  for (const sim_trace_rec_t *r; rc == 0 && (r = report__trace_next(&it));) rc |= on_record(&c, r);
+  report__trace_end(&it);
   if (rc == 0) rc = close_unfinished(&c, sim_now(w));
   if (rc == 0) rc = counter_tracks(&c);
   free(c.ob);

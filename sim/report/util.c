@@ -107,3 +107,15 @@ void report__sb_html(report_sb_t *b, const char *s) {
     }
   }
 }
+
+int report__trace_begin(report_trace_it_t *it, const sim_world_t *w) {
+  memset(it, 0, sizeof *it);
+  it->w = w;
+  it->buf = malloc(REPORT_TRACE_BLOCK * sizeof *it->buf);
+  return it->buf ? 0 : -1;
+}
+
+void report__trace_end(report_trace_it_t *it) {
+  free(it->buf);
+  it->buf = NULL;
+}
