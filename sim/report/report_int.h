@@ -136,5 +136,11 @@ static inline const sim_trace_rec_t *report__trace_next(report_trace_it_t *it) {
   return &it->buf[it->i++];
 }
 void report__trace_end(report_trace_it_t *it);
+/* An unlinked temporary file in $TMPDIR (else /tmp), open for reading and
+ * writing, or -1. */
+int report__tmpfd(void);
+/* Events of a world the perfetto export holds before it sorts them into a
+ * run of its temporary file (0: the default, 65,536); for tests. */
+void report__perfetto_chunk(size_t n);
 
 #endif
