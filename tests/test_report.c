@@ -796,8 +796,8 @@ static void on_world_stream(sim_world_t *w, const scn_variant_t *v, struct scn_v
 
 /* Runs path keeping at most `mem` records in memory; the explanation, the
  * HTML page and the perfetto file, as text. */
-static void stream_outputs(const char *path, size_t mem, stream_hook_t *h, char **expl,
-                           char **html, char **perf) {
+static void stream_outputs(const char *path, size_t mem, stream_hook_t *h, char **expl, char **html,
+                           char **perf) {
   scn_scenario_t *s;
   scn_diag_t d;
   scn_diag_init(&d);
