@@ -538,3 +538,91 @@ Test(metrics, derived_name_clash_is_misuse, .signal = SIGABRT) {
   sim_metric(w, "\\A", SIM_M_GAUGE, "");
   sim_metric_derive(w, "a", "\\A", SIM_DERIVE_VALUE, 1, "");
 }
+
+/* ---- memory against the run's length (issue 19) ---- */
+
+typedef struct mem_model {
+  sim_rng_t rng;
+  sim_metric_t *done, *lat, *busy;
+  sim_mutex_t *lock;
+  int nbusy;
+} mem_model_t;
+
+static void mem_request(void *arg) {
+  mem_model_t *m = arg;
+  sim_time_t t0 = sim_now(sim_thread_world(sim_self()));
+  sim_mutex_lock(m->lock);
+  sim_gauge_set(m->busy, ++m->nbusy);
+  sim_time_t d = (sim_time_t)(sim_rng_exp(&m->rng, 0.05) * SIM_SEC) + 1;
+  sim_mutex_unlock(m->lock);
+  sim_sleep(d);
+  sim_mutex_lock(m->lock);
+  sim_gauge_set(m->busy, --m->nbusy);
+  sim_mutex_unlock(m->lock);
+  sim_counter_add(m->done, 1);
+  sim_sample_add(m->lat, (double)(sim_now(sim_thread_world(sim_self())) - t0) / SIM_MS);
+}
+
+static void mem_generator(void *arg) {
+  mem_model_t *m = arg;
+  sim_world_t *w = sim_thread_world(sim_self());
+  for (;;) {
+    sim_sleep((sim_time_t)(sim_rng_exp(&m->rng, 0.05) * SIM_SEC) + 1); /* 20 requests/s */
+    if (!sim_thread_spawn(w, "request", NULL, mem_request, m)) return;
+  }
+}
+
+/* Runs the model above for `hours` with a 1-minute sample interval; what
+ * the world holds at the end, and the records it kept. */
+static void mem_run(int hours, int keep_trace, sim_world_mem_t *mem, uint64_t *kept,
+                    uint64_t *count) {
+  sim_world_opts_t o;
+  sim_world_opts_init(&o);
+  o.sample_interval = SIM_MIN;
+  o.keep_trace = keep_trace;
+  o.trace_memory = 4096;
+  sim_world_t *w = kt_world_opts(&o);
+  static mem_model_t m;
+  memset(&m, 0, sizeof m);
+  sim_rng_init(&m.rng, 7, "test.mem");
+  m.done = sim_metric(w, "done", SIM_M_COUNTER, "");
+  m.lat = sim_metric(w, "lat", SIM_M_SAMPLE, "ms");
+  m.busy = sim_metric(w, "busy", SIM_M_GAUGE, "");
+  m.lock = sim_mutex_create(w, "lock");
+  cr_assert_not_null(sim_thread_spawn(w, "generator", NULL, mem_generator, &m));
+  cr_assert_eq(sim_world_run(w, (sim_time_t)hours * SIM_HOUR), 0);
+  sim_world_memory(w, mem);
+  *kept = sim_world_trace_kept(w);
+  sim_metric_summary_t s;
+  sim_metric_summarize(m.lat, &s);
+  *count = s.count;
+  sim_world_destroy(w);
+}
+
+/* What a world holds for its metrics does not grow with the run's length
+ * (past the exact bound of a sample metric); its series grow by 8 bytes a
+ * metric an interval; kept trace records stay within opts.trace_memory in
+ * memory; thread names are not kept without a trace. 1 h and 4 h of 20
+ * requests/s: 72,000 and 288,000 latencies (past 65,536: a histogram). */
+Test(metrics, memory_does_not_grow_with_the_run, .timeout = 120) {
+  sim_world_mem_t a, b;
+  uint64_t ka, kb, ca, cb;
+  mem_run(1, 0, &a, &ka, &ca);
+  mem_run(4, 0, &b, &kb, &cb);
+  cr_assert_gt(ca, 65536, "past the exact bound: %llu", (unsigned long long)ca);
+  cr_assert_gt(cb, 3 * ca);
+  cr_assert_leq(b.metrics, a.metrics + 64 * 1024, "metrics: %zu bytes at 1 h, %zu at 4 h",
+                a.metrics, b.metrics);
+  size_t nm = 3 + 4 + 3; /* ours, the kernel's cpu/runq and default process's (bound) */
+  cr_assert_leq(a.series, 2 * 8 * 60 * nm + 8 * 256 * nm, "%zu", a.series);
+  cr_assert_leq(b.series, 2 * 8 * 240 * nm + 8 * 256 * nm, "%zu", b.series);
+  cr_assert_eq(a.trace + b.trace + a.thread_names + b.thread_names, 0);
+  cr_assert_eq(ka + kb, 0);
+  /* kept records: in memory as much at 4 h as at 1 h, the rest in the file */
+  mem_run(1, 1, &a, &ka, &ca);
+  mem_run(4, 1, &b, &kb, &cb);
+  cr_assert_gt(kb, 3 * ka);
+  cr_assert_gt(a.trace, 0);
+  cr_assert_eq(a.trace, b.trace, "trace in memory: %zu bytes at 1 h, %zu at 4 h", a.trace, b.trace);
+  cr_assert_lt(b.trace, kb * sizeof(sim_trace_rec_t) / 10);
+}

@@ -755,3 +755,104 @@ Test(report, progress_only_on_a_terminal) {
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   sh(cmd);
 }
+
+/* ---- streamed trace records (issue 19): a report made from records that
+ * went to the temporary file is the one made from records held in memory ---- */
+
+typedef struct stream_hook {
+  const scn_scenario_t *s;
+  report_facts_t *facts[8];
+  report_perfetto_t *perf;
+  uint64_t kept[8];
+  uint64_t hash[8]; /* FNV-1a of the records read in blocks */
+} stream_hook_t;
+
+static void on_world_stream(sim_world_t *w, const scn_variant_t *v, struct scn_variant_res *vr,
+                            void *arg) {
+  stream_hook_t *h = arg;
+  size_t i = (size_t)(v - h->s->variants);
+  cr_assert(i < 8);
+  h->facts[i] = report_facts_collect(w, vr);
+  cr_assert_not_null(h->facts[i]);
+  cr_assert_eq(report_perfetto_world(h->perf, w, (int)i + 1, v->name), 0);
+  h->kept[i] = sim_world_trace_kept(w);
+  /* odd block sizes straddle the file and memory parts */
+  sim_trace_rec_t buf[77];
+  uint64_t hash = 0xcbf29ce484222325ull, at = 0;
+  for (size_t n; (n = sim_world_trace_read(w, at, buf, 77)) > 0; at += n) {
+    const unsigned char *b = (const unsigned char *)buf;
+    for (size_t k = 0; k < n * sizeof *buf; k++) hash = (hash ^ b[k]) * 0x100000001b3ull;
+  }
+  cr_assert_eq(at, h->kept[i]);
+  size_t nall;
+  const sim_trace_rec_t *all = sim_world_trace(w, &nall);
+  cr_assert_eq(nall, h->kept[i]);
+  uint64_t hash2 = 0xcbf29ce484222325ull;
+  const unsigned char *b = (const unsigned char *)all;
+  for (size_t k = 0; k < nall * sizeof *all; k++) hash2 = (hash2 ^ b[k]) * 0x100000001b3ull;
+  cr_assert_eq(hash, hash2, "the whole copy holds the records read in blocks");
+  h->hash[i] = hash;
+}
+
+/* Runs path keeping at most `mem` records in memory; the explanation, the
+ * HTML page and the perfetto file, as text. */
+static void stream_outputs(const char *path, size_t mem, stream_hook_t *h, char **expl, char **html,
+                           char **perf) {
+  scn_scenario_t *s;
+  scn_diag_t d;
+  scn_diag_init(&d);
+  cr_assert_eq(scn_load(path, NULL, &s, &d), 0, "%s", d.text ? d.text : "");
+  scn_diag_free(&d);
+  memset(h, 0, sizeof *h);
+  h->s = s;
+  size_t np = 0;
+  FILE *pf = open_memstream(perf, &np);
+  h->perf = report_perfetto_begin(pf);
+  scn_run_opts_t o;
+  memset(&o, 0, sizeof o);
+  o.keep_series = 1;
+  o.keep_trace = 1;
+  o.trace_memory = mem;
+  o.world_done = on_world_stream;
+  o.world_done_arg = h;
+  scn_result_t *r = scn_run(s, &o);
+  cr_assert_not_null(r);
+  cr_assert_eq(report_perfetto_end(h->perf), 0);
+  fclose(pf);
+  *expl = explain_text(r, h->facts);
+  *html = NULL;
+  char err[512];
+  if (report_html_tools_check(err, sizeof err) == 0) {
+    report_html_t *ht = report_html_begin("streamed", err, sizeof err);
+    cr_assert_not_null(ht, "%s", err);
+    cr_assert_eq(report_html_add(ht, r, h->facts, err, sizeof err), 0, "%s", err);
+    size_t nh = 0;
+    FILE *hf = open_memstream(html, &nh);
+    cr_assert_eq(report_html_end(ht, hf), 0);
+    fclose(hf);
+  }
+  for (size_t i = 0; i < 8; i++) report_facts_free(h->facts[i]);
+  scn_result_free(r);
+  scn_scenario_free(s);
+}
+
+Test(report, streamed_trace_gives_the_same_outputs, .timeout = 300) {
+  stream_hook_t a, b;
+  char *ea, *ha, *pa, *eb, *hb, *pb;
+  stream_outputs(SCN("q279798.yaml"), SIZE_MAX, &a, &ea, &ha, &pa); /* all in memory */
+  report__perfetto_chunk(1000); /* events sorted in runs of the file, then merged */
+  stream_outputs(SCN("q279798.yaml"), 1000, &b, &eb, &hb, &pb); /* mostly in the file */
+  report__perfetto_chunk(0);
+  for (size_t i = 0; i < 8; i++) {
+    cr_assert_eq(a.kept[i], b.kept[i]);
+    cr_assert_eq(a.hash[i], b.hash[i], "variant %zu: the same records", i);
+  }
+  cr_assert_gt(b.kept[0], 10 * 1000, "the trace is long enough to go to the file: %llu records",
+               (unsigned long long)b.kept[0]);
+  cr_assert_str_eq(ea, eb, "explain");
+  cr_assert_str_eq(pa, pb, "perfetto");
+  cr_assert_eq(!ha, !hb);
+  if (ha) cr_assert_str_eq(ha, hb, "html");
+  cr_assert_gt(strlen(pa), 1000);
+  free(ea), free(ha), free(pa), free(eb), free(hb), free(pb);
+}

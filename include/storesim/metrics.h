@@ -56,6 +56,18 @@ double sim_metric_quantile(const sim_metric_t *m, double q);
 const double *sim_metric_series(const sim_metric_t *m, size_t *n);
 sim_time_t sim_world_sample_interval(const sim_world_t *w);
 
+/* Host bytes a world holds for what it records (allocated room, not just
+ * what is used): metrics = names, summaries, exact sample values (at most
+ * 65,536 a metric) and histograms, which do not grow with the run's length;
+ * series = the time series, 8 bytes a metric a sample interval; trace = kept
+ * trace records in memory (at most opts.trace_memory of them: the older
+ * ones are in a temporary file); thread_names = the name of every thread
+ * ever spawned, kept only with opts.keep_trace or opts.trace_jsonl. */
+typedef struct sim_world_mem {
+  size_t metrics, series, trace, thread_names;
+} sim_world_mem_t;
+void sim_world_memory(const sim_world_t *w, sim_world_mem_t *m);
+
 /* ---- derived metrics: a metric read the way a monitoring tool samples it ---- */
 /* How a derived metric follows its source, at each sample interval. */
 typedef enum sim_derive {

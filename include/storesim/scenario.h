@@ -367,6 +367,7 @@ typedef struct scn_run_opts {
   int quiet;            /* no progress notes on stderr */
   /* For the report layer (sim/report) and progress displays: */
   int keep_trace;       /* worlds keep their trace records (opts.keep_trace) */
+  size_t trace_memory;  /* kept records held in memory (opts.trace_memory) */
   /* Called for each variant that ran, after its results were copied into res
    * (metrics, reports, expectations) and before its world is destroyed. The
    * world may be read, not run. */

@@ -114,7 +114,12 @@ typedef struct sim_world_opts {
   void *guard_arg;
   uint64_t guard_every;
   uint64_t guard_steps;
-  int keep_trace;             /* keep trace records in memory (for exports) */
+  int keep_trace;             /* keep trace records (for exports): the newest
+                                 trace_memory of them in memory, the older
+                                 ones in an unlinked temporary file in
+                                 $TMPDIR (else /tmp); see trace.h */
+  size_t trace_memory;        /* 0: 65,536 records (2 MiB); SIZE_MAX: all in
+                                 memory, no file */
   FILE *trace_jsonl;          /* if set, write each trace record as JSON Lines */
 } sim_world_opts_t;
 

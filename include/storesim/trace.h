@@ -62,9 +62,22 @@ void sim_trace_emit(sim_world_t *w, const char *kind, const char *obj,
                     int64_t arg);
 uint64_t sim_world_trace_hash(const sim_world_t *w);
 uint64_t sim_world_trace_count(const sim_world_t *w);
-/* The records kept when opts.keep_trace was set (else *n = 0). */
+/* The number of records kept when opts.keep_trace was set (else 0). */
+uint64_t sim_world_trace_kept(const sim_world_t *w);
+/* Copies kept records [from, from + max) into buf, in order; returns how
+ * many (fewer than max at the end). Reading the records in passes this way
+ * holds only buf, whatever the run's length: past opts.trace_memory records
+ * the older ones are in a temporary file. */
+size_t sim_world_trace_read(const sim_world_t *w, uint64_t from, sim_trace_rec_t *buf, size_t max);
+/* All the records kept when opts.keep_trace was set (else *n = 0), in one
+ * array: when some went to the temporary file, a copy of all of them is
+ * made (and kept until the world is destroyed), as large as the trace;
+ * sim_world_trace_read holds a buffer only. */
 const sim_trace_rec_t *sim_world_trace(const sim_world_t *w, size_t *n);
-/* Name of a thread id (threads are remembered after they finish). */
+/* Name of a thread id. Every thread's name is remembered after it finishes
+ * when records leave the world (opts.keep_trace or opts.trace_jsonl); else
+ * only the live threads' and those named in a report (sim_world_report):
+ * other ids give "?" (a run of days spawns billions of threads). */
 const char *sim_world_thread_name(const sim_world_t *w, uint64_t id);
 
 #ifdef __cplusplus

@@ -62,6 +62,7 @@ void sim__file_report(sim_world_t *w, sim_report_kind_t kind, const char *name,
   r->dot = dot;
   r->threads = threads;
   r->nthreads = nthreads;
+  for (size_t i = 0; i < nthreads; i++) sim__tname_pin(w, threads[i]);
   r->locks = locks;
   r->nlocks = nlocks;
   sim_thread_t *self = sim_self();

@@ -370,8 +370,15 @@ struct sim_world {
   char spawn_name[64];
   uint32_t spawn_name_id;
   bool force_front; /* next pick takes the front, no decision */
-  uint32_t *tname; /* thread id -> interned name */
+  /* thread id -> interned name, for every thread the world ever had: kept
+   * only when records leave the hash (trace_slow), whose readers name dead
+   * threads; else 4 bytes a spawn would grow without bound (trace.c) */
+  uint32_t *tname;
   size_t ntname, captname;
+  /* names of the threads a report named, when tname is not kept */
+  uint64_t *pin_id; /* open addressing on the id, 0 = empty */
+  uint32_t *pin_name;
+  size_t npin, cappin;
   bool limit_hit;
   /* stacks */
   sim__ctx_t *stack_pool;
@@ -431,8 +438,16 @@ struct sim_world {
   /* trace */
   uint64_t thash, tcount;
   bool trace_slow; /* o.keep_trace or o.trace_jsonl: records leave the hash */
+  /* Kept records (o.keep_trace): the newest ntrace in trace[] (captrace
+   * of room), the nspilled older ones in the temporary file trace_fd
+   * (trace_spill; trace.c). trace_all: sim_world_trace's whole copy. */
   sim_trace_rec_t *trace;
   size_t ntrace, captrace;
+  int trace_fd;
+  bool trace_spill, trace_spill_failed;
+  uint64_t nspilled;
+  sim_trace_rec_t *trace_all;
+  size_t ntrace_all;
   uint32_t k_spawn, k_run, k_block, k_wake, k_timeout, k_lock, k_unlock,
       k_exit, k_burn, k_cpu, k_signal, k_release, k_acquire, k_cancel, k_yield,
       k_report;
@@ -517,6 +532,11 @@ void sim__trace_slow(sim_world_t *w, uint64_t thread, uint32_t kind,
                      uint32_t obj, int64_t arg);
 /* Unmaps the kept records (world destruction). */
 void sim__trace_free(sim_world_t *w);
+/* Remembers the name of live thread `id` for sim_world_thread_name after it
+ * ends (a report names it). */
+void sim__tname_pin(sim_world_t *w, uint64_t id);
+/* The interned name of thread id from the pinned ones; false: not pinned. */
+bool sim__tname_pinned(const sim_world_t *w, uint64_t id, uint32_t *name);
 void sim__intern_init(sim__intern_t *in);
 void sim__intern_free(sim__intern_t *in);
 

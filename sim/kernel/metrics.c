@@ -477,6 +477,23 @@ void sim__metrics_sample(sim_world_t *w) {
   w->nsamples_taken++;
 }
 
+void sim_world_memory(const sim_world_t *w, sim_world_mem_t *mem) {
+  memset(mem, 0, sizeof *mem);
+  mem->metrics = w->capmetrics * sizeof *w->metrics + w->nmetric_slots * sizeof *w->metric_slots +
+                 w->nderive_rules * sizeof *w->derive_rules;
+  for (size_t i = 0; i < w->nmetrics; i++) {
+    const sim_metric_t *m = w->metrics[i];
+    mem->metrics +=
+        sizeof *m + strlen(m->name) + 1 + strlen(m->unit) + 1 + m->capsamples * sizeof *m->samples;
+    if (m->sketch)
+      mem->metrics += sizeof *m->sketch +
+                      ((size_t)m->sketch->pos.n + m->sketch->neg.n) * sizeof *m->sketch->pos.c;
+    mem->series += m->capseries * sizeof *m->series;
+  }
+  mem->trace = w->captrace * sizeof *w->trace + w->ntrace_all * sizeof *w->trace_all;
+  mem->thread_names = w->captname * sizeof *w->tname;
+}
+
 void sim__metrics_free(sim_world_t *w) {
   for (size_t i = 0; i < w->nmetrics; i++) {
     sim_metric_t *m = w->metrics[i];

@@ -6,9 +6,12 @@
  * padding or wall-clock time. Interned strings are numbered in order of first
  * use, which is deterministic for a deterministic run.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "kernel_int.h"
 #include "storesim/alloc.h"
@@ -27,11 +30,15 @@ static void json_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-/* Kept records live in anonymous memory of their own, grown by mremap (the
- * pages move, nothing is copied) and asked for in transparent huge pages:
- * a long run keeps millions of records, and copying them at each doubling
- * and faulting them in 4 KiB at a time cost more than the run itself. */
+/* Kept records: the newest in anonymous memory of their own, asked for in
+ * transparent huge pages; when it holds opts.trace_memory records they are
+ * appended to an unlinked temporary file and the memory starts over, so a
+ * run of days keeps its trace on disk, not in memory (readers take it back
+ * in passes: sim_world_trace_read). Without a file (trace_memory SIZE_MAX,
+ * or no temporary file could be made or written) the memory grows instead,
+ * by mremap (the pages move, nothing is copied). */
 #define TRACE_FIRST ((size_t)1 << 21) /* bytes: one huge page */
+#define TRACE_MEMORY_DEFAULT (TRACE_FIRST / sizeof(sim_trace_rec_t))
 
 static void trace_grow(sim_world_t *w) {
   size_t old = w->captrace * sizeof *w->trace, want = old ? 2 * old : TRACE_FIRST;
@@ -45,16 +52,82 @@ static void trace_grow(sim_world_t *w) {
   w->captrace = want / sizeof *w->trace;
 }
 
+/* An unlinked temporary file in $TMPDIR (else /tmp), or -1. */
+static int trace_tmpfile(void) {
+  const char *dir = getenv("TMPDIR");
+  if (!dir || !*dir) dir = "/tmp";
+#ifdef O_TMPFILE
+  int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) return fd;
+#endif
+  char path[4096];
+  if (snprintf(path, sizeof path, "%s/storesim-trace-XXXXXX", dir) >= (int)sizeof path) return -1;
+  fd = mkstemp(path);
+  if (fd >= 0) unlink(path);
+  return fd;
+}
+
+static int write_all(int fd, const void *buf, size_t n) {
+  const char *p = buf;
+  while (n > 0) {
+    ssize_t k = write(fd, p, n);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return -1;
+    p += k;
+    n -= (size_t)k;
+  }
+  return 0;
+}
+
+static size_t trace_limit(const sim_world_t *w) {
+  return w->o.trace_memory ? w->o.trace_memory : TRACE_MEMORY_DEFAULT;
+}
+
+/* The kept records' memory is full (or holds trace_limit records): moves
+ * them to the file, or makes room for more. */
+static void trace_full(sim_world_t *w) {
+  if (w->ntrace > 0 && w->ntrace >= trace_limit(w) && !w->trace_spill_failed) {
+    if (!w->trace_spill) {
+      w->trace_fd = trace_tmpfile();
+      w->trace_spill = w->trace_fd >= 0;
+    }
+    if (w->trace_spill && write_all(w->trace_fd, w->trace, w->ntrace * sizeof *w->trace) == 0) {
+      w->nspilled += w->ntrace;
+      w->ntrace = 0;
+#ifdef MADV_DONTNEED
+      madvise(w->trace, w->captrace * sizeof *w->trace, MADV_DONTNEED); /* pages go back */
+#endif
+      return;
+    }
+    /* No file, or the disk is full: what the file holds stays valid (reads
+     * never go past nspilled records), the rest stays in memory. */
+    w->trace_spill_failed = true;
+  }
+  if (w->ntrace == w->captrace) trace_grow(w);
+}
+
 void sim__trace_free(sim_world_t *w) {
   if (w->trace) munmap(w->trace, w->captrace * sizeof *w->trace);
   w->trace = NULL;
   w->ntrace = w->captrace = 0;
+  if (w->trace_spill) close(w->trace_fd);
+  w->trace_spill = false;
+  w->nspilled = 0;
+  if (w->trace_all) munmap(w->trace_all, w->ntrace_all * sizeof *w->trace_all);
+  w->trace_all = NULL;
+  w->ntrace_all = 0;
+  free(w->pin_id);
+  free(w->pin_name);
+  w->pin_id = NULL;
+  w->pin_name = NULL;
+  w->npin = w->cappin = 0;
 }
 
 void sim__trace_slow(sim_world_t *w, uint64_t thread, uint32_t kind,
                      uint32_t obj, int64_t arg) {
   if (w->o.keep_trace) {
-    if (w->ntrace == w->captrace) trace_grow(w);
+    if (w->ntrace == w->captrace || (w->ntrace >= trace_limit(w) && !w->trace_spill_failed))
+      trace_full(w);
     sim_trace_rec_t *r = &w->trace[w->ntrace++];
     r->time = w->now;
     r->thread = thread;
@@ -97,9 +170,94 @@ const char *sim_wait_kind_name(int kind) {
 
 uint64_t sim_world_trace_hash(const sim_world_t *w) { return w->thash; }
 uint64_t sim_world_trace_count(const sim_world_t *w) { return w->tcount; }
+uint64_t sim_world_trace_kept(const sim_world_t *w) { return w->nspilled + w->ntrace; }
+
+size_t sim_world_trace_read(const sim_world_t *w, uint64_t from, sim_trace_rec_t *buf, size_t max) {
+  size_t got = 0;
+  while (got < max && from < w->nspilled) { /* from the file */
+    uint64_t n = w->nspilled - from;
+    if (n > max - got) n = max - got;
+    ssize_t k = pread(w->trace_fd, buf + got, (size_t)n * sizeof *buf, (off_t)(from * sizeof *buf));
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0 || k % (ssize_t)sizeof *buf)
+      sim__die("cannot read back the trace's temporary file: %s",
+               k < 0 ? strerror(errno) : "short read");
+    got += (size_t)k / sizeof *buf;
+    from += (uint64_t)k / sizeof *buf;
+  }
+  if (got < max && from < w->nspilled + w->ntrace) { /* from memory */
+    size_t i = (size_t)(from - w->nspilled), n = w->ntrace - i;
+    if (n > max - got) n = max - got;
+    memcpy(buf + got, w->trace + i, n * sizeof *buf);
+    got += n;
+  }
+  return got;
+}
+
 const sim_trace_rec_t *sim_world_trace(const sim_world_t *w, size_t *n) {
-  *n = w->ntrace;
-  return w->trace;
+  if (!w->trace_spill || w->nspilled == 0) {
+    *n = w->ntrace;
+    return w->trace;
+  }
+  sim_world_t *mw = (sim_world_t *)w; /* the whole copy is a cache */
+  size_t total = (size_t)sim_world_trace_kept(w);
+  if (mw->trace_all && mw->ntrace_all != total) {
+    munmap(mw->trace_all, mw->ntrace_all * sizeof *mw->trace_all);
+    mw->trace_all = NULL;
+  }
+  if (!mw->trace_all) {
+    void *p = mmap(NULL, total * sizeof *mw->trace_all, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) sim_alloc_die(total * sizeof *mw->trace_all);
+    mw->trace_all = p;
+    mw->ntrace_all = total;
+    if (sim_world_trace_read(w, 0, mw->trace_all, total) != total)
+      sim__die("the trace's temporary file is short");
+  }
+  *n = total;
+  return mw->trace_all;
+}
+
+/* ---- names of threads a report named (kernel_int.h) ---- */
+static size_t pin_slot(const sim_world_t *w, uint64_t id) {
+  size_t k = (size_t)(id * 0x9E3779B97F4A7C15ull) & (w->cappin - 1);
+  while (w->pin_id[k] && w->pin_id[k] != id) k = (k + 1) & (w->cappin - 1);
+  return k;
+}
+
+bool sim__tname_pinned(const sim_world_t *w, uint64_t id, uint32_t *name) {
+  if (!w->cappin || !id) return false;
+  size_t k = pin_slot(w, id);
+  if (w->pin_id[k] != id) return false;
+  *name = w->pin_name[k];
+  return true;
+}
+
+void sim__tname_pin(sim_world_t *w, uint64_t id) {
+  uint32_t nm;
+  if (w->trace_slow || !id || sim__tname_pinned(w, id, &nm)) return; /* w->tname has it */
+  const char *name = sim_world_thread_name(w, id);
+  if (!strcmp(name, "?")) return;
+  if (2 * (w->npin + 1) > w->cappin) {
+    uint64_t *oid = w->pin_id;
+    uint32_t *oname = w->pin_name;
+    size_t ocap = w->cappin;
+    w->cappin = ocap ? 2 * ocap : 16;
+    w->pin_id = sim__xcalloc(w->cappin, sizeof *w->pin_id);
+    w->pin_name = sim__xcalloc(w->cappin, sizeof *w->pin_name);
+    for (size_t i = 0; i < ocap; i++)
+      if (oid[i]) {
+        size_t k = pin_slot(w, oid[i]);
+        w->pin_id[k] = oid[i];
+        w->pin_name[k] = oname[i];
+      }
+    free(oid);
+    free(oname);
+  }
+  size_t k = pin_slot(w, id);
+  w->pin_id[k] = id;
+  w->pin_name[k] = sim_intern_find(w, name);
+  w->npin++;
 }
 
 /* ---- interning: open addressing over FNV-1a of the bytes ---- */

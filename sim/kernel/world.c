@@ -516,11 +516,13 @@ static sim_thread_t *spawn(sim_world_t *w, const char *name, sim_proc_t *p,
       memcpy(w->spawn_name, name, len + 1);
     w->spawn_name_id = t->name_id;
   }
-  if (w->ntname == w->captname) {
-    w->captname = w->captname ? 2 * w->captname : 1024;
-    w->tname = sim__xrealloc(w->tname, w->captname * sizeof *w->tname);
+  if (w->trace_slow) { /* kernel_int.h: only then */
+    if (w->ntname == w->captname) {
+      w->captname = w->captname ? 2 * w->captname : 1024;
+      w->tname = sim__xrealloc(w->tname, w->captname * sizeof *w->tname);
+    }
+    w->tname[w->ntname++] = t->name_id; /* index id - 1 */
   }
-  w->tname[w->ntname++] = t->name_id; /* index id - 1 */
   t->w = w;
   t->proc = p ? p : w->procs[0];
   t->fn = fn;
@@ -687,9 +689,14 @@ void sim_world_foreach_thread(sim_world_t *w,
 const char *sim_world_thread_name(const sim_world_t *w, uint64_t id) {
   if (id == 0)
     return "scheduler";
-  if (id > w->ntname)
-    return "?";
-  return sim_interned(w, w->tname[id - 1]);
+  if (w->trace_slow) return id > w->ntname ? "?" : sim_interned(w, w->tname[id - 1]);
+  for (const sim_thread_t *t = w->live_tail; t; t = t->prev) /* id order */
+    if (t->id <= id) {
+      if (t->id == id) return sim_interned(w, t->name_id);
+      break;
+    }
+  uint32_t nm;
+  return sim__tname_pinned(w, id, &nm) ? sim_interned(w, nm) : "?";
 }
 
 /* ---- progress / spin ---- */

@@ -353,8 +353,7 @@ static void take_start_counts(collector_t *c) {
 
 report_facts_t *report_facts_collect(const sim_world_t *w, const scn_variant_res_t *vr) {
   collector_t c;
-  size_t nrec = 0;
-  const sim_trace_rec_t *rec = sim_world_trace(w, &nrec);
+  report_trace_it_t it; /* two passes over the records */
   memset(&c, 0, sizeof c);
   c.w = w;
   c.f = calloc(1, sizeof *c.f);
@@ -373,11 +372,16 @@ report_facts_t *report_facts_collect(const sim_world_t *w, const scn_variant_res
 
   uint64_t maxid = 0;
   uint32_t maxobj = 0;
-  for (size_t i = 0; i < nrec; i++) {
-    if (rec[i].thread > maxid) maxid = rec[i].thread;
-    if (rec[i].obj > maxobj) maxobj = rec[i].obj;
-    if (rec[i].kind == k_spawn && (uint64_t)rec[i].arg > maxid) maxid = (uint64_t)rec[i].arg;
+  if (report__trace_begin(&it, w)) {
+    free(c.f);
+    return NULL;
   }
+  for (const sim_trace_rec_t *r; (r = report__trace_next(&it));) {
+    if (r->thread > maxid) maxid = r->thread;
+    if (r->obj > maxobj) maxobj = r->obj;
+    if (r->kind == k_spawn && (uint64_t)r->arg > maxid) maxid = (uint64_t)r->arg;
+  }
+  report__trace_end(&it);
   c.nth = maxid + 1;
   c.th = calloc(c.nth, sizeof *c.th);
   c.nobj = maxobj + 1;
@@ -385,8 +389,9 @@ report_facts_t *report_facts_collect(const sim_world_t *w, const scn_variant_res
   if (!c.th || !c.holder) goto oom;
   if (vr) snap_times(&c, vr);
   size_t snext = 0;
-  for (size_t i = 0; i <= nrec && !c.oom; i++) {
-    const sim_trace_rec_t *r = i < nrec ? &rec[i] : NULL;
+  if (report__trace_begin(&it, w)) goto oom;
+  while (!c.oom) {
+    const sim_trace_rec_t *r = report__trace_next(&it);
     while (c.f->snaps && snext < c.f->nsnaps && (!r || r->time > c.f->snaps[snext].at))
       snapshot(&c, &c.f->snaps[snext++]);
     if (!c.start_done && (!r || r->time > first_sample)) {
@@ -436,6 +441,7 @@ report_facts_t *report_facts_collect(const sim_world_t *w, const scn_variant_res
       if (!is_kernel) event(&c, r);
     }
   }
+  report__trace_end(&it);
   /* waits still open at the end */
   for (uint64_t t = 1; t < c.nth && !c.oom; t++)
     if (c.th[t].blocked > 0) end_wait(&c, t, c.f->end, 2);

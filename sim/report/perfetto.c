@@ -12,7 +12,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "report_int.h"
 #include "storesim/detect.h"
 #include "storesim/metrics.h"
 #include "storesim/report.h"
@@ -31,10 +33,26 @@ typedef struct ev {
   int64_t dur;  /* ns, X only; -1 otherwise */
 } ev_t;
 
+/* A world's events, sorted by (ts, emission order) as they are written.
+ * Past ev_chunk of them, each chunk is sorted and goes to a temporary file
+ * as a run, and write_events merges the runs: a long trace's events are
+ * never all in memory. */
+static size_t ev_chunk = 65536; /* report__perfetto_chunk */
+void report__perfetto_chunk(size_t n) { ev_chunk = n ? n : 65536; }
+typedef struct ev_run {
+  uint64_t off, end; /* its bytes in the file */
+} ev_run_t;
 typedef struct evbuf {
   ev_t *v;
   size_t n, cap;
+  uint64_t seq; /* next emission number */
+  FILE *f;      /* the runs, or NULL */
+  ev_run_t *runs;
+  size_t nruns;
+  int err; /* the runs' file could not be made or written */
 } evbuf_t;
+
+static int spill(evbuf_t *b);
 
 static void esc(char *out, size_t n, const char *s) {
   size_t k = 0;
@@ -53,6 +71,7 @@ static void esc(char *out, size_t n, const char *s) {
 }
 
 static int push(evbuf_t *b, int64_t ts, int64_t dur, const char *json) {
+  if (b->n >= ev_chunk && spill(b)) return -1;
   if (b->n == b->cap) {
     size_t nc = b->cap ? 2 * b->cap : 1024;
     ev_t *v = realloc(b->v, nc * sizeof *v);
@@ -64,7 +83,7 @@ static int push(evbuf_t *b, int64_t ts, int64_t dur, const char *json) {
   char *j = strdup(json);
   if (!j)
     return -1;
-  b->v[b->n] = (ev_t){ts, b->n, j, dur};
+  b->v[b->n] = (ev_t){ts, b->seq++, j, dur};
   b->n++;
   return 0;
 }
@@ -74,6 +93,87 @@ static int cmp_ev(const void *a, const void *b) {
   if (x->ts != y->ts)
     return x->ts < y->ts ? -1 : 1;
   return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The events held, sorted, as one more run at the end of the file. Returns
+ * 0, or -1 (no temporary file, or writing it failed: b->err; no memory). */
+static int spill(evbuf_t *b) {
+  qsort(b->v, b->n, sizeof *b->v, cmp_ev);
+  if (!b->f) {
+    int fd = report__tmpfd();
+    b->f = fd < 0 ? NULL : fdopen(fd, "w+");
+    if (!b->f) {
+      if (fd >= 0) close(fd);
+      b->err = 1;
+      return -1;
+    }
+  }
+  ev_run_t *r = realloc(b->runs, (b->nruns + 1) * sizeof *r);
+  if (!r) return -1;
+  b->runs = r;
+  r = &b->runs[b->nruns++];
+  r->off = b->nruns > 1 ? b->runs[b->nruns - 2].end : 0;
+  int bad = 0;
+  for (size_t i = 0; i < b->n; i++) {
+    uint32_t len = (uint32_t)strlen(b->v[i].json);
+    int64_t h[3] = {b->v[i].ts, (int64_t)b->v[i].seq, b->v[i].dur};
+    bad |= fwrite(h, sizeof h, 1, b->f) != 1 || fwrite(&len, sizeof len, 1, b->f) != 1 ||
+           fwrite(b->v[i].json, 1, len, b->f) != len;
+    free(b->v[i].json);
+  }
+  b->n = 0;
+  long end = ftell(b->f);
+  if (bad || end < 0) {
+    b->err = 1;
+    return -1;
+  }
+  r->end = (uint64_t)end;
+  return 0;
+}
+
+/* Reads a run back an event at a time. */
+typedef struct run_rd {
+  int fd;
+  uint64_t at, end; /* the next byte to read, the run's end */
+  char buf[16384];
+  size_t pos, len;
+  ev_t ev; /* the current event; ev.json points into json */
+  char json[2048];
+} run_rd_t;
+
+/* Makes n bytes of the run available at rd->buf + rd->pos: 0, or -1 when the
+ * run ends first or reading failed. */
+static int run_fill(run_rd_t *rd, size_t n) {
+  if (rd->len - rd->pos >= n) return 0;
+  memmove(rd->buf, rd->buf + rd->pos, rd->len - rd->pos);
+  rd->len -= rd->pos;
+  rd->pos = 0;
+  while (rd->len < n && rd->at < rd->end) {
+    uint64_t want = sizeof rd->buf - rd->len;
+    if (want > rd->end - rd->at) want = rd->end - rd->at;
+    ssize_t k = pread(rd->fd, rd->buf + rd->len, (size_t)want, (off_t)rd->at);
+    if (k <= 0) return -1;
+    rd->len += (size_t)k;
+    rd->at += (uint64_t)k;
+  }
+  return rd->len >= n ? 0 : -1;
+}
+
+/* The next event of the run into rd->ev: 1, 0 at the end, -1 on error. */
+static int run_next(run_rd_t *rd) {
+  int64_t h[3];
+  uint32_t len;
+  if (rd->pos == rd->len && rd->at == rd->end) return 0;
+  if (run_fill(rd, sizeof h + sizeof len)) return -1;
+  memcpy(h, rd->buf + rd->pos, sizeof h);
+  memcpy(&len, rd->buf + rd->pos + sizeof h, sizeof len);
+  rd->pos += sizeof h + sizeof len;
+  if (len >= sizeof rd->json || run_fill(rd, len)) return -1;
+  memcpy(rd->json, rd->buf + rd->pos, len);
+  rd->pos += len;
+  rd->json[len] = 0;
+  rd->ev = (ev_t){h[0], (uint64_t)h[1], rd->json, h[2]};
+  return 1;
 }
 
 report_perfetto_t *report_perfetto_begin(FILE *f) {
@@ -139,14 +239,19 @@ static void find_kinds(conv_t *c) {
   memcpy(c->kernel_kinds, kernel_kinds, sizeof kernel_kinds);
 }
 
-/* The largest thread id in the trace, spawned ones included. */
-static uint64_t max_thread_id(const conv_t *c, const sim_trace_rec_t *rec, size_t nrec) {
+/* The largest thread id in the trace, spawned ones included (a pass over
+ * the records); -1 out of host memory. */
+static int max_thread_id(conv_t *c) {
+  report_trace_it_t it;
+  if (report__trace_begin(&it, c->w)) return -1;
   uint64_t maxid = 0;
-  for (size_t i = 0; i < nrec; i++) {
-    if (rec[i].thread > maxid) maxid = rec[i].thread;
-    if (rec[i].kind == c->k_spawn && (uint64_t)rec[i].arg > maxid) maxid = (uint64_t)rec[i].arg;
+  for (const sim_trace_rec_t *r; (r = report__trace_next(&it));) {
+    if (r->thread > maxid) maxid = r->thread;
+    if (r->kind == c->k_spawn && (uint64_t)r->arg > maxid) maxid = (uint64_t)r->arg;
   }
-  return maxid;
+  report__trace_end(&it);
+  c->maxid = maxid;
+  return 0;
 }
 
 /* Process name and the scheduler's thread name. */
@@ -316,43 +421,116 @@ static int counter_tracks(conv_t *c) {
   return rc;
 }
 
-/* Sorts the world's events by (ts, emission order) and writes them; sets p->err on failure. */
-static void write_events(report_perfetto_t *p, evbuf_t *b) {
-  qsort(b->v, b->n, sizeof *b->v, cmp_ev);
+/* Writes one event. */
+static void write_event(report_perfetto_t *p, const ev_t *e, int first) {
   char ts[48], du[48];
-  for (size_t i = 0; i < b->n; i++) {
-    us(ts, sizeof ts, b->v[i].ts);
-    int k;
-    if (b->v[i].dur >= 0) {
-      us(du, sizeof du, b->v[i].dur);
-      k = fprintf(p->f, "%s%s,\"ts\":%s,\"dur\":%s}", p->nworlds || i ? ",\n" : "", b->v[i].json,
-                  ts, du);
-    } else {
-      k = fprintf(p->f, "%s%s,\"ts\":%s}", p->nworlds || i ? ",\n" : "", b->v[i].json, ts);
-    }
-    if (k < 0) p->err = 1;
+  us(ts, sizeof ts, e->ts);
+  int k;
+  if (e->dur >= 0) {
+    us(du, sizeof du, e->dur);
+    k = fprintf(p->f, "%s%s,\"ts\":%s,\"dur\":%s}", first ? "" : ",\n", e->json, ts, du);
+  } else {
+    k = fprintf(p->f, "%s%s,\"ts\":%s}", first ? "" : ",\n", e->json, ts);
   }
+  if (k < 0) p->err = 1;
+}
+
+static int run_before(run_rd_t *const *rd, size_t a, size_t b) {
+  return cmp_ev(&rd[a]->ev, &rd[b]->ev) < 0;
+}
+
+static void sift_down(run_rd_t *const *rd, size_t *heap, size_t nh) {
+  for (size_t j = 0;;) {
+    size_t l = 2 * j + 1, m = j;
+    if (l < nh && run_before(rd, heap[l], heap[m])) m = l;
+    if (l + 1 < nh && run_before(rd, heap[l + 1], heap[m])) m = l + 1;
+    if (m == j) return;
+    size_t t = heap[j];
+    heap[j] = heap[m];
+    heap[m] = t;
+    j = m;
+  }
+}
+
+/* Writes the world's events sorted by (ts, emission order): the ones held,
+ * or, when some went to the file, a merge of its runs. Returns 0, or -1 out
+ * of host memory or when the runs' file failed (b->err); sets p->err when
+ * writing failed. */
+static int write_events(report_perfetto_t *p, evbuf_t *b) {
+  int first = !p->nworlds;
+  if (!b->f) {
+    qsort(b->v, b->n, sizeof *b->v, cmp_ev);
+    for (size_t i = 0; i < b->n; i++, first = 0) write_event(p, &b->v[i], first);
+    p->nworlds++;
+    return 0;
+  }
+  if ((b->n && spill(b)) || fflush(b->f) != 0) return b->err = 1, -1;
+  size_t n = b->nruns, nh = 0;
+  run_rd_t **rd = calloc(n, sizeof *rd);
+  size_t *heap = calloc(n, sizeof *heap);
+  int rc = rd && heap ? 0 : -1;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    rd[i] = malloc(sizeof *rd[i]);
+    if (!rd[i]) {
+      rc = -1;
+      break;
+    }
+    rd[i]->fd = fileno(b->f);
+    rd[i]->at = b->runs[i].off;
+    rd[i]->end = b->runs[i].end;
+    rd[i]->pos = rd[i]->len = 0;
+    int k = run_next(rd[i]);
+    if (k < 0) rc = b->err = -1;
+    if (k <= 0) continue;
+    size_t j = nh++; /* sift up */
+    heap[j] = i;
+    while (j > 0 && run_before(rd, heap[j], heap[(j - 1) / 2])) {
+      size_t t = heap[j];
+      heap[j] = heap[(j - 1) / 2];
+      heap[(j - 1) / 2] = t;
+      j = (j - 1) / 2;
+    }
+  }
+  while (rc == 0 && nh > 0) {
+    run_rd_t *top = rd[heap[0]];
+    write_event(p, &top->ev, first);
+    first = 0;
+    int k = run_next(top);
+    if (k < 0) rc = b->err = -1;
+    if (k == 0) heap[0] = heap[--nh];
+    sift_down(rd, heap, nh);
+  }
+  for (size_t i = 0; rd && i < n; i++) free(rd[i]);
+  free(rd);
+  free(heap);
   p->nworlds++;
+  return rc;
 }
 
 int report_perfetto_world(report_perfetto_t *p, const sim_world_t *w, int pid, const char *label) {
-  size_t nrec = 0;
-  const sim_trace_rec_t *rec = sim_world_trace(w, &nrec);
   conv_t c = {.w = w, .pid = pid};
   find_kinds(&c);
-  c.maxid = max_thread_id(&c, rec, nrec);
+  if (max_thread_id(&c)) return SIM_ENOMEM;
   c.ob = calloc(c.maxid + 1, sizeof *c.ob);
-  if (!c.ob) return SIM_ENOMEM;
+  report_trace_it_t it;
+  if (!c.ob || report__trace_begin(&it, w)) {
+    free(c.ob);
+    return SIM_ENOMEM;
+  }
   int rc = on_start(&c, label);
-  for (size_t i = 0; i < nrec && rc == 0; i++) rc |= on_record(&c, &rec[i]);
+  for (const sim_trace_rec_t *r; rc == 0 && (r = report__trace_next(&it));) rc |= on_record(&c, r);
+  report__trace_end(&it);
   if (rc == 0) rc = close_unfinished(&c, sim_now(w));
   if (rc == 0) rc = counter_tracks(&c);
   free(c.ob);
   free(c.holds);
-  if (rc == 0) write_events(p, &c.b);
+  if (rc == 0 && write_events(p, &c.b)) rc = c.b.err ? SIM_EIO : SIM_ENOMEM;
+  else if (rc) rc = c.b.err ? SIM_EIO : SIM_ENOMEM;
   for (size_t i = 0; i < c.b.n; i++) free(c.b.v[i].json);
   free(c.b.v);
-  if (rc != 0) return SIM_ENOMEM;
+  free(c.b.runs);
+  if (c.b.f) fclose(c.b.f);
+  if (rc != 0) return rc;
   return p->err ? SIM_EIO : 0;
 }
 

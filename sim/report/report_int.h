@@ -14,6 +14,7 @@
 
 #include "storesim/report.h"
 #include "storesim/scenario.h"
+#include "storesim/trace.h"
 
 /* A model event kind seen in the trace. */
 typedef struct report_ev_fact {
@@ -111,5 +112,35 @@ void report__sb_printf(report_sb_t *b, const char *fmt, ...)
 void report__sb_put(report_sb_t *b, const char *s, size_t n);
 /* HTML-escaped text. */
 void report__sb_html(report_sb_t *b, const char *s);
+
+/* One pass over a world's kept trace records, a block at a time
+ * (sim_world_trace_read): what a pass holds is its block, whatever the
+ * run's length. */
+#define REPORT_TRACE_BLOCK 4096
+typedef struct report_trace_it {
+  const sim_world_t *w;
+  uint64_t next; /* index of the record after the block */
+  sim_trace_rec_t *buf;
+  size_t n, i; /* records in buf, the next one to give */
+} report_trace_it_t;
+/* Starts a pass; returns 0, or -1 out of host memory. */
+int report__trace_begin(report_trace_it_t *it, const sim_world_t *w);
+/* The next record, or NULL at the end (valid until the next call). */
+static inline const sim_trace_rec_t *report__trace_next(report_trace_it_t *it) {
+  if (it->i == it->n) {
+    it->n = sim_world_trace_read(it->w, it->next, it->buf, REPORT_TRACE_BLOCK);
+    it->next += it->n;
+    it->i = 0;
+    if (it->n == 0) return NULL;
+  }
+  return &it->buf[it->i++];
+}
+void report__trace_end(report_trace_it_t *it);
+/* An unlinked temporary file in $TMPDIR (else /tmp), open for reading and
+ * writing, or -1. */
+int report__tmpfd(void);
+/* Events of a world the perfetto export holds before it sorts them into a
+ * run of its temporary file (0: the default, 65,536); for tests. */
+void report__perfetto_chunk(size_t n);
 
 #endif

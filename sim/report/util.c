@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "report_int.h"
 
@@ -106,4 +108,31 @@ void report__sb_html(report_sb_t *b, const char *s) {
     default: report__sb_put(b, s, 1);
     }
   }
+}
+
+int report__trace_begin(report_trace_it_t *it, const sim_world_t *w) {
+  memset(it, 0, sizeof *it);
+  it->w = w;
+  it->buf = malloc(REPORT_TRACE_BLOCK * sizeof *it->buf);
+  return it->buf ? 0 : -1;
+}
+
+void report__trace_end(report_trace_it_t *it) {
+  free(it->buf);
+  it->buf = NULL;
+}
+
+int report__tmpfd(void) {
+  const char *dir = getenv("TMPDIR");
+  if (!dir || !*dir) dir = "/tmp";
+  int fd = -1;
+#ifdef O_TMPFILE
+  fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) return fd;
+#endif
+  char path[4096];
+  if (snprintf(path, sizeof path, "%s/storesim-XXXXXX", dir) >= (int)sizeof path) return -1;
+  fd = mkstemp(path);
+  if (fd >= 0) unlink(path);
+  return fd;
 }

@@ -391,6 +391,7 @@ static void world_opts(vrun_t *x, sim_world_opts_t *wo) {
   wo->max_instant_steps = (uint64_t)world->max_instant_steps;
   wo->trace_jsonl = o->trace;
   wo->keep_trace = o->keep_trace;
+  wo->trace_memory = o->trace_memory;
   wo->decision_log = o->decision_log;
   wo->decision_log_file = o->decision_log_file;
 }

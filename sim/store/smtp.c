@@ -61,6 +61,7 @@ typedef struct msg {
   sim_time_t conv_cpu, write_time;
   int nhdr;
   uint32_t *hdr; /* header name indexes */
+  size_t all_i;  /* its index in p->all */
 } msg_t;
 
 struct store_smtp {
@@ -75,8 +76,9 @@ struct store_smtp {
   size_t nheap, capheap;
   msg_t *q_oldest, *q_newest;
   int64_t nqueued;
-  msg_t **all;
+  msg_t **all; /* messages not yet delivered, rejected or returned (msg_retire) */
   size_t nall, capall;
+  int64_t ndr_conv_failed; /* returned messages that had failed conversion */
   uint64_t next_id;
   struct gen {
     struct store_smtp *p;
@@ -185,12 +187,25 @@ static void unqueue(struct store_smtp *p, msg_t *m) {
   p->nqueued--;
 }
 
+/* Forgets a message that reached its end (delivered, rejected, returned):
+ * nothing refers to it any more, and a run of days must not keep every
+ * message it ever saw. What smtp_finish needs of it is counted first. */
+static void msg_retire(struct store_smtp *p, msg_t *m) {
+  if (m->state == M_NDR && m->failed_conversion) p->ndr_conv_failed++;
+  msg_t *last = p->all[--p->nall];
+  p->all[m->all_i] = last;
+  last->all_i = m->all_i;
+  free(m->hdr);
+  free(m);
+}
+
 /* Returns an expired message to its sender: NDR 4.4.7. */
 static void ndr(struct store_smtp *p, msg_t *m) {
   m->state = M_NDR;
   unqueue(p, m);
   sim_counter_add(p->m_ndr, 1);
   sim_trace_emit(p->s->w, "smtp.ndr447", "smtp.local", (int64_t)m->id);
+  msg_retire(p, m);
 }
 
 /* ---- the store side: one delivery attempt on a store task ------------------------ */
@@ -302,6 +317,7 @@ static void delivery_main(void *arg) {
       sim_gauge_set(p->m_since_up, (double)p->delivered_since_up);
       sim_sample_add(p->m_latency, (double)(now - m->accepted) / SIM_SEC);
       if (store__cache_full(s)) sim_counter_add(p->m_while_full, 1);
+      msg_retire(p, m);
       sim_progress();
     } else {
       m->attempts++;
@@ -363,6 +379,7 @@ static void session_main(void *arg) {
     sim_gauge_set(p->m_sessions, (double)p->nsessions);
     sim_counter_add(p->m_timeouts, 1);
     sim_trace_emit(s->w, "smtp.timeout", "smtp.session", (int64_t)m->id);
+    msg_retire(p, m);
     sim_mutex_unlock(p->lock);
     return;
   }
@@ -419,6 +436,7 @@ static uint64_t msg_arrive(struct store_smtp *p, int malformed, sim_rng_t *rng) 
     p->capall = p->capall ? 2 * p->capall : 1024;
     p->all = sim_xrealloc(p->all, p->capall * sizeof *p->all);
   }
+  m->all_i = p->nall;
   p->all[p->nall++] = m;
   sim_counter_add(p->m_arrived, 1);
   p->nsessions++;
@@ -493,7 +511,7 @@ static void smtp_report(store_t *s, void *self, char *buf, size_t n) {
 static void smtp_finish(store_t *s, void *self) {
   struct store_smtp *p = self;
   sim_time_t now = sim_now(s->w);
-  int64_t expired = 0;
+  int64_t expired = p->ndr_conv_failed;
   for (size_t i = 0; i < p->nall; i++) {
     msg_t *m = p->all[i];
     if (m->failed_conversion && m->state != M_DELIVERED &&
