@@ -477,6 +477,14 @@ static inline sim_thread_t *sim__ready_at(const sim_world_t *w, size_t i) {
 int sim__sched_init(sim_world_t *w, const sim_sched_t *s, char *err, size_t n);
 void sim__sched_free(sim_world_t *w);
 void sim__decision_write(sim_world_t *w, const sim_thread_t *t);
+/* dfs.c: the dfs policy's row of sched.c's table */
+int sim__dfs_parse(const char *text, sim_sched_t *out, char *err, size_t n);
+int sim__dfs_check(const sim_sched_t *s, char *err, size_t n);
+size_t sim__dfs_format(const sim_sched_t *s, char *buf, size_t n);
+int sim__dfs_init(sim_world_t *w, const sim_sched_t *s, char *err, size_t n);
+long sim__dfs_pick(sim_world_t *w);
+long sim__dfs_point(sim_world_t *w, sim_thread_t *t);
+void sim__dfs_free(sim_world_t *w);
 /* Counts a decision with more than one candidate (t chosen) and logs it. */
 static inline void sim__decision(sim_world_t *w, const sim_thread_t *t) {
   w->ndecisions++;
