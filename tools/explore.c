@@ -45,6 +45,7 @@ typedef struct explore_args {
   cli_list_t variants, sets;
   int dfs, no_reduction;
   uint64_t preemptions, max_schedules;
+  sim_time_t from;
   uint64_t nrandom, npct, depth, first, pct_steps;
   sim_time_t duration;
   int jobs;
@@ -163,6 +164,13 @@ static const cli_opt_t opt_max_schedules = {
     .off = OFF(max_schedules),
     .min = 0,
     .max = UINT64_MAX};
+static const cli_opt_t opt_from = {
+    .name = "from",
+    .arg = "T",
+    .help = "--dfs: search only the decisions from virtual time T on; earlier ones are "
+            "fifo's (default: all)",
+    .type = CLI_DURATION,
+    .off = OFF(from)};
 static const cli_opt_t opt_no_reduction = {
     .name = "no-reduction",
     .help = "--dfs: no sleep sets: run every schedule within the bound",
@@ -188,7 +196,7 @@ const cli_cmd_t cli_cmd_explore = {
     .opts = (const cli_opt_t *const[]){&opt_variant, &opt_random, &opt_pct, &opt_depth,
                                        &opt_pct_steps, &opt_duration, &opt_first_seed, &opt_jobs,
                                        &opt_wall_limit, &opt_log_dir, &opt_set, &opt_dfs,
-                                       &opt_preemptions, &opt_max_schedules, &opt_no_reduction,
+                                       &opt_preemptions, &opt_max_schedules, &opt_from, &opt_no_reduction,
                                        NULL},
     .notes = "example (the Q279798 exploration, 1,000 seeds of each scheduler):\n"
              "  storesim explore --variant race_without_fix --variant race_with_fix \\\n"
@@ -406,7 +414,8 @@ static int explore_dfs(const explore_args_t *a, const scn_scenario_t *s, size_t 
                       .max_preemptions = a->preemptions,
                       .max_schedules = a->max_schedules,
                       .wall_limit = a->wall_limit,
-                      .no_reduction = a->no_reduction};
+                      .no_reduction = a->no_reduction,
+                      .from = a->from};
   scn_dfs_res_t r;
   char err[256];
   if (scn_dfs(s, &o, &r, err, sizeof err)) {

@@ -69,6 +69,8 @@ typedef struct sim_dfs_run {
   size_t nprefix;
   const sim_dfs_sleeper_t *const *adds;
   const size_t *nadds;
+  int64_t from; /* decisions before this virtual time (ns) take the default
+                   choice and are not recorded (0: every decision is) */
   /* Out (sim_dfs_run_reset empties them, keeping the buffers). */
   sim_dfs_point_t *pts;
   size_t npts, cappts;

@@ -37,6 +37,8 @@ typedef struct scn_dfs_opts {
   uint64_t max_schedules;   /* stop after this many runs (0: no limit) */
   double wall_limit;        /* host seconds for the whole search (0: none) */
   int no_reduction;         /* 1: no sleep sets (every schedule within K) */
+  sim_time_t from;          /* search the decisions from this virtual time on;
+                               earlier ones take the default (0: all) */
   /* Called after every run with the counts so far (NULL: none). */
   void (*progress)(void *arg, uint64_t runs, uint64_t schedules, uint64_t pruned);
   void *progress_arg;

@@ -211,6 +211,10 @@ static long decide(sim_world_t *w, sim_thread_t *first) {
   dfs_state_t *d = w->sched_state;
   sim_dfs_run_t *r = d->r;
   if (d->stopped) return -1;
+  if (w->now < r->from) { /* not searched: the default, unrecorded */
+    d->seen = w->ntrace;
+    return 0;
+  }
   absorb(w, d);
   if (d->stopped) return -1;
   size_t i = r->npts;

@@ -294,6 +294,7 @@ int scn_dfs(const scn_scenario_t *s, const scn_dfs_opts_t *o, scn_dfs_res_t *res
     dr.nprefix = S.n;
     dr.adds = o->no_reduction ? NULL : adds;
     dr.nadds = nadds;
+    dr.from = o->from;
     char *what = NULL;
     uint64_t hash = 0;
     int intr = 0;
@@ -465,6 +466,7 @@ int scn_dfs_log(const scn_scenario_t *s, const scn_dfs_opts_t *o, const scn_dfs_
   memset(&dr, 0, sizeof dr);
   dr.prefix = res->fail_choices; /* every choice forced: no sleepers needed */
   dr.nprefix = res->nfail_choices;
+  dr.from = o->from;
   scn_sweep_opts_t so = {.variant = o->variant,
                          .sched = {.kind = SIM_SCHED_DFS, .dfs = &dr},
                          .seed_from = (uint64_t)v->world.seed,
