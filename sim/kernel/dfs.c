@@ -8,9 +8,8 @@
  * event whether recorded here or replayed: every call of pick (rn > 1) and
  * point (rn > 0) answers, so the run's decision log replays it.
  *
- * Footprints come from the world's trace records, which this policy keeps
- * (o.keep_trace; the hash is the same with or without): at each decision the
- * records since the last one are read. A record is the step of the thread
+ * Footprints come from the world's trace records, which this policy sees as
+ * they are made (w->trace_tap; the hash is the same with or without). A record is the step of the thread
  * last dispatched (its "run" record), or of the thread that went on at a
  * scheduling point. The chosen thread's step is its records from the decision
  * until it blocks, finishes or the next decision comes; its footprint is the
@@ -40,7 +39,6 @@ typedef struct sleeper {
 
 typedef struct dfs_state {
   sim_dfs_run_t *r;
-  size_t seen;    /* trace records read */
   uint64_t cur;   /* thread whose step the next records are */
   long open;      /* decision whose chosen step is open, or -1 */
   sleeper_t *sl;  /* the sleep set now */
@@ -98,6 +96,8 @@ size_t sim__dfs_format(const sim_sched_t *s, char *buf, size_t n) {
   return (size_t)snprintf(buf, n, "dfs");
 }
 
+static void tap(sim_world_t *w, uint64_t thread, uint32_t kind, uint32_t obj, int64_t arg);
+
 int sim__dfs_init(sim_world_t *w, const sim_sched_t *s, char *err, size_t n) {
   (void)err, (void)n;
   dfs_state_t *d = sim__xcalloc(1, sizeof *d);
@@ -105,8 +105,8 @@ int sim__dfs_init(sim_world_t *w, const sim_sched_t *s, char *err, size_t n) {
   d->open = -1;
   sim_dfs_run_reset(d->r);
   w->sched_state = d;
-  /* the footprints are read from the kept records */
-  w->o.keep_trace = true;
+  /* the footprints are read from the records as they are made */
+  w->trace_tap = tap;
   w->trace_slow = true;
   return 0;
 }
@@ -166,33 +166,33 @@ static void stop(sim_world_t *w, dfs_state_t *d, int status) {
   w->interrupted = 1; /* the run ends at the next step (SIM_EINTR) */
 }
 
-/* Reads the records since the last call: footprint of the open step,
- * sleepers woken; an asleep thread that was dispatched without a decision
- * (it was the only READY one) makes the run redundant. */
-static void absorb(sim_world_t *w, dfs_state_t *d) {
+/* Every record as it is made (w->trace_tap): the footprint of the open
+ * step, sleepers woken; an asleep thread dispatched without a decision (it
+ * was the only READY one) makes the run redundant. */
+static void tap(sim_world_t *w, uint64_t thread, uint32_t kind, uint32_t obj, int64_t arg) {
+  dfs_state_t *d = w->sched_state;
   sim_dfs_run_t *r = d->r;
-  for (; d->seen < w->ntrace && !d->stopped; d->seen++) {
-    const sim_trace_rec_t *x = &w->trace[d->seen];
-    if (x->kind == w->k_run) {
-      d->cur = x->thread;
-      if (d->open >= 0 && r->pts[d->open].chosen != x->thread) d->open = -1;
-      if (sleeper_find(d, x->thread) >= 0) {
-        r->forced_asleep = x->thread;
-        stop(w, d, SIM_DFS_SLEEP_BLOCKED);
-      }
-      continue;
+  if (d->stopped) return;
+  if (kind == w->k_run) {
+    d->cur = thread;
+    if (d->open >= 0 && r->pts[d->open].chosen != thread) d->open = -1;
+    if (sleeper_find(d, thread) >= 0) {
+      r->forced_asleep = thread;
+      stop(w, d, SIM_DFS_SLEEP_BLOCKED);
     }
-    uint32_t o[3];
-    int n = touched(w, x, o);
-    bool mine = d->open >= 0 && x->thread == d->cur && d->cur == r->pts[d->open].chosen;
-    for (int i = 0; i < n; i++) {
-      if (mine) add_obj(r, &r->pts[d->open], o[i]);
-      for (size_t k = 0; k < d->nsl;)
-        if (fp_has(d->sl[k].obj, d->sl[k].nobj, o[i])) sleeper_drop(d, k);
-        else k++;
-    }
-    if (mine && (x->kind == w->k_block || x->kind == w->k_exit)) d->open = -1;
+    return;
   }
+  sim_trace_rec_t x = {.time = w->now, .thread = thread, .kind = kind, .obj = obj, .arg = arg};
+  uint32_t o[3];
+  int n = touched(w, &x, o);
+  bool mine = d->open >= 0 && thread == d->cur && d->cur == r->pts[d->open].chosen;
+  for (int i = 0; i < n; i++) {
+    if (mine) add_obj(r, &r->pts[d->open], o[i]);
+    for (size_t k = 0; k < d->nsl;)
+      if (fp_has(d->sl[k].obj, d->sl[k].nobj, o[i])) sleeper_drop(d, k);
+      else k++;
+  }
+  if (mine && (kind == w->k_block || kind == w->k_exit)) d->open = -1;
 }
 
 static void cand_push(sim_dfs_run_t *r, uint64_t id, bool asleep) {
@@ -211,12 +211,7 @@ static long decide(sim_world_t *w, sim_thread_t *first) {
   dfs_state_t *d = w->sched_state;
   sim_dfs_run_t *r = d->r;
   if (d->stopped) return -1;
-  if (w->now < r->from) { /* not searched: the default, unrecorded */
-    d->seen = w->ntrace;
-    return 0;
-  }
-  absorb(w, d);
-  if (d->stopped) return -1;
+  if (w->now < r->from) return 0; /* not searched: the default, unrecorded */
   size_t i = r->npts;
   if (r->adds && i < r->nprefix)
     for (size_t k = 0; k < r->nadds[i]; k++) {
@@ -284,7 +279,7 @@ long sim__dfs_point(sim_world_t *w, sim_thread_t *t) { return decide(w, t); }
 
 void sim__dfs_free(sim_world_t *w) {
   dfs_state_t *d = w->sched_state;
-  absorb(w, d); /* the last step's footprint */
+  w->trace_tap = NULL;
   for (size_t i = 0; i < d->nsl; i++) free(d->sl[i].obj);
   free(d->sl);
   free(d);

@@ -420,7 +420,9 @@ struct sim_world {
   size_t mib_epoch[1], mib_lookup[2];
   /* trace */
   uint64_t thash, tcount;
-  bool trace_slow; /* o.keep_trace or o.trace_jsonl: records leave the hash */
+  bool trace_slow; /* o.keep_trace, o.trace_jsonl or trace_tap: records leave the hash */
+  /* Sees every record as it is made (the dfs policy's footprints, dfs.c). */
+  void (*trace_tap)(sim_world_t *w, uint64_t thread, uint32_t kind, uint32_t obj, int64_t arg);
   sim_trace_rec_t *trace;
   size_t ntrace, captrace;
   uint32_t k_spawn, k_run, k_block, k_wake, k_timeout, k_lock, k_unlock,
