@@ -234,3 +234,80 @@ Test(dfs, budget_is_partial) {
   scn_dfs_res_free(&r);
   scn_scenario_free(s);
 }
+
+/* ---- q279798's race, small (docs/exhaustive.md) ---- */
+/* Two store tasks, one IMS inbound and one POP3 thread: one inbound and one
+ * outbound conversion at t = 2 s; the decisions from 1 s on are searched
+ * (the start-up at t = 0 is fifo's), runs of 2.1 s. */
+static scn_scenario_t *q279798_small(void) {
+  static const char *const sets[] = {
+      "race_without_fix:store.tasks=2", "race_without_fix:store.imail.ims_threads=1",
+      "race_without_fix:store.imail.protocol_threads=1", "race_with_fix:store.tasks=2",
+      "race_with_fix:store.imail.ims_threads=1", "race_with_fix:store.imail.protocol_threads=1"};
+  scn_load_opts_t lo = {.sets = sets, .nsets = sizeof sets / sizeof *sets};
+  scn_diag_t d;
+  scn_scenario_t *s = NULL;
+  scn_diag_init(&d);
+  int rc = scn_load(STORESIM_SOURCE_DIR "/scenarios/q279798.yaml", &lo, &s, &d);
+  cr_assert_eq(rc, 0, "%s", d.text ? d.text : "");
+  scn_diag_free(&d);
+  return s;
+}
+
+static scn_dfs_res_t q_search(const scn_scenario_t *s, const char *v, uint64_t k) {
+  scn_dfs_opts_t o = {.variant = v,
+                      .max_preemptions = k,
+                      .duration = 2100 * SIM_MS,
+                      .from = SIM_SEC};
+  scn_dfs_res_t r;
+  char err[256];
+  cr_assert_eq(scn_dfs(s, &o, &r, err, sizeof err), 0, "%s", err);
+  return r;
+}
+
+Test(dfs, q279798_race_without_fix_deadlocks, .timeout = 300) {
+  scn_scenario_t *s = q279798_small();
+  scn_dfs_res_t r = q_search(s, "race_without_fix", 0);
+  cr_assert_eq(r.outcome, SCN_DFS_DONE, "fifo's order and its 22 free variations do not interleave");
+  cr_assert_eq(r.schedules, 23);
+  scn_dfs_res_free(&r);
+  r = q_search(s, "race_without_fix", 1);
+  cr_assert_eq(r.outcome, SCN_DFS_FAILED);
+  cr_assert_not_null(strstr(r.fail_what, "deadlock"), "%s", r.fail_what);
+  cr_assert_eq(r.fail_preemptions, 1);
+  /* the log replays it: same hash, the same deadlock */
+  char dir[] = "/tmp/test_dfs.XXXXXX", path[256];
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/q.log", dir);
+  scn_dfs_opts_t o = {.variant = "race_without_fix",
+                      .max_preemptions = 1,
+                      .duration = 2100 * SIM_MS,
+                      .from = SIM_SEC};
+  scn_sweep_replay_t rp;
+  cr_assert_eq(scn_dfs_log(s, &o, &r, path, NULL, &rp), 0);
+  cr_assert(rp.same && rp.rep.deadlock, "replay %016llx, search %016llx",
+            (unsigned long long)rp.rep.trace_hash, (unsigned long long)r.fail_hash);
+  scn_sweep_replay_free(&rp);
+  remove(path);
+  rmdir(dir);
+  scn_dfs_res_free(&r);
+  scn_scenario_free(s);
+}
+
+/* Every schedule with up to 3 preemptions is clean with the fix. The counts
+ * are docs/exhaustive.md's: a change of the model changes them (update the
+ * page with the command there). */
+Test(dfs, q279798_race_with_fix_clean_at_k3, .timeout = 900) {
+  scn_scenario_t *s = q279798_small();
+  static const uint64_t n[] = {23, 710, 9339, 72088};
+  for (uint64_t k = 0; k <= 3; k++) {
+    scn_dfs_res_t r = q_search(s, "race_with_fix", k);
+    cr_assert_eq(r.outcome, SCN_DFS_DONE, "K=%llu: %s", (unsigned long long)k,
+                 r.fail_what ? r.fail_what : "");
+    cr_expect_eq(r.schedules, n[k], "K=%llu: %llu schedules (docs/exhaustive.md: %llu)",
+                 (unsigned long long)k, (unsigned long long)r.schedules,
+                 (unsigned long long)n[k]);
+    scn_dfs_res_free(&r);
+  }
+  scn_scenario_free(s);
+}

@@ -482,7 +482,7 @@ static int explore_dfs(const explore_args_t *a, const scn_scenario_t *s, size_t 
                          .sched = sched,
                          .duration = a->duration};
     scn_crash_command(&c, cmd, sizeof cmd);
-    printf("  decision log %s (%zu decisions; replay %s, trace hash %016" PRIx64 ")\n"
+    printf("  decision log %s (%zu decisions searched; replay %s, trace hash %016" PRIx64 ")\n"
            "  replay: %s\n",
            path, r.nfail_choices,
            rp.same ? "reproduces it, same trace hash" : "DOES NOT reproduce it", r.fail_hash,

@@ -323,15 +323,6 @@ int scn_dfs(const scn_scenario_t *s, const scn_dfs_opts_t *o, scn_dfs_res_t *res
       break;
     }
     if (dr.npts > res->max_decisions) res->max_decisions = dr.npts;
-    if (res->runs == 1 && getenv("DFS_DEBUG"))
-      for (size_t i = 0; i < dr.npts; i++) {
-        const sim_dfs_point_t *p = &dr.pts[i];
-        fprintf(stderr, "%zu run=%llu chosen=%llu cand=", i, (unsigned long long)p->running, (unsigned long long)p->chosen);
-        for (size_t k = 0; k < p->ncand; k++) fprintf(stderr, "%llu ", (unsigned long long)dr.ids[p->cand + k]);
-        fprintf(stderr, " fp=");
-        for (size_t k = 0; k < p->nfp; k++) fprintf(stderr, "%x ", dr.objs[p->fp + k]);
-        fprintf(stderr, "\n");
-      }
     /* the stack: refresh the footprints, push the new nodes */
     for (size_t i = 0; i < dr.npts; i++) {
       const sim_dfs_point_t *p = &dr.pts[i];
