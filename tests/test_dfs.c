@@ -80,7 +80,8 @@ static const sim_param_t toy_params[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL}};
 static const sim_metric_desc_t toy_metrics[] = {
     {"toy.done", SIM_M_COUNTER, "", "threads that finished"}, {NULL, 0, NULL, NULL}};
-static const sim_model_part_t toy_part = {.name = "toy", .title = "two threads", .metrics = toy_metrics};
+static const sim_model_part_t toy_part = {
+    .name = "toy", .title = "two threads", .metrics = toy_metrics};
 static const sim_model_part_t *const toy_parts[] = {&toy_part, NULL};
 static const char *const toy_fixes[] = {"lockorder", NULL};
 static const sim_fault_kind_t toy_faults[] = {{NULL, NULL}};
@@ -95,27 +96,28 @@ static const sim_model_t toy_model = {.name = "dfstoy",
                                       .finish = toy_finish,
                                       .destroy = toy_destroy};
 
-static const char toy_yaml[] = "id: dfstoy\n"
-                               "title: two threads, two mutexes\n"
-                               "source: tests/test_dfs.c\n"
-                               "duration: 1s\n"
-                               "variants:\n"
-                               "  without_fix: { fixes: [] }\n"
-                               "  with_fix: { fixes: [lockorder] }\n"
-                               "  indep1: { fixes: [], set: { toy.independent: true } }\n"
-                               "  indep2: { fixes: [], set: { toy.independent: true, toy.steps: 2 } }\n"
-                               "expect:\n"
-                               "  without_fix: [ \"toy.done.final == 2\" ]\n"
-                               "  with_fix: [ \"toy.done.final == 2\" ]\n"
-                               "  indep1: [ \"toy.done.final == 2\" ]\n"
-                               "  indep2: [ \"toy.done.final == 2\" ]\n";
+static const char toy_yaml[] =
+    "id: dfstoy\n"
+    "title: two threads, two mutexes\n"
+    "source: tests/test_dfs.c\n"
+    "duration: 1s\n"
+    "variants:\n"
+    "  without_fix: { fixes: [] }\n"
+    "  with_fix: { fixes: [lockorder] }\n"
+    "  indep1: { fixes: [], set: { toy.independent: true } }\n"
+    "  indep2: { fixes: [], set: { toy.independent: true, toy.steps: 2 } }\n"
+    "expect:\n"
+    "  without_fix: [ \"toy.done.final == 2\" ]\n"
+    "  with_fix: [ \"toy.done.final == 2\" ]\n"
+    "  indep1: [ \"toy.done.final == 2\" ]\n"
+    "  indep2: [ \"toy.done.final == 2\" ]\n";
 
 static scn_scenario_t *toy_load(void) {
   scn_diag_t d;
   scn_scenario_t *s = NULL;
   scn_diag_init(&d);
-  int rc = scn_load_buffer_model(&toy_model, "dfstoy.yaml", toy_yaml, strlen(toy_yaml), NULL, &s,
-                                 &d);
+  int rc =
+      scn_load_buffer_model(&toy_model, "dfstoy.yaml", toy_yaml, strlen(toy_yaml), NULL, &s, &d);
   cr_assert_eq(rc, 0, "%s", d.text ? d.text : "");
   scn_diag_free(&d);
   return s;
@@ -223,8 +225,8 @@ Test(dfs, hand_count_independent_steps) {
 /* A budget stops the search: partial, says how much is left. */
 Test(dfs, budget_is_partial) {
   scn_scenario_t *s = toy_load();
-  scn_dfs_opts_t o = {.variant = "indep2", .max_preemptions = 1000, .no_reduction = 1,
-                      .max_schedules = 10};
+  scn_dfs_opts_t o = {
+      .variant = "indep2", .max_preemptions = 1000, .no_reduction = 1, .max_schedules = 10};
   scn_dfs_res_t r;
   char err[256];
   cr_assert_eq(scn_dfs(s, &o, &r, err, sizeof err), 0);
@@ -240,10 +242,12 @@ Test(dfs, budget_is_partial) {
  * outbound conversion at t = 2 s; the decisions from 1 s on are searched
  * (the start-up at t = 0 is fifo's), runs of 2.1 s. */
 static scn_scenario_t *q279798_small(void) {
-  static const char *const sets[] = {
-      "race_without_fix:store.tasks=2", "race_without_fix:store.imail.ims_threads=1",
-      "race_without_fix:store.imail.protocol_threads=1", "race_with_fix:store.tasks=2",
-      "race_with_fix:store.imail.ims_threads=1", "race_with_fix:store.imail.protocol_threads=1"};
+  static const char *const sets[] = {"race_without_fix:store.tasks=2",
+                                     "race_without_fix:store.imail.ims_threads=1",
+                                     "race_without_fix:store.imail.protocol_threads=1",
+                                     "race_with_fix:store.tasks=2",
+                                     "race_with_fix:store.imail.ims_threads=1",
+                                     "race_with_fix:store.imail.protocol_threads=1"};
   scn_load_opts_t lo = {.sets = sets, .nsets = sizeof sets / sizeof *sets};
   scn_diag_t d;
   scn_scenario_t *s = NULL;
@@ -255,10 +259,8 @@ static scn_scenario_t *q279798_small(void) {
 }
 
 static scn_dfs_res_t q_search(const scn_scenario_t *s, const char *v, uint64_t k) {
-  scn_dfs_opts_t o = {.variant = v,
-                      .max_preemptions = k,
-                      .duration = 2100 * SIM_MS,
-                      .from = SIM_SEC};
+  scn_dfs_opts_t o = {
+      .variant = v, .max_preemptions = k, .duration = 2100 * SIM_MS, .from = SIM_SEC};
   scn_dfs_res_t r;
   char err[256];
   cr_assert_eq(scn_dfs(s, &o, &r, err, sizeof err), 0, "%s", err);
@@ -268,7 +270,8 @@ static scn_dfs_res_t q_search(const scn_scenario_t *s, const char *v, uint64_t k
 Test(dfs, q279798_race_without_fix_deadlocks, .timeout = 300) {
   scn_scenario_t *s = q279798_small();
   scn_dfs_res_t r = q_search(s, "race_without_fix", 0);
-  cr_assert_eq(r.outcome, SCN_DFS_DONE, "fifo's order and its 22 free variations do not interleave");
+  cr_assert_eq(r.outcome, SCN_DFS_DONE,
+               "fifo's order and its 22 free variations do not interleave");
   cr_assert_eq(r.schedules, 23);
   scn_dfs_res_free(&r);
   r = q_search(s, "race_without_fix", 1);
@@ -305,8 +308,7 @@ Test(dfs, q279798_race_with_fix_clean_at_k3, .timeout = 900) {
     cr_assert_eq(r.outcome, SCN_DFS_DONE, "K=%llu: %s", (unsigned long long)k,
                  r.fail_what ? r.fail_what : "");
     cr_expect_eq(r.schedules, n[k], "K=%llu: %llu schedules (docs/exhaustive.md: %llu)",
-                 (unsigned long long)k, (unsigned long long)r.schedules,
-                 (unsigned long long)n[k]);
+                 (unsigned long long)k, (unsigned long long)r.schedules, (unsigned long long)n[k]);
     scn_dfs_res_free(&r);
   }
   scn_scenario_free(s);

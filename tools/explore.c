@@ -139,10 +139,10 @@ static const cli_opt_t opt_log_dir = {.name = "log-dir",
                                       .off = OFF(logdir)};
 
 static const cli_opt_t opt_set = {.name = "set",
-                                   .arg = "KEY=VALUE",
-                                   .help = "override a scenario key (repeatable)",
-                                   .type = CLI_LIST,
-                                   .off = OFF(sets)};
+                                  .arg = "KEY=VALUE",
+                                  .help = "override a scenario key (repeatable)",
+                                  .type = CLI_LIST,
+                                  .off = OFF(sets)};
 static const cli_opt_t opt_dfs = {
     .name = "dfs",
     .help = "exhaustive search instead: every schedule of each variant up to --preemptions, "
@@ -193,11 +193,11 @@ const cli_cmd_t cli_cmd_explore = {
              "independent steps) and prints either the number of schedules, none failing, or "
              "the first failing one (a deadlock, a hang, a failed expectation) as a decision "
              "log that storesim run --sched replay:LOG replays.",
-    .opts = (const cli_opt_t *const[]){&opt_variant, &opt_random, &opt_pct, &opt_depth,
-                                       &opt_pct_steps, &opt_duration, &opt_first_seed, &opt_jobs,
-                                       &opt_wall_limit, &opt_log_dir, &opt_set, &opt_dfs,
-                                       &opt_preemptions, &opt_max_schedules, &opt_from, &opt_no_reduction,
-                                       NULL},
+    .opts =
+        (const cli_opt_t *const[]){&opt_variant, &opt_random, &opt_pct, &opt_depth, &opt_pct_steps,
+                                   &opt_duration, &opt_first_seed, &opt_jobs, &opt_wall_limit,
+                                   &opt_log_dir, &opt_set, &opt_dfs, &opt_preemptions,
+                                   &opt_max_schedules, &opt_from, &opt_no_reduction, NULL},
     .notes = "example (the Q279798 exploration, 1,000 seeds of each scheduler):\n"
              "  storesim explore --variant race_without_fix --variant race_with_fix \\\n"
              "      --duration 10s --log-dir out scenarios/q279798.yaml\n"
@@ -424,8 +424,7 @@ static int explore_dfs(const explore_args_t *a, const scn_scenario_t *s, size_t 
   }
   char red[96];
   if (a->no_reduction) snprintf(red, sizeof red, "no reduction");
-  else
-    snprintf(red, sizeof red, "%" PRIu64 " runs pruned by sleep sets", r.pruned);
+  else snprintf(red, sizeof red, "%" PRIu64 " runs pruned by sleep sets", r.pruned);
   int rc = 0;
   switch (r.outcome) {
   case SCN_DFS_DONE:
@@ -435,12 +434,13 @@ static int explore_dfs(const explore_args_t *a, const scn_scenario_t *s, size_t 
     break;
   case SCN_DFS_BUDGET:
   case SCN_DFS_INTERRUPTED:
-    printf("%-18s dfs  %s: no failure in the %" PRIu64 " schedules explored (%s) of at least %" PRIu64
-           " with <= %" PRIu64 " preemptions: NOT exhaustive\n",
+    printf("%-18s dfs  %s: no failure in the %" PRIu64
+           " schedules explored (%s) of at least %" PRIu64 " with <= %" PRIu64
+           " preemptions: NOT exhaustive\n",
            v->name,
-           r.outcome == SCN_DFS_INTERRUPTED ? "INTERRUPTED"
+           r.outcome == SCN_DFS_INTERRUPTED                 ? "INTERRUPTED"
            : a->max_schedules && r.runs >= a->max_schedules ? "stopped at --max-schedules"
-                                                             : "stopped at --wall-limit",
+                                                            : "stopped at --wall-limit",
            r.schedules, red, r.schedules + r.left, a->preemptions);
     rc = r.outcome == SCN_DFS_INTERRUPTED ? 130 : 4;
     break;
@@ -485,8 +485,7 @@ static int explore_dfs(const explore_args_t *a, const scn_scenario_t *s, size_t 
     printf("  decision log %s (%zu decisions searched; replay %s, trace hash %016" PRIx64 ")\n"
            "  replay: %s\n",
            path, r.nfail_choices,
-           rp.same ? "reproduces it, same trace hash" : "DOES NOT reproduce it", r.fail_hash,
-           cmd);
+           rp.same ? "reproduces it, same trace hash" : "DOES NOT reproduce it", r.fail_hash, cmd);
     if (!rp.same) rc = 3;
     scn_sweep_replay_free(&rp);
     break;

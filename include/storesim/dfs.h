@@ -74,23 +74,23 @@ typedef struct sim_dfs_run {
   /* Out (sim_dfs_run_reset empties them, keeping the buffers). */
   sim_dfs_point_t *pts;
   size_t npts, cappts;
-  uint64_t *ids;      /* candidates of every point */
+  uint64_t *ids;         /* candidates of every point */
   unsigned char *asleep; /* parallel to ids: 1 when the candidate was asleep */
   size_t nids, capids;
   uint32_t *objs; /* footprints */
   size_t nobjs, capobjs;
-  int status;     /* SIM_DFS_* */
+  int status;             /* SIM_DFS_* */
   uint64_t forced_asleep; /* SIM_DFS_SLEEP_BLOCKED by an asleep thread that ran
                              as the only READY one (no decision): its id */
-  char why[256];  /* SIM_DFS_DIVERGED: where */
+  char why[256];          /* SIM_DFS_DIVERGED: where */
 } sim_dfs_run_t;
 
 /* Empties the outputs of r for its next run (buffers kept). */
 void sim_dfs_run_reset(sim_dfs_run_t *r);
 /* Frees r's output buffers (not r). */
 void sim_dfs_run_free(sim_dfs_run_t *r);
-/* The name of a footprint object of run w... objects are the world's interned
- * names, or these pseudo-objects: */
+/* A footprint's objects are the world's interned names of sync objects
+ * (sim_interned), or one of these pseudo-objects: */
 #define SIM_DFS_OBJ_CPU 0xFFFFFF01u     /* the simulated cores */
 #define SIM_DFS_OBJ_TIMERS 0xFFFFFF02u  /* the timer queue (order of equal deadlines) */
 #define SIM_DFS_OBJ_THREADS 0xFFFFFF03u /* thread creation (ids) and exit */

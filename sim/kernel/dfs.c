@@ -39,11 +39,11 @@ typedef struct sleeper {
 
 typedef struct dfs_state {
   sim_dfs_run_t *r;
-  uint64_t cur;   /* thread whose step the next records are */
-  long open;      /* decision whose chosen step is open, or -1 */
-  sleeper_t *sl;  /* the sleep set now */
+  uint64_t cur;  /* thread whose step the next records are */
+  long open;     /* decision whose chosen step is open, or -1 */
+  sleeper_t *sl; /* the sleep set now */
   size_t nsl, capsl;
-  bool stopped;   /* sleep-blocked or diverged: answer without recording */
+  bool stopped; /* sleep-blocked or diverged: answer without recording */
 } dfs_state_t;
 
 /* ---- the run's buffers (dfs.h) ---- */

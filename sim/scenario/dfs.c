@@ -95,8 +95,8 @@ typedef struct node {
   uint64_t pc; /* preemptions before this node */
   child_t *done;
   size_t ndone;
-  int cut;        /* a candidate here was beyond the bound */
-  int incomplete; /* a cut in the current child's subtree */
+  int cut;                 /* a candidate here was beyond the bound */
+  int incomplete;          /* a cut in the current child's subtree */
   sim_dfs_sleeper_t *adds; /* the complete done children, as sleepers */
 } node_t;
 
@@ -140,8 +140,7 @@ typedef struct seen {
   int deadlock, hang;
 } seen_t;
 
-static void read_reports(sim_world_t *w, const scn_variant_t *v, scn_variant_res_t *vr,
-                         void *arg) {
+static void read_reports(sim_world_t *w, const scn_variant_t *v, scn_variant_res_t *vr, void *arg) {
   seen_t *sn = arg;
   (void)v, (void)vr;
   for (size_t i = 0; i < sim_world_nreports(w); i++) {
@@ -421,8 +420,7 @@ int scn_dfs(const scn_scenario_t *s, const scn_dfs_opts_t *o, scn_dfs_res_t *res
       node_t *nd = &S.st[i];
       for (size_t k = 0; k < nd->ncand; k++) {
         uint64_t c = nd->cand[k];
-        if (nd->asleep[k] || c == nd->chosen || nd->pc + cost(nd, c) > o->max_preemptions)
-          continue;
+        if (nd->asleep[k] || c == nd->chosen || nd->pc + cost(nd, c) > o->max_preemptions) continue;
         int tried = 0;
         for (size_t j = 0; j < nd->ndone; j++) tried |= nd->done[j].thread == c;
         res->left += !tried;
