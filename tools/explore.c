@@ -62,7 +62,7 @@ static void explore_init(void *p) {
   a->jobs = ncpu <= 0 ? 1 : ncpu > 1024 ? 1024 : (int)ncpu;
   a->wall_limit = 600;
   a->logdir = ".";
-  a->preemptions = 2;
+  a->preemptions = UINT64_MAX; /* not given: 2 with --dfs */
 }
 
 #define OFF(field) offsetof(explore_args_t, field)
@@ -504,6 +504,11 @@ static int explore_main(void *opts, char **args, size_t nargs) {
   size_t nvariants = a->variants.n;
   uint64_t nrandom = a->nrandom, npct = a->npct, depth = a->depth, first = a->first;
   (void)nargs;
+  if (!a->dfs && (a->preemptions != UINT64_MAX || a->max_schedules || a->from || a->no_reduction)) {
+    fprintf(stderr, "storesim explore: --preemptions, --max-schedules, --from and --no-reduction "
+                    "need --dfs\n");
+    return 2;
+  }
   if (cli_dir_usable(logdir)) return 2; /* created when the first log is written */
   scn_diag_t diag;
   scn_scenario_t *s = NULL;
@@ -523,6 +528,9 @@ static int explore_main(void *opts, char **args, size_t nargs) {
     }
   scn_interrupt_install(); /* SIGINT, SIGTERM: the counts so far, exit 130 */
   if (a->dfs) {
+    explore_args_t da = *a;
+    if (da.preemptions == UINT64_MAX) da.preemptions = 2;
+    a = &da;
     printf("explore %s (%s): exhaustive, seed %lld, <= %llu preemptions%s\n", file, s->id,
            (long long)s->world.seed, (unsigned long long)a->preemptions,
            a->no_reduction ? ", no reduction" : ", sleep sets");
