@@ -35,13 +35,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "storesim/exhaust.h"
 #include "storesim/scenario.h"
 #include "storesim/sweep.h"
 #include "storesim_cli.h"
 
 /* ---- options ------------------------------------------------------------------------------ */
 typedef struct explore_args {
-  cli_list_t variants;
+  cli_list_t variants, sets;
+  int dfs, no_reduction;
+  uint64_t preemptions, max_schedules;
+  sim_time_t from;
   uint64_t nrandom, npct, depth, first, pct_steps;
   sim_time_t duration;
   int jobs;
@@ -58,6 +62,7 @@ static void explore_init(void *p) {
   a->jobs = ncpu <= 0 ? 1 : ncpu > 1024 ? 1024 : (int)ncpu;
   a->wall_limit = 600;
   a->logdir = ".";
+  a->preemptions = UINT64_MAX; /* not given: 2 with --dfs */
 }
 
 #define OFF(field) offsetof(explore_args_t, field)
@@ -133,28 +138,85 @@ static const cli_opt_t opt_log_dir = {.name = "log-dir",
                                       .type = CLI_STR,
                                       .off = OFF(logdir)};
 
+static const cli_opt_t opt_set = {.name = "set",
+                                  .arg = "KEY=VALUE",
+                                  .help = "override a scenario key (repeatable)",
+                                  .type = CLI_LIST,
+                                  .off = OFF(sets)};
+static const cli_opt_t opt_dfs = {
+    .name = "dfs",
+    .help = "exhaustive search instead: every schedule of each variant up to --preemptions, "
+            "with sleep sets (docs/exhaustive.md)",
+    .type = CLI_FLAG,
+    .off = OFF(dfs)};
+static const cli_opt_t opt_preemptions = {.name = "preemptions",
+                                          .arg = "K",
+                                          .help = "--dfs: the preemption bound (default 2)",
+                                          .type = CLI_U64,
+                                          .off = OFF(preemptions),
+                                          .min = 0,
+                                          .max = 1000000};
+static const cli_opt_t opt_max_schedules = {
+    .name = "max-schedules",
+    .arg = "N",
+    .help = "--dfs: stop after N runs per variant (default 0: no limit)",
+    .type = CLI_U64,
+    .off = OFF(max_schedules),
+    .min = 0,
+    .max = UINT64_MAX};
+static const cli_opt_t opt_from = {
+    .name = "from",
+    .arg = "T",
+    .help = "--dfs: search only the decisions from virtual time T on; earlier ones are "
+            "fifo's (default: all)",
+    .type = CLI_DURATION,
+    .off = OFF(from)};
+static const cli_opt_t opt_no_reduction = {
+    .name = "no-reduction",
+    .help = "--dfs: no sleep sets: run every schedule within the bound",
+    .type = CLI_FLAG,
+    .off = OFF(no_reduction)};
+
 static int explore_main(void *opts, char **args, size_t nargs);
 
 const cli_cmd_t cli_cmd_explore = {
     .name = "explore",
     .args = "FILE",
-    .summary = "count deadlocks of a scenario over many random/PCT schedules",
+    .summary = "count deadlocks of a scenario over many random/PCT schedules, or search every "
+               "schedule (--dfs)",
     .about = "Runs variants of a scenario under many random and PCT schedules and reports, per "
              "variant and scheduler, the fraction of schedules that deadlock (a wait-for cycle), "
              "the fraction the lock-order validator reports on, and the first deadlocking seed "
-             "with a decision log that replays it.",
-    .opts = (const cli_opt_t *const[]){&opt_variant, &opt_random, &opt_pct, &opt_depth,
-                                       &opt_pct_steps, &opt_duration, &opt_first_seed, &opt_jobs,
-                                       &opt_wall_limit, &opt_log_dir, NULL},
+             "with a decision log that replays it. With --dfs it instead enumerates every "
+             "schedule of each variant with at most --preemptions preemptions (CHESS's "
+             "preemption bounding; sleep sets skip schedules that differ only in the order of "
+             "independent steps) and prints either the number of schedules, none failing, or "
+             "the first failing one (a deadlock, a hang, a failed expectation) as a decision "
+             "log that storesim run --sched replay:LOG replays.",
+    .opts =
+        (const cli_opt_t *const[]){&opt_variant, &opt_random, &opt_pct, &opt_depth, &opt_pct_steps,
+                                   &opt_duration, &opt_first_seed, &opt_jobs, &opt_wall_limit,
+                                   &opt_log_dir, &opt_set, &opt_dfs, &opt_preemptions,
+                                   &opt_max_schedules, &opt_from, &opt_no_reduction, NULL},
     .notes = "example (the Q279798 exploration, 1,000 seeds of each scheduler):\n"
              "  storesim explore --variant race_without_fix --variant race_with_fix \\\n"
              "      --duration 10s --log-dir out scenarios/q279798.yaml\n"
              "\n"
              "A run that crashes, exceeds a limit or --wall-limit is counted and the first one's "
-             "replay command printed; the other schedules still run.",
+             "replay command printed; the other schedules still run.\n"
+             "\n"
+             "example (exhaustive, docs/exhaustive.md):\n"
+             "  storesim explore --dfs --preemptions 3 --variant dfs_race_with_fix \\\n"
+             "      scenarios/q279798.yaml\n"
+             "\n"
+             "With --dfs the runs are made one after another in this process (--jobs does not "
+             "apply) and --wall-limit bounds the whole search of a variant; a search stopped by "
+             "it, by --max-schedules or by Ctrl-C says how far it got and proves nothing.",
     .exit = "0 ok, 2 usage, input or output error (or a run stopped by a limit), 3 a run crashed "
             "or a decision log did not replay, 130 interrupted (the schedules run so far are "
-            "printed)",
+            "printed); --dfs: 0 no failure in any schedule within the bound, 1 a failing "
+            "schedule found, 4 the search stopped at --max-schedules or --wall-limit before "
+            "the end",
     .min_args = 1,
     .max_args = 1,
     .size = sizeof(explore_args_t),
@@ -341,6 +403,99 @@ static int explore_one(const explore_t *x, size_t vi, int pct, uint64_t n) {
   return rc;
 }
 
+/* ---- --dfs: the exhaustive search ------------------------------------------------------------ */
+/* Searches variant vi; prints its lines. Returns the exit status for it: 0
+ * clean, 1 a failing schedule, 4 a bound hit, 130 interrupted, 2 an error
+ * (3: a log that does not replay, host OOM). */
+static int explore_dfs(const explore_args_t *a, const scn_scenario_t *s, size_t vi) {
+  const scn_variant_t *v = &s->variants[vi];
+  scn_dfs_opts_t o = {.variant = v->name,
+                      .duration = a->duration,
+                      .max_preemptions = a->preemptions,
+                      .max_schedules = a->max_schedules,
+                      .wall_limit = a->wall_limit,
+                      .no_reduction = a->no_reduction,
+                      .from = a->from};
+  scn_dfs_res_t r;
+  char err[256];
+  if (scn_dfs(s, &o, &r, err, sizeof err)) {
+    fprintf(stderr, "storesim explore: %s\n", err);
+    return 3;
+  }
+  char red[96];
+  if (a->no_reduction) snprintf(red, sizeof red, "no reduction");
+  else snprintf(red, sizeof red, "%" PRIu64 " runs pruned by sleep sets", r.pruned);
+  int rc = 0;
+  switch (r.outcome) {
+  case SCN_DFS_DONE:
+    printf("%-18s dfs  no failure in any of %" PRIu64 " schedules with <= %" PRIu64
+           " preemptions (%s; %" PRIu64 " decisions at most; %.1fs)\n",
+           v->name, r.schedules, a->preemptions, red, r.max_decisions, r.seconds);
+    break;
+  case SCN_DFS_BUDGET:
+  case SCN_DFS_INTERRUPTED:
+    printf("%-18s dfs  %s: no failure in the %" PRIu64
+           " schedules explored (%s) of at least %" PRIu64 " with <= %" PRIu64
+           " preemptions: NOT exhaustive\n",
+           v->name,
+           r.outcome == SCN_DFS_INTERRUPTED                 ? "INTERRUPTED"
+           : a->max_schedules && r.runs >= a->max_schedules ? "stopped at --max-schedules"
+                                                            : "stopped at --wall-limit",
+           r.schedules, red, r.schedules + r.left, a->preemptions);
+    rc = r.outcome == SCN_DFS_INTERRUPTED ? 130 : 4;
+    break;
+  case SCN_DFS_ERROR:
+    fprintf(stderr, "%s: error: variant %s: %s\n", s->file, v->name, r.error ? r.error : "?");
+    rc = r.error && strstr(r.error, "diverged") ? 3 : 2;
+    break;
+  case SCN_DFS_FAILED: {
+    rc = 1;
+    printf("%-18s dfs  FAILING schedule %" PRIu64 " (of %" PRIu64 " runs; %s) with %" PRIu64
+           " preemptions: %s\n",
+           v->name, r.schedules, r.runs, red, r.fail_preemptions, r.fail_what);
+    char path[1024], sched[1100], cmd[4096];
+    if (cli_mkdirs(a->logdir)) {
+      rc = 2;
+      break;
+    }
+    snprintf(path, sizeof path, "%s/%s.%s.dfs-k%" PRIu64 ".log", a->logdir, s->id, v->name,
+             a->preemptions);
+    scn_sweep_replay_t rp;
+    cli_outfile_t of;
+    scn_sweep_logio_t io;
+    cli_logio_init(&io, &of);
+    if (scn_dfs_log(s, &o, &r, path, &io, &rp)) {
+      fprintf(stderr, "storesim explore: out of host memory\n");
+      rc = 3;
+      break;
+    }
+    if (rp.log_failed) {
+      scn_sweep_replay_free(&rp);
+      rc = 2;
+      break;
+    }
+    snprintf(sched, sizeof sched, "replay:%s", path);
+    scn_crash_ctx_t c = {.id = s->id,
+                         .file = s->file,
+                         .variant = v->name,
+                         .seed = (uint64_t)v->world.seed,
+                         .sched = sched,
+                         .duration = a->duration};
+    scn_crash_command(&c, cmd, sizeof cmd);
+    printf("  decision log %s (%zu decisions searched; replay %s, trace hash %016" PRIx64 ")\n"
+           "  replay: %s\n",
+           path, r.nfail_choices,
+           rp.same ? "reproduces it, same trace hash" : "DOES NOT reproduce it", r.fail_hash, cmd);
+    if (!rp.same) rc = 3;
+    scn_sweep_replay_free(&rp);
+    break;
+  }
+  }
+  fflush(stdout);
+  scn_dfs_res_free(&r);
+  return rc;
+}
+
 /* ---- the command ---------------------------------------------------------------------------- */
 static int explore_main(void *opts, char **args, size_t nargs) {
   const explore_args_t *a = opts;
@@ -349,11 +504,17 @@ static int explore_main(void *opts, char **args, size_t nargs) {
   size_t nvariants = a->variants.n;
   uint64_t nrandom = a->nrandom, npct = a->npct, depth = a->depth, first = a->first;
   (void)nargs;
+  if (!a->dfs && (a->preemptions != UINT64_MAX || a->max_schedules || a->from || a->no_reduction)) {
+    fprintf(stderr, "storesim explore: --preemptions, --max-schedules, --from and --no-reduction "
+                    "need --dfs\n");
+    return 2;
+  }
   if (cli_dir_usable(logdir)) return 2; /* created when the first log is written */
   scn_diag_t diag;
   scn_scenario_t *s = NULL;
   scn_diag_init(&diag);
-  if (scn_load(file, NULL, &s, &diag)) {
+  scn_load_opts_t lo = {.sets = a->sets.v, .nsets = a->sets.n};
+  if (scn_load(file, &lo, &s, &diag)) {
     fputs(diag.text ? diag.text : "", stderr);
     scn_diag_free(&diag);
     return 2;
@@ -366,6 +527,27 @@ static int explore_main(void *opts, char **args, size_t nargs) {
       return 2;
     }
   scn_interrupt_install(); /* SIGINT, SIGTERM: the counts so far, exit 130 */
+  if (a->dfs) {
+    explore_args_t da = *a;
+    if (da.preemptions == UINT64_MAX) da.preemptions = 2;
+    a = &da;
+    printf("explore %s (%s): exhaustive, seed %lld, <= %llu preemptions%s\n", file, s->id,
+           (long long)s->world.seed, (unsigned long long)a->preemptions,
+           a->no_reduction ? ", no reduction" : ", sleep sets");
+    int worst = 0;
+    for (size_t i = 0; i < s->nvariants; i++) {
+      int sel = nvariants == 0;
+      for (size_t k = 0; k < nvariants; k++) sel |= !strcmp(variants[k], s->variants[i].name);
+      if (!sel) continue;
+      int rc = explore_dfs(a, s, i);
+      /* the worst: an error, then interrupted, a failure, a bound hit */
+      static const int rank[] = {[0] = 0, [4] = 1, [1] = 2, [130] = 3, [2] = 4, [3] = 5};
+      if (rank[rc] >= rank[worst]) worst = rc;
+      if (rc == 130 || rc == 2 || rc == 3) break;
+    }
+    scn_scenario_free(s);
+    return worst;
+  }
   printf("explore %s (%s): seed %lld, schedules from seed %llu, PCT depth %llu\n", file, s->id,
          (long long)s->world.seed, (unsigned long long)first, (unsigned long long)depth);
   explore_t x = {.s = s,

@@ -14,9 +14,11 @@
  *   pct      highest priority                switch when a READY thread has a
  *                                            higher priority; d-1 change points
  *   replay   as named in the decision log    as recorded
+ *   dfs      forced prefix, then the oldest  forced prefix, then never switch
+ *            (explore --dfs, dfs.h)
  *
- * A sim_sched_t is a plain value: copy it freely. Its only pointer (file,
- * replay) is borrowed; the world reads the file in sim_world_create, so it
+ * A sim_sched_t is a plain value: copy it freely. Its pointers (file,
+ * replay; dfs) are borrowed; the world reads the file in sim_world_create, so it
  * must outlive that call only.
  */
 #ifndef STORESIM_SCHED_H
@@ -41,8 +43,11 @@ typedef enum sim_sched_kind {
   SIM_SCHED_FIFO, /* zero: a zeroed sim_sched_t is fifo */
   SIM_SCHED_RANDOM,
   SIM_SCHED_PCT,
-  SIM_SCHED_REPLAY
+  SIM_SCHED_REPLAY,
+  SIM_SCHED_DFS /* one run of a search (storesim explore --dfs): no text form */
 } sim_sched_kind_t;
+
+struct sim_dfs_run; /* dfs.h */
 
 typedef struct sim_sched {
   sim_sched_kind_t kind;
@@ -51,6 +56,7 @@ typedef struct sim_sched {
   uint64_t steps;   /* pct: step estimate k, 1 .. SIM_SCHED_PCT_MAX_STEPS;
                        0: not written (SIM_SCHED_PCT_DEFAULT_STEPS) */
   const char *file; /* replay: the decision log (borrowed, not empty) */
+  struct sim_dfs_run *dfs; /* dfs: the search's run (borrowed; filled by the run) */
 } sim_sched_t;
 
 /* Parses text (NULL or "" is fifo) into *out. Returns 0, or SIM_EINVAL with

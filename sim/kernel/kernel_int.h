@@ -437,7 +437,9 @@ struct sim_world {
   size_t mib_epoch[1], mib_lookup[2];
   /* trace */
   uint64_t thash, tcount;
-  bool trace_slow; /* o.keep_trace or o.trace_jsonl: records leave the hash */
+  bool trace_slow; /* o.keep_trace, o.trace_jsonl or trace_tap: records leave the hash */
+  /* Sees every record as it is made (the dfs policy's footprints, dfs.c). */
+  void (*trace_tap)(sim_world_t *w, uint64_t thread, uint32_t kind, uint32_t obj, int64_t arg);
   /* Kept records (o.keep_trace): the newest ntrace in trace[] (captrace
    * of room), the nspilled older ones in the temporary file trace_fd
    * (trace_spill; trace.c). trace_all: sim_world_trace's whole copy. */
@@ -502,6 +504,14 @@ static inline sim_thread_t *sim__ready_at(const sim_world_t *w, size_t i) {
 int sim__sched_init(sim_world_t *w, const sim_sched_t *s, char *err, size_t n);
 void sim__sched_free(sim_world_t *w);
 void sim__decision_write(sim_world_t *w, const sim_thread_t *t);
+/* dfs.c: the dfs policy's row of sched.c's table */
+int sim__dfs_parse(const char *text, sim_sched_t *out, char *err, size_t n);
+int sim__dfs_check(const sim_sched_t *s, char *err, size_t n);
+size_t sim__dfs_format(const sim_sched_t *s, char *buf, size_t n);
+int sim__dfs_init(sim_world_t *w, const sim_sched_t *s, char *err, size_t n);
+long sim__dfs_pick(sim_world_t *w);
+long sim__dfs_point(sim_world_t *w, sim_thread_t *t);
+void sim__dfs_free(sim_world_t *w);
 /* Counts a decision with more than one candidate (t chosen) and logs it. */
 static inline void sim__decision(sim_world_t *w, const sim_thread_t *t) {
   w->ndecisions++;

@@ -377,6 +377,15 @@ static const sim__sched_policy_t policies[] = {
      .pick = replay_pick,
      .point = replay_point,
      .free = replay_free},
+    /* no text: a search (storesim explore --dfs) builds its spec (dfs.c) */
+    {.kind = SIM_SCHED_DFS,
+     .parse = sim__dfs_parse,
+     .check = sim__dfs_check,
+     .format = sim__dfs_format,
+     .init = sim__dfs_init,
+     .pick = sim__dfs_pick,
+     .point = sim__dfs_point,
+     .free = sim__dfs_free},
 };
 enum { NPOLICIES = sizeof policies / sizeof *policies };
 
@@ -391,8 +400,10 @@ static int bad_text(const char *text, char *err, size_t n) {
   char list[256];
   size_t k = 0;
   list[0] = 0;
-  for (size_t i = 0; i < NPOLICIES && k < sizeof list; i++) {
-    const char *sep = i == 0 ? "" : i + 1 == NPOLICIES ? " or " : ", ";
+  size_t ntext = 0; /* the policies with a text form come first */
+  while (ntext < NPOLICIES && policies[ntext].syntax) ntext++;
+  for (size_t i = 0; i < ntext && k < sizeof list; i++) {
+    const char *sep = i == 0 ? "" : i + 1 == ntext ? " or " : ", ";
     k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", sep, policies[i].syntax);
   }
   snprintf(err, n, "bad scheduler '%s': expected %s", text, list);

@@ -125,6 +125,7 @@ void sim__trace_free(sim_world_t *w) {
 
 void sim__trace_slow(sim_world_t *w, uint64_t thread, uint32_t kind,
                      uint32_t obj, int64_t arg) {
+  if (w->trace_tap) w->trace_tap(w, thread, kind, obj, arg);
   if (w->o.keep_trace) {
     if (w->ntrace == w->captrace || (w->ntrace >= trace_limit(w) && !w->trace_spill_failed))
       trace_full(w);
