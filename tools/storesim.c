@@ -199,13 +199,20 @@ static const cli_cmd_t cli_cmd_schema = {
     .run = cmd_schema};
 
 /* The command table: dispatch, `storesim --help` and the man page, in this order. */
-static const cli_cmd_t *const commands[] = {&cli_cmd_run,      &cli_cmd_check,
-                                            &cli_cmd_validate, &cli_cmd_list,
-                                            &cli_cmd_schema,   &cli_cmd_report,
-                                            &cli_cmd_trace,    &cli_cmd_explain,
-                                            &cli_cmd_sweep,    &cli_cmd_merge,
-                                            &cli_cmd_explore,  &cli_cmd_shrink,
-                                            &cli_cmd_diff,     NULL};
+static const cli_cmd_t *const commands[] = {&cli_cmd_run,
+                                            &cli_cmd_check,
+                                            &cli_cmd_validate,
+                                            &cli_cmd_list,
+                                            &cli_cmd_schema,
+                                            &cli_cmd_report,
+                                            &cli_cmd_trace,
+                                            &cli_cmd_explain,
+                                            &cli_cmd_sweep,
+                                            &cli_cmd_merge,
+                                            &cli_cmd_explore,
+                                            &cli_cmd_shrink,
+                                            &cli_cmd_diff,
+                                            NULL};
 
 static const cli_prog_t prog = {
     .name = "storesim",
