@@ -790,11 +790,12 @@ static void cand_free(const shrinker_t *x, cand_t *c) {
 }
 
 /* Writes c's deviations as a lenient log; sched replays it (fifo when c
- * has none). Returns 0, or -1 (said why). */
-static int cand_sched(shrinker_t *x, const cand_t *c, char *path, size_t npath,
+ * has none and cands is 0; cands: a log that lists every decision's
+ * candidates). Returns 0, or -1 (said why). */
+static int cand_sched(shrinker_t *x, const cand_t *c, int cands, char *path, size_t npath,
                       sim_sched_t *sched) {
   memset(sched, 0, sizeof *sched);
-  if (c->ndevs == 0) return 0;
+  if (c->ndevs == 0 && !cands) return 0;
   snprintf(path, npath, "%s/cand.dev", x->tmpdir);
   FILE *f = fopen(path, "w");
   if (!f) {
@@ -802,7 +803,7 @@ static int cand_sched(shrinker_t *x, const cand_t *c, char *path, size_t npath,
     x->internal = 1;
     return -1;
   }
-  fprintf(f, "# storesim deviations v1\n");
+  fprintf(f, "# storesim deviations v1%s\n", cands ? " candidates" : "");
   for (size_t i = 0; i < c->ndevs; i++) fprintf(f, "%s\n", c->devs[i]);
   if (fclose(f)) {
     x->internal = 1;
@@ -816,8 +817,8 @@ static int cand_sched(shrinker_t *x, const cand_t *c, char *path, size_t npath,
 /* Runs candidate c (recording its decision log at dlog, its trace at
  * trace, when not NULL) into *o. Returns 0, or -1 (budget, interrupt,
  * internal error). */
-static int cand_run(shrinker_t *x, const cand_t *c, const char *dlog, const char *trace,
-                    outcome_t *o) {
+static int cand_run_x(shrinker_t *x, const cand_t *c, int cands, const char *dlog,
+                      const char *trace, outcome_t *o) {
   char *text = cand_text(x, c);
   if (!text) {
     x->internal = 1;
@@ -825,10 +826,15 @@ static int cand_run(shrinker_t *x, const cand_t *c, const char *dlog, const char
   }
   char path[512];
   sim_sched_t sched;
-  int rc = cand_sched(x, c, path, sizeof path, &sched);
+  int rc = cand_sched(x, c, cands, path, sizeof path, &sched);
   if (rc == 0) rc = run_text(x, text, &sched, dlog, trace, o);
   free(text);
   return rc;
+}
+
+static int cand_run(shrinker_t *x, const cand_t *c, const char *dlog, const char *trace,
+                    outcome_t *o) {
+  return cand_run_x(x, c, 0, dlog, trace, o);
 }
 
 /* 1 when candidate c fails the same way, 0 when not, -1 when the shrink
@@ -990,6 +996,83 @@ static int shrink_schedule(shrinker_t *x, cand_t *cur) {
   free(idx);
   if (rc < 0) return -1;
   return k < n;
+}
+
+/* Most single deviations one search tries (each a run). */
+#define SINGLE_MAX 600
+
+/* (a'): when the schedule keeps more than one deviation, a schedule with
+ * one: every alternative of every decision of the fifo run of the current
+ * scenario, in decision order (at most SINGLE_MAX); the first that fails
+ * the same way replaces the deviations, re-keyed by context. ddmin only
+ * removes deviations; this finds a one-preemption schedule that the random
+ * run's deviations did not contain (CHESS's observation: most concurrency
+ * bugs need one or two). Returns 1 found, 0 not, -1 stop. */
+static int shrink_single(shrinker_t *x, cand_t *cur, const char *log) {
+  if (cur->ndevs <= 1) return 0;
+  x->phase = 0;
+  cand_t c;
+  cand_copy(x, &c, cur);
+  for (size_t i = 0; i < c.ndevs; i++) free(c.devs[i]);
+  c.ndevs = 0;
+  outcome_t o;
+  if (cand_run_x(x, &c, 1, log, NULL, &o)) {
+    cand_free(x, &c);
+    return -1;
+  }
+  outcome_free(&o);
+  char **alts = NULL;
+  size_t nalts = 0, cap = 0;
+  FILE *f = fopen(log, "r");
+  char line[8192];
+  while (f && fgets(line, sizeof line, f) && nalts < SINGLE_MAX) {
+    if (strncmp(line, "#cand ", 6) != 0) continue;
+    line[strcspn(line, "\n")] = 0;
+    char *num = line + 6, *bar = strstr(num, " | ");
+    if (!bar) continue;
+    *bar = 0;
+    for (char *a = bar + 3; a && nalts < SINGLE_MAX;) {
+      char *next = strstr(a, " | ");
+      if (next) *next = 0;
+      if (nalts == cap) {
+        cap = cap ? 2 * cap : 64;
+        char **n = realloc(alts, cap * sizeof *n);
+        if (!n) break;
+        alts = n;
+      }
+      strbuf_t d = {0};
+      sb_printf(&d, "@%.40s %.2000s", num, a);
+      alts[nalts++] = d.s;
+      a = next ? next + 3 : NULL;
+    }
+  }
+  if (f) fclose(f);
+  int found = 0, rc = 0;
+  for (size_t i = 0; i < nalts && !found; i++) {
+    c.ndevs = 1;
+    c.devs[0] = alts[i];
+    rc = cand_fails(x, &c);
+    c.devs[0] = NULL;
+    c.ndevs = 0;
+    if (rc < 0) break;
+    if (rc == 1) { /* re-keyed by context: the run's own "#dev" line */
+      c.ndevs = 1;
+      c.devs[0] = xstrdup(alts[i]);
+      if (cand_run(x, &c, log, NULL, &o) == 0 && same_failure(x, &o) &&
+          devs_from_log(&c, log) == 0 && c.ndevs == 1 && cand_fails(x, &c) == 1) {
+        cand_t t = *cur;
+        *cur = c;
+        c = t;
+        found = 1;
+      }
+      outcome_free(&o);
+      if (!found) break;
+    }
+  }
+  for (size_t i = 0; i < nalts; i++) free(alts[i]);
+  free(alts);
+  cand_free(x, &c);
+  return rc < 0 && !found ? -1 : found;
 }
 
 /* (b) */
@@ -1400,6 +1483,8 @@ int cli_shrink(const cli_shrink_req_t *r) {
     int changed = 0, rc;
     rounds++;
     if ((rc = shrink_schedule(x, &cur)) < 0) break;
+    changed |= rc;
+    if ((rc = shrink_single(x, &cur, norm_log)) < 0) break;
     changed |= rc;
     /* the deviations the run really takes, re-keyed (a listed one whose
      * thread was never a candidate is dropped) */

@@ -34,7 +34,10 @@
  * records a decision log under a lenient replay writes, before the line of
  * each decision that differed from fifo's, "#dev " and that decision's
  * context key: the deviations of the run, which a plain replay of the log
- * skips as comments.
+ * skips as comments. With "candidates" after the first line's words, it
+ * also writes before every decision "#cand <n>" and, for each candidate
+ * other than fifo's, " | T<id> <name> <op>": the alternatives a search
+ * for a one-deviation schedule tries.
  *
  * A policy's state hangs off w->sched_state, made by init and released by
  * free; its random draws come from its own stream (sim_rng_init with the
@@ -245,6 +248,7 @@ typedef struct replay_state {
   decision_t *d;
   size_t n, i;
   bool lenient;
+  bool list_cands; /* lenient: "#cand" lines in the decision log */
   size_t first_ctx; /* lenient: the first context-keyed line (after sorting) */
   ctx_count_t *ctx; /* open addressing, nctx_cap a power of two */
   size_t nctx, nctx_cap;
@@ -341,6 +345,7 @@ static int replay_init(sim_world_t *w, const sim_sched_t *s, char *err, size_t n
     lineno++;
     if (lineno == 1 && strncmp(line, "# storesim deviations v1", 24) == 0) {
       r->lenient = true;
+      r->list_cands = strstr(line + 24, " candidates") != NULL;
       w->sched_points = true; /* a deviation may be at a scheduling point */
       continue;
     }
@@ -517,6 +522,17 @@ static long lenient_match(sim_world_t *w, sim_thread_t *first) {
     a->ran = false;
   }
   uint64_t k = a->k;
+  if (r->list_cands && w->dlog) {
+    char op[256];
+    fprintf(w->dlog, "#cand %llu", (unsigned long long)num);
+    for (size_t i = 1; i < n; i++) {
+      sim_thread_t *c = cand_at(w, first, i);
+      op_text(w, c, op, sizeof op);
+      fprintf(w->dlog, " | T%llu %s %s", (unsigned long long)c->id, sim_interned(w, c->name_id),
+              op);
+    }
+    fputc('\n', w->dlog);
+  }
   long pick = -1;
   while (r->i < r->n && r->d[r->i].num && r->d[r->i].num < num) r->i++;
   if (r->i < r->n && r->d[r->i].num == num) pick = cand_find(w, first, n, &r->d[r->i++]);
