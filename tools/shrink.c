@@ -1747,3 +1747,40 @@ static int shrink_main(void *opts, char **args, size_t nargs) {
   free(text);
   return rc;
 }
+
+/* ---- sweep --shrink, explore --shrink --------------------------------------------------------- */
+const scn_sweep_run_t *cli_shrink_first_failure(const scn_sweep_res_t *res, size_t variant) {
+  for (size_t i = 0; i < res->nruns; i++) {
+    const scn_sweep_run_t *run = &res->runs[i];
+    if (!run->ran || (variant != SIZE_MAX && run->variant != variant)) continue;
+    if (!run->passed || run->deadlock || run->hang || run->spin || run->crashed || run->error)
+      return run;
+  }
+  return NULL;
+}
+
+int cli_shrink_sweep_run(const scn_scenario_t *s, const scn_sweep_opts_t *o,
+                         const scn_sweep_run_t *run, const char *dir, const char *cmd) {
+  const scn_scenario_t *cell = o->ncells ? o->cells[run->cell] : s;
+  const scn_variant_t *v = &cell->variants[run->variant];
+  cli_shrink_req_t r = {.file = cell->file,
+                        .text = cell->text,
+                        .ntext = cell->ntext,
+                        .sets = (const char *const *)cell->sets,
+                        .nsets = cell->nsets,
+                        .variant = v->name,
+                        .duration = o->duration,
+                        .outdir = dir,
+                        .wall_limit = o->wall_limit};
+  scn_sweep_sched(o, run->seed, &r.sched);
+  r.seed = o->vary_world_seed || !sim_sched_seeded(&o->sched) ? run->seed
+                                                               : (uint64_t)v->world.seed;
+  char sched[96];
+  sim_sched_format(&r.sched, sched, sizeof sched);
+  printf("%s --shrink: the first failing run, variant %s, seed %" PRIu64 ", %s, into %s\n", cmd,
+         v->name, r.seed, sched, dir);
+  fflush(stdout);
+  int rc = cli_shrink(&r);
+  /* the sweep saw it fail: a rerun that does not is an internal error */
+  return rc == 1 ? 3 : rc;
+}

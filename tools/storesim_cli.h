@@ -104,6 +104,15 @@ typedef struct cli_shrink_req {
  * (nothing written). Forks a child per run: call it while the process has
  * no other threads. */
 int cli_shrink(const cli_shrink_req_t *r);
+/* The first run of res in run order (seed order) whose variant is
+ * `variant` (SIZE_MAX: any) and that failed: an expectation, a deadlock,
+ * a hang, a spin, a crash or an error; NULL when none did. */
+const scn_sweep_run_t *cli_shrink_first_failure(const scn_sweep_res_t *res, size_t variant);
+/* Shrinks run (of the sweep o of s) into dir, saying so on stdout first
+ * ("CMD --shrink: ..."). Returns cli_shrink's status (3 when the run does
+ * not fail again). */
+int cli_shrink_sweep_run(const scn_scenario_t *s, const scn_sweep_opts_t *o,
+                         const scn_sweep_run_t *run, const char *dir, const char *cmd);
 /* `storesim report MAP.jsonl -o map.html` (tools/map_report.c): the page of
  * a parameter map from a sweep's --jsonl. Returns the exit status. */
 int cli_map_report(const char *jsonl, const char *out_path);
