@@ -258,6 +258,8 @@ typedef struct cand {
   char **pval;          /* per shrinkable parameter: its text, or NULL (unchanged) */
   char **devs;          /* deviation lines (context-keyed) */
   size_t ndevs;
+  char **drop; /* the variant's expectations to leave out (borrowed) */
+  size_t ndrop;
 } cand_t;
 
 typedef struct shrinker {
@@ -444,6 +446,24 @@ static char *cand_text(const shrinker_t *x, const cand_t *c) {
     fn->data.sequence.items.top = w;
     if (w == fn->data.sequence.items.start) ymap_remove(&doc, root, "faults");
   }
+  /* expectations left out: those the shrunk run cannot evaluate */
+  if (c->ndrop) {
+    int ex = ymap_get(&doc, root, "expect");
+    int list = ex ? ymap_get(&doc, ex, r->variant) : 0;
+    yaml_node_t *ln = list ? ynode(&doc, list) : NULL;
+    if (ln && ln->type == YAML_SEQUENCE_NODE) {
+      yaml_node_item_t *w = ln->data.sequence.items.start;
+      for (yaml_node_item_t *p = ln->data.sequence.items.start; p < ln->data.sequence.items.top;
+           p++) {
+        yaml_node_t *it = ynode(&doc, *p);
+        int out = 0;
+        for (size_t i = 0; it && it->type == YAML_SCALAR_NODE && i < c->ndrop; i++)
+          out |= !strcmp((const char *)it->data.scalar.value, c->drop[i]);
+        if (!out) *w++ = *p;
+      }
+      ln->data.sequence.items.top = w;
+    }
+  }
   /* --expect: appended to the variant's expectations */
   if (r->expect) {
     int ex = ymap_child(&doc, root, "expect");
@@ -491,11 +511,15 @@ typedef struct outcome {
   size_t nitems;
   uint64_t hash, decisions;
   char *error; /* the candidate could not run (load error, replay divergence) */
+  char **errs; /* expectations that could not be evaluated (their text) */
+  size_t nerrs;
   int interrupted;
 } outcome_t;
 
 static void outcome_free(outcome_t *o) {
   for (size_t i = 0; i < o->nitems; i++) free(o->items[i].obj);
+  for (size_t i = 0; i < o->nerrs; i++) free(o->errs[i]);
+  free(o->errs);
   free(o->items);
   free(o->error);
   memset(o, 0, sizeof *o);
@@ -590,6 +614,9 @@ static void child_run(const shrinker_t *x, const char *text, const sim_sched_t *
       } else if (!vr->ran) {
         sb_printf(&b, "X %s", res->diag.text ? res->diag.text : "the variant did not run\n");
       }
+      for (size_t i = 0; i < vr->nexpects; i++)
+        if (vr->expects[i].status == SCN_X_ERROR && !strchr(vr->expects[i].x->text, '\n'))
+          sb_printf(&b, "E %s\n", vr->expects[i].x->text);
       for (size_t i = 0; i < vr->nexpects; i++)
         if (vr->expects[i].status == SCN_X_FAIL) {
           char one[2048];
@@ -731,6 +758,12 @@ static int run_text(shrinker_t *x, const char *text, const sim_sched_t *sched, c
         o->decisions = strtoull(line + 2, NULL, 10);
       } else if (line[0] == 'N') {
         o->interrupted = 1;
+      } else if (line[0] == 'E' && line[1] == ' ') {
+        char **n = realloc(o->errs, (o->nerrs + 1) * sizeof *n);
+        if (n) {
+          o->errs = n;
+          o->errs[o->nerrs++] = xstrdup(line + 2);
+        }
       } else if (line[0] == 'X' && !o->error) {
         o->error = xstrdup(line + 2);
       }
@@ -775,6 +808,8 @@ static void cand_copy(const shrinker_t *x, cand_t *to, const cand_t *from) {
   to->pval = xcalloc(x->nparams, sizeof *to->pval);
   for (size_t i = 0; i < x->nparams; i++)
     to->pval[i] = from->pval && from->pval[i] ? xstrdup(from->pval[i]) : NULL;
+  to->drop = from->drop;
+  to->ndrop = from->ndrop;
   to->ndevs = from->ndevs;
   to->devs = xcalloc(from->ndevs, sizeof *to->devs);
   for (size_t i = 0; i < from->ndevs; i++) to->devs[i] = xstrdup(from->devs[i]);
@@ -1533,6 +1568,22 @@ int cli_shrink(const cli_shrink_req_t *r) {
     fprintf(stderr, "storesim shrink: internal error: the shrunk run does not fail the same way\n");
     goto out;
   }
+  /* an expectation the shrunk run cannot evaluate (a metric with no
+   * sample in the shorter run) would make `storesim run min.yaml` an
+   * input error: min.yaml leaves it out, and the account says so */
+  if (o.nerrs) {
+    cur.drop = o.errs;
+    cur.ndrop = o.nerrs;
+    o.errs = NULL;
+    o.nerrs = 0;
+    outcome_free(&o);
+    if (cand_run(x, &cur, min_log, min_trace, &o)) goto stopped;
+    if (!same_failure(x, &o) || o.nerrs) {
+      fprintf(stderr, "storesim shrink: internal error: the shrunk run without the expectations "
+                      "it cannot evaluate does not fail the same way\n");
+      goto out;
+    }
+  }
   uint64_t ndev1 = 0;
   {
     cand_t c = {0};
@@ -1635,6 +1686,9 @@ int cli_shrink(const cli_shrink_req_t *r) {
     if (cur.pval[i] && strcmp(cur.pval[i], a))
       sb_printf(&acc, "%s: %s -> %s\n", p->path, a, cur.pval[i]);
   }
+  for (size_t i = 0; i < cur.ndrop; i++)
+    sb_printf(&acc, "expectation left out of min.yaml (undefined in the shrunk run): %s\n",
+              cur.drop[i]);
   if (nops)
     sb_printf(&acc, "the failure's locks: %zu lock operations by %zu threads (%s)\n", nops,
               nthreads, tnames.s);
@@ -1682,6 +1736,8 @@ stopped:
     status = 2;
   }
 out:
+  for (size_t i = 0; i < cur.ndrop; i++) free(cur.drop[i]);
+  free(cur.drop);
   outcome_free(&o0);
   outcome_free(&o);
   cand_free(x, &cur);
