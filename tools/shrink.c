@@ -250,6 +250,28 @@ static void *xcalloc(size_t n, size_t m) {
   return p;
 }
 
+/* A duration as exact scenario text, compound where needed ("32m21s498ms",
+ * "2s"): the bisection's value must survive min.yaml. */
+static void fmt_dur(sim_time_t t, char *buf, size_t n) {
+  static const struct {
+    const char *u;
+    sim_time_t ns;
+  } units[] = {{"h", 3600 * SIM_SEC}, {"m", 60 * SIM_SEC}, {"s", SIM_SEC},
+               {"ms", SIM_MS},        {"us", 1000},        {"ns", 1}};
+  size_t k = 0;
+  buf[0] = 0;
+  if (t <= 0) {
+    snprintf(buf, n, "0s");
+    return;
+  }
+  for (size_t i = 0; i < 6 && k < n; i++) {
+    sim_time_t q = t / units[i].ns;
+    if (!q) continue;
+    k += (size_t)snprintf(buf + k, n - k, "%lld%s", (long long)q, units[i].u);
+    t -= q * units[i].ns;
+  }
+}
+
 /* ---- the scenario document: the original file with edits ------------------------------------ */
 /* What a candidate changes in the file. */
 typedef struct cand {
@@ -430,7 +452,7 @@ static char *cand_text(const shrinker_t *x, const cand_t *c) {
   char buf[128];
   snprintf(buf, sizeof buf, "%" PRIu64, r->seed);
   yset_path(&doc, set, "seed", buf);
-  scn_format_duration(c->duration, buf, sizeof buf);
+  fmt_dur(c->duration, buf, sizeof buf);
   yset_path(&doc, set, "duration", buf);
   for (size_t i = 0; i < x->nparams; i++)
     if (c->pval && c->pval[i]) yset_path(&doc, set, x->params[i]->path, c->pval[i]);
@@ -1513,14 +1535,13 @@ int cli_shrink(const cli_shrink_req_t *r) {
   fflush(stdout);
 
   /* 3. rounds to a fixed point */
-  int rounds = 0;
+  int rounds = 0, single_tried = 0;
   for (;;) {
     int changed = 0, rc;
     rounds++;
     if ((rc = shrink_schedule(x, &cur)) < 0) break;
     changed |= rc;
-    if ((rc = shrink_single(x, &cur, norm_log)) < 0) break;
-    changed |= rc;
+
     /* the deviations the run really takes, re-keyed (a listed one whose
      * thread was never a candidate is dropped) */
     if (cur.ndevs) {
@@ -1553,7 +1574,15 @@ int cli_shrink(const cli_shrink_req_t *r) {
     changed |= rc;
     if ((rc = shrink_params(x, &cur)) < 0) break;
     changed |= rc;
-    if (!changed || x->out_of_budget || x->interrupted || x->internal) break;
+    if (x->out_of_budget || x->interrupted || x->internal) break;
+    /* at the fixed point, once: a one-deviation schedule (then more rounds
+     * if it shrank the schedule) */
+    if (!changed && !single_tried) {
+      single_tried = 1;
+      if ((rc = shrink_single(x, &cur, norm_log)) < 0) break;
+      changed |= rc;
+    }
+    if (!changed) break;
   }
   if (x->interrupted) goto stopped;
   if (x->internal) goto out;
@@ -1665,7 +1694,7 @@ int cli_shrink(const cli_shrink_req_t *r) {
     for (size_t i = 0; i < s0->nfaults && i < x->nfaults; i++)
       if (!cur.fkeep[i]) {
         char at[64];
-        scn_format_duration(s0->faults[i].at, at, sizeof at);
+        fmt_dur(s0->faults[i].at, at, sizeof at);
         sb_printf(&acc, "%s%s at %s",
                   j++ ? ", " : " (removed: ", s0->model->faults[s0->faults[i].kind].name, at);
       }
@@ -1673,8 +1702,8 @@ int cli_shrink(const cli_shrink_req_t *r) {
   }
   {
     char a[64], b[64];
-    scn_format_duration((sim_time_t)dur0, a, sizeof a);
-    scn_format_duration(cur.duration, b, sizeof b);
+    fmt_dur((sim_time_t)dur0, a, sizeof a);
+    fmt_dur(cur.duration, b, sizeof b);
     sb_printf(&acc, "duration: %s -> %s\n", a, b);
   }
   for (size_t i = 0; i < x->nparams; i++) {
