@@ -292,7 +292,8 @@ typedef struct shrinker {
   const scn_scenario_t *s0;   /* the original, loaded */
   const sim_param_t **params; /* the model's shrinkable parameters */
   size_t nparams;
-  size_t nfaults; /* entries in the file's fault list */
+  size_t nfaults;   /* entries in the file's fault list */
+  char **fault_txt; /* each as "ACTION at AT", in file order */
   char tmpdir[256];
   uint64_t runs, max_runs;
   uint64_t runs_by[5]; /* (a) schedule, (b) faults, (c) duration, (d) parameters, other */
@@ -431,15 +432,24 @@ static char *cand_text(const shrinker_t *x, const cand_t *c) {
   yaml_document_t doc;
   if (!yaml_parser_initialize(&parser)) return NULL;
   yaml_parser_set_input_string(&parser, (const unsigned char *)x->text, x->ntext);
-  if (!yaml_parser_load(&parser, &doc) || !yroot(&doc) ||
-      yaml_document_get_root_node(&doc)->type != YAML_MAPPING_NODE) {
+  int loaded = yaml_parser_load(&parser, &doc);
+  yaml_parser_delete(&parser);
+  if (loaded && (!yroot(&doc) || yaml_document_get_root_node(&doc)->type != YAML_MAPPING_NODE)) {
+    yaml_document_delete(&doc);
+    loaded = 0;
+  }
+  if (!loaded) {
     fprintf(stderr, "%s: error: not a YAML mapping\n", x->name);
-    yaml_parser_delete(&parser);
     return NULL;
   }
-  yaml_parser_delete(&parser);
   int root = 1;
   int vars = ymap_get(&doc, root, "variants");
+  yaml_node_t *vnode = vars ? ynode(&doc, vars) : NULL;
+  if (!vnode || vnode->type != YAML_MAPPING_NODE) {
+    fprintf(stderr, "%s: error: no variants mapping\n", x->name);
+    yaml_document_delete(&doc);
+    return NULL;
+  }
   int set = ymap_child(&doc, ymap_child(&doc, vars, r->variant), "set");
   /* --set: a variant's own in its set, the others at the top (where a
    * variant's set still wins, as on the command line) */
@@ -1400,8 +1410,20 @@ int cli_shrink(const cli_shrink_req_t *r) {
         if (yroot(&doc)) {
           int fl = ymap_get(&doc, 1, "faults");
           yaml_node_t *fn = fl ? ynode(&doc, fl) : NULL;
-          if (fn && fn->type == YAML_SEQUENCE_NODE)
+          if (fn && fn->type == YAML_SEQUENCE_NODE) {
             x->nfaults = (size_t)(fn->data.sequence.items.top - fn->data.sequence.items.start);
+            x->fault_txt = xcalloc(x->nfaults, sizeof *x->fault_txt);
+            for (size_t i = 0; i < x->nfaults; i++) {
+              int item = fn->data.sequence.items.start[i];
+              int act = ymap_get(&doc, item, "action"), at = ymap_get(&doc, item, "at");
+              yaml_node_t *an = act ? ynode(&doc, act) : NULL, *tn = at ? ynode(&doc, at) : NULL;
+              strbuf_t t = {0};
+              sb_printf(&t, "%s at %s",
+                        an && an->type == YAML_SCALAR_NODE ? (char *)an->data.scalar.value : "?",
+                        tn && tn->type == YAML_SCALAR_NODE ? (char *)tn->data.scalar.value : "?");
+              x->fault_txt[i] = t.s;
+            }
+          }
         }
         yaml_document_delete(&doc);
       }
@@ -1691,13 +1713,8 @@ int cli_shrink(const cli_shrink_req_t *r) {
     for (size_t i = 0; i < x->nfaults; i++) kept += cur.fkeep[i];
     sb_printf(&acc, "faults: %zu -> %zu", x->nfaults, kept);
     size_t j = 0;
-    for (size_t i = 0; i < s0->nfaults && i < x->nfaults; i++)
-      if (!cur.fkeep[i]) {
-        char at[64];
-        fmt_dur(s0->faults[i].at, at, sizeof at);
-        sb_printf(&acc, "%s%s at %s",
-                  j++ ? ", " : " (removed: ", s0->model->faults[s0->faults[i].kind].name, at);
-      }
+    for (size_t i = 0; i < x->nfaults; i++)
+      if (!cur.fkeep[i]) sb_printf(&acc, "%s%s", j++ ? ", " : " (removed: ", x->fault_txt[i]);
     sb_printf(&acc, "%s\n", j ? ")" : "");
   }
   {
@@ -1771,6 +1788,8 @@ out:
   outcome_free(&o);
   cand_free(x, &cur);
   free(x->target_obj);
+  for (size_t i = 0; x->fault_txt && i < x->nfaults; i++) free(x->fault_txt[i]);
+  free(x->fault_txt);
   free(x->params);
   free(acc.s);
   free(dir);
