@@ -77,6 +77,12 @@ Test(shrink, q279798_race_to_two_threads_and_four_lock_operations, .timeout = 24
   cr_assert(strstr(out, "Deadlock: store-task-") && strstr(out, "mutex imail.cs_content") &&
                 strstr(out, "mutex imail.cs_charset"),
             "%s", out);
+  /* min.dev, the deviations alone (a lenient log), gives the same run */
+  cr_assert_eq(sh("'%s' run '%s/q/min.yaml' --variant race_without_fix --sched "
+                  "replay:'%s/q/min.dev' -v 2>&1",
+                  BIN, dir, dir),
+               1, "%s", out);
+  cr_assert(strstr(out, "DEADLOCK: wait-for cycle of 2 threads at t=2.000000000s"), "%s", out);
   /* ... and not without it: the schedule is the cause */
   sh("'%s' run '%s/q/min.yaml' --variant race_without_fix -v 2>&1", BIN, dir);
   cr_assert_null(strstr(out, "DEADLOCK"), "%s", out);
@@ -111,6 +117,24 @@ Test(shrink, kb924567_fewest_moves_that_exhaust_the_tasks, .timeout = 240) {
                   BIN, dir),
                1, "%s", out);
   cr_assert_null(strstr(out, "FAILED without_fix: tasks.free_low.final > 0"), "%s", out);
+}
+
+/* sweep --shrink: the first failing run in seed order, given to the same
+ * shrink (seed 29 of pct:2:52 is explore's first PCT deadlock). */
+Test(shrink, sweep_shrinks_its_first_failing_run, .timeout = 240) {
+  cr_assert_eq(sh("'%s' sweep " Q " --variant race_without_fix --sched pct:2:52 --seeds 28-30 "
+                  "--set race_without_fix:duration=10s --log-dir '%s/logs' --shrink '%s/sw' "
+                  "--jobs 2 2>&1",
+                  BIN, dir, dir),
+               0, "%s", out);
+  cr_assert(strstr(out, "sweep --shrink: the first failing run, variant race_without_fix, seed 1, "
+                        "pct:29:2:52"),
+            "%s", out);
+  cr_assert_eq(after_arrow(out, "store.tasks:"), 2, "%s", out);
+  cr_assert(strstr(out, "the failure's locks: 4 lock operations by 2 threads"), "%s", out);
+  char p[512];
+  snprintf(p, sizeof p, "%s/sw/min.log", dir);
+  cr_assert_eq(access(p, F_OK), 0, "%s", out);
 }
 
 Test(shrink, exit_statuses) {

@@ -1755,12 +1755,30 @@ int cli_shrink(const cli_shrink_req_t *r) {
   }
   {
     char p1[1024], p2[1024], p3[1024];
-    char *log = read_all(min_log);
+    char *raw = read_all(min_log), p4[1024];
     snprintf(p1, sizeof p1, "%s/min.yaml", dir);
     snprintf(p2, sizeof p2, "%s/min.log", dir);
     snprintf(p3, sizeof p3, "%s/account.txt", dir);
-    int bad = !log || write_file(p1, min_yaml) || write_file(p2, log) || write_file(p3, acc.s);
-    free(log);
+    snprintf(p4, sizeof p4, "%s/min.dev", dir);
+    /* the log's header names the policy it was recorded under: the lenient
+     * replay of DIR/min.dev (the deviations), not the shrink's temporary
+     * file */
+    strbuf_t log = {0}, dev = {0};
+    const char *hdr = "# storesim decision log v1 policy=replay:";
+    const char *rest = raw ? strstr(raw, " seed=") : NULL;
+    if (raw && !strncmp(raw, hdr, strlen(hdr)) && rest && rest < strchr(raw, '\n')) {
+      sb_printf(&log, "%s%s/min.dev", hdr, dir);
+      sb_add(&log, rest, strlen(rest));
+    } else if (raw) {
+      sb_add(&log, raw, strlen(raw));
+    }
+    sb_printf(&dev, "# storesim deviations v1\n");
+    for (size_t i = 0; i < cur.ndevs; i++) sb_printf(&dev, "%s\n", cur.devs[i]);
+    int bad = !raw || write_file(p1, min_yaml) || write_file(p2, log.s) ||
+              (cur.ndevs && write_file(p4, dev.s)) || write_file(p3, acc.s);
+    free(raw);
+    free(log.s);
+    free(dev.s);
     free(min_yaml);
     if (bad) {
       status = 2;
