@@ -371,8 +371,6 @@ static void yset_path(yaml_document_t *d, int map, const char *path, const char 
       return;
     }
     if (nk < np && !memcmp(ks, path, nk) && path[nk] == '.' && v->type == YAML_MAPPING_NODE) {
-      int before = (int)(m->data.mapping.pairs.top - m->data.mapping.pairs.start);
-      (void)before;
       yset_path(d, p->value, path + nk + 1, value);
       return;
     }
@@ -572,11 +570,11 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The child's report on its pipe: lines "I kind\tobj\ttime", "H hash
- * decisions", "X error", "N" (interrupted). */
-typedef struct child_ctx {
-  strbuf_t *out;
-} child_ctx_t;
+/* The child's report on its pipe, one line each: "I KIND\tOBJECTS\tTIME"
+ * (a failure item), "E TEXT" (an expectation it could not evaluate), "D
+ * STEPS", "H HASH" (the trace hash), "X WHY" (the candidate could not run),
+ * "N" (interrupted). world_done: the detector reports, read from the world
+ * with the locks they name. */
 
 static void child_world_done(sim_world_t *w, const scn_variant_t *v, scn_variant_res_t *res,
                              void *arg) {
