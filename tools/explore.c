@@ -50,7 +50,7 @@ typedef struct explore_args {
   sim_time_t duration;
   int jobs;
   double wall_limit;
-  const char *logdir;
+  const char *logdir, *shrink;
 } explore_args_t;
 
 static void explore_init(void *p) {
@@ -176,6 +176,13 @@ static const cli_opt_t opt_no_reduction = {
     .help = "--dfs: no sleep sets: run every schedule within the bound",
     .type = CLI_FLAG,
     .off = OFF(no_reduction)};
+static const cli_opt_t opt_shrink = {
+    .name = "shrink",
+    .arg = "DIR",
+    .help = "shrink the first failing schedule found (variants in order, random before PCT, in "
+            "seed order: the same for any --jobs) as `storesim shrink` does, into DIR",
+    .type = CLI_STR,
+    .off = OFF(shrink)};
 
 static int explore_main(void *opts, char **args, size_t nargs);
 
@@ -197,7 +204,7 @@ const cli_cmd_t cli_cmd_explore = {
         (const cli_opt_t *const[]){&opt_variant, &opt_random, &opt_pct, &opt_depth, &opt_pct_steps,
                                    &opt_duration, &opt_first_seed, &opt_jobs, &opt_wall_limit,
                                    &opt_log_dir, &opt_set, &opt_dfs, &opt_preemptions,
-                                   &opt_max_schedules, &opt_from, &opt_no_reduction, NULL},
+                                   &opt_max_schedules, &opt_from, &opt_no_reduction, &opt_shrink, NULL},
     .notes = "example (the Q279798 exploration, 1,000 seeds of each scheduler):\n"
              "  storesim explore --variant race_without_fix --variant race_with_fix \\\n"
              "      --duration 10s --log-dir out scenarios/q279798.yaml\n"
@@ -233,6 +240,8 @@ typedef struct explore {
   int jobs;
   double wall_limit; /* host seconds per run (0: none) */
   const char *logdir;
+  const char *shrink; /* --shrink DIR, or NULL */
+  int shrunk;         /* the first failure was shrunk (or tried) */
 } explore_t;
 
 /* Prints why run could not run to its end (the sweep engine's reason). */
@@ -261,7 +270,7 @@ static int sweep(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_sweep_r
 /* PCT's STEPS for variant vi: twice the scheduling steps of a fifo run of it
  * (at least 10). Returns 0 and *steps, or prints why not and returns the
  * exit status (2, 3). */
-static int pct_steps_of(const explore_t *x, size_t vi, uint64_t *steps) {
+static int pct_steps_of(explore_t *x, size_t vi, uint64_t *steps) {
   const scn_variant_t *v = &x->s->variants[vi];
   /* A fifo sweep sets the world seed to its seed: the variant's own. */
   scn_sweep_opts_t o = {.variant = v->name,
@@ -290,7 +299,7 @@ static int pct_steps_of(const explore_t *x, size_t vi, uint64_t *steps) {
 /* Explores variant vi under one scheduler family (n seeds); prints one line.
  * Returns 0, 2 (input error, or a run that could not run to its end) or 3
  * (the replay did not reproduce, host OOM). */
-static int explore_one(const explore_t *x, size_t vi, int pct, uint64_t n) {
+static int explore_one(explore_t *x, size_t vi, int pct, uint64_t n) {
   const scn_scenario_t *s = x->s;
   const scn_variant_t *v = &s->variants[vi];
   uint64_t pct_steps = x->pct_steps;
@@ -399,6 +408,12 @@ static int explore_one(const explore_t *x, size_t vi, int pct, uint64_t n) {
     scn_sweep_replay_free(&rp);
   }
   fflush(stdout);
+  const scn_sweep_run_t *f;
+  if (x->shrink && !x->shrunk && !res->interrupted && (f = cli_shrink_first_failure(res, vi))) {
+    x->shrunk = 1;
+    int st = cli_shrink_sweep_run(s, &o, f, x->shrink, "explore");
+    if (st > rc) rc = st;
+  }
   scn_sweep_free(res);
   return rc;
 }
@@ -557,7 +572,8 @@ static int explore_main(void *opts, char **args, size_t nargs) {
                  .duration = a->duration,
                  .jobs = a->jobs,
                  .wall_limit = a->wall_limit,
-                 .logdir = logdir};
+                 .logdir = logdir,
+                 .shrink = a->shrink};
   int worst = 0;
   for (size_t i = 0; i < s->nvariants; i++) {
     int sel = nvariants == 0;
@@ -571,6 +587,7 @@ static int explore_main(void *opts, char **args, size_t nargs) {
       if (rc == 2 || rc == 130) goto out;
     }
   }
+  if (a->shrink && !x.shrunk) printf("explore --shrink: no schedule failed: nothing to shrink\n");
 out:
   scn_scenario_free(s);
   return worst;

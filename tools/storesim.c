@@ -210,6 +210,7 @@ static const cli_cmd_t *const commands[] = {&cli_cmd_run,
                                             &cli_cmd_sweep,
                                             &cli_cmd_merge,
                                             &cli_cmd_explore,
+                                            &cli_cmd_shrink,
                                             &cli_cmd_diff,
                                             NULL};
 

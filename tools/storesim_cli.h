@@ -77,6 +77,42 @@ int cli_mpi_finish(int status);
 extern const cli_cmd_t cli_cmd_sweep, cli_cmd_explore; /* tools/sweep.c, tools/explore.c */
 extern const cli_cmd_t cli_cmd_merge;                  /* tools/sweep.c (tools/merge.c) */
 extern const cli_cmd_t cli_cmd_diff;                   /* tools/diff.c */
+extern const cli_cmd_t cli_cmd_shrink;                 /* tools/shrink.c */
+/* What `storesim shrink` shrinks (tools/shrink.c); sweep --shrink and
+ * explore --shrink fill one for their first failing run. */
+typedef struct cli_shrink_req {
+  const char *file; /* the scenario file, as messages name it */
+  const char *text; /* its text (scn_scenario_t.text) */
+  size_t ntext;
+  const char *const *sets; /* --set overrides (min.yaml carries them) */
+  size_t nsets;
+  const char *variant;
+  uint64_t seed;           /* the run's root seed */
+  sim_sched_t sched;       /* its scheduler (a replay's file is borrowed) */
+  sim_time_t duration;     /* 0: the scenario's */
+  const char *expect;      /* the failure is this expectation failing, or NULL */
+  const char *failure;     /* the kind of failure to keep, or NULL: the first */
+  const char *const *keep; /* shrinkable parameters not to shrink */
+  size_t nkeep;
+  const char *outdir; /* NULL: ./shrunk-ID-VARIANT-SEED */
+  uint64_t max_runs;  /* run budget (0: 2000) */
+  double wall_limit;  /* host seconds per run (0: none) */
+} cli_shrink_req_t;
+/* Shrinks the run r names and writes DIR/min.yaml, min.log and
+ * account.txt (printing the account). Returns the exit status: 0 shrunk, 1
+ * the run does not fail, 2 input error, 3 internal error, 130 interrupted
+ * (nothing written). Forks a child per run: call it while the process has
+ * no other threads. */
+int cli_shrink(const cli_shrink_req_t *r);
+/* The first run of res in run order (seed order) whose variant is
+ * `variant` (SIZE_MAX: any) and that failed: an expectation, a deadlock,
+ * a hang, a spin, a crash or an error; NULL when none did. */
+const scn_sweep_run_t *cli_shrink_first_failure(const scn_sweep_res_t *res, size_t variant);
+/* Shrinks run (of the sweep o of s) into dir, saying so on stdout first
+ * ("CMD --shrink: ..."). Returns cli_shrink's status (3 when the run does
+ * not fail again). */
+int cli_shrink_sweep_run(const scn_scenario_t *s, const scn_sweep_opts_t *o,
+                         const scn_sweep_run_t *run, const char *dir, const char *cmd);
 /* `storesim report MAP.jsonl -o map.html` (tools/map_report.c): the page of
  * a parameter map from a sweep's --jsonl. Returns the exit status. */
 int cli_map_report(const char *jsonl, const char *out_path);

@@ -25,7 +25,7 @@
 typedef struct sweep_args {
   scn_sweep_opts_t o;
   cli_seeds_t seeds;
-  const char *jsonl, *logdir, *csv;
+  const char *jsonl, *logdir, *csv, *shrink;
   cli_list_t sets, metrics; /* --set (axes of a map), --metric */
   int json;
 } sweep_args_t;
@@ -137,6 +137,13 @@ static const cli_opt_t opt_csv = {
             "--metric's median, min, max, the worst seed and the command that replays it",
     .type = CLI_STR,
     .off = OFF(csv)};
+static const cli_opt_t opt_shrink = {
+    .name = "shrink",
+    .arg = "DIR",
+    .help = "shrink the first failing run (in seed order: an expectation, a deadlock, a hang, a "
+            "spin, a crash) as `storesim shrink` does, into DIR (min.yaml, min.log, account.txt)",
+    .type = CLI_STR,
+    .off = OFF(shrink)};
 static const cli_opt_t opt_json = {.name = "json",
                                    .help = "print the summary as one JSON object",
                                    .type = CLI_FLAG,
@@ -168,7 +175,8 @@ const cli_cmd_t cli_cmd_sweep = {
              "      --metric tasks.exhausted_at.final --csv map.csv",
     .opts = (const cli_opt_t *const[]){&opt_sched, &opt_seeds, &opt_variant, &opt_vary, &opt_jobs,
                                        &opt_wall_limit, &opt_shard, &opt_set, &opt_metric,
-                                       &opt_jsonl, &opt_csv, &opt_log_dir, &opt_json, NULL},
+                                       &opt_jsonl, &opt_csv, &opt_log_dir, &opt_shrink, &opt_json,
+                                       NULL},
     .notes = "A run that crashes (or exceeds --wall-limit) ends only its worker process: it is "
              "counted in the 'crashed' column, the first one's replay command is printed, and "
              "the other runs go on.",
@@ -514,6 +522,16 @@ static int sweep_or_merge(sweep_args_t *a, char **args, size_t nargs, const char
     st = sweep_summary(a, &m, res, file);
   }
   if (st == 3 || (st == 2 && status < 2) || (st == 1 && !status)) status = st;
+  if (a->shrink && !merge && !res->interrupted && !a->json) {
+    const scn_sweep_run_t *f = cli_shrink_first_failure(res, SIZE_MAX);
+    if (!f) {
+      printf("sweep --shrink: no run failed: nothing to shrink\n");
+    } else {
+      st = cli_shrink_sweep_run(s, o, f, a->shrink, cmd);
+      if (st == 130) res->interrupted = 1;
+      else if (st == 3 || (st == 2 && status < 2)) status = st;
+    }
+  }
   int interrupted = res->interrupted;
   scn_sweep_free(res);
   cli_map_free(&m);

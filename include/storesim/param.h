@@ -15,6 +15,7 @@
 #ifndef STORESIM_PARAM_H
 #define STORESIM_PARAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,6 +75,10 @@ typedef struct sim_param {
   double min, max;    /* allowed range, in base units (ns, bytes, 1/s) */
   const char *def;    /* default as scenario text, NULL = required */
   const char *doc;    /* one sentence */
+  /* Smaller values make a smaller run (fewer threads, arrivals, moves) down
+   * to min, and storesim shrink may bisect it toward min (integers, rates
+   * and plain numbers only). Leave it unset where min means "no limit". */
+  bool shrinkable;
 } sim_param_t;
 
 /* Timed faults a model understands ("mta_disable", "store_restart", ...). */

@@ -15,6 +15,30 @@
  * decision log: "<n> T<id> <name> <op>", naming the chosen thread and the
  * operation it is at, so a replay that diverges can say where.
  *
+ * A decision log whose first line is "# storesim deviations v1" is replayed
+ * leniently (storesim shrink, tools/shrink.c): every decision it does not
+ * list takes fifo's choice (the oldest READY thread; the running thread goes
+ * on at a scheduling point), and a listed choice whose thread is not a
+ * candidate then is skipped instead of diverging. It lists deviations, one
+ * a line, keyed either by decision number or by context:
+ *   @<n> T<id> <name> <op>        at decision n, run this thread
+ *   <dname> <dop> <k> <name> <op> at the k-th arrival (from 1) of a thread
+ *                                 <dname> at <dop> as fifo's choice, run
+ *                                 thread <name> at <op> instead
+ * An arrival is a thread at one operation until it runs: when a deviation
+ * passes it over, the next decision that would pick it is the same arrival
+ * (the same k), so k counts the thread's own progress, not the decisions
+ * around it.
+ * The context key survives changes elsewhere in the run (fewer threads, an
+ * earlier deviation removed), which decision numbers do not. A run that
+ * records a decision log under a lenient replay writes, before the line of
+ * each decision that differed from fifo's, "#dev " and that decision's
+ * context key: the deviations of the run, which a plain replay of the log
+ * skips as comments. With "candidates" after the first line's words, it
+ * also writes before every decision "#cand <n>" and, for each candidate
+ * other than fifo's, " | T<id> <name> <op>": the alternatives a search
+ * for a one-deviation schedule tries.
+ *
  * A policy's state hangs off w->sched_state, made by init and released by
  * free; its random draws come from its own stream (sim_rng_init with the
  * spec's seed and the stream "sched.<name>"), so the same spec gives the same
@@ -202,11 +226,34 @@ typedef struct decision {
   uint64_t id;
   char *name;
   char *op;
+  /* lenient logs only: the key (num > 0, or the context dname, dop, k) */
+  uint64_t num, k;
+  char *dname, *dop;
 } decision_t;
+
+/* A lenient replay's view of one thread: the operation it was last fifo's
+ * choice at, that arrival's number k, and whether it has run since. */
+typedef struct arrival {
+  uint64_t oph, k;
+  bool seen, ran;
+} arrival_t;
+
+/* A lenient replay's count of arrivals per fifo choice ("name op"). */
+typedef struct ctx_count {
+  char *key;
+  uint64_t n;
+} ctx_count_t;
 
 typedef struct replay_state {
   decision_t *d;
   size_t n, i;
+  bool lenient;
+  bool list_cands; /* lenient: "#cand" lines in the decision log */
+  size_t first_ctx; /* lenient: the first context-keyed line (after sorting) */
+  ctx_count_t *ctx; /* open addressing, nctx_cap a power of two */
+  size_t nctx, nctx_cap;
+  arrival_t *arr; /* by thread id */
+  size_t narr;
 } replay_state_t;
 
 static int replay_parse(const char *text, sim_sched_t *out, char *err, size_t n) {
@@ -231,9 +278,54 @@ static void replay_free(sim_world_t *w) {
   for (size_t i = 0; i < r->n; i++) {
     free(r->d[i].name);
     free(r->d[i].op);
+    free(r->d[i].dname);
+    free(r->d[i].dop);
   }
+  for (size_t i = 0; i < r->nctx_cap; i++) free(r->ctx[i].key);
+  free(r->ctx);
+  free(r->arr);
   free(r->d);
   free(r);
+}
+
+static decision_t *decision_add(replay_state_t *r) {
+  if (r->n % 256 == 0) r->d = sim__xrealloc(r->d, (r->n + 256) * sizeof *r->d);
+  decision_t *d = &r->d[r->n++];
+  memset(d, 0, sizeof *d);
+  return d;
+}
+
+/* One line of a lenient log (see the top of this file) into r: 0, or -1
+ * when it is neither form. */
+static int lenient_line(replay_state_t *r, const char *line) {
+  unsigned long long num, id, k;
+  char name[512], op[512], dname[512], dop[512];
+  if (line[0] == '@') {
+    if (sscanf(line, "@%llu T%llu %511s %511s", &num, &id, name, op) != 4 || num == 0) return -1;
+    decision_t *d = decision_add(r);
+    d->num = num;
+    d->id = id;
+    d->name = sim__xstrdup(name);
+    d->op = sim__xstrdup(op);
+    return 0;
+  }
+  if (sscanf(line, "%511s %511s %llu %511s %511s", dname, dop, &k, name, op) != 5 || k == 0)
+    return -1;
+  decision_t *d = decision_add(r);
+  d->k = k;
+  d->dname = sim__xstrdup(dname);
+  d->dop = sim__xstrdup(dop);
+  d->name = sim__xstrdup(name);
+  d->op = sim__xstrdup(op);
+  return 0;
+}
+
+/* Sorts the number-keyed lines of a lenient log first, by number (the
+ * replay walks them in order), the context-keyed ones after them. */
+static int decision_cmp(const void *a, const void *b) {
+  const decision_t *x = a, *y = b;
+  uint64_t nx = x->num ? x->num : UINT64_MAX, ny = y->num ? y->num : UINT64_MAX;
+  return nx < ny ? -1 : nx > ny;
 }
 
 /* Reads the log. A log recorded under fifo has no decisions at scheduling
@@ -251,6 +343,22 @@ static int replay_init(sim_world_t *w, const sim_sched_t *s, char *err, size_t n
   size_t lineno = 0;
   while (fgets(line, sizeof line, f)) {
     lineno++;
+    if (lineno == 1 && strncmp(line, "# storesim deviations v1", 24) == 0) {
+      r->lenient = true;
+      r->list_cands = strstr(line + 24, " candidates") != NULL;
+      w->sched_points = true; /* a deviation may be at a scheduling point */
+      continue;
+    }
+    if (line[0] == '#' && r->lenient) continue;
+    if (r->lenient) {
+      if (line[0] == '\n') continue;
+      if (lenient_line(r, line)) {
+        snprintf(err, n, "%s:%zu: error: malformed deviation line", s->file, lineno);
+        fclose(f);
+        return SIM_EINVAL;
+      }
+      continue;
+    }
     if (line[0] == '#') {
       char *p = strstr(line, "policy=");
       if (p && strncmp(p + 7, "fifo", 4) != 0) w->sched_points = true;
@@ -264,12 +372,14 @@ static int replay_init(sim_world_t *w, const sim_sched_t *s, char *err, size_t n
       return SIM_EINVAL; /* the world's destroy frees r */
     }
     if (r->n % 256 == 0) r->d = sim__xrealloc(r->d, (r->n + 256) * sizeof *r->d);
-    decision_t *d = &r->d[r->n++];
+    decision_t *d = decision_add(r);
     d->id = id;
     d->name = sim__xstrdup(name);
     d->op = sim__xstrdup(op);
   }
   fclose(f);
+  if (r->lenient && r->n) qsort(r->d, r->n, sizeof *r->d, decision_cmp);
+  while (r->first_ctx < r->n && r->d[r->first_ctx].num) r->first_ctx++;
   return 0;
 }
 
@@ -336,9 +446,125 @@ static long replay_match(sim_world_t *w, sim_thread_t *first) {
   return best;
 }
 
-static long replay_pick(sim_world_t *w) { return replay_match(w, NULL); }
+/* FNV-1a of a string (the context table's hash). */
+static size_t hash_str(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return (size_t)h;
+}
+
+/* The count of decisions so far whose fifo choice is `key`, plus one. */
+static uint64_t ctx_next(replay_state_t *r, const char *key) {
+  if (2 * (r->nctx + 1) > r->nctx_cap) {
+    size_t cap = r->nctx_cap ? 2 * r->nctx_cap : 64;
+    ctx_count_t *t = sim__xcalloc(cap, sizeof *t);
+    for (size_t i = 0; i < r->nctx_cap; i++) {
+      if (!r->ctx[i].key) continue;
+      size_t h = hash_str(r->ctx[i].key) & (cap - 1);
+      while (t[h].key) h = (h + 1) & (cap - 1);
+      t[h] = r->ctx[i];
+    }
+    free(r->ctx);
+    r->ctx = t;
+    r->nctx_cap = cap;
+  }
+  size_t h = hash_str(key) & (r->nctx_cap - 1);
+  while (r->ctx[h].key && strcmp(r->ctx[h].key, key) != 0) h = (h + 1) & (r->nctx_cap - 1);
+  if (!r->ctx[h].key) {
+    r->ctx[h].key = sim__xstrdup(key);
+    r->nctx++;
+  }
+  return ++r->ctx[h].n;
+}
+
+/* The candidate named by d (name and operation, the logged id first), or
+ * -1 when none is. */
+static long cand_find(sim_world_t *w, sim_thread_t *first, size_t n, const decision_t *d) {
+  char op[256];
+  long best = -1;
+  for (size_t i = 0; i < n; i++) {
+    sim_thread_t *c = cand_at(w, first, i);
+    if (best >= 0 && (d->id == 0 || c->id != d->id)) continue;
+    op_text(w, c, op, sizeof op);
+    if (strcmp(sim_interned(w, c->name_id), d->name) == 0 && strcmp(op, d->op) == 0) {
+      best = (long)i;
+      if (d->id == 0 || c->id == d->id) break;
+    }
+  }
+  return best;
+}
+
+/* A lenient replay's decision: fifo's (candidate 0) unless a line of the
+ * log names this decision, by number or by context, and a candidate
+ * matches it. Never diverges. */
+static long lenient_match(sim_world_t *w, sim_thread_t *first) {
+  replay_state_t *r = w->sched_state;
+  size_t n = w->rn + (first != NULL);
+  uint64_t num = w->ndecisions + 1;
+  sim_thread_t *c0 = cand_at(w, first, 0);
+  char dop[256], key[800];
+  op_text(w, c0, dop, sizeof dop);
+  const char *dname = sim_interned(w, c0->name_id);
+  snprintf(key, sizeof key, "%s %s", dname, dop);
+  if (c0->id >= r->narr) {
+    size_t na = r->narr ? r->narr : 64;
+    while (na <= c0->id) na *= 2;
+    r->arr = sim__xrealloc(r->arr, na * sizeof *r->arr);
+    memset(r->arr + r->narr, 0, (na - r->narr) * sizeof *r->arr);
+    r->narr = na;
+  }
+  arrival_t *a = &r->arr[c0->id];
+  uint64_t oph = hash_str(dop);
+  if (!a->seen || a->ran || a->oph != oph) {
+    a->k = ctx_next(r, key);
+    a->oph = oph;
+    a->seen = true;
+    a->ran = false;
+  }
+  uint64_t k = a->k;
+  if (r->list_cands && w->dlog) {
+    char op[256];
+    fprintf(w->dlog, "#cand %llu", (unsigned long long)num);
+    for (size_t i = 1; i < n; i++) {
+      sim_thread_t *c = cand_at(w, first, i);
+      op_text(w, c, op, sizeof op);
+      fprintf(w->dlog, " | T%llu %s %s", (unsigned long long)c->id, sim_interned(w, c->name_id),
+              op);
+    }
+    fputc('\n', w->dlog);
+  }
+  long pick = -1;
+  while (r->i < r->n && r->d[r->i].num && r->d[r->i].num < num) r->i++;
+  if (r->i < r->n && r->d[r->i].num == num) pick = cand_find(w, first, n, &r->d[r->i++]);
+  for (size_t j = r->first_ctx; pick < 0 && j < r->n; j++) {
+    const decision_t *d = &r->d[j];
+    if (d->k != k || strcmp(d->dname, dname) != 0 || strcmp(d->dop, dop) != 0) continue;
+    pick = cand_find(w, first, n, d);
+  }
+  if (pick <= 0) {
+    a->ran = true;
+    return 0;
+  }
+  sim_thread_t *chosen = cand_at(w, first, (size_t)pick);
+  if (chosen->id < r->narr) r->arr[chosen->id].ran = true;
+  if (w->dlog) {
+    char op[256];
+    sim_thread_t *c = cand_at(w, first, (size_t)pick);
+    op_text(w, c, op, sizeof op);
+    fprintf(w->dlog, "#dev %s %s %llu %s %s\n", dname, dop, (unsigned long long)k,
+            sim_interned(w, c->name_id), op);
+  }
+  return pick;
+}
+
+static long replay_pick(sim_world_t *w) {
+  replay_state_t *r = w->sched_state;
+  return r->lenient ? lenient_match(w, NULL) : replay_match(w, NULL);
+}
 
 static long replay_point(sim_world_t *w, sim_thread_t *t) {
+  replay_state_t *rs = w->sched_state;
+  if (rs->lenient) return lenient_match(w, t);
   long r = replay_match(w, t);
   if (r < 0) w->interrupted = 1; /* stop; the run returns SIM_EREPLAY */
   return r;

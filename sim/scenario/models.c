@@ -381,9 +381,10 @@ static void md_table(FILE *f, const sim_param_t *tab, const sim_model_t *m) {
       if (p->max >= 9e17) snprintf(range, sizeof range, ">= %s", lo);
       else snprintf(range, sizeof range, "%s .. %s", lo, hi);
     } else snprintf(range, sizeof range, "-");
-    fprintf(f, "| `%s` | %s | %s%s%s | %s | %s%s |\n", p->path, scn_ptype_name(p->type),
+    fprintf(f, "| `%s` | %s | %s%s%s | %s | %s%s%s |\n", p->path, scn_ptype_name(p->type),
             p->def ? "`" : "", p->def ? p->def : "**required**", p->def ? "`" : "", range,
-            p->doc ? p->doc : "", note);
+            p->doc ? p->doc : "", note,
+            p->shrinkable ? " Shrinkable (`storesim shrink`)." : "");
   }
 }
 

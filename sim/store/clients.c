@@ -229,13 +229,13 @@ static int clients_init(store_t *s, char *err, size_t nerr) {
 
 static const sim_param_t clients_params[] = {
     {"workload.owa.rate", SIM_P_RATE, STORE_CFG(owa_rate), 0, 10000, "0.2/s",
-     "Outlook Web Access requests per second (Poisson)."},
+     "Outlook Web Access requests per second (Poisson).", .shrinkable = true},
     {"workload.owa.timeout", SIM_P_DURATION, STORE_CFG(owa_timeout), 0, STORE_TMAX, "60s",
      "An OWA client gives up after this."},
     {"workload.owa.service", SIM_P_DIST_TIME, STORE_CFG(owa_service), 0, STORE_TMAX, "exp(100ms)",
      "Task time of one OWA request."},
     {"workload.mapi.rate", SIM_P_RATE, STORE_CFG(mapi_rate), 0, 10000, "0.5/s",
-     "MAPI (Outlook) RPCs per second (Poisson)."},
+     "MAPI (Outlook) RPCs per second (Poisson).", .shrinkable = true},
     {"workload.mapi.timeout", SIM_P_DURATION, STORE_CFG(mapi_timeout), 0, STORE_TMAX, "60s",
      "An Outlook client gives up on an RPC after this."},
     {"workload.mapi.service", SIM_P_DIST_TIME, STORE_CFG(mapi_service), 0, STORE_TMAX, "exp(20ms)",

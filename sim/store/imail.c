@@ -576,10 +576,12 @@ static int imail_init(store_t *s, char *err, size_t nerr) {
 static const sim_param_t imail_params[] = {
     {"workload.imail.inbound_rate", SIM_P_RATE, STORE_CFG(imail_inbound_rate), 0, 10000, "0/s",
      "Internet Mail Service inbound messages per second, converted by IMAIL "
-     "on a store task."},
+     "on a store task.",
+     .shrinkable = true},
     {"workload.imail.outbound_rate", SIM_P_RATE, STORE_CFG(imail_outbound_rate), 0, 10000, "0/s",
      "POP3/IMAP4/NNTP message reads per second, converted by IMAIL on a store "
-     "task."},
+     "task.",
+     .shrinkable = true},
     {"workload.imail.count", SIM_P_INT, STORE_CFG(imail_count), 0, 1e12, "0",
      "Messages per direction in all (0: no cap)."},
     {"workload.imail.periodic", SIM_P_BOOL, STORE_CFG(imail_periodic), 0, 1, "false",
@@ -597,10 +599,12 @@ static const sim_param_t imail_params[] = {
      "exp(1ms)", "IMAIL CPU holding both critical sections."},
     {"store.imail.ims_threads", SIM_P_INT, STORE_CFG(imail_ims_threads), 1, 1024, "4",
      "Internet Mail Service inbound threads, each converting one message at "
-     "a time on a store task."},
+     "a time on a store task.",
+     .shrinkable = true},
     {"store.imail.protocol_threads", SIM_P_INT, STORE_CFG(imail_protocol_threads), 1, 1024, "4",
      "POP3/IMAP4 protocol threads, each serving one read at a time on a store "
-     "task."},
+     "task.",
+     .shrinkable = true},
     {NULL, 0, 0, 0, 0, NULL, NULL}};
 
 static const sim_metric_desc_t imail_metrics[] = {

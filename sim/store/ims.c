@@ -200,10 +200,12 @@ static int ims_init(store_t *s, char *err, size_t nerr) {
 static const sim_param_t ims_params[] = {
     {"workload.ims.outbound_rate", SIM_P_RATE, STORE_CFG(ims_outbound_rate), 0, 10000, "0/s",
      "Messages per second Outlook users send to Internet recipients, queued for the Internet "
-     "Mail Service's outbound threads (each converted by IMAIL, MAPI to MIME)."},
+     "Mail Service's outbound threads (each converted by IMAIL, MAPI to MIME).",
+     .shrinkable = true},
     {"store.ims.outbound_threads", SIM_P_INT, STORE_CFG(ims_outbound_threads), 1, 1024, "4",
      "Internet Mail Service outbound threads, each converting one message at a time on a store "
-     "task."},
+     "task.",
+     .shrinkable = true},
     {NULL, 0, 0, 0, 0, NULL, NULL}};
 
 static const sim_metric_desc_t ims_metrics[] = {

@@ -113,9 +113,9 @@ static const sim_param_t moves_params[] = {
     {"workload.moves.at", SIM_P_DURATION, STORE_CFG(moves_at), 0, STORE_TMAX, "30m",
      "When the mailbox moves start."},
     {"workload.moves.count", SIM_P_INT, STORE_CFG(moves_count), 0, 10000000, "0",
-     "Mailboxes to move (0: no moves)."},
+     "Mailboxes to move (0: no moves).", .shrinkable = true},
     {"workload.moves.threads", SIM_P_INT, STORE_CFG(moves_threads), 1, 64, "4",
-     "Threads of the move task (Move Mailbox wizard default 4)."},
+     "Threads of the move task (Move Mailbox wizard default 4).", .shrinkable = true},
     {"workload.moves.per_mailbox", SIM_P_DIST_TIME, STORE_CFG(moves_per_mailbox), 0, STORE_TMAX,
      "uniform(18s, 22s)", "Task time to copy one mailbox; a flush is registered after each."},
     {NULL, 0, 0, 0, 0, NULL, NULL}};

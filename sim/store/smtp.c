@@ -635,10 +635,11 @@ static const sim_param_t smtp_params[] = {
      "Delay before every later retry."},
     /* ---- workload ---- */
     {"workload.smtp.rate", SIM_P_RATE, STORE_CFG(smtp_rate), 0, 10000, "1/s",
-     "Well-formed inbound messages per second (Poisson)."},
+     "Well-formed inbound messages per second (Poisson).", .shrinkable = true},
     {"workload.smtp.malformed_rate", SIM_P_RATE, STORE_CFG(smtp_malformed_rate), 0, 10000, "0/s",
      "Inbound messages per second whose headers the MIME conversion misreads "
-     "without the kb941060 fix (Poisson)."},
+     "without the kb941060 fix (Poisson).",
+     .shrinkable = true},
     {"workload.smtp.size", SIM_P_DIST_SIZE, STORE_CFG(smtp_size), 0, 1024 * STORE_GiB,
      "lognormal(50KiB, 1.0)",
      "Message size; delivery allocates it in the "

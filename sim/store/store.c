@@ -78,7 +78,8 @@ static const sim_param_t core_params[] = {
      "IMAIL, OWA 5.5, and no SMTP local delivery. Keys of parts the version lacks are refused."},
     {"store.tasks", SIM_P_INT, STORE_CFG(tasks), 1, STORE_TASKS_MAX, "32",
      "Worker tasks (threads) of the store; every delivery, RPC, OWA request, "
-     "move step and transit flush runs on one."},
+     "move step and transit flush runs on one.",
+     .shrinkable = true},
     {"store.rpc_limit", SIM_P_INT, STORE_CFG(rpc_limit), 1, 100000, "100",
      "Concurrent MAPI RPCs the store services before refusing new ones."},
     {"store.restart_time", SIM_P_DURATION, STORE_CFG(restart_time), 0, STORE_TMAX, "1m",
