@@ -18,6 +18,7 @@
 #define STORESIM_KERNEL_INT_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdbool.h>
@@ -303,7 +304,7 @@ typedef struct sim__sketch {
  * model code (or by the clock, the thread in sim_world_run, or by the host
  * thread outside a run). */
 typedef struct sim__live {
-  pthread_mutex_t gil;
+  sem_t gil;                 /* binary semaphore (see live.c) */
   pthread_mutex_t clock_mu; /* the clock waits on clock_cv under clock_mu */
   pthread_cond_t clock_cv;  /* until poked (clock_poked) or its time */
   bool clock_poked;         /* under clock_mu */

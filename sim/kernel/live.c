@@ -4,6 +4,14 @@
  * One world lock, the GIL (w->lv->gil), is held by whichever thread runs
  * model code, so the model's shared state keeps the atomicity it has under
  * coroutines (no data race in model code for a race detector to report).
+ * It is a binary semaphore, not a mutex: ThreadSanitizer and Helgrind see
+ * its sem_post -> sem_wait as happens-before, but no lock, so their lock
+ * graphs hold the model's mutexes only. A mutex GIL would put every model
+ * mutex in a cycle with it: a thread takes a model mutex under the GIL
+ * (Helgrind adds a lock-order edge for a successful trylock too:
+ * evhH__post_thread_w_acquires_lock does not look at isTryLock) and takes
+ * the GIL again while it holds model mutexes, a false inversion in every
+ * run with or without the fix.
  * Outside a run the host thread that created the world holds it; inside
  * sim_world_run that thread is the clock (world.c, live_run) and lets go of
  * it only while it waits for the next event. Every blocking call releases
@@ -34,6 +42,7 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +99,7 @@ int sim__live_init(sim_world_t *w, char *err, size_t n) {
     return SIM_EINVAL;
   }
   sim__live_t *lv = sim__xcalloc(1, sizeof *lv);
-  pthread_mutex_init(&lv->gil, NULL);
+  sem_init(&lv->gil, 0, 0); /* taken: by the creating thread until destroy */
   pthread_mutex_init(&lv->clock_mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
@@ -107,17 +116,15 @@ int sim__live_init(sim_world_t *w, char *err, size_t n) {
   lv->m_base = sim__live_mono();
   w->lv = lv;
   w->live = true;
-  pthread_mutex_lock(&lv->gil); /* the creating thread's until destroy */
   return 0;
 }
 
 void sim__live_free(sim_world_t *w) {
   sim__live_t *lv = w->lv;
   if (!lv) return;
-  pthread_mutex_unlock(&lv->gil);
   pthread_cond_destroy(&lv->clock_cv);
   pthread_mutex_destroy(&lv->clock_mu);
-  pthread_mutex_destroy(&lv->gil);
+  sem_destroy(&lv->gil);
   free(lv->pend);
   for (size_t i = 0; i < lv->nlts; i++) {
     pthread_cond_destroy(&lv->lts[i]->cv);
@@ -147,6 +154,11 @@ int64_t sim__live_wall_of(const sim_world_t *w, sim_time_t v) {
 
 /* The signal comes after the unlock, so that the woken thread does not
  * wake only to wait for the mutex. */
+static void gil_lock(sim__live_t *lv) {
+  while (sem_wait(&lv->gil) != 0) {
+  }
+}
+
 static void lt_signal(sim__lthread_t *lt) {
   pthread_mutex_lock(&lt->mu);
   lt->go = true;
@@ -172,7 +184,7 @@ static void gil_release(sim__live_t *lv) {
   lv->npend = 0;
   bool poke = lv->poke_due;
   lv->poke_due = false;
-  pthread_mutex_unlock(&lv->gil);
+  sem_post(&lv->gil);
   for (size_t i = 0; i < n; i++) lt_signal(local[i]);
   if (poke) clock_signal(lv);
 }
@@ -182,7 +194,7 @@ static void gil_release(sim__live_t *lv) {
 static void leave(sim_thread_t *t) __attribute__((noreturn));
 static void gil_take(sim_thread_t *t) {
   sim_world_t *w = t->w;
-  pthread_mutex_lock(&w->lv->gil);
+  gil_lock(w->lv);
   if (w->lv->ending) leave(t);
   sim__live_tick(w);
 }
@@ -194,7 +206,7 @@ static void *thread_main(void *arg) {
   jmp_buf jb;
   tl_leave = &jb;
   if (setjmp(jb) == 0) {
-    pthread_mutex_lock(&w->lv->gil);
+    gil_lock(w->lv);
     if (w->lv->ending) leave(t);
     sim__live_tick(w);
     sim__set_current(t);
@@ -268,7 +280,7 @@ static void leave(sim_thread_t *t) {
   clock_signal(lv); /* the clock (or destroy) counts the threads */
   lv->nalive--;
   sim__set_current(NULL);
-  pthread_mutex_unlock(&lv->gil);
+  sem_post(&lv->gil);
   longjmp(*tl_leave, 1);
 }
 
@@ -325,7 +337,7 @@ void sim__live_mutex_wait(sim_thread_t *t, sim_mutex_t *m) {
   sim__trace(w, t->id, w->k_block, m->name_id, SIM__W_MUTEX);
   gil_release(w->lv);
   pthread_mutex_lock(&m->pm); /* a real deadlock stays here */
-  pthread_mutex_lock(&w->lv->gil);
+  gil_lock(w->lv);
   if (w->lv->ending) {
     pthread_mutex_unlock(&m->pm); /* not recorded as held: leave drops it here */
     leave(t);
@@ -346,7 +358,7 @@ static void clock_sleep(sim__live_t *lv, int64_t at) {
   if (!lv->clock_poked) pthread_cond_timedwait(&lv->clock_cv, &lv->clock_mu, &ts);
   lv->clock_poked = false;
   pthread_mutex_unlock(&lv->clock_mu);
-  pthread_mutex_lock(&lv->gil);
+  gil_lock(lv);
 }
 
 void sim__live_clock_wait(sim_world_t *w, sim_time_t next) {

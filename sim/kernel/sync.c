@@ -18,9 +18,9 @@
  * GIL; when it is busy the thread registers as a waiter, checks the
  * wait-for graph, releases the GIL and blocks in pthread_mutex_lock; it
  * takes the GIL again once it has the mutex. No thread ever blocks on a
- * model mutex while it holds the GIL, so no lock graph built by a tool has
- * an edge out of the GIL, and a real deadlock shows in a debugger as threads
- * in pthread_mutex_lock, each holding what the next one wants. Unlock
+ * model mutex while it holds the GIL, and a real deadlock shows in a
+ * debugger as threads in pthread_mutex_lock, each holding what the next one
+ * wants. Unlock
  * releases the real mutex: no FIFO hand-off (a third thread may barge in
  * before the waiter, as with any pthread mutex). Condition variables and
  * semaphores park their waiters on their own pthread condition variables
@@ -100,13 +100,11 @@ void sim_mutex_lock_at(sim_mutex_t *m, const char *file, int line) {
     sim__ld_acquire(w, t, m, file, line);
   }
   if (w->live) {
-    /* Trylock: neither ThreadSanitizer's deadlock detector nor Helgrind
-     * adds a lock-order edge for a trylock (TSan: the detector's onTryLock
-     * records the lock as held without edges from the locks held; Helgrind:
-     * laog__pre_thread_acquires_lock is skipped for a trylock), so taking a
-     * model mutex under the GIL leaves no GIL -> mutex edge, and the only
-     * edges are the model's own (held mutex -> blocking lock) and
-     * mutex -> GIL. */
+    /* Under the GIL only a trylock: a thread never blocks on a model
+     * mutex while it holds the GIL (a semaphore, invisible to lock-order
+     * checkers; live.c), so the only lock-order edges ThreadSanitizer and
+     * Helgrind see are the model's own (Helgrind counts a successful
+     * trylock as an acquisition in order, as does storesim's validator). */
     if (pthread_mutex_trylock(&m->pm) == 0) {
       take(m, t, file, line);
       return;
