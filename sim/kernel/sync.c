@@ -14,9 +14,9 @@
  * Threads backend (live.c): a mutex also holds a real pthread_mutex_t, and
  * the bookkeeping above (owner, waiters, held locks) is done under the GIL,
  * so the wait-for graph and the lock-order validator see what they see on
- * the virtual backend. A lock tries the real mutex with trylock under the
- * GIL; when it is busy the thread registers as a waiter, checks the
- * wait-for graph, releases the GIL and blocks in pthread_mutex_lock; it
+ * the virtual backend. A lock of a mutex that is free takes the real one
+ * under the GIL; when it is busy the thread registers as a waiter, checks
+ * the wait-for graph, releases the GIL and blocks in pthread_mutex_lock; it
  * takes the GIL again once it has the mutex. No thread ever blocks on a
  * model mutex while it holds the GIL, and a real deadlock shows in a
  * debugger as threads in pthread_mutex_lock, each holding what the next one
@@ -100,12 +100,14 @@ void sim_mutex_lock_at(sim_mutex_t *m, const char *file, int line) {
     sim__ld_acquire(w, t, m, file, line);
   }
   if (w->live) {
-    /* Under the GIL only a trylock: a thread never blocks on a model
-     * mutex while it holds the GIL (a semaphore, invisible to lock-order
-     * checkers; live.c), so the only lock-order edges ThreadSanitizer and
-     * Helgrind see are the model's own (Helgrind counts a successful
-     * trylock as an acquisition in order, as does storesim's validator). */
-    if (pthread_mutex_trylock(&m->pm) == 0) {
+    /* Free by the books (no owner, and no waiter on its way to the real
+     * mutex, which takes it before it can say so under the GIL): the real
+     * lock cannot block, so it is taken under the GIL, and with
+     * pthread_mutex_lock rather than trylock, which ThreadSanitizer's
+     * deadlock detector leaves out of its lock-order graph. Otherwise the
+     * thread never blocks on it while it holds the GIL (live.c). */
+    if (!m->owner && m->waiters.n == 0) {
+      pthread_mutex_lock(&m->pm);
       take(m, t, file, line);
       return;
     }
