@@ -304,7 +304,7 @@ typedef struct sim__sketch {
  * model code (or by the clock, the thread in sim_world_run, or by the host
  * thread outside a run). */
 typedef struct sim__live {
-  sem_t gil;                 /* binary semaphore (see live.c) */
+  sem_t gil;                /* binary semaphore (see live.c) */
   pthread_mutex_t clock_mu; /* the clock waits on clock_cv under clock_mu */
   pthread_cond_t clock_cv;  /* until poked (clock_poked) or its time */
   bool clock_poked;         /* under clock_mu */
