@@ -125,9 +125,10 @@ static long long arg_int(int argc, char **argv, const char *name, long long def,
   return v;
 }
 
-static sim_world_t *world(uint64_t seed, size_t stack) {
+static sim_world_t *world_on(int backend, uint64_t seed, size_t stack) {
   sim_world_opts_t o;
   sim_world_opts_init(&o);
+  o.backend = backend;
   o.seed = seed;
   if (stack)
     o.stack_size = stack;
@@ -138,6 +139,10 @@ static sim_world_t *world(uint64_t seed, size_t stack) {
     exit(3);
   }
   return w;
+}
+
+static sim_world_t *world(uint64_t seed, size_t stack) {
+  return world_on(SIM_BACKEND_VIRTUAL, seed, stack);
 }
 
 /* ---- switch ---- */
@@ -194,15 +199,7 @@ static void ponger(void *arg) {
 }
 
 static double handoff_ns(int backend, long n) {
-  sim_world_opts_t o;
-  sim_world_opts_init(&o);
-  o.backend = backend;
-  sim_world_t *w;
-  char err[256];
-  if (sim_world_create(&o, &w, err, sizeof err) != 0) {
-    fprintf(stderr, "storesim-bench: %s\n", err);
-    exit(3);
-  }
+  sim_world_t *w = world_on(backend, 1, 0);
   pingpong_t p = {sim_sem_create(w, "ping", 0), sim_sem_create(w, "pong", 0), n};
   sim_thread_spawn(w, "ping", NULL, pinger, &p);
   sim_thread_spawn(w, "pong", NULL, ponger, &p);

@@ -891,6 +891,28 @@ const char *sim_world_last_error(const sim_world_t *w) { return w->last_error; }
 
 static int live_run(sim_world_t *w, sim_time_t until);
 
+/* Everything finished (no thread, no timer that counts). With a finite
+ * `until` the clock goes on to it so that the series cover the whole run;
+ * stale timers are dropped. */
+static void finish_to(sim_world_t *w, sim_time_t until) {
+  while (until != SIM_TIME_MAX && heap_size(w) > 0 && heap_top(w)->time <= until) {
+    sim__event_t ev = heap_pop(w);
+    if (SIM__EV_KIND(ev) == SIM__EV_WAKE) {
+      w->nstale--;
+      ev.t->npending--;
+      maybe_reap(w, ev.t);
+      continue;
+    }
+    w->now = ev.time;
+    sim__metrics_sample(w);
+    w->next_sample += w->o.sample_interval;
+    sim__event_t ne = {.time = w->next_sample, .seq = SIM__EV_SEQ(w, SIM__EV_SAMPLE)};
+    heap_push(w, ne);
+  }
+  if (until != SIM_TIME_MAX && until > w->now)
+    w->now = until;
+}
+
 static void run_thread(sim_world_t *w, sim_thread_t *t) {
   dispatch(w, &w->main_ctx, t, false);
   /* Back in the run loop: the threads ran (t, and whatever they handed the
@@ -950,24 +972,7 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
           sim__report_hang(w);
         return SIM_EHANG;
       }
-      /* Everything finished. With a finite `until` the clock goes on to it so
-       * that the series cover the whole run; stale timers are dropped. */
-      while (until != SIM_TIME_MAX && heap_size(w) > 0 && heap_top(w)->time <= until) {
-        sim__event_t ev = heap_pop(w);
-        if (SIM__EV_KIND(ev) == SIM__EV_WAKE) {
-          w->nstale--;
-          ev.t->npending--;
-          maybe_reap(w, ev.t);
-          continue;
-        }
-        w->now = ev.time;
-        sim__metrics_sample(w);
-        w->next_sample += w->o.sample_interval;
-        sim__event_t ne = {.time = w->next_sample, .seq = SIM__EV_SEQ(w, SIM__EV_SAMPLE)};
-        heap_push(w, ne);
-      }
-      if (until != SIM_TIME_MAX && until > w->now)
-        w->now = until;
+      finish_to(w, until);
       return 0;
     }
     /* the next event is past `until` */
@@ -1062,17 +1067,7 @@ static int live_run_loop(sim_world_t *w, sim_time_t until) {
     if (w->now >= until) return 0;
     if (w->nreal_events == w->nstale) {
       if (w->nlive == 0) { /* everything finished: on to `until` at once */
-        while (until != SIM_TIME_MAX && heap_size(w) > 0 && heap_top(w)->time <= until) {
-          sim__event_t ev = heap_pop(w);
-          if (SIM__EV_KIND(ev) == SIM__EV_WAKE) {
-            w->nstale--;
-            ev.t->npending--;
-            maybe_reap(w, ev.t);
-            continue;
-          }
-          process_event(w, ev);
-        }
-        if (until != SIM_TIME_MAX && until > w->now) w->now = until;
+        finish_to(w, until);
         return 0;
       }
       if (sim__live_all_blocked(w)) {
