@@ -11,8 +11,9 @@
 #       fix, 0 errors with it.
 #   tests/live_xcheck.sh leak STORESIM        KB898782 (20 minutes, before
 #       any restart) under `valgrind --leak-check=full`: blocks allocated by
-#       the MAPI program's OpenMsgStore definitely lost without the fix, none
-#       with it.
+#       the MAPI program's OpenMsgStore definitely lost without the fix (one
+#       call's every few seconds), none with it but the call in flight at the
+#       end.
 #
 # Exit 77 (ctest SKIP_RETURN_CODE) only when the tool itself is missing: no
 # ThreadSanitizer build at STORESIM_TSAN, no valgrind (tools/setup.sh
@@ -80,15 +81,21 @@ leak)
     run "$v" valgrind --leak-check=full --show-leak-kinds=definite "$B" run "$KB" \
       --backend threads --variant "$v" --duration 20m --time-scale 1m=100ms
   done
-  # a definitely lost record whose stack is the program's OpenMsgStore
-  lost() { awk '/definitely lost in loss record/ { rec = 1; next }
-                rec && /open_msg_store/ { n++ }
+  # blocks definitely lost whose stack is the program's OpenMsgStore. With
+  # the fix only the call in flight when the run ends can be there (its
+  # thread leaves mid-call, and the arena's reset frees its blocks behind
+  # Memcheck's back): one call, its object and its pieces; without it one
+  # call's pieces every few seconds of virtual time (about 190 in 20 min).
+  lost() { awk '/definitely lost in loss record/ { rec = 1; n = $5; gsub(",", "", n); next }
+                rec && /open_msg_store/ { total += n; rec = 0 }
                 /^==[0-9]+== *$/ { rec = 0 }
-                END { print n + 0 }' "$W/$1.out"; }
-  [ "$(lost without_fix)" -gt 0 ] ||
-    bad "without_fix: valgrind found no OpenMsgStore block definitely lost"
-  if [ "$(lost with_fix)" -ne 0 ]; then
-    bad "with_fix: valgrind found OpenMsgStore blocks definitely lost:"
+                END { print total + 0 }' "$W/$1.out"; }
+  nw=$(lost without_fix)
+  nf=$(lost with_fix)
+  echo "OpenMsgStore blocks definitely lost: $nw without the fix, $nf with it"
+  [ "$nw" -ge 20 ] || bad "without_fix: valgrind found $nw OpenMsgStore blocks definitely lost (< 20)"
+  if [ "$nf" -gt 2 ]; then
+    bad "with_fix: valgrind found $nf OpenMsgStore blocks definitely lost (more than one call in flight):"
     cat "$W/with_fix.out"
   fi
   ;;
