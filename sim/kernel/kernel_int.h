@@ -13,6 +13,10 @@
  *  - now only moves forward; events are ordered by (time, seq).
  * kcheck.c checks these and more on every scheduling step in builds with
  * SIM_KCHECK (CMake option STORESIM_KCHECK: debug and sanitizer presets).
+ * On the threads backend (live.c) the ready queue stays empty (a READY
+ * thread is a pthread on its way to the world lock), threads have no
+ * coroutine stack, and kcheck does not run; every field here is read and
+ * written under the world lock.
  */
 #ifndef STORESIM_KERNEL_INT_H
 #define STORESIM_KERNEL_INT_H
