@@ -193,7 +193,7 @@ static void gil_release(sim__live_t *lv) {
   sim__lthread_t *local[64];
   size_t n = lv->npend < 64 ? lv->npend : 64;
   for (size_t i = 64; i < lv->npend; i++) lt_signal(lv->pend[i]); /* a burst: these now */
-  memcpy(local, lv->pend, n * sizeof *local);
+  if (n) memcpy(local, lv->pend, n * sizeof *local);
   lv->npend = 0;
   bool poke = lv->poke_due;
   lv->poke_due = false;
