@@ -8,6 +8,8 @@
  *                                          --check, exit 1 if it disagrees
  *   storesim-bench timers [--threads K] [--events N]
  *   storesim-bench threads [--n N]         memory per idle simulated thread
+ *   storesim-bench handoff [--n N]         a thread hand-off, threads backend
+ *                                          against the virtual one
  *
  * Each prints one line of key=value pairs. Wall-clock time is used here and
  * only here: it measures the harness, it never feeds a simulation.
@@ -123,9 +125,10 @@ static long long arg_int(int argc, char **argv, const char *name, long long def,
   return v;
 }
 
-static sim_world_t *world(uint64_t seed, size_t stack) {
+static sim_world_t *world_on(int backend, uint64_t seed, size_t stack) {
   sim_world_opts_t o;
   sim_world_opts_init(&o);
+  o.backend = backend;
   o.seed = seed;
   if (stack)
     o.stack_size = stack;
@@ -136,6 +139,10 @@ static sim_world_t *world(uint64_t seed, size_t stack) {
     exit(3);
   }
   return w;
+}
+
+static sim_world_t *world(uint64_t seed, size_t stack) {
+  return world_on(SIM_BACKEND_VIRTUAL, seed, stack);
 }
 
 /* ---- switch ---- */
@@ -165,6 +172,60 @@ static int bench_switch(int argc, char **argv) {
   qsort(per, (size_t)reps, sizeof *per, cmp_d);
   printf("ns_per_switch=%.2f ns_per_yield_handoff=%.2f reps=%d yields=%ld\n",
          per[reps / 2], 2 * per[reps / 2], reps, 2 * g_iters);
+  return 0;
+}
+
+/* ---- handoff: the threads backend against the virtual one ----
+ * Two threads pass a token through two semaphores (ping, pong), n rounds:
+ * 2n hand-offs, each a block of one thread and the wake of the other; on
+ * the threads backend a real pthread hand-off (GIL, condition variable). */
+typedef struct pingpong {
+  sim_sem_t *ping, *pong;
+  long n;
+} pingpong_t;
+static void pinger(void *arg) {
+  pingpong_t *p = arg;
+  for (long i = 0; i < p->n; i++) {
+    sim_sem_release(p->ping);
+    sim_sem_acquire(p->pong);
+  }
+}
+static void ponger(void *arg) {
+  pingpong_t *p = arg;
+  for (long i = 0; i < p->n; i++) {
+    sim_sem_acquire(p->ping);
+    sim_sem_release(p->pong);
+  }
+}
+
+static double handoff_ns(int backend, long n) {
+  sim_world_t *w = world_on(backend, 1, 0);
+  pingpong_t p = {sim_sem_create(w, "ping", 0), sim_sem_create(w, "pong", 0), n};
+  sim_thread_spawn(w, "ping", NULL, pinger, &p);
+  sim_thread_spawn(w, "pong", NULL, ponger, &p);
+  double t0 = wall();
+  if (sim_world_run(w, SIM_TIME_MAX) != 0) {
+    fprintf(stderr, "storesim-bench: handoff: the run failed\n");
+    exit(3);
+  }
+  double dt = wall() - t0;
+  sim_world_destroy(w);
+  return dt * 1e9 / (2.0 * (double)n);
+}
+
+static int bench_handoff(int argc, char **argv) {
+  long n = (long)arg_int(argc, argv, "--n", 20000, 1, 100000000);
+  int reps = (int)arg_int(argc, argv, "--reps", 5, 1, 64);
+  double v[64], t[64];
+  for (int r = 0; r < reps; r++) {
+    v[r] = handoff_ns(SIM_BACKEND_VIRTUAL, n);
+    t[r] = handoff_ns(SIM_BACKEND_THREADS, n);
+  }
+  qsort(v, (size_t)reps, sizeof *v, cmp_d);
+  qsort(t, (size_t)reps, sizeof *t, cmp_d);
+  printf("virtual_ns_per_handoff=%.1f threads_ns_per_handoff=%.1f ratio=%.0f reps=%d "
+         "handoffs=%ld\n",
+         v[reps / 2], t[reps / 2], t[reps / 2] / v[reps / 2], reps, 2 * n);
   return 0;
 }
 
@@ -339,7 +400,7 @@ static int bench_threads(int argc, char **argv) {
 }
 
 static const char usage[] =
-    "usage: storesim-bench switch|mmc|timers|threads [options]\n"
+    "usage: storesim-bench switch|mmc|timers|threads|handoff [options]\n"
     "  switch  [--n N] [--reps R]\n"
     "  mmc     [--lambda L] [--mu M] [--servers C] [--customers N] [--seed S] [--check]\n"
     "          (defaults 9, 1, 10, 10^6, 1; --check: exit 1 unless erlang_c_check=ok:\n"
@@ -347,6 +408,7 @@ static const char usage[] =
     "          0.01, the drawn times' moments within 5 SD; see bench/mmc_stats.h)\n"
     "  timers  [--threads K] [--events N]\n"
     "  threads [--n N]\n"
+    "  handoff [--n N] [--reps R]   (the threads backend against the virtual one)\n"
     "Each prints one line of key=value pairs; bench/README.md says what they mean.\n"
     "exit status: 0 ok, 1 mmc --check disagreed with Erlang C, 2 usage error,\n"
     "3 the run failed\n";
@@ -358,6 +420,7 @@ int main(int argc, char **argv) {
       {"--seed", false},   {"--check", true}, {NULL, false}};
   static const bench_opt_t o_timers[] = {{"--threads", false}, {"--events", false}, {NULL, false}};
   static const bench_opt_t o_threads[] = {{"--n", false}, {NULL, false}};
+  static const bench_opt_t o_handoff[] = {{"--n", false}, {"--reps", false}, {NULL, false}};
   static const struct {
     const char *name;
     int (*fn)(int, char **);
@@ -365,7 +428,8 @@ int main(int argc, char **argv) {
   } benches[] = {{"switch", bench_switch, o_switch},
                  {"mmc", bench_mmc, o_mmc},
                  {"timers", bench_timers, o_timers},
-                 {"threads", bench_threads, o_threads}};
+                 {"threads", bench_threads, o_threads},
+                 {"handoff", bench_handoff, o_handoff}};
   if (argc < 2) {
     fputs(usage, stderr);
     return 2;

@@ -104,6 +104,21 @@ Test(cli, usage_errors_have_one_shape) {
       {"trace --trace-format svg x.yaml",
        "storesim trace: --trace-format svg: unknown format (known: perfetto)\n"},
       {"report x.yaml", "storesim report: no output file given (-o report.html)\n"},
+      {"run --backend threads --sched random:1 x.yaml",
+       "storesim run: --backend threads runs fifo only: the host's scheduler decides, so --sched "
+       "(random, pct, replay) is for the virtual backend\n"},
+      {"explain --time-scale 1m=10ms x.yaml",
+       "storesim explain: --time-scale needs --backend threads\n"},
+      {"run --backend threads --time-scale 1m x.yaml",
+       "storesim run: --time-scale 1m: expected VIRTUAL=WALL, two durations, e.g. 1m=10ms\n"},
+      {"trace --backend thread -o t.json x.yaml",
+       "storesim trace: --backend thread: expected virtual or threads\n"},
+      {"check --backend threads --seeds 1-3",
+       "storesim check: --backend threads runs one seed per process: --seeds would run many live "
+       "worlds in one worker, whose deadlocked threads stay (use --seed N in a loop)\n"},
+      {"run --backend threads --trace t.jsonl x.yaml",
+       "storesim run: --backend threads has no reproducible trace: --trace is for the virtual "
+       "backend\n"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     cr_expect_eq(sh("'%s' %s 2>&1", BIN, cases[i].args), 2, "%s", cases[i].args);
@@ -195,4 +210,24 @@ Test(cli, version_and_bash_completion) {
   cr_assert(
       strstr(out, "  storesim --completion bash\n                           a bash completion"),
       "%s", out);
+}
+
+/* --backend threads (issue 18): a live run says it is not reproducible, in
+ * text and in JSON (no trace hash), and its verdict is judged as usual. */
+Test(cli, threads_backend_run_has_no_trace_hash) {
+  cr_assert_eq(sh("'%s' run '%s/scenarios/q279798.yaml' --variant race_with_fix --backend threads "
+                  "--duration 1m 2>&1",
+                  BIN, SRC),
+               0, "%s", out);
+  cr_assert(strstr(out, "live run: not reproducible, no trace hash"), "%s", out);
+  cr_assert_eq(sh("'%s' run '%s/scenarios/q279798.yaml' --variant race_with_fix --backend threads "
+                  "--duration 1m --json 2>&1",
+                  BIN, SRC),
+               0, "%s", out);
+  cr_assert(strstr(out, "\"backend\":\"threads\",\"trace_hash\":null"), "%s", out);
+  cr_assert_eq(sh("'%s' run '%s/scenarios/q279798.yaml' --variant race_with_fix --duration 1m "
+                  "--json 2>&1",
+                  BIN, SRC),
+               0, "%s", out);
+  cr_assert(strstr(out, "\"backend\":\"virtual\",\"trace_hash\":\""), "%s", out);
 }

@@ -107,7 +107,9 @@ static void table_head(FILE *f, const scn_result_t *r) {
   fputc('\n', f);
   row_label(f, "trace hash");
   for (size_t i = 0; i < nv; i++) {
-    if (r->variants[i].ran)
+    if (r->variants[i].ran && r->variants[i].live)
+      snprintf(a, sizeof a, "live run: not reproducible, no trace hash");
+    else if (r->variants[i].ran)
       snprintf(a, sizeof a, "%016llx", (unsigned long long)r->variants[i].trace_hash);
     else snprintf(a, sizeof a, "-");
     cell(f, a);
@@ -333,9 +335,17 @@ void cli_print_json(FILE *f, const scn_result_t *r) {
     fputs(",\"error\":", f);
     if (vr->error) cli_json_str(f, vr->error);
     else fputs("null", f);
-    fprintf(f, ",\"trace_hash\":\"%016llx\",\"trace_records\":%llu,\"steps\":%llu,\"metrics\":{",
-            (unsigned long long)vr->trace_hash, (unsigned long long)vr->trace_count,
-            (unsigned long long)vr->steps);
+    if (vr->live) /* not reproducible: no hash */
+      fprintf(f,
+              ",\"backend\":\"threads\",\"trace_hash\":null,\"trace_records\":%llu,"
+              "\"steps\":%llu,\"metrics\":{",
+              (unsigned long long)vr->trace_count, (unsigned long long)vr->steps);
+    else
+      fprintf(f,
+              ",\"backend\":\"virtual\",\"trace_hash\":\"%016llx\",\"trace_records\":%llu,"
+              "\"steps\":%llu,\"metrics\":{",
+              (unsigned long long)vr->trace_hash, (unsigned long long)vr->trace_count,
+              (unsigned long long)vr->steps);
     for (size_t m = 0; m < vr->nmetrics; m++) {
       const scn_metric_res_t *x = &vr->metrics[m];
       if (m) fputc(',', f);

@@ -71,7 +71,9 @@ static int cmd_report(void *, char **, size_t);
 static int cmd_trace(void *, char **, size_t);
 static int cmd_explain(void *, char **, size_t);
 
-#define RUN_LIKE &cli_opt_variant, &cli_opt_seed, &cli_opt_sched, &cli_opt_duration, &cli_opt_set
+#define RUN_LIKE                                                                                   \
+  &cli_opt_variant, &cli_opt_seed, &cli_opt_sched, &cli_opt_duration, &cli_opt_set,                \
+      &cli_opt_backend, &cli_opt_time_scale
 
 const cli_cmd_t cli_cmd_report = {
     .name = "report",
@@ -323,6 +325,7 @@ static int cmd_report(void *opts, char **args, size_t nargs) {
   char err[600];
   int rc;
   if (!o->output) return cli_usage_error("report", "no output file given (-o report.html)");
+  if (cli_backend_check("report", o)) return EXIT_USAGE;
   size_t njsonl = 0; /* a parameter map's runs (sweep --set ... --jsonl): its own page */
   for (size_t i = 0; i < nargs; i++) {
     size_t n = strlen(args[i]);
@@ -367,6 +370,7 @@ static int cmd_trace(void *opts, char **args, size_t nargs) {
   cli_run_args_t *o = opts;
   int rc;
   if (!o->output) return cli_usage_error("trace", "no output file given (-o trace.json)");
+  if (cli_backend_check("trace", o)) return EXIT_USAGE;
   cli_outfile_t out;
   if (cli_out_open(&out, o->output)) return EXIT_USAGE;
   report_perfetto_t *p = report_perfetto_begin(out.f);
@@ -402,6 +406,7 @@ static int print_explain(void *arg, const scn_result_t *r, report_facts_t *const
 static int cmd_explain(void *opts, char **args, size_t nargs) {
   cli_run_args_t *o = opts;
   cli_outfile_t out = {0};
+  if (cli_backend_check("explain", o)) return EXIT_USAGE;
   if (o->output && cli_out_open(&out, o->output)) return EXIT_USAGE;
   explain_out_t e = {o->output ? out.f : stdout, 0};
   int rc = run_all(o, args, nargs, WANT_FACTS, NULL, print_explain, &e);

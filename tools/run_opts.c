@@ -84,6 +84,88 @@ const cli_opt_t cli_opt_sched = {
     .parse = parse_sched,
     .off = RUN_OFF(run.sched)};
 
+/* ---- backends: --backend, --time-scale, --hold-on-deadlock ------------------------------------ */
+static int parse_backend(const char *v, void *target, char *why, size_t nwhy) {
+  int *b = target;
+  if (!strcmp(v, "virtual")) *b = SIM_BACKEND_VIRTUAL;
+  else if (!strcmp(v, "threads")) *b = SIM_BACKEND_THREADS;
+  else {
+    snprintf(why, nwhy, "expected virtual or threads");
+    return -1;
+  }
+  return 0;
+}
+
+/* VIRTUAL=WALL, two durations ("1m=10ms": a virtual minute lasts 10 ms). */
+static int parse_time_scale(const char *v, void *target, char *why, size_t nwhy) {
+  double *scale = target;
+  const char *eq = strchr(v, '=');
+  char a[64], err[256];
+  sim_time_t dv = 0, dw = 0;
+  if (!eq || (size_t)(eq - v) >= sizeof a) {
+    snprintf(why, nwhy, "expected VIRTUAL=WALL, two durations, e.g. 1m=10ms");
+    return -1;
+  }
+  memcpy(a, v, (size_t)(eq - v));
+  a[eq - v] = 0;
+  if (scn_parse_duration(a, &dv, err, sizeof err) ||
+      scn_parse_duration(eq + 1, &dw, err, sizeof err) || dv <= 0 || dw <= 0) {
+    snprintf(why, nwhy, "expected VIRTUAL=WALL, two durations more than 0, e.g. 1m=10ms");
+    return -1;
+  }
+  *scale = (double)dw / (double)dv;
+  if (*scale > 1000) {
+    snprintf(why, nwhy, "wall time at most 1000 times the virtual time");
+    return -1;
+  }
+  return 0;
+}
+
+const cli_opt_t cli_opt_backend = {
+    .name = "backend",
+    .arg = "KIND",
+    .help = "virtual (default: coroutines on the virtual clock, reproducible) or threads (every "
+            "simulated thread a real pthread, virtual time the scaled wall clock; not "
+            "reproducible, no trace hash; fifo only; see docs/teaching.md)",
+    .type = CLI_FN,
+    .parse = parse_backend,
+    .off = RUN_OFF(run.backend)};
+const cli_opt_t cli_opt_time_scale = {
+    .name = "time-scale",
+    .arg = "V=W",
+    .help = "with --backend threads: virtual time V lasts wall time W (default 1m=10ms: a 2h "
+            "scenario takes 1.2 s)",
+    .type = CLI_FN,
+    .parse = parse_time_scale,
+    .off = RUN_OFF(run.time_scale)};
+const cli_opt_t cli_opt_hold = {
+    .name = "hold-on-deadlock",
+    .help = "with --backend threads: after a variant deadlocked, print the process id and wait "
+            "for Ctrl-C with its threads still stuck, for gdb -p PID",
+    .type = CLI_FLAG,
+    .off = RUN_OFF(run.hold_on_deadlock)};
+
+int cli_backend_check(const char *cmd, const cli_run_args_t *c) {
+  if (c->run.backend == SIM_BACKEND_VIRTUAL) {
+    if (c->run.time_scale > 0 || c->run.hold_on_deadlock)
+      return cli_usage_error(cmd, "%s needs --backend threads",
+                             c->run.time_scale > 0 ? "--time-scale" : "--hold-on-deadlock");
+    return 0;
+  }
+  if (c->run.sched.kind != SIM_SCHED_FIFO)
+    return cli_usage_error(cmd,
+                           "--backend threads runs fifo only: the host's scheduler decides, so "
+                           "--sched (random, pct, replay) is for the virtual backend");
+  if (c->seeds.given)
+    return cli_usage_error(cmd, "--backend threads runs one seed per process: --seeds would run "
+                                "many live worlds in one worker, whose deadlocked threads stay "
+                                "(use --seed N in a loop)");
+  if (c->trace_path)
+    return cli_usage_error(cmd, "--backend threads has no reproducible trace: --trace is for the "
+                                "virtual backend");
+  return 0;
+}
+
 /* sweep: a family, each run's seed seeds it (scn_sweep_sched). */
 int cli_parse_sweep_sched(const char *v, void *target, char *why, size_t nwhy) {
   scn_sweep_opts_t *o = target;

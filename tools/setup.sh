@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential cmake pkg-config libjemalloc-dev libcriterion-dev
       libyaml-dev libjansson-dev libcsv-dev gnuplot-nox graphviz python3 python3-jsonschema chromium clang
       libclang-rt-14-dev # libFuzzer and the sanitizer runtimes of clang (tools/fuzz.sh)
-      openmpi-bin libopenmpi-dev) # sweeps over MPI ranks (docs/scale.md; optional at build time)
+      openmpi-bin libopenmpi-dev # sweeps over MPI ranks (docs/scale.md; optional at build time)
+      valgrind) # the threads backend's cross-checks: Helgrind, leak check (tests/live_xcheck.sh)
 [ -n "${STORESIM_EXTRA_PKGS:-}" ] && read -r -a extra <<<"$STORESIM_EXTRA_PKGS" && PKGS+=("${extra[@]}")
 
 missing=()

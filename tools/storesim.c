@@ -126,7 +126,8 @@ static const cli_cmd_t cli_cmd_run = {
     .opts = (const cli_opt_t *const[]){&cli_opt_variant, &cli_opt_seed, &cli_opt_sched,
                                        &cli_opt_duration, &cli_opt_set, &opt_trace, &opt_metrics,
                                        &opt_perfmon, &opt_perfmon_server, &opt_perfmon_start,
-                                       &opt_json, &opt_verbose, &cli_opt_jobs, NULL},
+                                       &opt_json, &opt_verbose, &cli_opt_jobs, &cli_opt_backend,
+                                       &cli_opt_time_scale, &cli_opt_hold, NULL},
     .notes = "A FILE '-' is read from standard input; an output FILE '-' is standard output. "
              "Output files are replaced whole when complete (docs/scenarios.md, \"Output "
              "files\"). A --perfmon log is written only for a variant that ran to its end, and "
@@ -148,9 +149,9 @@ static const cli_cmd_t cli_cmd_check = {
              "default: scenarios/) and every variant, and prints one line per scenario, then 'N "
              "passed, N failed'. A scenario passes when every variant ran to the end and every "
              "expectation holds (reproduced without fix, absent with fix).",
-    .opts =
-        (const cli_opt_t *const[]){&cli_opt_seed, &cli_opt_sched, &cli_opt_duration, &cli_opt_set,
-                                   &cli_opt_jobs, &opt_seeds, &opt_wall_limit, NULL},
+    .opts = (const cli_opt_t *const[]){&cli_opt_seed, &cli_opt_sched, &cli_opt_duration,
+                                       &cli_opt_set, &cli_opt_jobs, &opt_seeds, &opt_wall_limit,
+                                       &cli_opt_backend, &cli_opt_time_scale, NULL},
     .exit = "0 all passed, 1 a scenario failed, 2 an input error, 3 internal error",
     .max_args = -1,
     .size = sizeof(cli_run_args_t),
@@ -265,6 +266,7 @@ static int cmd_run(void *opts, char **args, size_t nargs) {
   cli_style_t style = cli_style_for(stdout);
   char **lines = NULL;
   size_t nlines = 0, npassed = 0;
+  if (cli_backend_check("run", c)) return EXIT_USAGE;
   if (cli_files_collect(&files, args, nargs, NULL)) {
     rc = EXIT_USAGE;
     goto done;
@@ -427,6 +429,7 @@ static int cmd_check(void *opts, char **args, size_t nargs) {
   cli_files_t files = {0};
   int rc, npass = 0, nfail = 0, worst = EXIT_OK;
   cli_progress_attach(&c->run);
+  if (cli_backend_check("check", c)) return EXIT_USAGE;
   if (cli_files_collect(&files, args, nargs, "scenarios")) {
     rc = EXIT_USAGE;
     goto done;

@@ -36,7 +36,11 @@ typedef struct cli_run_args {
 void cli_run_args_init(void *args);
 /* The rows every such command shares, one each. */
 extern const cli_opt_t cli_opt_variant, cli_opt_seed, cli_opt_sched, cli_opt_duration, cli_opt_set,
-    cli_opt_jobs;
+    cli_opt_jobs, cli_opt_backend, cli_opt_time_scale, cli_opt_hold;
+/* The backend options against the others: 0, or EXIT_USAGE having said why
+ * (--backend threads with a scheduler other than fifo, --seeds or --trace;
+ * --time-scale or --hold-on-deadlock without it). */
+int cli_backend_check(const char *cmd, const cli_run_args_t *c);
 /* sweep's --sched FAMILY (random, fifo, pct[:DEPTH[:STEPS]]) into a
  * scn_sweep_opts_t (sched, pct_depth, pct_steps); a cli_parse_fn. */
 int cli_parse_sweep_sched(const char *val, void *sweep_opts, char *why, size_t nwhy);

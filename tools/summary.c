@@ -277,6 +277,9 @@ void cli_print_summary(FILE *f, const scn_result_t *r, const cli_style_t *st, in
   if ((int)strlen(a) > st->width) a[st->width] = 0;
   fprintf(f, "%s\n", a);
   fprintf(f, "  %s, model %s, seed %llu, %s of virtual time\n", s->file, s->model->name, seed, t);
+  int live = 0;
+  for (size_t i = 0; i < r->nvariants; i++) live |= r->variants[i].ran && r->variants[i].live;
+  if (live) fprintf(f, "  threads backend: live run: not reproducible, no trace hash\n");
   variants(f, r, st);
   symptoms(f, r, st);
   failures(f, r);

@@ -15,6 +15,11 @@
  * made in it is gone.
  *
  * Process states: ALIVE -> (sim_proc_reset) -> ALIVE with an empty arena.
+ *
+ * Threads backend (sim.h, "Backends"): the same core accounting, and each
+ * slice (at least 200 us of wall time) is a real busy loop of its pthread
+ * without the world lock, which `top` shows; allocations are announced to
+ * Valgrind as heap blocks, so Memcheck's leak check sees a model's leak.
  */
 #ifndef STORESIM_PROC_H
 #define STORESIM_PROC_H

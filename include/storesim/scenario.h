@@ -389,6 +389,17 @@ typedef struct scn_run_opts {
    * or world_done is set; progress is then called from several threads, one
    * call at a time. */
   int jobs;
+  /* The kernel's backend (sim.h): SIM_BACKEND_VIRTUAL (0) or
+   * SIM_BACKEND_THREADS, every simulated thread a pthread, virtual time the
+   * wall clock over time_scale (wall ns per virtual ns; 0: the default
+   * SIM_DEFAULT_TIME_SCALE). Live variants run one after another (a busy
+   * loop of one would delay the other's timers) and have no trace hash. */
+  int backend;
+  double time_scale;
+  /* Threads backend: after a variant's run that found a deadlock, print
+   * the process id and wait for SIGINT before the world is destroyed, so
+   * that a debugger can be attached to the stuck threads. */
+  int hold_on_deadlock;
 } scn_run_opts_t;
 
 typedef struct scn_metric_res {
@@ -425,6 +436,8 @@ typedef struct scn_variant_res {
   uint64_t seed;
   sim_time_t end_time, duration, sample_interval;
   uint64_t trace_hash, trace_count, steps;
+  int live; /* ran on the threads backend: not reproducible, the
+                          trace hash means nothing and is not shown */
   scn_metric_res_t *metrics;
   size_t nmetrics;
   scn_expect_res_t *expects;

@@ -19,6 +19,23 @@
  * Determinism: with the same options (seed, scheduler) a run produces the same
  * sequence of trace records, hence the same trace hash (sim_world_trace_hash).
  *
+ * Backends (sim_world_opts_t.backend):
+ *  - virtual (default): every simulated thread is a coroutine on the virtual
+ *    clock, as described above; deterministic.
+ *  - threads (live.c): every simulated thread is a real pthread. A world lock
+ *    (the GIL) is held by whichever thread runs model code, so the model's
+ *    state keeps the atomicity it has under coroutines; every blocking call
+ *    releases it. Mutexes hold a real pthread_mutex_t, waits park on a real
+ *    condition variable, sim_cpu_burn is a real busy loop, and sim_now is
+ *    the monotonic wall clock divided by time_scale since the run started
+ *    (clamped to the `until` of the run in progress; it never goes back).
+ *    The thread that calls sim_world_run is the clock: it fires timers,
+ *    callbacks and samples when their time comes and checks the wait-for
+ *    graph. Not reproducible: the trace hash means nothing. Only the fifo
+ *    scheduler; the thread that created the world must run and destroy it.
+ *    Threads stuck in a real deadlock are abandoned at destroy (with the
+ *    memory they can touch).
+ *
  * Errors: fallible calls return 0 or a negative SIM_E* code (sim_strerror).
  * Misuse of the API (calling a blocking function outside a simulated thread,
  * unlocking a mutex one does not own in a way that cannot be reported, ...)
@@ -121,7 +138,19 @@ typedef struct sim_world_opts {
   size_t trace_memory;        /* 0: 65,536 records (2 MiB); SIZE_MAX: all in
                                  memory, no file */
   FILE *trace_jsonl;          /* if set, write each trace record as JSON Lines */
+  /* Backend (see "Backends" above): SIM_BACKEND_VIRTUAL (default) or
+   * SIM_BACKEND_THREADS, where time_scale is wall ns per virtual ns
+   * (default SIM_DEFAULT_TIME_SCALE: a virtual minute lasts 10 ms). */
+  int backend;
+  double time_scale;
 } sim_world_opts_t;
+
+/* The backends of a world. */
+enum { SIM_BACKEND_VIRTUAL = 0, SIM_BACKEND_THREADS = 1 };
+/* Wall ns per virtual ns on the threads backend: 1 min = 10 ms. */
+#define SIM_DEFAULT_TIME_SCALE (0.01 / 60.0)
+/* 1 when the world runs on the threads backend. */
+int sim_world_live(const sim_world_t *w);
 
 /* Fills o with defaults (fifo, 2 cores, 256 KiB stacks, 10^6 live threads, no
  * event limit, the stall limit SIM_DEFAULT_MAX_INSTANT_STEPS). */

@@ -15,6 +15,13 @@
  * report naming the thread, the lock and the call site; the offending call
  * then does nothing (unlock, destroy) or blocks forever (AA, as a real
  * non-recursive mutex would, which the deadlock detector also reports).
+ *
+ * Threads backend (sim.h, "Backends"): a mutex is also a real
+ * pthread_mutex_t, taken and released with the bookkeeping above; a
+ * contended lock blocks in pthread_mutex_lock, and an unlock lets the
+ * waiters race for it (no FIFO hand-off). Condition variable and semaphore
+ * waiters park on real condition variables; semaphore units still go to
+ * waiters in FIFO order.
  */
 #ifndef STORESIM_SYNC_H
 #define STORESIM_SYNC_H

@@ -245,6 +245,7 @@ void sim__check_waitfor(sim_world_t *w, sim_thread_t *t, sim_mutex_t *m,
   uint64_t *ids = sim__xmalloc(n * sizeof *ids);
   char **locks = sim__xmalloc(n * sizeof *locks);
   for (size_t i = 0; i < n; i++) {
+    chain[i]->dl_reported = true; /* the live watchdog reports a cycle once */
     ids[i] = chain[i]->id;
     locks[i] = sim__xstrdup(mname(wants[i]));
   }

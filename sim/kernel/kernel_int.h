@@ -13,10 +13,16 @@
  *  - now only moves forward; events are ordered by (time, seq).
  * kcheck.c checks these and more on every scheduling step in builds with
  * SIM_KCHECK (CMake option STORESIM_KCHECK: debug and sanitizer presets).
+ * On the threads backend (live.c) the ready queue stays empty (a READY
+ * thread is a pthread on its way to the world lock), threads have no
+ * coroutine stack, and kcheck does not run; every field here is read and
+ * written under the world lock.
  */
 #ifndef STORESIM_KERNEL_INT_H
 #define STORESIM_KERNEL_INT_H
 
+#include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdbool.h>
@@ -118,6 +124,10 @@ struct sim_thread {
   sim_thread_fn fn;
   void *arg;
   sim__ctx_t ctx;
+  /* threads backend (live.c): the struct's parking spot (kept with it
+   * across lives; NULL in a new struct); in a reported wait-for cycle */
+  struct sim__lthread *lt;
+  bool dl_reported;
   /* held locks, in acquisition order */
   sim__held_t held[SIM__MAX_HELD];
   int nheld;
@@ -166,6 +176,7 @@ struct sim_mutex {
   int own_line;
   sim__waitq_t waiters;
   bool zombie; /* destroy was called while held: freed at world destroy */
+  pthread_mutex_t pm; /* the real mutex (threads backend only) */
 };
 
 struct sim_cond {
@@ -302,6 +313,31 @@ typedef struct sim__sketch {
   uint64_t zeros, total;
 } sim__sketch_t;
 
+/* ---- threads backend (live.c) ----
+ * Every simulated thread is a pthread; w->lv->gil is held by whichever runs
+ * model code (or by the clock, the thread in sim_world_run, or by the host
+ * thread outside a run). */
+typedef struct sim__live {
+  sem_t gil;                /* binary semaphore (see live.c) */
+  pthread_mutex_t clock_mu; /* the clock waits on clock_cv under clock_mu */
+  pthread_cond_t clock_cv;  /* until poked (clock_poked) or its time */
+  bool clock_poked;         /* under clock_mu */
+  bool poke_due;            /* under the GIL: poke the clock at the release */
+  /* Threads made READY under the GIL, signalled once it is released (so
+   * that they do not wake only to wait for it) */
+  struct sim__lthread **pend;
+  size_t npend, cappend;
+  struct sim__lthread **lts; /* every thread struct's parking spot */
+  size_t nlts, caplts;
+  double scale;          /* wall ns per virtual ns */
+  int64_t m_base;        /* monotonic ns when ... */
+  sim_time_t v_base;     /* ... the virtual clock read this */
+  sim_time_t clock_wake; /* virtual time the clock sleeps until */
+  bool clock_waiting;
+  bool ending;     /* destroy: every thread leaves at its next step */
+  uint64_t nalive; /* pthreads started and not yet gone */
+} sim__live_t;
+
 /* ---- string interning ---- */
 typedef struct sim__intern {
   char **strs;
@@ -337,9 +373,14 @@ typedef struct sim__sched_policy {
   void (*free)(sim_world_t *w);
 } sim__sched_policy_t;
 
+struct sim__live; /* live.c */
+
 struct sim_world {
   sim_world_opts_t o;
   sim_time_t now;
+  bool live;               /* threads backend (live.c); lv is its state */
+  sim_time_t live_quantum; /* its shortest CPU slice (live.c) */
+  struct sim__live *lv;
   uint64_t seq;
   uint64_t steps, nevents_processed;
   uint64_t nsched;  /* steps + nevents_processed */
@@ -518,6 +559,7 @@ static inline void sim__decision(sim_world_t *w, const sim_thread_t *t) {
   if (w->dlog) sim__decision_write(w, t);
 }
 sim_thread_t *sim__current_checked(const char *call);
+void sim__set_current(sim_thread_t *t); /* the pthread's own (live.c) */
 void sim__die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void *sim__xmalloc(size_t n);
 void *sim__xcalloc(size_t n, size_t m);
@@ -567,6 +609,42 @@ void sim__reports_free(sim_world_t *w);
 void sim__ld_free(sim_world_t *w);
 void sim__describe_thread(sim_world_t *w, const sim_thread_t *t, char *buf,
                           size_t n);
+
+/* live.c: the threads backend */
+int sim__live_init(sim_world_t *w, char *err, size_t n);
+/* Stops the world's pthreads; returns true when some are stuck for good (a
+ * real deadlock) and the world's memory they can touch must be leaked. */
+bool sim__live_shutdown(sim_world_t *w);
+void sim__live_free(sim_world_t *w);
+int64_t sim__live_mono(void);
+/* Moves w->now to the scaled wall clock (never back, never past until). */
+void sim__live_tick(sim_world_t *w);
+/* Monotonic wall ns at which virtual time v comes. */
+int64_t sim__live_wall_of(const sim_world_t *w, sim_time_t v);
+/* Starts t's pthread (spawn); 0 or SIM_ENOMEM. */
+int sim__live_start(sim_world_t *w, sim_thread_t *t);
+/* Wakes t's pthread if it is parked (ready_push of a live world). */
+void sim__live_ready(sim_world_t *w, sim_thread_t *t);
+/* Parks the running thread t (BLOCKED) until woken; under the GIL. */
+void sim__live_park(sim_thread_t *t);
+/* The running thread t finished: releases the GIL and ends its pthread. */
+void sim__live_exit(sim_thread_t *t) __attribute__((noreturn));
+void sim__live_yield(sim_thread_t *t);
+/* Real busy loop of virtual length slice, without the GIL. */
+void sim__live_burn(sim_thread_t *t, sim_time_t slice);
+/* Lock of a contended real mutex: waits without the GIL (sync.c). */
+void sim__live_mutex_wait(sim_thread_t *t, sim_mutex_t *m);
+/* The clock's wait for the next event, at most the watchdog period. */
+void sim__live_clock_wait(sim_world_t *w, sim_time_t next);
+/* Wakes the clock if it sleeps past virtual time `when`. */
+static inline void sim__live_poke(sim_world_t *w, sim_time_t when) {
+  if (w->lv->clock_waiting && when < w->lv->clock_wake) w->lv->poke_due = true;
+}
+/* True when every live thread waits with nothing that can wake it but a
+ * timer (the hang test of a live world). */
+bool sim__live_all_blocked(sim_world_t *w);
+/* The watchdog: files a report for every wait-for cycle not reported yet. */
+void sim__live_watchdog(sim_world_t *w);
 
 /* metrics.c */
 void sim__metrics_sample(sim_world_t *w);

@@ -10,6 +10,21 @@
  * A condition variable wait releases the mutex, waits for a signal (or the
  * deadline, or cancellation) and takes the mutex again before returning.
  * A semaphore hands units to waiters in FIFO order.
+ *
+ * Threads backend (live.c): a mutex also holds a real pthread_mutex_t, and
+ * the bookkeeping above (owner, waiters, held locks) is done under the GIL,
+ * so the wait-for graph and the lock-order validator see what they see on
+ * the virtual backend. A lock of a mutex that is free takes the real one
+ * under the GIL; when it is busy the thread registers as a waiter, checks
+ * the wait-for graph, releases the GIL and blocks in pthread_mutex_lock; it
+ * takes the GIL again once it has the mutex. No thread ever blocks on a
+ * model mutex while it holds the GIL, and a real deadlock shows in a
+ * debugger as threads in pthread_mutex_lock, each holding what the next one
+ * wants. Unlock
+ * releases the real mutex: no FIFO hand-off (a third thread may barge in
+ * before the waiter, as with any pthread mutex). Condition variables and
+ * semaphores park their waiters on their own pthread condition variables
+ * (sim__block), the real mutex released and taken again around a wait.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +59,7 @@ sim_mutex_t *sim_mutex_create(sim_world_t *w, const char *cls) {
   m->w = w;
   m->name_id = sim_intern(w, cls ? cls : "mutex");
   m->cls = sim__ld_class(w, m->name_id);
+  if (w->live) pthread_mutex_init(&m->pm, NULL);
   return m;
 }
 
@@ -83,6 +99,27 @@ void sim_mutex_lock_at(sim_mutex_t *m, const char *file, int line) {
   } else {
     sim__ld_acquire(w, t, m, file, line);
   }
+  if (w->live) {
+    /* Free by the books (no owner, and no waiter on its way to the real
+     * mutex, which takes it before it can say so under the GIL): the real
+     * lock cannot block, so it is taken under the GIL, and with
+     * pthread_mutex_lock rather than trylock, which ThreadSanitizer's
+     * deadlock detector leaves out of its lock-order graph. Otherwise the
+     * thread never blocks on it while it holds the GIL (live.c). */
+    if (!m->owner && m->waiters.n == 0) {
+      pthread_mutex_lock(&m->pm);
+      take(m, t, file, line);
+      return;
+    }
+    t->wait_file = file;
+    t->wait_line = line;
+    sim__check_waitfor(w, t, m, file, line);
+    sim__waitq_push(&m->waiters, t);
+    sim__live_mutex_wait(t, m); /* the real lock, without the GIL */
+    sim__waitq_remove(&m->waiters, t);
+    take(m, t, file, line);
+    return;
+  }
   if (m->owner == NULL) {
     take(m, t, file, line);
     return;
@@ -96,8 +133,7 @@ void sim_mutex_lock_at(sim_mutex_t *m, const char *file, int line) {
 int sim_mutex_trylock_at(sim_mutex_t *m, const char *file, int line) {
   sim_thread_t *t = sim__current_checked("sim_mutex_trylock");
   sim__sched_point(t, "trylock", m->name_id);
-  if (m->owner != NULL)
-    return SIM_EBUSY;
+  if (m->owner != NULL || (m->w->live && pthread_mutex_trylock(&m->pm) != 0)) return SIM_EBUSY;
   /* A successful trylock cannot deadlock, but it still orders locks. */
   sim__ld_acquire(m->w, t, m, file, line);
   take(m, t, file, line);
@@ -119,6 +155,11 @@ static void unlock_internal(sim_mutex_t *m, sim_thread_t *t) {
   sim_world_t *w = m->w;
   drop_held(t, m);
   sim__trace(w, t->id, w->k_unlock, m->name_id, 0);
+  if (w->live) { /* the waiters take it themselves (no hand-off) */
+    m->owner = NULL;
+    pthread_mutex_unlock(&m->pm);
+    return;
+  }
   sim_thread_t *n = sim__waitq_pop(&m->waiters);
   m->owner = NULL;
   if (n) {
@@ -150,6 +191,7 @@ void sim_mutex_destroy_at(sim_mutex_t *m, const char *file, int line) {
     m->zombie = true; /* freed with the world */
     return;
   }
+  if (m->w->live) pthread_mutex_destroy(&m->pm);
   obj_free(m->w, &m->o);
 }
 

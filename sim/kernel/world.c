@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "kernel_int.h"
@@ -28,6 +29,7 @@ void sim__ctx_first_run(void);
 static _Thread_local sim_thread_t *tl_current;
 
 sim_thread_t *sim_self(void) { return tl_current; }
+void sim__set_current(sim_thread_t *t) { tl_current = t; }
 
 sim_thread_t *sim__current_checked(const char *call) {
   sim_thread_t *t = tl_current;
@@ -44,6 +46,8 @@ void sim_world_opts_init(sim_world_opts_t *o) {
   o->spin_window = 60 * SIM_SEC;
   o->max_threads = 1000000;
   o->max_instant_steps = SIM_DEFAULT_MAX_INSTANT_STEPS;
+  o->backend = SIM_BACKEND_VIRTUAL;
+  o->time_scale = SIM_DEFAULT_TIME_SCALE;
 }
 
 /* ---- event heap (binary, ordered by time then seq) ----
@@ -126,6 +130,7 @@ void sim__push_timer(sim_world_t *w, sim_thread_t *t, sim_time_t when) {
   t->npending++;
   t->timer_armed = true;
   heap_push(w, ev);
+  if (__builtin_expect(w->live, 0)) sim__live_poke(w, when);
 }
 
 void sim_at(sim_world_t *w, sim_time_t t, sim_callback_fn fn, void *arg) {
@@ -135,6 +140,7 @@ void sim_at(sim_world_t *w, sim_time_t t, sim_callback_fn fn, void *arg) {
   sim__event_t ev = {.time = t, .seq = SIM__EV_SEQ(w, SIM__EV_CALLBACK),
                      .fn = fn, .arg = arg};
   heap_push(w, ev);
+  if (__builtin_expect(w->live, 0)) sim__live_poke(w, t);
 }
 
 /* ---- ready queue (ring buffer) ---- */
@@ -149,6 +155,11 @@ static __attribute__((noinline)) void ready_grow(sim_world_t *w) {
 }
 
 static inline void ready_push(sim_world_t *w, sim_thread_t *t) {
+  if (__builtin_expect(w->live, 0)) { /* no ready queue: its pthread goes on */
+    t->state = SIM_T_READY;
+    sim__live_ready(w, t);
+    return;
+  }
   if (w->rn == w->rcap) ready_grow(w);
   w->ready[(w->rhead + w->rn) & (w->rcap - 1)] = t;
   w->rn++;
@@ -391,7 +402,8 @@ int sim__block(sim__wait_kind_t kind, void *obj, uint32_t obj_name,
   sim__trace(w, t->id, w->k_block, obj_name, kind);
   if (deadline >= 0)
     sim__push_timer(w, t, deadline < w->now ? w->now : deadline);
-  switch_to_scheduler(t, false);
+  if (__builtin_expect(w->live, 0)) sim__live_park(t);
+  else switch_to_scheduler(t, false);
   t->wait_kind = SIM__W_NONE;
   t->wait_obj = NULL;
   return t->wake_rc;
@@ -483,6 +495,7 @@ static sim_thread_t *spawn(sim_world_t *w, const char *name, sim_proc_t *p,
       w->slab_used = 0;
     }
     t = &w->slabs[w->nslabs - 1][w->slab_used++];
+    t->lt = NULL; /* a reused struct keeps its parking spot (live.c) */
   }
   memset(t, 0, offsetof(sim_thread_t, id)); /* the per-life block */
   t->nheld = 0;
@@ -495,14 +508,17 @@ static sim_thread_t *spawn(sim_world_t *w, const char *name, sim_proc_t *p,
   t->op_obj = 0;
   t->next = t->prev = t->free_next = NULL;
   t->freed = false;
-  if (sim__stack_get(w, &t->ctx) != 0) {
+  t->dl_reported = false;
+  if (w->live) {
+    t->ctx.map = NULL; /* a pthread has its own stack */
+  } else if (sim__stack_get(w, &t->ctx) != 0) {
     thread_free(w, t);
     snprintf(w->last_error, sizeof w->last_error,
              "cannot map a thread stack (host memory or vm.max_map_count)");
     limit_trip(w);
     return NULL;
   }
-  w->ctx->make(&t->ctx);
+  if (!w->live) w->ctx->make(&t->ctx);
   t->id = ++w->next_tid;
   if (!name)
     name = "thread";
@@ -537,7 +553,21 @@ static sim_thread_t *spawn(sim_world_t *w, const char *name, sim_proc_t *p,
     w->live_head = t;
   w->live_tail = t;
   w->nlive++;
-  ready_push(w, t);
+  t->state = SIM_T_READY;
+  if (__builtin_expect(w->live, 0)) {
+    if (sim__live_start(w, t) != 0) { /* no pthread to be had */
+      t->state = SIM_T_DONE;
+      live_unlink(w, t);
+      w->nlive--;
+      maybe_reap(w, t);
+      snprintf(w->last_error, sizeof w->last_error,
+               "cannot create a thread (threads backend: host thread limit or memory)");
+      limit_trip(w);
+      return NULL;
+    }
+  } else {
+    ready_push(w, t);
+  }
   sim__trace(w, tl_current ? tl_current->id : 0, w->k_spawn, t->name_id,
              (int64_t)t->id);
   return t;
@@ -573,6 +603,10 @@ void sim_thread_exit(void) {
     t->joiner = NULL;
     sim__wake(j, 0);
   }
+  if (w->live) {
+    maybe_reap(w, t);
+    sim__live_exit(t); /* t may be reused from here on */
+  }
   switch_to_scheduler(t, true);
   sim__die("sim_thread_exit: a finished thread was resumed");
 }
@@ -606,6 +640,10 @@ void sim_yield(void) {
   sim_world_t *w = t->w;
   t->op = "yield";
   t->op_obj = 0;
+  if (w->live) {
+    sim__live_yield(t);
+    return;
+  }
   if (w->rn == 0)
     return;
   t->wait_kind = SIM__W_YIELD;
@@ -779,6 +817,7 @@ int sim_world_create(const sim_world_opts_t *o, sim_world_t **out, char *err,
   sim_sched_t spec = w->o.sched_spec;
   int rc = w->o.sched ? sim_sched_parse(w->o.sched, &spec, err, nerr) : 0;
   if (rc == 0) rc = sim__sched_init(w, &spec, err, nerr);
+  if (rc == 0 && w->o.backend != SIM_BACKEND_VIRTUAL) rc = sim__live_init(w, err, nerr);
   if (rc != 0) {
     sim_world_destroy(w);
     return rc;
@@ -803,6 +842,21 @@ void sim_world_destroy(sim_world_t *w) {
     return;
   if (tl_current && tl_current->w == w)
     sim__die("sim_world_destroy: called from inside the world");
+  /* Threads backend: its pthreads leave; those stuck in a real deadlock
+   * stay, and so does what they can touch (the world with its GIL, their
+   * thread structs, the mutexes they wait on). */
+  bool stuck = w->live && sim__live_shutdown(w);
+  if (stuck) {
+    sim__procs_free(w);
+    sim__metrics_free(w);
+    sim__reports_free(w);
+    sim__ld_free(w);
+    sim__sched_free(w);
+    free(w->heap);
+    sim__trace_free(w);
+    return;
+  }
+  if (w->live) sim__live_free(w);
   /* Live threads (blocked forever, or never run): drop their stacks. */
   sim__stack_unmap_begin(w);
   for (sim_thread_t *t = w->live_head, *next; t; t = next) {
@@ -835,11 +889,36 @@ void sim_world_destroy(sim_world_t *w) {
 }
 
 void sim_world_interrupt(sim_world_t *w) { w->interrupted = 1; }
+int sim_world_live(const sim_world_t *w) { return w->live; }
 sim_time_t sim_now(const sim_world_t *w) { return w->now; }
 uint64_t sim_world_seed(const sim_world_t *w) { return w->o.seed; }
 uint64_t sim_world_steps(const sim_world_t *w) { return w->steps; }
 uint64_t sim_world_live_threads(const sim_world_t *w) { return w->nlive; }
 const char *sim_world_last_error(const sim_world_t *w) { return w->last_error; }
+
+static int live_run(sim_world_t *w, sim_time_t until);
+
+/* Everything finished (no thread, no timer that counts). With a finite
+ * `until` the clock goes on to it so that the series cover the whole run;
+ * stale timers are dropped. */
+static void finish_to(sim_world_t *w, sim_time_t until) {
+  while (until != SIM_TIME_MAX && heap_size(w) > 0 && heap_top(w)->time <= until) {
+    sim__event_t ev = heap_pop(w);
+    if (SIM__EV_KIND(ev) == SIM__EV_WAKE) {
+      w->nstale--;
+      ev.t->npending--;
+      maybe_reap(w, ev.t);
+      continue;
+    }
+    w->now = ev.time;
+    sim__metrics_sample(w);
+    w->next_sample += w->o.sample_interval;
+    sim__event_t ne = {.time = w->next_sample, .seq = SIM__EV_SEQ(w, SIM__EV_SAMPLE)};
+    heap_push(w, ne);
+  }
+  if (until != SIM_TIME_MAX && until > w->now)
+    w->now = until;
+}
 
 static void run_thread(sim_world_t *w, sim_thread_t *t) {
   dispatch(w, &w->main_ctx, t, false);
@@ -854,6 +933,7 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
     sim__die("sim_world_run: called from a simulated thread");
   if (w->halted) return SIM_EINTR; /* a spawn was refused: it cannot go on */
   if (w->limit_hit) return SIM_ELIMIT;
+  if (w->live) return live_run(w, until);
   w->until = until;
   for (;;) {
     sim_thread_t *t = advance(w, false);
@@ -899,24 +979,7 @@ int sim_world_run(sim_world_t *w, sim_time_t until) {
           sim__report_hang(w);
         return SIM_EHANG;
       }
-      /* Everything finished. With a finite `until` the clock goes on to it so
-       * that the series cover the whole run; stale timers are dropped. */
-      while (until != SIM_TIME_MAX && heap_size(w) > 0 && heap_top(w)->time <= until) {
-        sim__event_t ev = heap_pop(w);
-        if (SIM__EV_KIND(ev) == SIM__EV_WAKE) {
-          w->nstale--;
-          ev.t->npending--;
-          maybe_reap(w, ev.t);
-          continue;
-        }
-        w->now = ev.time;
-        sim__metrics_sample(w);
-        w->next_sample += w->o.sample_interval;
-        sim__event_t ne = {.time = w->next_sample, .seq = SIM__EV_SEQ(w, SIM__EV_SAMPLE)};
-        heap_push(w, ne);
-      }
-      if (until != SIM_TIME_MAX && until > w->now)
-        w->now = until;
+      finish_to(w, until);
       return 0;
     }
     /* the next event is past `until` */
@@ -969,5 +1032,59 @@ static inline __attribute__((always_inline)) void process_event(sim_world_t *w, 
     break;
   }
   }
-  if (SIM_KCHECK) sim__kcheck_step(w, NULL);
+  if (SIM_KCHECK && !w->live) sim__kcheck_step(w, NULL); /* no ready queue live */
+}
+
+/* ---- the threads backend's clock (live.c has the threads) ----
+ * The thread in sim_world_run holds the GIL except while it waits: it
+ * carries out the events whose virtual time the scaled wall clock has
+ * reached (a timer wakes its thread's pthread, a callback runs here, a
+ * sample is taken), then sleeps until the next one, or until a thread pokes
+ * it with an earlier one, and at most a watchdog period, after which it
+ * checks the wait-for graph and whether everything is blocked (a hang). */
+static int live_run_loop(sim_world_t *w, sim_time_t until);
+static int live_run(sim_world_t *w, sim_time_t until) {
+  /* The clock's timed waits end on time: the default timer slack (50 us)
+   * would make every timer late by up to 3 virtual seconds at 1m=10ms. */
+  int slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+  prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);
+  int rc = live_run_loop(w, until);
+  if (slack > 0) prctl(PR_SET_TIMERSLACK, slack, 0, 0, 0);
+  return rc;
+}
+
+static int live_run_loop(sim_world_t *w, sim_time_t until) {
+  sim__live_t *lv = w->lv;
+  w->until = until;
+  lv->m_base = sim__live_mono(); /* the clock goes on from now: time outside */
+  lv->v_base = w->now;           /* a run (between slices) does not count */
+  for (;;) {
+    sim__live_tick(w);
+    if (w->interrupted) {
+      w->interrupted = 0;
+      return SIM_EINTR;
+    }
+    if (w->limit_hit) return SIM_ELIMIT;
+    if (heap_size(w) > 0 && heap_top(w)->time <= w->now) {
+      sim__event_t ev = heap_pop(w);
+      if (ev.time < w->now) ev.time = w->now; /* late: the clock never goes back */
+      process_event(w, ev);
+      continue;
+    }
+    if (w->now >= until) return 0;
+    if (w->nreal_events == w->nstale) {
+      if (w->nlive == 0) { /* everything finished: on to `until` at once */
+        finish_to(w, until);
+        return 0;
+      }
+      if (sim__live_all_blocked(w)) {
+        if (!w->hang_reported) sim__report_hang(w);
+        return SIM_EHANG;
+      }
+    }
+    sim__live_watchdog(w);
+    sim_time_t next = until;
+    if (heap_size(w) > 0 && heap_top(w)->time < next) next = heap_top(w)->time;
+    sim__live_clock_wait(w, next);
+  }
 }

@@ -1134,7 +1134,11 @@ static void add_verdict(report_sb_t *b, const scn_result_t *r) {
     report__sb_printf(b, "<td class=\"%s\">%d / %zu hold</td><td>", vr->nfail + vr->nerror ? "bad" : "ok",
                       vr->npass, vr->nexpects);
     add_report_kinds(b, vr);
-    report__sb_printf(b, "</td><td><code>%016llx</code></td></tr>\n", (unsigned long long)vr->trace_hash);
+    if (vr->live)
+      report__sb_printf(b, "</td><td>live run: not reproducible, no trace hash</td></tr>\n");
+    else
+      report__sb_printf(b, "</td><td><code>%016llx</code></td></tr>\n",
+                        (unsigned long long)vr->trace_hash);
   }
   report__sb_printf(b, "</table>\n");
 }

@@ -394,6 +394,24 @@ static void world_opts(vrun_t *x, sim_world_opts_t *wo) {
   wo->trace_memory = o->trace_memory;
   wo->decision_log = o->decision_log;
   wo->decision_log_file = o->decision_log_file;
+  wo->backend = o->backend;
+  if (o->time_scale > 0) wo->time_scale = o->time_scale;
+}
+
+/* Threads backend, --hold-on-deadlock: the deadlocked threads are still
+ * there (blocked in pthread_mutex_lock) until the world is destroyed; wait
+ * for a Ctrl-C so that a debugger can look at them. */
+static void hold_on_deadlock(vrun_t *x) {
+  int found = 0;
+  for (size_t i = 0; i < sim_world_nreports(x->w); i++)
+    found |= sim_world_report(x->w, i)->kind == SIM_R_DEADLOCK;
+  if (!found || !x->o->hold_on_deadlock || !sim_world_live(x->w)) return;
+  fprintf(stderr,
+          "storesim: variant %s deadlocked on real threads; they stay blocked.\n"
+          "storesim: attach gdb -p %ld (then `thread apply all bt`); Ctrl-C ends\n",
+          x->v->name, (long)getpid());
+  fflush(stderr);
+  while (!g_interrupted) pause();
 }
 
 /* The line that opens the variant in a JSONL trace. */
@@ -606,10 +624,12 @@ static void run_variant(const scn_scenario_t *s, const scn_variant_t *v, const s
   /* the run */
   rc = run_slices(&x);
   note_end(&x, rc);
+  hold_on_deadlock(&x);
   s->model->finish(inst);
 
   /* copy results out of the world */
   vr->trace_hash = sim_world_trace_hash(x.w);
+  vr->live = sim_world_live(x.w);
   vr->trace_count = sim_world_trace_count(x.w);
   vr->steps = sim_world_steps(x.w);
   if (copy_metrics(&x) || copy_reports(&x)) goto oom;
@@ -749,6 +769,7 @@ scn_result_t *scn_run(const scn_scenario_t *s, const scn_run_opts_t *o) {
   size_t jobs = o->jobs > 1 ? (size_t)o->jobs : 1;
   if (jobs > nsel) jobs = nsel;
   if (o->trace || o->decision_log || o->decision_log_file || o->world_done) jobs = 1; /* one stream, one caller */
+  if (o->backend != SIM_BACKEND_VIRTUAL) jobs = 1; /* live: one timing at a time */
   if (!bad_variant) run_variants(s, o, jobs, r);
   r->reproduced_without_fix = verdict_of(r, "without_fix");
   r->absent_with_fix = verdict_of(r, "with_fix");
