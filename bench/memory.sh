@@ -28,7 +28,8 @@ for d in "$@"; do
   # exit 1 (an expectation failed) still measures a whole run
   /usr/bin/time -f "%M %e" -o "$tmp/time" "$bin" run "${scn[@]}" --jobs 1 --duration "$d" --json \
     > "$tmp/out.json" || [ $? -eq 1 ]
-  read -r kb wall < "$tmp/time"
+  # the last line: /usr/bin/time writes "Command exited with non-zero status 1" first
+  read -r kb wall < <(tail -n 1 "$tmp/time")
   python3 - "$d" "$kb" "$wall" "$tmp/out.json" <<'PY'
 import json, sys
 d, kb, wall, path = sys.argv[1:]
