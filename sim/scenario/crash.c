@@ -163,7 +163,14 @@ void scn_crash_enter(const scn_crash_ctx_t *c) {
     if (sigaltstack(NULL, &old) == 0 && !(old.ss_flags & SS_DISABLE)) tl_altstack_on = 1;
     else tl_altstack_on = sigaltstack(&ss, NULL) == 0;
   }
-  scn_crash_command(c, cmd, sizeof cmd);
+  /* A schedule of an exhaustive search has no text a run could parse: the
+   * search is deterministic, so the same explore --dfs command crashes at the
+   * same schedule again. */
+  if (c->sched && !strcmp(c->sched, "dfs"))
+    snprintf(cmd, sizeof cmd,
+             "the same storesim explore --dfs command (the search is deterministic: it "
+             "reaches this schedule again)");
+  else scn_crash_command(c, cmd, sizeof cmd);
   snprintf(tl_msg, sizeof tl_msg,
            " in scenario %s (%s), variant %s, seed %llu, scheduler %s\n"
            "storesim: replay it with: %s\n",
