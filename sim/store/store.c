@@ -312,6 +312,21 @@ static void q_push(store_t *s, store_work_t *wk) {
   s->q_len++;
 }
 
+/* Queues wk for the tasks: the queue, its gauges, and a task woken. Caller
+ * holds s->lock. */
+static void enqueue(store_t *s, store_work_t *wk) {
+  q_push(s, wk);
+  gauges_update(s);
+  sim_cond_signal(s->work_cv);
+}
+
+/* RPCs in flight (Perfmon's RPC Requests) up or down by d. Caller holds
+ * s->lock. */
+static void rpc_inflight_add(store_t *s, int d) {
+  s->rpc_inflight += d;
+  sim_gauge_set(s->m_rpc_requests, (double)s->rpc_inflight);
+}
+
 static void q_remove(store_t *s, store_work_t *wk) {
   if (wk->prev)
     wk->prev->next = wk->next;
@@ -610,9 +625,7 @@ static int call(store_t *s, store_kind_t kind, store_fn fn, void *arg, int64_t v
   wk->waiting = 1;
   wk->rpc = rpc;
   wk->enq_at = sim_now(s->w);
-  q_push(s, wk);
-  gauges_update(s);
-  sim_cond_signal(s->work_cv);
+  enqueue(s, wk);
   int rc = 0;
   while (wk->state != W_DONE) {
     if (wk->state == W_RUNNING && !detach) {
@@ -676,9 +689,7 @@ int store_submit(store_t *s, store_kind_t kind, store_fn fn, void *arg,
   wk->state = W_QUEUED;
   wk->refs = 1;
   wk->enq_at = sim_now(s->w);
-  q_push(s, wk);
-  gauges_update(s);
-  sim_cond_signal(s->work_cv);
+  enqueue(s, wk);
   sim_mutex_unlock(s->lock);
   return 0;
 }
@@ -716,10 +727,7 @@ static void direct_answer(store_t *s, store_work_t *wk, int rc) {
   else dl->tail = wk->dprev;
   wk->dl = NULL;
   wk->dnext = wk->dprev = NULL;
-  if (wk->rpc) {
-    s->rpc_inflight--;
-    sim_gauge_set(s->m_rpc_requests, (double)s->rpc_inflight);
-  }
+  if (wk->rpc) rpc_inflight_add(s, -1);
   wk->answer(s, wk->answer_arg, wk->val, rc, wk->enq_at);
   item_unref(s, wk); /* the caller's reference */
 }
@@ -771,10 +779,7 @@ int store_call_direct(store_t *s, store_deadlines_t *dl, store_kind_t kind, stor
   sim_time_t now = sim_now(s->w);
   if (s->state == STORE_UP && s->nfree > 0 && !s->q_head && deadline > now &&
       (!rpc || s->rpc_inflight < s->cfg->rpc_limit)) {
-    if (rpc) {
-      s->rpc_inflight++;
-      sim_gauge_set(s->m_rpc_requests, (double)s->rpc_inflight);
-    }
+    if (rpc) rpc_inflight_add(s, 1);
     store_work_t *wk = item_get(s);
     wk->kind = kind;
     wk->fn = fn;
@@ -798,9 +803,7 @@ int store_call_direct(store_t *s, store_deadlines_t *dl, store_kind_t kind, stor
       sim_cond_signal(dl->cv);
       dl->sleep_until = -1; /* signaled: no need to signal again */
     }
-    q_push(s, wk);
-    gauges_update(s);
-    sim_cond_signal(s->work_cv);
+    enqueue(s, wk);
     taken = 1;
   }
   sim_mutex_unlock(s->lock);
@@ -818,8 +821,7 @@ int store_rpc_begin(store_t *s) {
     sim_counter_add(s->m_rpc_refused, 1);
     rc = STORE_EREFUSED;
   } else {
-    s->rpc_inflight++;
-    sim_gauge_set(s->m_rpc_requests, (double)s->rpc_inflight);
+    rpc_inflight_add(s, 1);
   }
   sim_mutex_unlock(s->lock);
   return rc;
@@ -827,8 +829,7 @@ int store_rpc_begin(store_t *s) {
 
 void store_rpc_end(store_t *s) {
   sim_mutex_lock(s->lock);
-  s->rpc_inflight--;
-  sim_gauge_set(s->m_rpc_requests, (double)s->rpc_inflight);
+  rpc_inflight_add(s, -1);
   sim_mutex_unlock(s->lock);
 }
 
