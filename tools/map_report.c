@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "storesim_cli.h"
+#include "sweep_map.h"
 
 extern char **environ;
 
@@ -237,19 +238,8 @@ static void esc(FILE *f, const char *s) {
     }
 }
 
-static int dcmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 static void stat_of(cellagg_t *a, size_t k, double *med, double *lo, double *hi) {
-  double *v = a->vals[k];
-  size_t n = a->nval[k];
-  *med = *lo = *hi = NAN;
-  if (!n) return;
-  qsort(v, n, sizeof *v, dcmp);
-  *lo = v[0], *hi = v[n - 1];
-  *med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  cli_median_range(a->vals[k], a->nval[k], med, lo, hi);
 }
 
 /* The cell of (scen, var) at the given positions of the first two axes and

@@ -243,6 +243,15 @@ static int dcmp(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+void cli_median_range(double *v, size_t n, double *med, double *lo, double *hi) {
+  *med = *lo = *hi = NAN;
+  if (!n) return;
+  qsort(v, n, sizeof *v, dcmp);
+  *lo = v[0];
+  *hi = v[n - 1];
+  *med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 size_t cli_map_values(const scn_sweep_res_t *res, size_t cell, size_t variant, size_t k,
                       double *med, double *lo, double *hi, size_t *nnone) {
   size_t n = 0, cap = 0;
@@ -264,12 +273,7 @@ size_t cli_map_values(const scn_sweep_res_t *res, size_t cell, size_t variant, s
     }
     v[n++] = x;
   }
-  if (n) {
-    qsort(v, n, sizeof *v, dcmp);
-    *lo = v[0];
-    *hi = v[n - 1];
-    *med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-  }
+  cli_median_range(v, n, med, lo, hi);
   free(v);
   return n;
 }

@@ -45,6 +45,8 @@ typedef struct cli_cell_stat {
   const scn_sweep_run_t *worst; /* its first run (seed order) that did not hold, or NULL */
 } cli_cell_stat_t;
 void cli_map_cell(const scn_sweep_res_t *res, size_t cell, size_t variant, cli_cell_stat_t *cs);
+/* Median, min and max of v[0..n) (sorted in place); NAN each when n is 0. */
+void cli_median_range(double *v, size_t n, double *med, double *lo, double *hi);
 /* Median, min and max of statistic k over the cell's runs of a variant that
  * have a value; *nnone counts those without (never, no sample). Returns the
  * number with a value. */
