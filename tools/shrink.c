@@ -61,6 +61,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "storesim/alloc.h"
 #include "storesim/detect.h"
 #include "storesim/scenario.h"
 #include "storesim_cli.h"
@@ -209,12 +210,7 @@ static void sb_add(strbuf_t *b, const char *p, size_t n) {
   if (b->n + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->n + n + 1) cap *= 2;
-    char *s = realloc(b->s, cap);
-    if (!s) {
-      fprintf(stderr, "storesim shrink: out of host memory\n");
-      exit(3);
-    }
-    b->s = s;
+    b->s = sim_xrealloc(b->s, cap);
     b->cap = cap;
   }
   memcpy(b->s + b->n, p, n);
@@ -232,23 +228,8 @@ static void sb_printf(strbuf_t *b, const char *fmt, ...) {
   if (n > 0) sb_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
-static char *xstrdup(const char *s) {
-  char *p = strdup(s ? s : "");
-  if (!p) {
-    fprintf(stderr, "storesim shrink: out of host memory\n");
-    exit(3);
-  }
-  return p;
-}
-
-static void *xcalloc(size_t n, size_t m) {
-  void *p = calloc(n ? n : 1, m);
-  if (!p) {
-    fprintf(stderr, "storesim shrink: out of host memory\n");
-    exit(3);
-  }
-  return p;
-}
+/* sim_xstrdup (alloc.h: exit 3 on host OOM), with NULL as "". */
+static char *xstrdup(const char *s) { return sim_xstrdup(s ? s : ""); }
 
 /* A duration as exact scenario text, compound where needed ("32m21s498ms",
  * "2s"): the bisection's value must survive min.yaml. */
@@ -585,7 +566,7 @@ static void child_world_done(sim_world_t *w, const scn_variant_t *v, scn_variant
     const sim_report_t *rp = sim_world_report(w, i);
     const char *kind = rp->kind == SIM_R_MODEL ? rp->name : sim_report_kind_name(rp->kind);
     /* objects: the lock classes, sorted and without repeats */
-    char **l = xcalloc(rp->nlocks, sizeof *l);
+    char **l = sim_xcalloc(rp->nlocks, sizeof *l);
     for (size_t k = 0; k < rp->nlocks; k++) l[k] = rp->locks[k];
     qsort(l, rp->nlocks, sizeof *l, cmp_str);
     strbuf_t o = {0};
@@ -833,15 +814,15 @@ static sim_time_t target_time(const shrinker_t *x, const outcome_t *o) {
 /* ---- candidates ------------------------------------------------------------------------------ */
 static void cand_copy(const shrinker_t *x, cand_t *to, const cand_t *from) {
   to->duration = from->duration;
-  to->fkeep = xcalloc(x->nfaults, 1);
+  to->fkeep = sim_xcalloc(x->nfaults, 1);
   if (from->fkeep) memcpy(to->fkeep, from->fkeep, x->nfaults);
-  to->pval = xcalloc(x->nparams, sizeof *to->pval);
+  to->pval = sim_xcalloc(x->nparams, sizeof *to->pval);
   for (size_t i = 0; i < x->nparams; i++)
     to->pval[i] = from->pval && from->pval[i] ? xstrdup(from->pval[i]) : NULL;
   to->drop = from->drop;
   to->ndrop = from->ndrop;
   to->ndevs = from->ndevs;
-  to->devs = xcalloc(from->ndevs, sizeof *to->devs);
+  to->devs = sim_xcalloc(from->ndevs, sizeof *to->devs);
   for (size_t i = 0; i < from->ndevs; i++) to->devs[i] = xstrdup(from->devs[i]);
 }
 
@@ -976,7 +957,7 @@ static int ddmin(dd_t *d, size_t *idx, size_t *k) {
     return 0;
   }
   size_t gran = 2;
-  size_t *sub = xcalloc(n, sizeof *sub);
+  size_t *sub = sim_xcalloc(n, sizeof *sub);
   while (n >= 2) {
     if (gran > n) gran = n;
     int reduced = 0;
@@ -1046,12 +1027,12 @@ static int shrink_schedule(shrinker_t *x, cand_t *cur) {
   if (cur->ndevs == 0) return 0;
   x->phase = 0;
   size_t n = cur->ndevs, k = n;
-  size_t *idx = xcalloc(n, sizeof *idx);
+  size_t *idx = sim_xcalloc(n, sizeof *idx);
   for (size_t i = 0; i < n; i++) idx[i] = i;
   dd_t d = {.x = x, .base = cur, .n = n, .test = test_devs};
   int rc = ddmin(&d, idx, &k);
   if (k < n) {
-    char **devs = xcalloc(k, sizeof *devs);
+    char **devs = sim_xcalloc(k, sizeof *devs);
     for (size_t i = 0; i < k; i++) devs[i] = xstrdup(cur->devs[idx[i]]);
     for (size_t i = 0; i < cur->ndevs; i++) free(cur->devs[i]);
     free(cur->devs);
@@ -1144,7 +1125,7 @@ static int shrink_single(shrinker_t *x, cand_t *cur, const char *log) {
 static int shrink_faults(shrinker_t *x, cand_t *cur) {
   x->phase = 1;
   size_t n = 0, k;
-  size_t *idx = xcalloc(x->nfaults, sizeof *idx);
+  size_t *idx = sim_xcalloc(x->nfaults, sizeof *idx);
   for (size_t i = 0; i < x->nfaults; i++)
     if (cur->fkeep[i]) idx[n++] = i;
   k = n;
@@ -1379,7 +1360,7 @@ int cli_shrink(const cli_shrink_req_t *r) {
   const sim_param_t *pt = s0->model->params;
   size_t np = 0;
   while (pt[np].path) np++;
-  x->params = xcalloc(np, sizeof *x->params);
+  x->params = sim_xcalloc(np, sizeof *x->params);
   for (size_t i = 0; i < np; i++) {
     int kept = 0;
     for (size_t k = 0; k < r->nkeep; k++) kept |= !strcmp(r->keep[k], pt[i].path);
@@ -1410,7 +1391,7 @@ int cli_shrink(const cli_shrink_req_t *r) {
           yaml_node_t *fn = fl ? ynode(&doc, fl) : NULL;
           if (fn && fn->type == YAML_SEQUENCE_NODE) {
             x->nfaults = (size_t)(fn->data.sequence.items.top - fn->data.sequence.items.start);
-            x->fault_txt = xcalloc(x->nfaults, sizeof *x->fault_txt);
+            x->fault_txt = sim_xcalloc(x->nfaults, sizeof *x->fault_txt);
             for (size_t i = 0; i < x->nfaults; i++) {
               int item = fn->data.sequence.items.start[i];
               int act = ymap_get(&doc, item, "action"), at = ymap_get(&doc, item, "at");
@@ -1448,9 +1429,9 @@ int cli_shrink(const cli_shrink_req_t *r) {
 
   /* 1. the run as given */
   cur.duration = r->duration ? r->duration : v0->world.duration;
-  cur.fkeep = xcalloc(x->nfaults, 1);
+  cur.fkeep = sim_xcalloc(x->nfaults, 1);
   memset(cur.fkeep, 1, x->nfaults);
-  cur.pval = xcalloc(x->nparams, sizeof *cur.pval);
+  cur.pval = sim_xcalloc(x->nparams, sizeof *cur.pval);
   char sched_text[600];
   sim_sched_format(&r->sched, sched_text, sizeof sched_text);
   {
