@@ -105,12 +105,6 @@ typedef struct search {
   size_t n, cap;
 } search_t;
 
-static void *xmalloc(size_t n) {
-  void *p = sim_malloc(n ? n : 1);
-  if (!p) sim_alloc_die(n);
-  return p;
-}
-
 static void node_free(node_t *nd) {
   free(nd->cand);
   free(nd->asleep);
@@ -130,7 +124,7 @@ static double now_s(void) {
 }
 
 static uint32_t *objs_dup(const uint32_t *o, size_t n) {
-  uint32_t *p = xmalloc(n * sizeof *p);
+  uint32_t *p = sim_xmalloc(n * sizeof *p);
   if (n) memcpy(p, o, n * sizeof *p);
   return p;
 }
@@ -235,7 +229,7 @@ static int covers(const node_t *nd, const child_t *q) {
 /* Room for the node's sleepers (its complete done children). */
 static void node_adds(node_t *nd) {
   free(nd->adds);
-  nd->adds = xmalloc((nd->ndone ? nd->ndone : 1) * sizeof *nd->adds);
+  nd->adds = sim_xmalloc((nd->ndone ? nd->ndone : 1) * sizeof *nd->adds);
 }
 
 int scn_dfs(const scn_scenario_t *s, const scn_dfs_opts_t *o, scn_dfs_res_t *res, char *err,
@@ -269,9 +263,9 @@ int scn_dfs(const scn_scenario_t *s, const scn_dfs_opts_t *o, scn_dfs_res_t *res
       free(prefix);
       free(adds);
       free(nadds);
-      prefix = xmalloc(capprefix * sizeof *prefix);
-      adds = xmalloc(capprefix * sizeof *adds);
-      nadds = xmalloc(capprefix * sizeof *nadds);
+      prefix = sim_xmalloc(capprefix * sizeof *prefix);
+      adds = sim_xmalloc(capprefix * sizeof *adds);
+      nadds = sim_xmalloc(capprefix * sizeof *nadds);
     }
     for (size_t i = 0; i < S.n; i++) {
       node_t *nd = &S.st[i];
@@ -336,8 +330,8 @@ int scn_dfs(const scn_scenario_t *s, const scn_dfs_opts_t *o, scn_dfs_res_t *res
         memset(nd, 0, sizeof *nd);
         nd->running = p->running;
         nd->ncand = p->ncand;
-        nd->cand = xmalloc(p->ncand * sizeof *nd->cand);
-        nd->asleep = xmalloc(p->ncand);
+        nd->cand = sim_xmalloc(p->ncand * sizeof *nd->cand);
+        nd->asleep = sim_xmalloc(p->ncand);
         memcpy(nd->cand, dr.ids + p->cand, p->ncand * sizeof *nd->cand);
         memcpy(nd->asleep, dr.asleep + p->cand, p->ncand);
         nd->chosen = p->chosen;
@@ -369,7 +363,7 @@ int scn_dfs(const scn_scenario_t *s, const scn_dfs_opts_t *o, scn_dfs_res_t *res
         res->fail_hash = hash;
         res->fail_preemptions = used;
         res->nfail_choices = S.n;
-        res->fail_choices = xmalloc(S.n * sizeof *res->fail_choices);
+        res->fail_choices = sim_xmalloc(S.n * sizeof *res->fail_choices);
         for (size_t i = 0; i < S.n; i++) res->fail_choices[i] = S.st[i].chosen;
         break;
       }
