@@ -319,9 +319,7 @@ typedef struct sim__sketch {
  * thread outside a run). */
 typedef struct sim__live {
   sem_t gil;                /* binary semaphore (see live.c) */
-  pthread_mutex_t clock_mu; /* the clock waits on clock_cv under clock_mu */
-  pthread_cond_t clock_cv;  /* until poked (clock_poked) or its time */
-  bool clock_poked;         /* under clock_mu */
+  int clock_fd;             /* eventfd: the clock polls it until poked or its time */
   bool poke_due;            /* under the GIL: poke the clock at the release */
   /* Threads made READY under the GIL, signalled once it is released (so
    * that they do not wake only to wait for it) */
