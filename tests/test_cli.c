@@ -212,6 +212,40 @@ Test(cli, version_and_bash_completion) {
       "%s", out);
 }
 
+/* An expectation marked not_live is judged on the virtual backend and only
+ * shown, with its reason, on the threads backend. */
+Test(cli, not_live_expectation_is_judged_virtual_only) {
+  char dir[] = "/tmp/storesim-nl-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char path[256];
+  snprintf(path, sizeof path, "%s/nl.yaml", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fputs("id: nl\ntitle: not live\nmodel: queue\nduration: 10m\n"
+        "arrivals: { interarrival: exp(2s) }\nservice: { time: exp(1s) }\n"
+        "variants: { without_fix: {}, with_fix: {} }\n"
+        "expect:\n  with_fix:\n    - \"queue.served.final > 0\"\n"
+        "    - { expect: \"queue.served.final < 0\", not_live: \"false on purpose\" }\n",
+        f);
+  fclose(f);
+  cr_assert_eq(sh("'%s' run '%s' --variant with_fix 2>&1", BIN, path), 1, "%s", out);
+  cr_assert(strstr(out, "FAILED with_fix: queue.served.final < 0"), "%s", out);
+  cr_assert_eq(
+      sh("'%s' run '%s' --variant with_fix --backend threads --time-scale 1m=20ms 2>&1", BIN, path),
+      0, "%s", out);
+  cr_assert(strstr(out, "1/1 hold (1 not live)"), "%s", out);
+  cr_assert(strstr(out, "with_fix: queue.served.final < 0  (measured"), "%s", out);
+  cr_assert(strstr(out, "why: false on purpose"), "%s", out);
+  cr_assert_eq(sh("'%s' run '%s' --variant with_fix --backend threads --time-scale 1m=20ms --json "
+                  "2>&1",
+                  BIN, path),
+               0, "%s", out);
+  cr_assert(strstr(out, "\"not_live\":\"false on purpose\",\"pass\":false,\"status\":\"not_live\""),
+            "%s", out);
+  unlink(path);
+  rmdir(dir);
+}
+
 /* --backend threads (issue 18): a live run says it is not reproducible, in
  * text and in JSON (no trace hash), and its verdict is judged as usual. */
 Test(cli, threads_backend_run_has_no_trace_hash) {

@@ -173,6 +173,40 @@ Test(loader, errors_have_positions) {
              "t.yaml:2:8: error: title: expected a string, got a list");
 }
 
+/* {expect: EXPR, not_live: REASON}: the reason is kept, its absence and
+ * unknown keys are errors at their position. */
+Test(loader, not_live_expectations) {
+  scn_diag_t d;
+  scn_scenario_t *s =
+      load("id: t\ntitle: t\nmodel: queue\nduration: 1h\n"
+           "variants: { without_fix: {}, with_fix: {} }\n"
+           "expect:\n  with_fix:\n    - \"queue.served.final > 0\"\n"
+           "    - { expect: \"queue.wait.mean < 10s\", not_live: \"host noise\" }\n",
+           NULL, 0, &d);
+  cr_assert_not_null(s, "%s", d.text ? d.text : "");
+  const scn_variant_t *v = &s->variants[1];
+  cr_assert_eq(v->nexpects, 2);
+  cr_assert_null(v->expects[0].not_live);
+  cr_assert_str_eq(v->expects[1].text, "queue.wait.mean < 10s");
+  cr_assert_str_eq(v->expects[1].not_live, "host noise");
+  cr_assert_eq(v->expects[1].line, 9);
+  scn_scenario_free(s);
+  scn_diag_free(&d);
+#define NL_HEAD                                                                                    \
+  "id: t\ntitle: t\nmodel: queue\nduration: 1h\nvariants: { without_fix: {}, with_fix: {} }\n"
+  EXPECT_ERR(NL_HEAD "expect: { with_fix: [{ expect: \"queue.served.final > 0\" }] }\n",
+             "t.yaml:6:22: error: expect: with_fix: not_live: expected the reason");
+  EXPECT_ERR(
+      NL_HEAD "expect: { with_fix: [{ expect: \"queue.served.final > 0\", not_lvie: x }] }\n",
+      "t.yaml:6:58: error: expect: with_fix: unknown key 'not_lvie' (keys: expect, not_live) "
+      "(did you mean 'not_live'?)");
+  EXPECT_ERR(NL_HEAD "expect: { with_fix: [{ not_live: x }] }\n",
+             "t.yaml:6:22: error: expect: with_fix: a mapping needs 'expect: EXPRESSION'");
+  EXPECT_ERR(NL_HEAD "expect: { with_fix: [{ expect: \"queue.served.final >\", not_live: x }] }\n",
+             "error: expect: unexpected end of expression");
+#undef NL_HEAD
+}
+
 Test(loader, several_errors_in_one_pass) {
   char *e = load_err("id: t\ntitle: t\nmodel: queue\nduration: 1h\ncores: 0\nseed: x\nqueue: { workers: -1 }\n"
                      "variants: { without_fix: {}, with_fix: {} }\n");

@@ -224,6 +224,7 @@ static void table_expectations(FILE *f, const scn_result_t *r) {
         if (e->never) snprintf(m, sizeof m, "never");
         else scn_qty_format(e->measured, m, sizeof m);
         if (e->status == SCN_X_ERROR) snprintf(a, sizeof a, "ERROR");
+        else if (e->status == SCN_X_NOT_LIVE) snprintf(a, sizeof a, "not live %s", m);
         else snprintf(a, sizeof a, "%s %s", e->status == SCN_X_PASS ? "pass" : "FAIL", m);
         cell(f, a);
       }
@@ -239,7 +240,7 @@ static void table_failures(FILE *f, const scn_result_t *r) {
     const scn_variant_res_t *vr = &r->variants[i];
     for (size_t x = 0; x < vr->nexpects; x++) {
       const scn_expect_res_t *e = &vr->expects[x];
-      if (e->status == SCN_X_PASS) continue;
+      if (e->status == SCN_X_PASS || e->status == SCN_X_NOT_LIVE) continue;
       if (!nbad++) fputc('\n', f);
       fprintf(f, "  %s %s: %s\n      %s: %s\n", e->status == SCN_X_FAIL ? "FAILED" : "ERROR ",
               vr->v->name, e->x->text, e->status == SCN_X_FAIL ? "compared" : "because",
@@ -277,6 +278,7 @@ void cli_print_table(FILE *f, const scn_result_t *r, int sep) {
   table_metrics(f, r);
   table_expectations(f, r);
   table_failures(f, r);
+  cli_print_not_live(f, r, 1);
   table_detectors(f, r);
   scn_verdict_text(r, a, sizeof a);
   fprintf(f, "\n  verdict: %s\n", a);
@@ -385,8 +387,15 @@ void cli_print_json(FILE *f, const scn_result_t *r) {
       cli_json_str(f, a);
       fputs(",\"detail\":", f);
       cli_json_str(f, e->detail ? e->detail : "");
+      if (e->x->not_live) {
+        fputs(",\"not_live\":", f);
+        cli_json_str(f, e->x->not_live);
+      }
       fprintf(f, ",\"pass\":%s,\"status\":\"%s\"}", e->status == SCN_X_PASS ? "true" : "false",
-              e->status == SCN_X_PASS ? "pass" : e->status == SCN_X_FAIL ? "fail" : "error");
+              e->status == SCN_X_PASS       ? "pass"
+              : e->status == SCN_X_FAIL     ? "fail"
+              : e->status == SCN_X_NOT_LIVE ? "not_live"
+                                            : "error");
     }
     fputs("],\"detectors\":[", f);
     for (size_t q = 0; q < vr->nreports; q++) {

@@ -225,11 +225,20 @@ void cli_print_schema(FILE *f) {
   fprintf(f, "    \"variants\": {\"type\": \"object\", \"required\": [\"without_fix\", \"with_fix\"], "
              "\"description\": \"Variant name -> its fixes and parameter overrides.\", "
              "\"additionalProperties\": {\"$ref\": \"#/$defs/variant\"}},\n");
-  fprintf(f, "    \"expect\": {\"type\": \"object\", \"description\": \"Variant name -> expressions that must hold "
+  fprintf(f, "    \"expect\": {\"type\": \"object\", \"description\": \"Variant name -> "
+             "expressions that must hold "
              "after its run.\", \"additionalProperties\": {\"oneOf\": [{\"type\": \"string\"}, "
-             "{\"type\": \"array\", \"items\": {\"type\": \"string\"}}]}}");
+             "{\"type\": \"array\", \"items\": {\"anyOf\": [{\"type\": \"string\"}, "
+             "{\"$ref\": \"#/$defs/not_live\"}]}}]}}");
   object_props(f, e, n, "", 4, &first);
   fprintf(f, "\n  },\n  \"$defs\": {\n");
+  fprintf(f,
+          "    \"not_live\": {\"type\": \"object\", \"required\": [\"expect\", \"not_live\"], "
+          "\"additionalProperties\": false, \"description\": \"An expectation that cannot hold on "
+          "the threads backend (--backend threads): measured there but not judged.\", "
+          "\"properties\": {\"expect\": {\"type\": \"string\", \"description\": \"The "
+          "expression.\"}, \"not_live\": {\"type\": \"string\", \"description\": \"Why it "
+          "cannot hold on a live run, measured.\"}}},\n");
   fprintf(f, "    \"duration\": {\"anyOf\": [{\"const\": 0}, {\"type\": \"string\", \"pattern\": "
              "\"^\\\\s*(0|(%s(ns|us|ms|s|m|min|h|d))+)\\\\s*$\"}], "
              "\"description\": \"A duration: 150m, 250ms, 2d, 1h30m (units ns us ms s m h d).\"},\n", num);

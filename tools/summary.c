@@ -99,7 +99,7 @@ static int collect(void *arg, int kind, const char *name, scn_stat_t stat, int p
 static int key_failed(const scn_variant_res_t *vr, const sym_t *k) {
   for (size_t x = 0; x < vr->nexpects; x++) {
     const scn_expect_res_t *e = &vr->expects[x];
-    if (e->status == SCN_X_PASS) continue;
+    if (e->status == SCN_X_PASS || e->status == SCN_X_NOT_LIVE) continue;
     keys_t one = {.n = 0};
     scn_expr_visit(e->x->expr, collect, &one);
     for (size_t i = 0; i < one.n; i++)
@@ -191,9 +191,12 @@ static void variants(FILE *f, const scn_result_t *r, const cli_style_t *st) {
     if (vr->incomplete)
       at += snprintf(line + at, sizeof line - (size_t)at, "INCOMPLETE (%s)",
                      vr->error ? vr->error : "stopped");
-    else if (vr->nexpects)
-      at += snprintf(line + at, sizeof line - (size_t)at, "%zu/%zu hold", (size_t)vr->npass, vr->nexpects);
-    else at += snprintf(line + at, sizeof line - (size_t)at, "no expectations");
+    else if (vr->nexpects) {
+      at += snprintf(line + at, sizeof line - (size_t)at, "%zu/%zu hold", (size_t)vr->npass,
+                     cli_judged(vr));
+      if (vr->nnot_live)
+        at += snprintf(line + at, sizeof line - (size_t)at, " (%d not live)", vr->nnot_live);
+    } else at += snprintf(line + at, sizeof line - (size_t)at, "no expectations");
     /* detector headlines: each kind once, with its first time and count */
     const char *kinds[8];
     size_t count[8], nk = 0;
@@ -239,13 +242,34 @@ static void failures(FILE *f, const scn_result_t *r) {
     if (vr->incomplete) continue;
     for (size_t x = 0; x < vr->nexpects; x++) {
       const scn_expect_res_t *e = &vr->expects[x];
-      if (e->status == SCN_X_PASS) continue;
+      if (e->status == SCN_X_PASS || e->status == SCN_X_NOT_LIVE) continue;
       fprintf(f, "  %s %s: %s\n      %s: %s\n", e->status == SCN_X_FAIL ? "FAILED" : "ERROR ",
               vr->v->name, e->x->text, e->status == SCN_X_FAIL ? "measured" : "because",
               e->detail ? e->detail : "");
     }
   }
 }
+
+void cli_print_not_live(FILE *f, const scn_result_t *r, int sep) {
+  int n = 0;
+  char m[64];
+  for (size_t i = 0; i < r->nvariants; i++) {
+    const scn_variant_res_t *vr = &r->variants[i];
+    for (size_t x = 0; x < vr->nexpects; x++) {
+      const scn_expect_res_t *e = &vr->expects[x];
+      if (e->status != SCN_X_NOT_LIVE) continue;
+      if (!n++ && sep) fputc('\n', f);
+      if (n == 1)
+        fprintf(f, "  not judged on the threads backend (marked not_live in the scenario):\n");
+      if (e->never) snprintf(m, sizeof m, "never");
+      else scn_qty_format(e->measured, m, sizeof m);
+      fprintf(f, "    %s: %s  (measured %s)\n      why: %s\n", vr->v->name, e->x->text, m,
+              e->x->not_live);
+    }
+  }
+}
+
+size_t cli_judged(const scn_variant_res_t *vr) { return vr->nexpects - (size_t)vr->nnot_live; }
 
 int cli_scenario_ok(const scn_result_t *r) {
   return r->status == 0 && !r->interrupted && r->reproduced_without_fix != 0 &&
@@ -255,7 +279,8 @@ int cli_scenario_ok(const scn_result_t *r) {
 void cli_summary_line(const scn_result_t *r, const cli_style_t *st, char *buf, size_t n) {
   char a[256], p[64];
   size_t np = 0, nx = 0;
-  for (size_t v = 0; v < r->nvariants; v++) np += (size_t)r->variants[v].npass, nx += r->variants[v].nexpects;
+  for (size_t v = 0; v < r->nvariants; v++)
+    np += (size_t)r->variants[v].npass, nx += cli_judged(&r->variants[v]);
   scn_verdict_text(r, a, sizeof a);
   const char *word = r->interrupted ? "STOP " : r->status >= 2 ? "ERROR" : cli_scenario_ok(r) ? "PASS " : "FAIL ";
   snprintf(buf, n, "%s  %-12s %s (%zu/%zu expectation%s)",
@@ -283,6 +308,7 @@ void cli_print_summary(FILE *f, const scn_result_t *r, const cli_style_t *st, in
   variants(f, r, st);
   symptoms(f, r, st);
   failures(f, r);
+  cli_print_not_live(f, r, 0);
   cli_summary_line(r, st, a, sizeof a);
   fprintf(f, "%s\n", a);
 }

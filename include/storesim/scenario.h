@@ -234,6 +234,8 @@ typedef struct scn_expect {
   char *text;
   int line, col; /* of the scalar; col points at its first character */
   scn_expr_t *expr;
+  char *not_live; /* `{expect: ..., not_live: REASON}`: why it cannot hold on
+                     the threads backend (not judged there), or NULL */
 } scn_expect_t;
 
 typedef struct scn_variant {
@@ -410,7 +412,9 @@ typedef struct scn_metric_res {
   size_t nseries;
 } scn_metric_res_t;
 
-enum { SCN_X_PASS, SCN_X_FAIL, SCN_X_ERROR, SCN_X_SKIPPED };
+/* SCN_X_NOT_LIVE: marked not_live and the run was on the threads backend:
+ * evaluated (measured, detail) but not judged. */
+enum { SCN_X_PASS, SCN_X_FAIL, SCN_X_ERROR, SCN_X_NOT_LIVE };
 
 typedef struct scn_expect_res {
   const scn_expect_t *x;
@@ -443,6 +447,7 @@ typedef struct scn_variant_res {
   scn_expect_res_t *expects;
   size_t nexpects;
   int npass, nfail, nerror;
+  int nnot_live; /* SCN_X_NOT_LIVE: live run, expectation marked not_live */
   scn_report_res_t *reports;
   size_t nreports;
 } scn_variant_res_t;

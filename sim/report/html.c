@@ -1010,7 +1010,7 @@ static void add_toc_row(report_html_t *h, const scn_result_t *r) {
   int np = 0, nx = 0;
   for (size_t i = 0; i < r->nvariants; i++) {
     np += r->variants[i].npass;
-    nx += (int)r->variants[i].nexpects;
+    nx += (int)r->variants[i].nexpects - r->variants[i].nnot_live;
   }
   report__sb_printf(t, "<tr><td><a href=\"#s-");
   anchor_id(t, s->id);
@@ -1131,8 +1131,10 @@ static void add_verdict(report_sb_t *b, const scn_result_t *r) {
     report__fmt_time(vr->end_time, t1, sizeof t1);
     report__sb_printf(b, "</td><td>%llu</td><td>%s%s%s</td>", (unsigned long long)vr->seed, t1,
                       vr->incomplete ? " INCOMPLETE" : "", vr->run_rc == SIM_EHANG ? " (hang)" : "");
-    report__sb_printf(b, "<td class=\"%s\">%d / %zu hold</td><td>", vr->nfail + vr->nerror ? "bad" : "ok",
-                      vr->npass, vr->nexpects);
+    report__sb_printf(b, "<td class=\"%s\">%d / %zu hold", vr->nfail + vr->nerror ? "bad" : "ok",
+                      vr->npass, vr->nexpects - (size_t)vr->nnot_live);
+    if (vr->nnot_live) report__sb_printf(b, " (%d not live)", vr->nnot_live);
+    report__sb_printf(b, "</td><td>");
     add_report_kinds(b, vr);
     if (vr->live)
       report__sb_printf(b, "</td><td>live run: not reproducible, no trace hash</td></tr>\n");
@@ -1253,17 +1255,26 @@ static void add_expectations(report_sb_t *b, const scn_result_t *r) {
       if (!isnan(x->measured.v)) scn_qty_format(x->measured, mv, sizeof mv);
       report__sb_printf(b, "<tr><td>");
       report__sb_html(b, vr->v->name);
-      report__sb_printf(b, "</td><td class=\"%s\">%s</td><td><code>", x->status == SCN_X_PASS ? "ok" : "bad",
-                        x->status == SCN_X_PASS   ? "pass"
-                        : x->status == SCN_X_FAIL ? "FAIL"
+      report__sb_printf(b, "</td><td class=\"%s\">%s</td><td><code>",
+                        x->status == SCN_X_PASS       ? "ok"
+                        : x->status == SCN_X_NOT_LIVE ? "muted"
+                                                      : "bad",
+                        x->status == SCN_X_PASS    ? "pass"
+                        : x->status == SCN_X_FAIL  ? "FAIL"
                         : x->status == SCN_X_ERROR ? "ERROR"
-                                                   : "skipped");
+                                                   : "not judged live");
       report__sb_html(b, x->x->text);
       report__sb_printf(b, "</code></td><td>");
       report__sb_html(b, mv);
       report__sb_printf(b, "</td><td><code>");
       report__sb_html(b, x->detail ? x->detail : "");
-      report__sb_printf(b, "</code></td></tr>\n");
+      report__sb_printf(b, "</code>");
+      if (x->status == SCN_X_NOT_LIVE) {
+        report__sb_printf(b, "<br><span class=\"muted\">not judged on the threads backend: ");
+        report__sb_html(b, x->x->not_live);
+        report__sb_printf(b, "</span>");
+      }
+      report__sb_printf(b, "</td></tr>\n");
     }
   }
   report__sb_printf(b, "</table>\n");

@@ -689,6 +689,7 @@ static void free_variant(const sim_model_t *m, scn_variant_t *v) {
   }
   for (size_t i = 0; i < v->nexpects; i++) {
     free(v->expects[i].text);
+    free(v->expects[i].not_live);
     scn_expr_free(v->expects[i].expr);
   }
   free(v->expects);
@@ -1069,10 +1070,40 @@ static void load_expect(ctx_t *c, scn_scenario_t *s, const ynode_t *root) {
     }
     var->expects = nx;
     for (size_t j = 0; j < nitems; j++) {
-      const ynode_t *it = items[j];
+      const ynode_t *it = items[j], *reason = NULL;
       char err[400];
       int pos;
       scn_expr_t *e;
+      if (it->kind == YN_MAP) { /* {expect: EXPR, not_live: REASON} */
+        const ynode_t *m = it;
+        int bad = 0;
+        for (size_t q = 0; q + 1 < m->n; q += 2) {
+          const char *mk = m->kids[q]->s;
+          if (strcmp(mk, "expect") && strcmp(mk, "not_live")) {
+            static const char *const xkeys[] = {"expect", "not_live"};
+            char sug[200] = "", tmp[260] = "";
+            if (scn_suggest(mk, xkeys, 2, 0, sug, sizeof sug))
+              snprintf(tmp, sizeof tmp, " (did you mean %s?)", sug);
+            ERRAT(c, m->kids[q], "expect: %s: unknown key '%s' (keys: expect, not_live)%s", k->s,
+                  mk, tmp);
+            bad = 1;
+          }
+        }
+        it = map_get(m, "expect");
+        reason = map_get(m, "not_live");
+        if (!it) {
+          ERRAT(c, m, "expect: %s: a mapping needs 'expect: EXPRESSION'", k->s);
+          continue;
+        }
+        if (!bad && (!reason || reason->kind != YN_SCALAR || is_null(reason))) {
+          ERRAT(c, reason ? reason : m,
+                "expect: %s: not_live: expected the reason the expectation cannot hold on the "
+                "threads backend, got %s",
+                k->s, reason ? kind_name(reason) : "nothing");
+          bad = 1;
+        }
+        if (bad) continue;
+      }
       if (it->kind != YN_SCALAR || is_null(it)) {
         ERRAT(c, it, "expect: %s: expected an expression string, got %s", k->s, kind_name(it));
         continue;
@@ -1093,7 +1124,8 @@ static void load_expect(ctx_t *c, scn_scenario_t *s, const ynode_t *root) {
       x->line = it->line;
       x->col = it->col + it->quoted;
       x->expr = e;
-      if (!x->text) c->oom = 1;
+      x->not_live = reason ? sim_strdup(reason->s) : NULL;
+      if (!x->text || (reason && !x->not_live)) c->oom = 1;
     }
   }
 }

@@ -317,14 +317,17 @@ static void eval_variant(const scn_scenario_t *s, const scn_variant_t *v, scn_va
       r->status = worse(r->status, 2);
       continue;
     }
-    x->status = truth ? SCN_X_PASS : SCN_X_FAIL;
+    /* measured and shown, not judged: the scenario says why it cannot hold live */
+    int judged = !(vr->live && v->expects[i].not_live);
+    x->status = !judged ? SCN_X_NOT_LIVE : truth ? SCN_X_PASS : SCN_X_FAIL;
     if (never) x->never = 1, x->measured.v = NAN; /* "never", not -1 */
     x->detail = sim_strdup(detail);
     if (!x->detail) {
       scn_diag_error(&r->diag, s->file, 0, 0, "variant %s: out of host memory", v->name);
       r->status = worse(r->status, 3);
     }
-    if (truth) vr->npass++;
+    if (!judged) vr->nnot_live++;
+    else if (truth) vr->npass++;
     else vr->nfail++;
   }
 }
@@ -651,7 +654,7 @@ static int verdict_of(const scn_result_t *r, const char *name) {
   for (size_t i = 0; i < r->nvariants; i++) {
     const scn_variant_res_t *vr = &r->variants[i];
     if (!vr->v || strcmp(vr->v->name, name)) continue;
-    if (!vr->ran || vr->incomplete || vr->nexpects == 0) return -1;
+    if (!vr->ran || vr->incomplete || vr->nexpects == (size_t)vr->nnot_live) return -1;
     return vr->nfail == 0 && vr->nerror == 0;
   }
   return -1;
