@@ -467,6 +467,10 @@ static char *cand_text(const shrinker_t *x, const cand_t *c) {
       for (yaml_node_item_t *p = ln->data.sequence.items.start; p < ln->data.sequence.items.top;
            p++) {
         yaml_node_t *it = ynode(&doc, *p);
+        if (it && it->type == YAML_MAPPING_NODE) { /* {expect: EXPR, not_live: ...} */
+          int e = ymap_get(&doc, *p, "expect");
+          it = e ? ynode(&doc, e) : NULL;
+        }
         int out = 0;
         for (size_t i = 0; it && it->type == YAML_SCALAR_NODE && i < c->ndrop; i++)
           out |= !strcmp((const char *)it->data.scalar.value, c->drop[i]);

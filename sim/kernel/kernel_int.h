@@ -332,6 +332,11 @@ typedef struct sim__live {
   sim_time_t v_base;     /* ... the virtual clock read this */
   sim_time_t clock_wake; /* virtual time the clock sleeps until */
   bool clock_waiting;
+  /* Threads made READY (spawned or woken) that have not yet taken the GIL
+   * to run: the clock lets them run before a sample and before the end of
+   * a run, as the virtual run loop does (sim__live_settle). */
+  uint64_t nready;
+  bool settling;   /* the clock waits for nready to reach 0 */
   bool ending;     /* destroy: every thread leaves at its next step */
   uint64_t nalive; /* pthreads started and not yet gone */
 } sim__live_t;
@@ -634,6 +639,7 @@ void sim__live_burn(sim_thread_t *t, sim_time_t slice);
 void sim__live_mutex_wait(sim_thread_t *t, sim_mutex_t *m);
 /* The clock's wait for the next event, at most the watchdog period. */
 void sim__live_clock_wait(sim_world_t *w, sim_time_t next);
+void sim__live_settle(sim_world_t *w);
 /* Wakes the clock if it sleeps past virtual time `when`. */
 static inline void sim__live_poke(sim_world_t *w, sim_time_t when) {
   if (w->lv->clock_waiting && when < w->lv->clock_wake) w->lv->poke_due = true;

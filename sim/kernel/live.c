@@ -78,6 +78,9 @@ static _Thread_local jmp_buf *tl_leave;
 #define WATCHDOG_NS ((int64_t)10 * 1000 * 1000)
 /* The shortest CPU slice, in wall ns (see sim__live_init). */
 #define MIN_SLICE_NS ((int64_t)200 * 1000)
+/* The longest the clock waits for READY threads to run before an event
+ * (sim__live_settle): a hand-off takes microseconds, a busy host longer. */
+#define SETTLE_NS ((int64_t)500 * 1000)
 /* How long destroy waits for the pthreads to leave before it abandons
  * those still there. */
 #define SHUTDOWN_NS ((int64_t)3 * 1000 * 1000 * 1000)
@@ -222,6 +225,12 @@ static void gil_take(sim_thread_t *t) {
   sim__live_tick(w);
 }
 
+/* A READY thread took the GIL to run: the last one pokes a settling clock. */
+static void ready_ran(sim__live_t *lv) {
+  if (lv->nready) lv->nready--;
+  if (!lv->nready && lv->settling) lv->poke_due = true;
+}
+
 /* The pthread of a simulated thread. */
 static void *thread_main(void *arg) {
   sim_thread_t *t = arg;
@@ -231,6 +240,7 @@ static void *thread_main(void *arg) {
   if (setjmp(jb) == 0) {
     gil_lock(w->lv);
     if (w->lv->ending) leave(t);
+    ready_ran(w->lv);
     sim__live_tick(w);
     sim__set_current(t);
     t->state = SIM_T_RUNNING;
@@ -269,6 +279,7 @@ int sim__live_start(sim_world_t *w, sim_thread_t *t) {
   pthread_attr_destroy(&a);
   if (rc != 0) return SIM_ENOMEM;
   w->lv->nalive++;
+  w->lv->nready++;
   return 0;
 }
 
@@ -279,6 +290,7 @@ void sim__live_ready(sim_world_t *w, sim_thread_t *t) {
     lv->pend = sim__xrealloc(lv->pend, lv->cappend * sizeof *lv->pend);
   }
   lv->pend[lv->npend++] = t->lt;
+  lv->nready++;
 }
 
 /* Ends the pthread of t under the GIL: a thread of an ending world first
@@ -324,6 +336,7 @@ void sim__live_park(sim_thread_t *t) {
     park_wait(t->lt);
     gil_take(t);
   }
+  ready_ran(w->lv);
   t->state = SIM_T_RUNNING;
   w->steps++;
   sim__trace(w, t->id, w->k_run, 0, 0);
@@ -386,6 +399,19 @@ static void clock_sleep(sim__live_t *lv, int64_t at) {
     (void)r;
   }
   gil_lock(lv);
+}
+
+/* Lets the threads made READY run (each until it blocks again) before the
+ * clock takes a sample or ends the run (world.c, live_run_loop), as on the
+ * virtual backend, where a READY thread runs before the next event: a
+ * sample at the instant a timer wakes a thread sees what the thread did.
+ * Waits at most SETTLE_NS of wall time (a busy host may not run them
+ * sooner), woken by the last one to take the GIL. */
+void sim__live_settle(sim_world_t *w) {
+  sim__live_t *lv = w->lv;
+  lv->settling = true;
+  clock_sleep(lv, sim__live_mono() + SETTLE_NS);
+  lv->settling = false;
 }
 
 void sim__live_clock_wait(sim_world_t *w, sim_time_t next) {

@@ -303,8 +303,18 @@ static void eval_variant(const scn_scenario_t *s, const scn_variant_t *v, scn_va
     char detail[1024], err[600];
     int truth = 0;
     x->x = &v->expects[i];
+    /* measured and shown, not judged: the scenario says why it cannot hold live */
+    int judged = !(vr->live && v->expects[i].not_live);
     if (scn_expr_eval(v->expects[i].expr, &env, &truth, &x->measured, detail, sizeof detail, err,
                       sizeof err)) {
+      if (!judged) { /* e.g. no sample in a shortened live run: not judged either */
+        x->status = SCN_X_NOT_LIVE;
+        x->measured.v = NAN;
+        x->detail = sim_strdup(err);
+        if (!x->detail) r->status = worse(r->status, 3);
+        vr->nnot_live++;
+        continue;
+      }
       x->status = SCN_X_ERROR;
       x->measured.v = NAN;
       x->detail = sim_strdup(err);
@@ -317,8 +327,6 @@ static void eval_variant(const scn_scenario_t *s, const scn_variant_t *v, scn_va
       r->status = worse(r->status, 2);
       continue;
     }
-    /* measured and shown, not judged: the scenario says why it cannot hold live */
-    int judged = !(vr->live && v->expects[i].not_live);
     x->status = !judged ? SCN_X_NOT_LIVE : truth ? SCN_X_PASS : SCN_X_FAIL;
     if (never) x->never = 1, x->measured.v = NAN; /* "never", not -1 */
     x->detail = sim_strdup(detail);
