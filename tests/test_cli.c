@@ -242,6 +242,23 @@ Test(cli, not_live_expectation_is_judged_virtual_only) {
                0, "%s", out);
   cr_assert(strstr(out, "\"not_live\":\"false on purpose\",\"pass\":false,\"status\":\"not_live\""),
             "%s", out);
+  /* one the live run cannot even evaluate (no sample after the warm-up):
+   * not judged either, where the virtual run reports the error */
+  f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fputs("id: nl\ntitle: not live\nmodel: queue\nduration: 10m\nqueue: { warmup: 1h }\n"
+        "arrivals: { interarrival: exp(2s) }\nservice: { time: exp(1s) }\n"
+        "variants: { without_fix: {}, with_fix: {} }\n"
+        "expect:\n  with_fix:\n    - \"queue.served.final > 0\"\n"
+        "    - { expect: \"queue.wait.mean < 1h\", not_live: \"no samples\" }\n",
+        f);
+  fclose(f);
+  cr_assert_eq(sh("'%s' run '%s' --variant with_fix 2>&1", BIN, path), 2, "%s", out);
+  cr_assert(strstr(out, "no sample was taken in this run"), "%s", out);
+  cr_assert_eq(sh("'%s' run '%s' --variant with_fix --backend threads --time-scale 1m=20ms 2>&1",
+                  BIN, path),
+               0, "%s", out);
+  cr_assert(strstr(out, "1/1 hold (1 not live)"), "%s", out);
   unlink(path);
   rmdir(dir);
 }
