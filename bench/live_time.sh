@@ -9,14 +9,13 @@
 #   bench/live_time.sh STORESIM SCALE [SCENARIO...]
 #       whole scenarios (every variant, `check`) at one scale, default all
 B=${1:-build/release/storesim}
-cd "$(dirname "$0")/.." || exit 2
+SRC=$(cd "$(dirname "$0")/.." && pwd)
 if [ $# -le 1 ]; then
-
-  grep -v '^#' tests/live_scenarios.list | while read -r file variant scale extra; do
+  grep -v '^#' "$SRC/tests/live_scenarios.list" | while read -r file variant scale extra; do
     [ -n "$file" ] || continue
     s0=$(date +%s%N)
     # shellcheck disable=SC2086 # extra: more arguments, split on purpose
-    out=$("$B" run "scenarios/$file" --variant "$variant" $extra --backend threads \
+    out=$("$B" run "$SRC/scenarios/$file" --variant "$variant" $extra --backend threads \
       --time-scale "$scale" 2>&1 | grep -E '^(PASS|FAIL|ERROR|STOP) ' | sed 's/  */ /g')
     s1=$(date +%s%N)
     echo "$file $variant scale=$scale $extra wall_s=$(echo "$s0 $s1" | awk '{printf "%.1f", ($2 - $1) / 1e9}') $out"
@@ -25,7 +24,7 @@ if [ $# -le 1 ]; then
 fi
 S=$2
 shift 2
-[ $# -gt 0 ] || set -- scenarios/*.yaml scenarios/validation/*.yaml
+[ $# -gt 0 ] || set -- "$SRC"/scenarios/*.yaml "$SRC"/scenarios/validation/*.yaml
 for f in "$@"; do
   out=$( { /usr/bin/time -f "wall_s=%e cpu_s=%U+%S" "$B" check "$f" --backend threads --time-scale "$S" | head -1; } 2>&1)
   echo "$f scale=$S $(echo "$out" | grep -o 'wall_s=.*') $(echo "$out" | grep -oE '^(PASS|FAIL|ERROR)')"
