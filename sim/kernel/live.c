@@ -78,8 +78,9 @@ static _Thread_local jmp_buf *tl_leave;
 #define WATCHDOG_NS ((int64_t)10 * 1000 * 1000)
 /* The shortest CPU slice, in wall ns (see sim__live_init). */
 #define MIN_SLICE_NS ((int64_t)200 * 1000)
-/* The longest the clock waits for READY threads to run before an event
- * (sim__live_settle): a hand-off takes microseconds, a busy host longer. */
+/* The longest the clock waits for READY threads to run before a sample or
+ * the end of a run (sim__live_settle): a hand-off takes microseconds, a
+ * busy host longer. */
 #define SETTLE_NS ((int64_t)500 * 1000)
 /* How long destroy waits for the pthreads to leave before it abandons
  * those still there. */
