@@ -354,6 +354,15 @@ static int is_prefix(const target_t *t, const char *path) {
   return 0;
 }
 
+/* buf = " (did you mean 'x', 'y'?)" for the candidates near word, or "". */
+static void did_you_mean(const char *word, const char *const *cands, size_t n, char *buf,
+                         size_t nbuf) {
+  char sug[300];
+  buf[0] = 0;
+  if (scn_suggest(word, cands, n, 0, sug, sizeof sug))
+    snprintf(buf, nbuf, " (did you mean %s?)", sug);
+}
+
 /* Candidate names for a suggestion at `prefix`: the next components there,
  * and every full path (so "tasks" at the top suggests "store.tasks"). */
 static void suggest_key(const target_t *t, const char *prefix, const char *word, int top,
@@ -376,9 +385,7 @@ static void suggest_key(const target_t *t, const char *prefix, const char *word,
         cands[n++] = comps[nc++];
       }
     }
-  char sug[300];
-  buf[0] = 0;
-  if (scn_suggest(word, cands, n, 0, sug, sizeof sug)) snprintf(buf, nbuf, " (did you mean %s?)", sug);
+  did_you_mean(word, cands, n, buf, nbuf);
 }
 
 /* ---- model versions ---------------------------------------------------------------------- */
@@ -788,12 +795,8 @@ static void load_faults(ctx_t *c, scn_scenario_t *s, const ynode_t *fl) {
           out.kind = -2;
         }
       } else {
-        char sug[200] = "";
-        if (scn_suggest(k->s, fkeys, 3, 0, sug, sizeof sug)) {
-          char t[260];
-          snprintf(t, sizeof t, " (did you mean %s?)", sug);
-          strcpy(sug, t);
-        }
+        char sug[320];
+        did_you_mean(k->s, fkeys, 3, sug, sizeof sug);
         ERRAT(c, k, "unknown key '%s' in a fault (keys: at, action, timeout)%s", k->s, sug);
       }
     }
@@ -947,12 +950,8 @@ static void load_variants(ctx_t *c, scn_scenario_t *s, const ynode_t *root, cons
           if (!var->description) c->oom = 1;
         }
       } else {
-        char sug[200] = "";
-        if (scn_suggest(vk2->s, vkeys, 3, 0, sug, sizeof sug)) {
-          char tmp[260];
-          snprintf(tmp, sizeof tmp, " (did you mean %s?)", sug);
-          strcpy(sug, tmp);
-        }
+        char sug[320];
+        did_you_mean(vk2->s, vkeys, 3, sug, sizeof sug);
         ERRAT(c, vk2, "unknown key '%s' in variant '%s' (keys: fixes, set, description)%s",
               vk2->s, k->s, sug);
       }
@@ -1081,11 +1080,10 @@ static void load_expect(ctx_t *c, scn_scenario_t *s, const ynode_t *root) {
           const char *mk = m->kids[q]->s;
           if (strcmp(mk, "expect") && strcmp(mk, "not_live")) {
             static const char *const xkeys[] = {"expect", "not_live"};
-            char sug[200] = "", tmp[260] = "";
-            if (scn_suggest(mk, xkeys, 2, 0, sug, sizeof sug))
-              snprintf(tmp, sizeof tmp, " (did you mean %s?)", sug);
+            char sug[320];
+            did_you_mean(mk, xkeys, 2, sug, sizeof sug);
             ERRAT(c, m->kids[q], "expect: %s: unknown key '%s' (keys: expect, not_live)%s", k->s,
-                  mk, tmp);
+                  mk, sug);
             bad = 1;
           }
         }
