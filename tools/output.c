@@ -240,7 +240,7 @@ static void table_failures(FILE *f, const scn_result_t *r) {
     const scn_variant_res_t *vr = &r->variants[i];
     for (size_t x = 0; x < vr->nexpects; x++) {
       const scn_expect_res_t *e = &vr->expects[x];
-      if (e->status == SCN_X_PASS || e->status == SCN_X_NOT_LIVE) continue;
+      if (!scn_expect_failed(e)) continue;
       if (!nbad++) fputc('\n', f);
       fprintf(f, "  %s %s: %s\n      %s: %s\n", e->status == SCN_X_FAIL ? "FAILED" : "ERROR ",
               vr->v->name, e->x->text, e->status == SCN_X_FAIL ? "compared" : "because",

@@ -403,7 +403,7 @@ static int check_one(const cli_run_args_t *c, const char *file, int *ok) {
   int np = 0, nx = 0;
   for (size_t v = 0; v < r->nvariants; v++) {
     np += r->variants[v].npass;
-    nx += (int)cli_judged(&r->variants[v]);
+    nx += (int)scn_variant_judged(&r->variants[v]);
   }
   printf("%s  %-28s %s (%d/%d expectation%s)  [%s]\n",
          *ok              ? "PASS "
@@ -413,7 +413,7 @@ static int check_one(const cli_run_args_t *c, const char *file, int *ok) {
   for (size_t v = 0; !*ok && v < r->nvariants; v++)
     for (size_t x = 0; x < r->variants[v].nexpects; x++) {
       const scn_expect_res_t *e = &r->variants[v].expects[x];
-      if (e->status == SCN_X_PASS || e->status == SCN_X_NOT_LIVE) continue;
+      if (!scn_expect_failed(e)) continue;
       printf("        %s: %s  ->  %s: %s\n", r->variants[v].v->name, e->x->text,
              e->status == SCN_X_FAIL ? "failed" : "error", e->detail ? e->detail : "");
     }

@@ -140,8 +140,6 @@ void cli_summary_line(const scn_result_t *r, const cli_style_t *st, char *buf, s
  * measured value and the reason (nothing when there are none; sep: a
  * blank line first). */
 void cli_print_not_live(FILE *f, const scn_result_t *r, int sep);
-/* A variant's expectations judged: all but those not judged live. */
-size_t cli_judged(const scn_variant_res_t *vr);
 /* Every expectation held, nothing stopped, and the verdict is not against. */
 int cli_scenario_ok(const scn_result_t *r);
 /* One JSON object on one line (format in docs/scenarios.md). */

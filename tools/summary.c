@@ -99,7 +99,7 @@ static int collect(void *arg, int kind, const char *name, scn_stat_t stat, int p
 static int key_failed(const scn_variant_res_t *vr, const sym_t *k) {
   for (size_t x = 0; x < vr->nexpects; x++) {
     const scn_expect_res_t *e = &vr->expects[x];
-    if (e->status == SCN_X_PASS || e->status == SCN_X_NOT_LIVE) continue;
+    if (!scn_expect_failed(e)) continue;
     keys_t one = {.n = 0};
     scn_expr_visit(e->x->expr, collect, &one);
     for (size_t i = 0; i < one.n; i++)
@@ -193,7 +193,7 @@ static void variants(FILE *f, const scn_result_t *r, const cli_style_t *st) {
                      vr->error ? vr->error : "stopped");
     else if (vr->nexpects) {
       at += snprintf(line + at, sizeof line - (size_t)at, "%zu/%zu hold", (size_t)vr->npass,
-                     cli_judged(vr));
+                     scn_variant_judged(vr));
       if (vr->nnot_live)
         at += snprintf(line + at, sizeof line - (size_t)at, " (%d not live)", vr->nnot_live);
     } else at += snprintf(line + at, sizeof line - (size_t)at, "no expectations");
@@ -242,7 +242,7 @@ static void failures(FILE *f, const scn_result_t *r) {
     if (vr->incomplete) continue;
     for (size_t x = 0; x < vr->nexpects; x++) {
       const scn_expect_res_t *e = &vr->expects[x];
-      if (e->status == SCN_X_PASS || e->status == SCN_X_NOT_LIVE) continue;
+      if (!scn_expect_failed(e)) continue;
       fprintf(f, "  %s %s: %s\n      %s: %s\n", e->status == SCN_X_FAIL ? "FAILED" : "ERROR ",
               vr->v->name, e->x->text, e->status == SCN_X_FAIL ? "measured" : "because",
               e->detail ? e->detail : "");
@@ -269,8 +269,6 @@ void cli_print_not_live(FILE *f, const scn_result_t *r, int sep) {
   }
 }
 
-size_t cli_judged(const scn_variant_res_t *vr) { return vr->nexpects - (size_t)vr->nnot_live; }
-
 int cli_scenario_ok(const scn_result_t *r) {
   return r->status == 0 && !r->interrupted && r->reproduced_without_fix != 0 &&
          r->absent_with_fix != 0;
@@ -280,7 +278,7 @@ void cli_summary_line(const scn_result_t *r, const cli_style_t *st, char *buf, s
   char a[256], p[64];
   size_t np = 0, nx = 0;
   for (size_t v = 0; v < r->nvariants; v++)
-    np += (size_t)r->variants[v].npass, nx += cli_judged(&r->variants[v]);
+    np += (size_t)r->variants[v].npass, nx += scn_variant_judged(&r->variants[v]);
   scn_verdict_text(r, a, sizeof a);
   const char *word = r->interrupted ? "STOP " : r->status >= 2 ? "ERROR" : cli_scenario_ok(r) ? "PASS " : "FAIL ";
   snprintf(buf, n, "%s  %-12s %s (%zu/%zu expectation%s)",

@@ -424,6 +424,12 @@ typedef struct scn_expect_res {
   char *detail;        /* compared values, or the error */
 } scn_expect_res_t;
 
+/* The expectation failed or could not be evaluated (not: held, or not
+ * judged on a live run). */
+static inline int scn_expect_failed(const scn_expect_res_t *e) {
+  return e->status == SCN_X_FAIL || e->status == SCN_X_ERROR;
+}
+
 typedef struct scn_report_res {
   char *kind;
   sim_time_t time;
@@ -451,6 +457,12 @@ typedef struct scn_variant_res {
   scn_report_res_t *reports;
   size_t nreports;
 } scn_variant_res_t;
+
+/* How many of a variant's expectations were judged: all but those not
+ * judged on a live run. */
+static inline size_t scn_variant_judged(const scn_variant_res_t *vr) {
+  return vr->nexpects - (size_t)vr->nnot_live;
+}
 
 typedef struct scn_result {
   const scn_scenario_t *s;

@@ -1116,13 +1116,13 @@ int report_explain(FILE *out, const scn_result_t *r, report_facts_t *const *fact
       fprintf(out, "  %8s  The run ends in a hang: threads are blocked and nothing can run.\n", tt);
     else fprintf(out, "  %8s  The run ends.\n", tt);
     if ((int)vi != ref && ref >= 0) compare(&c, out, (int)vi, ref, &rf);
-    fprintf(out, "  Expectations: %d of %zu hold", vr->npass, vr->nexpects - (size_t)vr->nnot_live);
+    fprintf(out, "  Expectations: %d of %zu hold", vr->npass, scn_variant_judged(vr));
     if (vr->nnot_live)
       fprintf(out, " (%d more not judged: they cannot hold on the threads backend)", vr->nnot_live);
     if (vr->nfail + vr->nerror) {
       fprintf(out, "; not holding:");
       for (size_t k = 0; k < vr->nexpects; k++)
-        if (vr->expects[k].status != SCN_X_PASS && vr->expects[k].status != SCN_X_NOT_LIVE)
+        if (scn_expect_failed(&vr->expects[k]))
           fprintf(out, " [%s -> %s]", vr->expects[k].x->text,
                   vr->expects[k].detail ? vr->expects[k].detail : "");
     }

@@ -1010,7 +1010,7 @@ static void add_toc_row(report_html_t *h, const scn_result_t *r) {
   int np = 0, nx = 0;
   for (size_t i = 0; i < r->nvariants; i++) {
     np += r->variants[i].npass;
-    nx += (int)r->variants[i].nexpects - r->variants[i].nnot_live;
+    nx += (int)scn_variant_judged(&r->variants[i]);
   }
   report__sb_printf(t, "<tr><td><a href=\"#s-");
   anchor_id(t, s->id);
@@ -1132,7 +1132,7 @@ static void add_verdict(report_sb_t *b, const scn_result_t *r) {
     report__sb_printf(b, "</td><td>%llu</td><td>%s%s%s</td>", (unsigned long long)vr->seed, t1,
                       vr->incomplete ? " INCOMPLETE" : "", vr->run_rc == SIM_EHANG ? " (hang)" : "");
     report__sb_printf(b, "<td class=\"%s\">%d / %zu hold", vr->nfail + vr->nerror ? "bad" : "ok",
-                      vr->npass, vr->nexpects - (size_t)vr->nnot_live);
+                      vr->npass, scn_variant_judged(vr));
     if (vr->nnot_live) report__sb_printf(b, " (%d not live)", vr->nnot_live);
     report__sb_printf(b, "</td><td>");
     add_report_kinds(b, vr);

@@ -197,7 +197,7 @@ static int run_once(const scn_scenario_t *s, const scn_dfs_opts_t *o, sim_dfs_ru
   else
     for (size_t x = 0; x < vr->nexpects; x++) {
       const scn_expect_res_t *e = &vr->expects[x];
-      if (e->status != SCN_X_FAIL && e->status != SCN_X_ERROR) continue;
+      if (!scn_expect_failed(e)) continue;
       snprintf(buf, sizeof buf, "expectation %s failed (%s)", e->x->text,
                e->detail ? e->detail : "");
       break;
@@ -205,7 +205,7 @@ static int run_once(const scn_scenario_t *s, const scn_dfs_opts_t *o, sim_dfs_ru
   if (buf[0] && (sn.deadlock || sn.hang)) { /* name the expectation it breaks too */
     for (size_t x = 0; x < vr->nexpects; x++) {
       const scn_expect_res_t *e = &vr->expects[x];
-      if (e->status != SCN_X_FAIL && e->status != SCN_X_ERROR) continue;
+      if (!scn_expect_failed(e)) continue;
       size_t k = strlen(buf);
       snprintf(buf + k, sizeof buf - k, "; expectation %s failed (%s)", e->x->text,
                e->detail ? e->detail : "");

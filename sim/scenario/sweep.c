@@ -129,7 +129,7 @@ static int run_one(const scn_scenario_t *s, const scn_sweep_opts_t *o, scn_run_o
   }
   for (size_t x = 0; vr->ran && x < vr->nexpects && !run->failed; x++) {
     const scn_expect_res_t *e = &vr->expects[x];
-    if (e->status != SCN_X_FAIL && e->status != SCN_X_ERROR) continue;
+    if (!scn_expect_failed(e)) continue;
     size_t n = strlen(e->x->text) + (e->detail ? strlen(e->detail) : 0) + 16;
     if ((run->failed = sim_malloc(n)))
       snprintf(run->failed, n, "%s (%s)", e->x->text, e->detail ? e->detail : "");
