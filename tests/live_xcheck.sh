@@ -37,6 +37,14 @@ run() {
   echo $? >"$W/$name.rc"
 }
 
+# skips the test (77) when valgrind is missing
+need_valgrind() {
+  if ! command -v valgrind >/dev/null; then
+    echo "SKIP: valgrind is not installed (tools/setup.sh installs it)"
+    exit 77
+  fi
+}
+
 case $mode in
 tsan)
   if [ ! -x "$B" ]; then
@@ -55,10 +63,7 @@ tsan)
   fi
   ;;
 helgrind)
-  if ! command -v valgrind >/dev/null; then
-    echo "SKIP: valgrind is not installed (tools/setup.sh installs it)"
-    exit 77
-  fi
+  need_valgrind
   # A slower clock: Helgrind runs the threads one at a time, tens of times
   # slower than natively.
   for v in race_without_fix race_with_fix; do
@@ -78,10 +83,7 @@ helgrind)
   fi
   ;;
 leak)
-  if ! command -v valgrind >/dev/null; then
-    echo "SKIP: valgrind is not installed (tools/setup.sh installs it)"
-    exit 77
-  fi
+  need_valgrind
   for v in without_fix with_fix; do
     run "$v" valgrind --leak-check=full --show-leak-kinds=definite "$B" run "$KB" \
       --backend threads --variant "$v" --duration 20m --time-scale 1m=100ms

@@ -212,6 +212,14 @@ Test(cli, version_and_bash_completion) {
       "%s", out);
 }
 
+/* Writes text to path (the test fails if it cannot). */
+static void put_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f, "%s", path);
+  fputs(text, f);
+  fclose(f);
+}
+
 /* An expectation marked not_live is judged on the virtual backend and only
  * shown, with its reason, on the threads backend. */
 Test(cli, not_live_expectation_is_judged_virtual_only) {
@@ -219,15 +227,11 @@ Test(cli, not_live_expectation_is_judged_virtual_only) {
   cr_assert_not_null(mkdtemp(dir));
   char path[256];
   snprintf(path, sizeof path, "%s/nl.yaml", dir);
-  FILE *f = fopen(path, "w");
-  cr_assert_not_null(f);
-  fputs("id: nl\ntitle: not live\nmodel: queue\nduration: 10m\n"
-        "arrivals: { interarrival: exp(2s) }\nservice: { time: exp(1s) }\n"
-        "variants: { without_fix: {}, with_fix: {} }\n"
-        "expect:\n  with_fix:\n    - \"queue.served.final > 0\"\n"
-        "    - { expect: \"queue.served.final < 0\", not_live: \"false on purpose\" }\n",
-        f);
-  fclose(f);
+  put_file(path, "id: nl\ntitle: not live\nmodel: queue\nduration: 10m\n"
+                 "arrivals: { interarrival: exp(2s) }\nservice: { time: exp(1s) }\n"
+                 "variants: { without_fix: {}, with_fix: {} }\n"
+                 "expect:\n  with_fix:\n    - \"queue.served.final > 0\"\n"
+                 "    - { expect: \"queue.served.final < 0\", not_live: \"false on purpose\" }\n");
   cr_assert_eq(sh("'%s' run '%s' --variant with_fix 2>&1", BIN, path), 1, "%s", out);
   cr_assert(strstr(out, "FAILED with_fix: queue.served.final < 0"), "%s", out);
   cr_assert_eq(
@@ -244,15 +248,11 @@ Test(cli, not_live_expectation_is_judged_virtual_only) {
             "%s", out);
   /* one the live run cannot even evaluate (no sample after the warm-up):
    * not judged either, where the virtual run reports the error */
-  f = fopen(path, "w");
-  cr_assert_not_null(f);
-  fputs("id: nl\ntitle: not live\nmodel: queue\nduration: 10m\nqueue: { warmup: 1h }\n"
-        "arrivals: { interarrival: exp(2s) }\nservice: { time: exp(1s) }\n"
-        "variants: { without_fix: {}, with_fix: {} }\n"
-        "expect:\n  with_fix:\n    - \"queue.served.final > 0\"\n"
-        "    - { expect: \"queue.wait.mean < 1h\", not_live: \"no samples\" }\n",
-        f);
-  fclose(f);
+  put_file(path, "id: nl\ntitle: not live\nmodel: queue\nduration: 10m\nqueue: { warmup: 1h }\n"
+                 "arrivals: { interarrival: exp(2s) }\nservice: { time: exp(1s) }\n"
+                 "variants: { without_fix: {}, with_fix: {} }\n"
+                 "expect:\n  with_fix:\n    - \"queue.served.final > 0\"\n"
+                 "    - { expect: \"queue.wait.mean < 1h\", not_live: \"no samples\" }\n");
   cr_assert_eq(sh("'%s' run '%s' --variant with_fix 2>&1", BIN, path), 2, "%s", out);
   cr_assert(strstr(out, "no sample was taken in this run"), "%s", out);
   cr_assert_eq(sh("'%s' run '%s' --variant with_fix --backend threads --time-scale 1m=20ms 2>&1",
